@@ -1,0 +1,102 @@
+package org.vit4j.backend;
+
+/**
+ * The ops a ViT encoder is made of, on buffers in one device's memory. The model
+ * ({@link org.vit4j.model.VisionTransformer}) composes them and never looks behind this interface,
+ * so a new backend needs no change to the model. Each op is public for users who compose kernels
+ * themselves; every implementation checks its arguments with {@link OpChecks} first, so a wrong
+ * length or a foreign buffer is a clear exception on every backend alike.
+ *
+ * <p>Layouts are row-major. Linear weights are stored as PyTorch stores them, [out, in]. Ops run
+ * in order on the backend's queue; {@link #download} waits for them.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** "cpu", "opencl", "cuda". */
+    String name();
+
+    /** The device, in words. */
+    String deviceName();
+
+    // ---- memory ----
+
+    /** A buffer of {@code length} floats, contents undefined. */
+    DeviceBuffer allocate(long length);
+
+    /** A new buffer holding a copy of {@code host}. */
+    DeviceBuffer upload(float[] host);
+
+    /** Copies all of {@code src} into {@code dst}, which must have the same length, after pending ops finish. */
+    void download(DeviceBuffer src, float[] dst);
+
+    // ---- ops ----
+
+    /**
+     * Embeds images as tokens: out[b, 0] = clsToken + posEmbed[0]; out[b, 1 + i] = patch_i . W^T + bias
+     * + posEmbed[1 + i], where patch i is read in (c, y, x) order straight from the NCHW image, so the
+     * convolution with stride = kernel = patch is one GEMM with K = C * P * P.
+     *
+     * @param images   [batch, channels, imageSize, imageSize]
+     * @param weight   [dim, channels, patch, patch]
+     * @param bias     [dim]
+     * @param clsToken [dim]
+     * @param posEmbed [tokens, dim]
+     * @param out      [batch, tokens, dim]
+     */
+    void patchEmbed(PatchEmbedShape shape, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
+            DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out);
+
+    /** out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta for each of {@code rows} rows of {@code dim}. */
+    void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
+            float eps);
+
+    /**
+     * sum = x + residual, normed = layerNorm(sum): the residual add fused with the next block's norm.
+     * Backends without a fused kernel inherit this composition.
+     */
+    default void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
+            DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
+        add(x, residual, sum, (long) rows * dim);
+        layerNorm(sum, gamma, beta, normed, rows, dim, eps);
+    }
+
+    /**
+     * out[rows, outFeatures] = epilogue(x[rows, inFeatures] . weight[outFeatures, inFeatures]^T).
+     *
+     * @param bias     [outFeatures], or null for none (then only {@link Epilogue#NONE} is allowed)
+     * @param residual [rows, outFeatures] for {@link Epilogue#BIAS_RESIDUAL}, else null; may be {@code out}
+     */
+    void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows, int inFeatures,
+            int outFeatures, Epilogue epilogue, DeviceBuffer residual);
+
+    /**
+     * The attention input projection, written in the layout attention reads: x [batch, tokens, dim]
+     * times weight [3 * dim, dim] (rows q, k, v, each head's rows contiguous) plus bias [3 * dim] (or
+     * null) goes to qkv [3, batch, heads, tokens, dim / heads]. No transpose pass runs.
+     */
+    void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch, int tokens,
+            int dim, int heads);
+
+    /**
+     * Scaled dot-product self-attention per (batch, head): softmax(q k^T * scale) v, with q, k, v read
+     * from qkv [3, batch, heads, tokens, headDim] and the heads concatenated into out
+     * [batch, tokens, heads * headDim], ready for the output projection.
+     */
+    void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim, float scale);
+
+    /** out = GELU(x) elementwise, exact: x / 2 * (1 + erf(x / sqrt 2)). {@code out} may be {@code x}. */
+    void gelu(DeviceBuffer x, DeviceBuffer out, long n);
+
+    /** out = a + b elementwise. {@code out} may be either input. */
+    void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n);
+
+    /** out[b, :] = x[b, token, :] for x [batch, tokens, dim]: picks the class token (token 0). */
+    void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token);
+
+    /** Waits until every queued op has finished. */
+    void synchronize();
+
+    /** Releases everything this backend holds. Buffers used afterwards fail cleanly. */
+    @Override
+    void close();
+}

@@ -1,0 +1,244 @@
+package org.vit4j.backend.cpu;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
+import org.vit4j.Vit4jException;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.DeviceBuffer;
+import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.OpChecks;
+import org.vit4j.backend.PatchEmbedShape;
+
+/**
+ * The reference backend, in plain Java: the oracle every kernel is checked against. Each op is
+ * written the obvious way, straight from its definition, with every sum, mean and softmax
+ * accumulated in double; activations are stored in float32 between ops, as on a device. Rows are
+ * spread over the common fork-join pool, which changes no result: each output element is computed
+ * by one thread in a fixed order.
+ */
+public final class CpuBackend implements Backend {
+    private final AtomicLong liveBuffers = new AtomicLong();
+    private volatile boolean closed;
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String deviceName() {
+        return "Java reference on " + Runtime.getRuntime().availableProcessors() + " cores";
+    }
+
+    /** Buffers allocated and not yet closed. */
+    public long liveBuffers() {
+        return liveBuffers.get();
+    }
+
+    void released() {
+        liveBuffers.decrementAndGet();
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("cpu backend used after close");
+    }
+
+    @Override
+    public DeviceBuffer allocate(long length) {
+        checkOpen();
+        if (length < 0 || length > Integer.MAX_VALUE - 8) {
+            throw new Vit4jException("cpu: cannot allocate " + length + " floats (limit " + (Integer.MAX_VALUE - 8) + ")");
+        }
+        liveBuffers.incrementAndGet();
+        return new CpuBuffer(this, new float[(int) length]);
+    }
+
+    @Override
+    public DeviceBuffer upload(float[] host) {
+        checkOpen();
+        if (host == null) throw new Vit4jException("upload: host array is null");
+        liveBuffers.incrementAndGet();
+        return new CpuBuffer(this, host.clone());
+    }
+
+    @Override
+    public void download(DeviceBuffer src, float[] dst) {
+        checkOpen();
+        OpChecks.hostTransfer(this, "download", src, dst);
+        System.arraycopy(data(src), 0, dst, 0, dst.length);
+    }
+
+    private static float[] data(DeviceBuffer b) {
+        return ((CpuBuffer) b).data();
+    }
+
+    @Override
+    public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
+            DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
+        checkOpen();
+        OpChecks.patchEmbed(this, s, images, weight, bias, clsToken, posEmbed, out);
+        float[] img = data(images), w = data(weight), b = data(bias), cls = data(clsToken), pos = data(posEmbed);
+        float[] y = data(out);
+        int c = s.channels(), size = s.imageSize(), p = s.patch(), grid = s.grid(), d = s.dim(), t = s.tokens();
+        int k = s.patchDim();
+        for (int n = 0; n < s.batch(); n++) {
+            int rowBase = n * t * d;
+            for (int j = 0; j < d; j++) y[rowBase + j] = (float) ((double) cls[j] + pos[j]);
+            int imageBase = n * c * size * size;
+            IntStream.range(0, grid * grid).parallel().forEach(patchIndex -> {
+                int py = patchIndex / grid, px = patchIndex % grid;
+                double[] patch = new double[k];
+                int e = 0;
+                for (int ch = 0; ch < c; ch++) {
+                    for (int dy = 0; dy < p; dy++) {
+                        int rowStart = imageBase + (ch * size + py * p + dy) * size + px * p;
+                        for (int dx = 0; dx < p; dx++) patch[e++] = img[rowStart + dx];
+                    }
+                }
+                int token = 1 + patchIndex;
+                for (int j = 0; j < d; j++) {
+                    double acc = b[j];
+                    int wRow = j * k;
+                    for (int q = 0; q < k; q++) acc += patch[q] * w[wRow + q];
+                    y[rowBase + token * d + j] = (float) (acc + pos[token * d + j]);
+                }
+            });
+        }
+    }
+
+    @Override
+    public void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
+            float eps) {
+        checkOpen();
+        OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
+        float[] in = data(x), g = data(gamma), bt = data(beta), y = data(out);
+        IntStream.range(0, rows).parallel().forEach(r -> {
+            int base = r * dim;
+            // Two passes: the mean first, then the variance about it, so no cancellation.
+            double mean = 0;
+            for (int i = 0; i < dim; i++) mean += in[base + i];
+            mean /= dim;
+            double var = 0;
+            for (int i = 0; i < dim; i++) {
+                double dev = in[base + i] - mean;
+                var += dev * dev;
+            }
+            var /= dim;
+            double inv = 1.0 / Math.sqrt(var + eps);
+            for (int i = 0; i < dim; i++) y[base + i] = (float) ((in[base + i] - mean) * inv * g[i] + bt[i]);
+        });
+    }
+
+    @Override
+    public void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
+        checkOpen();
+        OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
+        float[] in = data(x), w = data(weight), b = bias == null ? null : data(bias), y = data(out);
+        float[] res = residual == null ? null : data(residual);
+        IntStream.range(0, rows).parallel().forEach(r -> {
+            int xRow = r * inFeatures;
+            for (int o = 0; o < outFeatures; o++) {
+                double acc = 0;
+                int wRow = o * inFeatures;
+                for (int i = 0; i < inFeatures; i++) acc += (double) in[xRow + i] * w[wRow + i];
+                if (b != null) acc += b[o];
+                int at = r * outFeatures + o;
+                switch (epilogue) {
+                    case BIAS_GELU -> acc = Gelu.exact(acc);
+                    case BIAS_RESIDUAL -> acc += res[at];
+                    default -> { }
+                }
+                y[at] = (float) acc;
+            }
+        });
+    }
+
+    @Override
+    public void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
+            int tokens, int dim, int heads) {
+        checkOpen();
+        OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
+        float[] in = data(x), w = data(weight), b = bias == null ? null : data(bias), y = data(qkv);
+        int headDim = dim / heads;
+        IntStream.range(0, batch * tokens).parallel().forEach(row -> {
+            int n = row / tokens, t = row % tokens;
+            for (int o = 0; o < 3 * dim; o++) {
+                double acc = b == null ? 0 : b[o];
+                for (int i = 0; i < dim; i++) acc += (double) in[row * dim + i] * w[o * dim + i];
+                // Output feature o is part `which` (q, k, v) of head h, channel e.
+                int which = o / dim, h = (o % dim) / headDim, e = o % headDim;
+                long at = ((((long) which * batch + n) * heads + h) * tokens + t) * headDim + e;
+                y[(int) at] = (float) acc;
+            }
+        });
+    }
+
+    @Override
+    public void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
+            float scale) {
+        checkOpen();
+        OpChecks.attention(this, qkv, out, batch, tokens, heads, headDim, scale);
+        float[] in = data(qkv), y = data(out);
+        int plane = batch * heads * tokens * headDim; // one of q, k, v
+        int dim = heads * headDim;
+        IntStream.range(0, batch * heads * tokens).parallel().forEach(index -> {
+            int t = index % tokens, bh = index / tokens, n = bh / heads, h = bh % heads;
+            int qRow = (bh * tokens + t) * headDim;
+            int kvBase = bh * tokens * headDim;
+            double[] scores = new double[tokens];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int s = 0; s < tokens; s++) {
+                double dot = 0;
+                for (int e = 0; e < headDim; e++) dot += (double) in[qRow + e] * in[plane + kvBase + s * headDim + e];
+                scores[s] = dot * scale;
+                max = Math.max(max, scores[s]);
+            }
+            double total = 0;
+            for (int s = 0; s < tokens; s++) {
+                scores[s] = Math.exp(scores[s] - max);
+                total += scores[s];
+            }
+            int outRow = (n * tokens + t) * dim + h * headDim;
+            for (int e = 0; e < headDim; e++) {
+                double acc = 0;
+                for (int s = 0; s < tokens; s++) acc += scores[s] * in[2 * plane + kvBase + s * headDim + e];
+                y[outRow + e] = (float) (acc / total);
+            }
+        });
+    }
+
+    @Override
+    public void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
+        checkOpen();
+        OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
+        float[] in = data(x), y = data(out);
+        for (int i = 0; i < n; i++) y[i] = (float) Gelu.exact(in[i]);
+    }
+
+    @Override
+    public void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
+        checkOpen();
+        OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
+        float[] x = data(a), y = data(b), z = data(out);
+        for (int i = 0; i < n; i++) z[i] = (float) ((double) x[i] + y[i]);
+    }
+
+    @Override
+    public void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
+        checkOpen();
+        OpChecks.selectToken(this, x, out, batch, tokens, dim, token);
+        float[] in = data(x), y = data(out);
+        for (int n = 0; n < batch; n++) System.arraycopy(in, (n * tokens + token) * dim, y, n * dim, dim);
+    }
+
+    @Override
+    public void synchronize() {
+        checkOpen();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+}

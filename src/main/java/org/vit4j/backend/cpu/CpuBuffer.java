@@ -1,0 +1,43 @@
+package org.vit4j.backend.cpu;
+
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.DeviceBuffer;
+
+/** A buffer of the CPU reference: a Java float array. */
+final class CpuBuffer implements DeviceBuffer {
+    private final CpuBackend backend;
+    private float[] data;
+
+    CpuBuffer(CpuBackend backend, float[] data) {
+        this.backend = backend;
+        this.data = data;
+    }
+
+    /** The array; fails cleanly on a closed buffer. */
+    float[] data() {
+        if (data == null) throw new IllegalStateException("cpu buffer used after close");
+        return data;
+    }
+
+    @Override
+    public long length() {
+        return data().length;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public boolean isClosed() {
+        return data == null;
+    }
+
+    @Override
+    public void close() {
+        if (data == null) throw new IllegalStateException("cpu buffer closed twice");
+        data = null;
+        backend.released();
+    }
+}

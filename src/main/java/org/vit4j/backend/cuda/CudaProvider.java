@@ -1,0 +1,58 @@
+package org.vit4j.backend.cuda;
+
+import java.util.ArrayList;
+import java.util.List;
+import jcuda.driver.CUdevice;
+import jcuda.driver.JCudaDriver;
+import org.vit4j.Vit4jException;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.BackendProvider;
+
+/**
+ * Finds NVIDIA GPUs through JCuda's driver API. JCuda's native library links against the driver's
+ * {@code libcuda.so.1}; where that is missing, loading it fails and the probe says so. The CUDA
+ * kernels arrive with the CUDA backend; until then a found GPU is reported but cannot run.
+ */
+public final class CudaProvider implements BackendProvider {
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public int preference() {
+        return 10;
+    }
+
+    @Override
+    public Probe probe() {
+        List<String> devices = new ArrayList<>();
+        try {
+            JCudaDriver.setExceptionsEnabled(true);
+            JCudaDriver.cuInit(0);
+            int[] count = new int[1];
+            JCudaDriver.cuDeviceGetCount(count);
+            for (int i = 0; i < count[0]; i++) {
+                CUdevice dev = new CUdevice();
+                JCudaDriver.cuDeviceGet(dev, i);
+                byte[] name = new byte[256];
+                JCudaDriver.cuDeviceGetName(name, name.length, dev);
+                int n = 0;
+                while (n < name.length && name[n] != 0) n++;
+                devices.add(new String(name, 0, n, java.nio.charset.StandardCharsets.UTF_8));
+            }
+        } catch (LinkageError e) {
+            return Probe.unavailable(List.of(), "no NVIDIA driver: JCuda could not load its native library "
+                    + "(it needs libcuda.so.1 from the driver)");
+        } catch (RuntimeException e) {
+            return Probe.unavailable(List.of(), "the NVIDIA driver did not initialise: " + e.getMessage());
+        }
+        if (devices.isEmpty()) return Probe.unavailable(devices, "the NVIDIA driver reports no CUDA device");
+        return Probe.unavailable(devices, "the CUDA kernels are not in this build yet");
+    }
+
+    @Override
+    public Backend open(int device) {
+        throw new Vit4jException("backend 'cuda': " + probe().reason());
+    }
+}

@@ -1,0 +1,90 @@
+package org.vit4j.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.vit4j.HostTensor;
+import org.vit4j.Vit4jException;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.Backends;
+import org.vit4j.io.EmbeddedDefaultModel;
+import org.vit4j.io.ImagePreprocessor;
+import org.vit4j.io.LoadedModel;
+import org.vit4j.model.VisionTransformer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Classifies images and prints the top classes with their softmax probabilities. */
+@Command(name = "classify", mixinStandardHelpOptions = true,
+        description = "Classify PNG or JPEG images. With no --weights, the embedded digits model (and, with no "
+                + "images, its shipped samples) and its held-out accuracy.")
+final class ClassifyCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "3", description = "classes to print per image (default: ${DEFAULT-VALUE})")
+    int top;
+
+    @Parameters(paramLabel = "IMAGE", arity = "0..*", description = "PNG or JPEG files")
+    List<Path> images = new ArrayList<>();
+
+    @Override
+    public Integer call() {
+        if (top < 1) throw new Vit4jException("--top must be >= 1, got " + top);
+        boolean embedded = model.weights == null;
+        Path extracted = null;
+        LoadedModel loaded;
+        if (embedded) {
+            extracted = EmbeddedDefaultModel.extract();
+            model.weights = extracted.resolve("model.safetensors");
+            loaded = model.load();
+            if (images.isEmpty()) images = EmbeddedDefaultModel.samples(extracted);
+        } else {
+            loaded = model.load();
+        }
+        if (images.isEmpty()) throw new Vit4jException("classify: no IMAGE given");
+        if (loaded.config().numClasses() == 0) {
+            throw new Vit4jException(loaded.source() + ": this checkpoint has no classification head; use 'vit4j run' "
+                    + "for its embeddings");
+        }
+        HostTensor batch = ImagePreprocessor.loadBatch(images, loaded.preprocessing());
+        try (Backend backend = Backends.open(model.backend);
+                VisionTransformer vit = new VisionTransformer(loaded.weights(), backend)) {
+            float[] logits = vit.forward(batch).logits().data();
+            int classes = loaded.config().numClasses();
+            for (int i = 0; i < images.size(); i++) {
+                System.out.println(images.get(i).getFileName() + ": " + topClasses(logits, i * classes, classes, loaded.labels()));
+            }
+            if (embedded) {
+                EmbeddedDefaultModel.Accuracy acc = EmbeddedDefaultModel.heldOutAccuracy(extracted, vit);
+                System.out.printf(Locale.ROOT, "model: embedded default, a ViT (%d blocks, D=%d, %d heads, patch %d) "
+                        + "trained on scikit-learn's 8x8 digits%nheld-out accuracy: %.1f%% (%d of %d test digits), "
+                        + "computed now on %s%n", vit.config().depth(), vit.config().hiddenSize(), vit.config().heads(),
+                        vit.config().patchSize(), 100 * acc.fraction(), acc.correct(), acc.total(), backend.name());
+            }
+        }
+        return 0;
+    }
+
+    private String topClasses(float[] logits, int offset, int classes, List<String> labels) {
+        // Softmax in double, shifted by the max so that exp cannot overflow.
+        double max = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < classes; c++) max = Math.max(max, logits[offset + c]);
+        double[] p = new double[classes];
+        double total = 0;
+        for (int c = 0; c < classes; c++) total += p[c] = Math.exp(logits[offset + c] - max);
+        Integer[] order = new Integer[classes];
+        for (int c = 0; c < classes; c++) order[c] = c;
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+        StringBuilder s = new StringBuilder();
+        for (int k = 0; k < Math.min(top, classes); k++) {
+            if (k > 0) s.append(", ");
+            s.append(String.format(Locale.ROOT, "%s (%.3f)", labels.get(order[k]), p[order[k]] / total));
+        }
+        return s.toString();
+    }
+}

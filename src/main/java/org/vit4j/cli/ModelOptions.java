@@ -1,0 +1,35 @@
+package org.vit4j.cli;
+
+import java.nio.file.Path;
+import org.vit4j.io.CheckpointLoader;
+import org.vit4j.io.ConfigOverrides;
+import org.vit4j.io.LoadedModel;
+import picocli.CommandLine.Option;
+
+/** The options that choose a model and a backend, shared by the commands that run one. */
+final class ModelOptions {
+    @Option(names = "--weights", paramLabel = "W", description = "safetensors checkpoint (timm, Hugging Face or "
+            + "torchvision names); default: the embedded digits model")
+    Path weights;
+
+    @Option(names = "--config", paramLabel = "C", description = "config.json (default: the one beside the weights, if any)")
+    Path config;
+
+    @Option(names = "--backend", paramLabel = "B", defaultValue = "auto",
+            description = "auto, cpu, opencl or cuda (default: ${DEFAULT-VALUE})")
+    String backend;
+
+    @Option(names = "--heads", paramLabel = "H", description = "attention heads, where no config states them")
+    Integer heads;
+
+    @Option(names = "--image-size", paramLabel = "S",
+            description = "run at this image size; the position embedding is resized (bicubic, as timm does)")
+    Integer imageSize;
+
+    @Option(names = "--layer-norm-eps", paramLabel = "E", description = "LayerNorm epsilon (default: config or 1e-6)")
+    Double layerNormEps;
+
+    LoadedModel load() {
+        return CheckpointLoader.load(weights, config, new ConfigOverrides(heads, imageSize, layerNormEps));
+    }
+}

@@ -1,0 +1,290 @@
+package org.vit4j.io;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vit4j.HostTensor;
+import org.vit4j.model.PositionEmbeddingResize;
+import org.vit4j.model.VitConfig;
+import org.vit4j.model.VitWeights;
+
+/**
+ * Loads a ViT from a safetensors checkpoint in timm, Hugging Face or torchvision naming.
+ *
+ * <p>The tensors fix D, C, P, depth, MLP size, classes and the checkpoint's image size; a
+ * {@code config.json} beside the weights (or given explicitly) and {@link ConfigOverrides} add what
+ * shapes cannot tell (heads, LayerNorm epsilon, labels, preprocessing), and whatever they state
+ * that the tensors also show must agree. A tensor the model does not use is an error, unless it is
+ * one vit4j knows to be unused (Hugging Face's pooler): silently dropping, say, a layer-scale
+ * factor would give wrong answers.
+ */
+public final class CheckpointLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointLoader.class);
+
+    private CheckpointLoader() {}
+
+    /** Loads {@code weights}, with {@code config.json} (and {@code preprocessor_config.json}) from beside it if there. */
+    public static LoadedModel load(Path weights) {
+        return load(weights, null, ConfigOverrides.NONE);
+    }
+
+    /**
+     * @param config    a config.json, or null to use the one beside {@code weights} if any
+     * @param overrides what the caller states; wins over config.json
+     */
+    public static LoadedModel load(Path weights, Path config, ConfigOverrides overrides) {
+        if (config == null) {
+            Path beside = weights.toAbsolutePath().resolveSibling("config.json");
+            if (Files.isRegularFile(beside)) config = beside;
+        } else if (!Files.isRegularFile(config)) {
+            throw new CheckpointException(config + ": config file not found");
+        }
+        ModelConfigFile cfg = null;
+        if (config != null) {
+            cfg = ModelConfigFile.read(config);
+            Path preprocessor = config.toAbsolutePath().resolveSibling("preprocessor_config.json");
+            if (Files.isRegularFile(preprocessor)) cfg = cfg.withPreprocessorConfig(preprocessor);
+        }
+        if (!Files.isRegularFile(weights)) throw new CheckpointException(weights + ": weights file not found");
+        try (SafetensorsFile file = SafetensorsFile.open(weights)) {
+            return load(file, cfg, overrides == null ? ConfigOverrides.NONE : overrides);
+        }
+    }
+
+    /** Loads from an open file; {@code cfg} may be null. */
+    public static LoadedModel load(SafetensorsFile file, ModelConfigFile cfg, ConfigOverrides over) {
+        String src = file.path().getFileName().toString();
+        Set<String> names = file.names();
+        WeightNaming naming = WeightNaming.detect(names, src);
+        Mapping map = new Mapping(file, naming, src);
+
+        // ---- what the tensors show ----
+        int[] proj = map.shape("patch_embed.proj.weight");
+        if (proj.length != 4 || proj[2] != proj[3]) {
+            throw new CheckpointException(src + ": patch projection " + map.describe("patch_embed.proj.weight")
+                    + " has shape " + Arrays.toString(proj) + ", expected [D, C, P, P]");
+        }
+        int d = proj[0], channels = proj[1], patch = proj[2];
+        int depth = depth(naming, names, src);
+        int mlp = depth > 0 ? map.shape("blocks.0.mlp.fc1.weight")[0] : 4 * d;
+        int classes = map.has("head.weight") ? map.shape("head.weight")[0] : 0;
+        int[] pos = map.shape("pos_embed");
+        if (pos.length != 3 || pos[0] != 1 || pos[2] != d) {
+            throw new CheckpointException(src + ": position embedding " + map.describe("pos_embed") + " has shape "
+                    + Arrays.toString(pos) + ", expected [1, 1 + N, " + d + "]");
+        }
+        int grid = (int) Math.round(Math.sqrt(pos[1] - 1));
+        if (grid * grid != pos[1] - 1 || grid == 0) {
+            throw new CheckpointException(src + ": position embedding " + map.describe("pos_embed") + " has "
+                    + pos[1] + " tokens; expected a class token plus a square grid of patches");
+        }
+        int trainedSize = grid * patch;
+
+        // ---- what the config states, checked against the tensors ----
+        String cfgName = cfg == null ? null : cfg.path().getFileName().toString();
+        if (cfg != null) {
+            agree(cfgName, "hidden_size", cfg.hiddenSize(), d, src);
+            agree(cfgName, "num_hidden_layers", cfg.depth(), depth, src);
+            agree(cfgName, "intermediate_size", cfg.mlpSize(), mlp, src);
+            agree(cfgName, "patch_size", cfg.patchSize(), patch, src);
+            agree(cfgName, "num_channels", cfg.channels(), channels, src);
+            if (classes > 0) agree(cfgName, "number of labels", cfg.numClasses(), classes, src);
+        }
+        Integer heads = over.heads();
+        if (heads == null && cfg != null) heads = cfg.heads();
+        if (heads == null && cfg != null && cfg.architecture() != null) {
+            int h = VitConfig.headsOfTimmArchitecture(cfg.architecture());
+            if (h > 0) heads = h;
+        }
+        if (heads == null) {
+            throw new CheckpointException(src + ": the number of attention heads is not stated and cannot be "
+                    + "read off the tensors; give a config.json with num_attention_heads, or --heads (D = " + d
+                    + "; ViT-Ti/S/B/L/H use 3/6/12/16/16)");
+        }
+        Integer size = over.imageSize();
+        if (size == null && cfg != null) size = cfg.imageSize();
+        if (size == null) size = trainedSize;
+        Double eps = over.layerNormEps();
+        if (eps == null && cfg != null) eps = cfg.layerNormEps();
+        if (eps == null) eps = VitConfig.DEFAULT_LAYER_NORM_EPS;
+
+        VitConfig trained = new VitConfig(trainedSize, patch, channels, d, depth, heads, mlp, classes, eps,
+                VitConfig.Pooling.CLASS_TOKEN);
+        VitConfig wanted = trained.withImageSize(size);
+
+        // ---- the tensors, under canonical names ----
+        Map<String, HostTensor> tensors = new LinkedHashMap<>();
+        for (String name : VitWeights.expectedShapes(trained).keySet()) {
+            if (map.has(name)) tensors.put(name, map.read(name));
+        }
+        map.rejectUnused();
+        VitWeights w = VitWeights.of(trained, tensors, src + " (" + naming.label() + " naming)");
+        if (size != trainedSize) {
+            LOG.info("{}: resizing the position embedding from a {}x{} to a {}x{} grid for {} px images", src,
+                    grid, grid, wanted.gridSize(), wanted.gridSize(), size);
+            Map<String, HostTensor> resized = new LinkedHashMap<>(w.all());
+            resized.put("pos_embed", PositionEmbeddingResize.resize(w.get("pos_embed"), grid, wanted.gridSize()));
+            w = VitWeights.of(wanted, resized, src);
+        }
+        List<String> labels = labels(cfg, classes, cfgName);
+        return new LoadedModel(w, preprocessing(cfg, wanted), labels, file.path().toString());
+    }
+
+    private static int depth(WeightNaming naming, Set<String> names, String src) {
+        Set<Integer> blocks = naming.blockIndices(names);
+        int depth = blocks.size();
+        for (int i = 0; i < depth; i++) {
+            if (!blocks.contains(i)) {
+                throw new CheckpointException(src + ": blocks are numbered " + blocks + "; expected 0.." + (depth - 1)
+                        + " with none missing (block " + i + " is absent)");
+            }
+        }
+        return depth;
+    }
+
+    private static void agree(String cfgName, String key, Integer stated, int fromTensors, String src) {
+        if (stated != null && stated != fromTensors) {
+            throw new CheckpointException(cfgName + ": " + key + " is " + stated + " but the tensors in " + src
+                    + " have " + fromTensors);
+        }
+    }
+
+    private static List<String> labels(ModelConfigFile cfg, int classes, String cfgName) {
+        List<String> given = cfg == null ? null : cfg.labels();
+        if (given != null && classes > 0 && given.size() != classes) {
+            throw new CheckpointException(cfgName + ": " + given.size() + " labels for a head of " + classes
+                    + " classes");
+        }
+        if (given != null && classes > 0) return given;
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < classes; i++) out.add("class_" + i);
+        return out;
+    }
+
+    /** timm's defaults ({@link Preprocessing#defaults}), with what the config states instead. */
+    private static Preprocessing preprocessing(ModelConfigFile cfg, VitConfig c) {
+        Preprocessing p = Preprocessing.defaults(c.imageSize(), c.channels());
+        if (cfg == null) return p;
+        String name = cfg.path().getFileName().toString();
+        if (cfg.mean() != null || cfg.std() != null) {
+            p = p.withMeanStd(perChannel(cfg.mean(), p.mean(), c.channels(), name, "image_mean"),
+                    perChannel(cfg.std(), p.std(), c.channels(), name, "image_std"));
+        }
+        if (cfg.cropPct() != null) p = p.withCropPct(cfg.cropPct());
+        if (cfg.interpolation() != null) {
+            try {
+                p = p.withInterpolation(Preprocessing.Interpolation.valueOf(cfg.interpolation().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(name + ": interpolation '" + cfg.interpolation()
+                        + "' is not one of bicubic, bilinear, nearest");
+            }
+        }
+        if (cfg.directResize()) p = p.withResizeMode(Preprocessing.ResizeMode.DIRECT);
+        return p;
+    }
+
+    /** A stated mean or std: one value per channel, or one value for all. */
+    private static float[] perChannel(float[] stated, float[] fallback, int channels, String file, String key) {
+        if (stated == null) return fallback;
+        if (stated.length == channels) return stated;
+        if (stated.length == 1) {
+            float[] all = new float[channels];
+            Arrays.fill(all, stated[0]);
+            return all;
+        }
+        throw new CheckpointException(file + ": " + key + " has " + stated.length + " values for a " + channels
+                + "-channel model");
+    }
+
+    /** Reads canonical tensors through a naming and remembers which checkpoint tensors were used. */
+    private static final class Mapping {
+        /** Tensors of other heads or poolers that vit4j's model does not need and may ignore. */
+        private static final List<String> KNOWN_UNUSED_PREFIXES = List.of("vit.pooler.", "pooler.");
+
+        private final SafetensorsFile file;
+        private final WeightNaming naming;
+        private final String src;
+        private final Set<String> used = new HashSet<>();
+        private final Map<String, List<String>> sources = new HashMap<>();
+
+        Mapping(SafetensorsFile file, WeightNaming naming, String src) {
+            this.file = file;
+            this.naming = naming;
+            this.src = src;
+        }
+
+        private List<String> sources(String canonical) {
+            return sources.computeIfAbsent(canonical, c -> naming.sourceNames(c, file.names()));
+        }
+
+        boolean has(String canonical) {
+            return sources(canonical).stream().allMatch(file::contains);
+        }
+
+        String describe(String canonical) {
+            return String.join(" + ", sources(canonical).stream().map(n -> "'" + n + "'").toList());
+        }
+
+        int[] shape(String canonical) {
+            for (String n : sources(canonical)) {
+                if (!file.contains(n)) {
+                    throw new CheckpointException(src + ": missing tensor '" + n + "' (" + naming.label()
+                            + " name of '" + canonical + "')");
+                }
+            }
+            int[] first = file.info(sources(canonical).get(0)).intShape().clone();
+            for (String n : sources(canonical).subList(1, sources(canonical).size())) {
+                first[0] += file.info(n).intShape()[0];
+            }
+            return first;
+        }
+
+        /** The tensor, its parts concatenated along dimension 0 where the naming splits it. */
+        HostTensor read(String canonical) {
+            List<String> parts = sources(canonical);
+            int[] shape = shape(canonical);
+            float[] data = new float[Math.toIntExact(HostTensor.elementCount(shape))];
+            int at = 0;
+            for (String n : parts) {
+                int[] s = file.info(n).intShape();
+                int[] expect = shape.clone();
+                expect[0] = s[0];
+                if (!Arrays.equals(s, expect)) {
+                    throw new CheckpointException(src + ": tensor '" + n + "' has shape " + Arrays.toString(s)
+                            + ", expected [*" + Arrays.toString(Arrays.copyOfRange(shape, 1, shape.length))
+                                    .replace("[", ", ").replace("]", "]")
+                            + " like the other parts of '" + canonical + "'");
+                }
+                float[] part = file.readFloats(n);
+                System.arraycopy(part, 0, data, at, part.length);
+                at += part.length;
+                used.add(n);
+            }
+            return new HostTensor(data, shape);
+        }
+
+        void rejectUnused() {
+            List<String> unused = new ArrayList<>();
+            for (String n : file.names()) {
+                if (used.contains(n)) continue;
+                if (KNOWN_UNUSED_PREFIXES.stream().anyMatch(n::startsWith)) continue;
+                unused.add(n);
+            }
+            if (!unused.isEmpty()) {
+                throw new CheckpointException(src + ": tensors " + (unused.size() > 6 ? unused.subList(0, 6) + " ..."
+                        : unused) + " are not part of the ViT that vit4j runs (class-token pooling, pre-norm "
+                        + "blocks, no layer scale, register tokens or extra norms); refusing to ignore them");
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package org.vit4j.model;
+
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.DeviceBuffer;
+
+/**
+ * Scratch buffers of one forward pass at one batch size, shared by every block: the token stream
+ * itself is updated in place, so a forward pass needs these few buffers whatever the depth.
+ */
+final class Activations implements AutoCloseable {
+    final int batch;
+    final int tokens;
+    /** The residual stream z, [B, T, D]. */
+    final DeviceBuffer stream;
+    /** LN(z), [B, T, D]. */
+    final DeviceBuffer normed;
+    /** q, k, v per head, [3, B, H, T, D/H]. */
+    final DeviceBuffer qkv;
+    /** Attention output, heads concatenated, [B, T, D]. */
+    final DeviceBuffer attended;
+    /** MLP hidden layer, [B, T, mlp]. */
+    final DeviceBuffer hidden;
+    /** The class token before and after the final norm, [B, D]. */
+    final DeviceBuffer classToken;
+    final DeviceBuffer preLogits;
+    /** [B, classes], or null without a head. */
+    final DeviceBuffer logits;
+
+    Activations(Backend be, VitConfig c, int batch) {
+        this.batch = batch;
+        this.tokens = c.tokens();
+        long rows = (long) batch * tokens;
+        long d = c.hiddenSize();
+        // Allocate in a try so that a failure half way leaks nothing.
+        DeviceBuffer[] made = new DeviceBuffer[8];
+        try {
+            made[0] = be.allocate(rows * d);
+            made[1] = be.allocate(rows * d);
+            made[2] = be.allocate(3 * rows * d);
+            made[3] = be.allocate(rows * d);
+            made[4] = be.allocate(rows * c.mlpSize());
+            made[5] = be.allocate(batch * d);
+            made[6] = be.allocate(batch * d);
+            made[7] = c.numClasses() > 0 ? be.allocate((long) batch * c.numClasses()) : null;
+        } catch (RuntimeException e) {
+            for (DeviceBuffer b : made) if (b != null) b.close();
+            throw e;
+        }
+        stream = made[0];
+        normed = made[1];
+        qkv = made[2];
+        attended = made[3];
+        hidden = made[4];
+        classToken = made[5];
+        preLogits = made[6];
+        logits = made[7];
+    }
+
+    int rows() {
+        return batch * tokens;
+    }
+
+    @Override
+    public void close() {
+        for (DeviceBuffer b : new DeviceBuffer[] {stream, normed, qkv, attended, hidden, classToken, preLogits, logits}) {
+            if (b != null) b.close();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package org.vit4j.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.vit4j.HostTensor;
+import org.vit4j.Vit4jException;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.DeviceBuffer;
+import org.vit4j.backend.Epilogue;
+
+/**
+ * The Vision Transformer encoder and head (Dosovitskiy et al., 2021, eqs. 1-4), composed from a
+ * backend's ops:
+ * <pre>
+ *   z0  = PatchEmbed(x)                      class token, patches, position embedding
+ *   z_l = Block_l(z_{l-1}),  l = 1..L        pre-norm MSA and MLP, each with a residual
+ *   y   = LN(z_L^0)                          the class token, final-normed: pre-logits
+ *   logits = Head(y)
+ * </pre>
+ * The weights are uploaded once, when the model is made; {@link #close()} releases them. The model
+ * does not own the backend. Not thread-safe: one forward pass at a time per instance.
+ */
+public final class VisionTransformer implements AutoCloseable {
+    private final VitConfig config;
+    private final Backend backend;
+    private final DeviceWeights weights;
+    private final PatchEmbed patchEmbed;
+    private final List<Block> blocks = new ArrayList<>();
+    private final LayerNorm norm;
+    private final Linear head;
+    private boolean closed;
+
+    public VisionTransformer(VitWeights hostWeights, Backend backend) {
+        this.config = hostWeights.config();
+        this.backend = backend;
+        this.weights = new DeviceWeights(backend, hostWeights);
+        try {
+            this.patchEmbed = new PatchEmbed(weights, config);
+            for (int i = 0; i < config.depth(); i++) blocks.add(new Block(weights, i, config));
+            this.norm = new LayerNorm(weights, "norm.", config.hiddenSize(), config.layerNormEps());
+            this.head = config.numClasses() > 0
+                    ? new Linear(weights, "head.", config.hiddenSize(), config.numClasses()) : null;
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    public VitConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** Runs images [B, C, H, W] (normalised as the model was trained) through the model. */
+    public VitOutput forward(HostTensor images) {
+        return forward(images, null);
+    }
+
+    public VitOutput forward(HostTensor images, ActivationObserver observer) {
+        if (closed) throw new IllegalStateException("VisionTransformer used after close");
+        int batch = checkInput(images);
+        int d = config.hiddenSize();
+        try (Activations a = new Activations(backend, config, batch);
+                DeviceBuffer input = backend.upload(images.data())) {
+            patchEmbed.forward(backend, input, a.stream, batch);
+            observe(observer, "embeddings", a.stream, batch, config.tokens(), d);
+            for (int i = 0; i < blocks.size(); i++) {
+                blocks.get(i).forward(backend, a.stream, a);
+                observe(observer, "blocks." + i, a.stream, batch, config.tokens(), d);
+            }
+            // LN is per token, so normalising only the class token equals timm's norm-then-pool.
+            backend.selectToken(a.stream, a.classToken, batch, config.tokens(), d, 0);
+            norm.forward(backend, a.classToken, a.preLogits, batch);
+            HostTensor preLogits = download(a.preLogits, batch, d);
+            HostTensor logits = null;
+            if (head != null) {
+                head.forward(backend, a.preLogits, a.logits, batch, Epilogue.BIAS, null);
+                logits = download(a.logits, batch, config.numClasses());
+            }
+            if (observer != null) {
+                observer.observe("pre_logits", preLogits);
+                if (logits != null) observer.observe("logits", logits);
+            }
+            return new VitOutput(logits, preLogits);
+        }
+    }
+
+    private int checkInput(HostTensor images) {
+        int[] s = images.shape();
+        int size = config.imageSize(), c = config.channels();
+        if (s.length != 4 || s[0] < 1 || s[1] != c || s[2] != size || s[3] != size) {
+            throw new Vit4jException("input: expected a tensor [B, " + c + ", " + size + ", " + size
+                    + "] (B >= 1), got " + Arrays.toString(s));
+        }
+        return s[0];
+    }
+
+    private void observe(ActivationObserver observer, String name, DeviceBuffer buffer, int... shape) {
+        if (observer != null) observer.observe(name, download(buffer, shape));
+    }
+
+    private HostTensor download(DeviceBuffer buffer, int... shape) {
+        float[] host = new float[Math.toIntExact(HostTensor.elementCount(shape))];
+        backend.download(buffer, host);
+        return new HostTensor(host, shape);
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            weights.close();
+        }
+    }
+}

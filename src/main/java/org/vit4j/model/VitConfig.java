@@ -1,0 +1,155 @@
+package org.vit4j.model;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.vit4j.Vit4jException;
+
+/**
+ * The shape of a Vision Transformer, in the paper's terms (Dosovitskiy et al., 2021, Table 1).
+ *
+ * <p>An image of {@code imageSize}^2 pixels and {@code channels} channels is cut into
+ * (imageSize / patchSize)^2 patches, each projected to {@code hiddenSize} = D; a class token is
+ * prepended, a learned position embedding added, and {@code depth} pre-norm blocks of
+ * {@code heads}-head self-attention and an MLP of width {@code mlpSize} follow. The final
+ * LayerNorm of the class token is the image's representation ("pre-logits"); a linear head maps it
+ * to {@code numClasses} logits (no head when {@code numClasses} is 0).
+ */
+public record VitConfig(
+        int imageSize,
+        int patchSize,
+        int channels,
+        int hiddenSize,
+        int depth,
+        int heads,
+        int mlpSize,
+        int numClasses,
+        double layerNormEps,
+        Pooling pooling) {
+
+    /** How the image representation is taken from the token sequence. */
+    public enum Pooling {
+        /** The final-normed class token, as in the paper and timm's {@code global_pool='token'}. */
+        CLASS_TOKEN
+    }
+
+    /** LayerNorm epsilon of timm, torchvision and Hugging Face ViTs (the paper's JAX code). */
+    public static final double DEFAULT_LAYER_NORM_EPS = 1e-6;
+
+    public VitConfig {
+        require(imageSize > 0, "imageSize", imageSize, "> 0");
+        require(patchSize > 0, "patchSize", patchSize, "> 0");
+        require(channels > 0, "channels", channels, "> 0");
+        require(hiddenSize > 0, "hiddenSize", hiddenSize, "> 0");
+        require(depth >= 0, "depth", depth, ">= 0");
+        require(heads > 0, "heads", heads, "> 0");
+        require(mlpSize > 0, "mlpSize", mlpSize, "> 0");
+        require(numClasses >= 0, "numClasses", numClasses, ">= 0 (0: no head)");
+        if (imageSize % patchSize != 0) {
+            throw new Vit4jException("imageSize " + imageSize + " is not a multiple of patchSize " + patchSize);
+        }
+        if (hiddenSize % heads != 0) {
+            throw new Vit4jException("hidden size D = " + hiddenSize + " is not divisible by heads = " + heads
+                    + ": each head needs D / heads channels");
+        }
+        if (!(layerNormEps > 0) || Double.isInfinite(layerNormEps)) {
+            throw new Vit4jException("layerNormEps must be a positive finite number, got " + layerNormEps);
+        }
+        if (pooling == null) {
+            throw new Vit4jException("pooling must be given");
+        }
+    }
+
+    private static void require(boolean ok, String name, int value, String expected) {
+        if (!ok) throw new Vit4jException(name + " must be " + expected + ", got " + value);
+    }
+
+    /** Patches along one side of the image. */
+    public int gridSize() {
+        return imageSize / patchSize;
+    }
+
+    /** N, the number of patches. */
+    public int numPatches() {
+        return gridSize() * gridSize();
+    }
+
+    /** N + 1: the patches and the class token. */
+    public int tokens() {
+        return numPatches() + 1;
+    }
+
+    public int headDim() {
+        return hiddenSize / heads;
+    }
+
+    /** Length of one flattened patch, C * P * P: the K of the patch-embedding GEMM. */
+    public int patchDim() {
+        return channels * patchSize * patchSize;
+    }
+
+    public VitConfig withImageSize(int newImageSize) {
+        return new VitConfig(newImageSize, patchSize, channels, hiddenSize, depth, heads, mlpSize, numClasses,
+                layerNormEps, pooling);
+    }
+
+    public VitConfig withNumClasses(int classes) {
+        return new VitConfig(imageSize, patchSize, channels, hiddenSize, depth, heads, mlpSize, classes,
+                layerNormEps, pooling);
+    }
+
+    /** Multiply-accumulates of one image's forward pass (the GEMMs and attention matmuls). */
+    public long macsPerImage() {
+        long t = tokens(), d = hiddenSize, m = mlpSize;
+        long embed = (long) numPatches() * patchDim() * d;
+        long perBlock = t * d * 3 * d + 2 * t * t * d + t * d * d + 2 * t * d * m;
+        return embed + depth * perBlock + d * (long) numClasses;
+    }
+
+    // ---- Table 1 of the paper: Ti and S from DeiT, B, L, H from ViT ----
+
+    private record Size(String letter, int hidden, int depth, int heads, int mlp) {}
+
+    private static final Size[] SIZES = {
+        new Size("ti", 192, 12, 3, 768),
+        new Size("s", 384, 12, 6, 1536),
+        new Size("b", 768, 12, 12, 3072),
+        new Size("l", 1024, 24, 16, 4096),
+        new Size("h", 1280, 32, 16, 5120),
+    };
+    private static final int[] PATCHES = {8, 14, 16, 32};
+
+    /** Every named preset: {@code vit-ti8 ... vit-h32}, at 224 px, 1000 classes. */
+    public static Map<String, VitConfig> presets() {
+        Map<String, VitConfig> all = new LinkedHashMap<>();
+        for (Size s : SIZES) {
+            for (int p : PATCHES) {
+                all.put("vit-" + s.letter + p, new VitConfig(224, p, 3, s.hidden, s.depth, s.heads, s.mlp, 1000,
+                        DEFAULT_LAYER_NORM_EPS, Pooling.CLASS_TOKEN));
+            }
+        }
+        return all;
+    }
+
+    /** A preset by name, e.g. {@code vit-b16} or {@code vit-l14}. */
+    public static VitConfig preset(String name) {
+        VitConfig c = presets().get(name.toLowerCase(Locale.ROOT));
+        if (c == null) {
+            throw new Vit4jException("unknown model preset '" + name + "'; expected one of " + presets().keySet());
+        }
+        return c;
+    }
+
+    /** Heads of the Table 1 size named by a timm architecture ("vit_base_patch16_224"), or -1. */
+    public static int headsOfTimmArchitecture(String architecture) {
+        String a = architecture.toLowerCase(Locale.ROOT);
+        String[][] names = {{"vit_tiny_", "ti"}, {"vit_small_", "s"}, {"vit_base_", "b"}, {"vit_large_", "l"},
+            {"vit_huge_", "h"}};
+        for (String[] n : names) {
+            if (a.startsWith(n[0])) {
+                for (Size s : SIZES) if (s.letter.equals(n[1])) return s.heads;
+            }
+        }
+        return -1;
+    }
+}
