@@ -13,6 +13,7 @@ import org.vit4j.io.EmbeddedDefaultModel;
 import org.vit4j.io.ImagePreprocessor;
 import org.vit4j.io.LoadedModel;
 import org.vit4j.model.VisionTransformer;
+import org.vit4j.model.VitConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,36 +36,35 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (top < 1) throw new Vit4jException("--top must be >= 1, got " + top);
-        boolean embedded = model.weights == null;
-        Path extracted = null;
-        LoadedModel loaded;
-        if (embedded) {
-            extracted = EmbeddedDefaultModel.extract();
-            model.weights = extracted.resolve("model.safetensors");
-            loaded = model.load();
-            if (images.isEmpty()) images = EmbeddedDefaultModel.samples(extracted);
-        } else {
-            loaded = model.load();
-        }
-        if (images.isEmpty()) throw new Vit4jException("classify: no IMAGE given");
-        if (loaded.config().numClasses() == 0) {
-            throw new Vit4jException(loaded.source() + ": this checkpoint has no classification head; use 'vit4j run' "
-                    + "for its embeddings");
-        }
-        HostTensor batch = ImagePreprocessor.loadBatch(images, loaded.preprocessing());
-        try (Backend backend = Backends.open(model.backend);
-                VisionTransformer vit = new VisionTransformer(loaded.weights(), backend)) {
-            float[] logits = vit.forward(batch).logits().data();
-            int classes = loaded.config().numClasses();
-            for (int i = 0; i < images.size(); i++) {
-                System.out.println(images.get(i).getFileName() + ": " + topClasses(logits, i * classes, classes, loaded.labels()));
-            }
+        try (Backend backend = Backends.open(model.backend)) {
+            boolean embedded = model.weights == null;
+            Path extracted = embedded ? EmbeddedDefaultModel.extract() : null;
             if (embedded) {
-                EmbeddedDefaultModel.Accuracy acc = EmbeddedDefaultModel.heldOutAccuracy(extracted, vit);
-                System.out.printf(Locale.ROOT, "model: embedded default, a ViT (%d blocks, D=%d, %d heads, patch %d) "
-                        + "trained on scikit-learn's 8x8 digits%nheld-out accuracy: %.1f%% (%d of %d test digits), "
-                        + "computed now on %s%n", vit.config().depth(), vit.config().hiddenSize(), vit.config().heads(),
-                        vit.config().patchSize(), 100 * acc.fraction(), acc.correct(), acc.total(), backend.name());
+                model.weights = extracted.resolve("model.safetensors");
+                if (images.isEmpty()) images = EmbeddedDefaultModel.samples(extracted);
+            }
+            if (images.isEmpty()) throw new Vit4jException("classify: no IMAGE given");
+            LoadedModel loaded = model.load();
+            if (loaded.config().numClasses() == 0) {
+                throw new Vit4jException(loaded.source() + ": this checkpoint has no classification head; use "
+                        + "'vit4j run' for its embeddings");
+            }
+            HostTensor batch = ImagePreprocessor.loadBatch(images, loaded.preprocessing());
+            try (VisionTransformer vit = new VisionTransformer(loaded.weights(), backend)) {
+                float[] logits = vit.forward(batch).logits().data();
+                int classes = loaded.config().numClasses();
+                for (int i = 0; i < images.size(); i++) {
+                    System.out.println(images.get(i).getFileName() + ": "
+                            + topClasses(logits, i * classes, classes, loaded.labels()));
+                }
+                if (embedded) {
+                    EmbeddedDefaultModel.Accuracy acc = EmbeddedDefaultModel.heldOutAccuracy(extracted, vit);
+                    VitConfig c = vit.config();
+                    System.out.printf(Locale.ROOT, "model: embedded default, a ViT (%d blocks, D=%d, %d heads, patch %d)"
+                            + " trained on scikit-learn's 8x8 digits%nheld-out accuracy: %.1f%% (%d of %d test digits),"
+                            + " computed now on %s%n", c.depth(), c.hiddenSize(), c.heads(), c.patchSize(),
+                            100 * acc.fraction(), acc.correct(), acc.total(), backend.name());
+                }
             }
         }
         return 0;

@@ -1,7 +1,5 @@
 package org.vit4j.io;
 
-import java.util.Locale;
-
 /**
  * Element types of the safetensors format, spelled as in the file header ({@code "F32"}, ...).
  * Only whole-byte types are listed; the sub-byte float types of the reference implementation
@@ -64,10 +62,5 @@ public enum DType {
             sb.append(t.name());
         }
         return sb.toString();
-    }
-
-    @Override
-    public String toString() {
-        return name().toUpperCase(Locale.ROOT);
     }
 }

@@ -3,6 +3,7 @@ package org.vit4j.io;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ public final class ImageLoader {
         }
         ImageReader reader = readers.next();
         List<String> warnings = new ArrayList<>();
-        try (ImageInputStream in = ImageIO.createImageInputStream(path.toFile())) {
+        try (ImageInputStream in = open(path)) {
             if (in == null) throw new ImageException(path + ": cannot open for reading");
             reader.setInput(in, true, true);
             reader.addIIOReadWarningListener((src, msg) -> warnings.add(msg));
@@ -70,11 +71,17 @@ public final class ImageLoader {
             throw e;
         } catch (IOException | RuntimeException e) {
             // ImageIO reports corrupt data as IIOException, EOFException, or (sometimes) runtime exceptions.
-            throw new ImageException(path + ": corrupt or truncated " + format.toUpperCase(Locale.ROOT)
-                    + " image (" + describe(e) + "), expected a valid " + format.toUpperCase(Locale.ROOT) + " image", e);
+            throw new ImageException(path + ": cannot decode " + format.toUpperCase(Locale.ROOT) + " image ("
+                    + describe(e) + "): the file is corrupt, truncated or an unsupported variant; expected a valid "
+                    + format.toUpperCase(Locale.ROOT) + " image", e);
         } finally {
             reader.dispose();
         }
+    }
+
+    private static ImageInputStream open(Path path) throws IOException {
+        if (path.getFileSystem() == FileSystems.getDefault()) return ImageIO.createImageInputStream(path.toFile());
+        return ImageIO.createImageInputStream(Files.newInputStream(path)); // e.g. a zip file system
     }
 
     /** "png" or "jpeg" from the file's first bytes; anything else is an {@link ImageException}. */

@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,8 +80,7 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new CheckpointException(path + ": cannot open (" + e + ")", e);
         }
         try {
-            SafetensorsFile f = parse(path, ch);
-            return f;
+            return parse(path, ch);
         } catch (RuntimeException e) {
             closeQuietly(ch);
             throw e;
@@ -138,8 +136,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
         Map<String, String> metadata = new LinkedHashMap<>();
         Map<String, TensorInfo> tensors = new TreeMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : root.properties()) {
             String name = e.getKey();
             JsonNode v = e.getValue();
             if (METADATA_KEY.equals(name)) {
@@ -163,8 +160,7 @@ public final class SafetensorsFile implements AutoCloseable {
         if (!v.isObject()) {
             throw bad(path, "\"__metadata__\" is a JSON " + kind(v) + ", expected an object of string to string");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> m = it.next();
+        for (Map.Entry<String, JsonNode> m : v.properties()) {
             if (!m.getValue().isTextual()) {
                 throw bad(path, "\"__metadata__\" entry \"" + m.getKey() + "\" is a JSON " + kind(m.getValue())
                         + ", expected a string");

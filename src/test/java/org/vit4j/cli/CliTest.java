@@ -1,0 +1,128 @@
+package org.vit4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.vit4j.Numerics.assertClose;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vit4j.Golden;
+import org.vit4j.HostTensor;
+import org.vit4j.io.SafetensorsFile;
+import org.vit4j.io.SafetensorsWriter;
+
+/** The CLI as a user meets it: exit status, one-line errors, and `run` as the parity entry point. */
+class CliTest {
+    @TempDir
+    Path dir;
+
+    record Result(int status, String out, String err) {}
+
+    static Result cli(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int status = Main.execute(args);
+            return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** The "done when": a timm-named checkpoint with an HF config.json reproduces PyTorch's logits. */
+    @Test
+    void runReproducesPyTorchLogits() {
+        Path output = dir.resolve("out.safetensors");
+        Result r = cli("run", "--weights", Golden.file("vit-odd", "model.safetensors").toString(),
+                "--config", Golden.file("vit-odd", "config.json").toString(),
+                "--input", Golden.file("vit-odd", "io.safetensors").toString(),
+                "--output", output.toString(), "--backend", "cpu");
+        assertEquals(0, r.status(), r.err());
+        try (SafetensorsFile got = SafetensorsFile.open(output);
+                SafetensorsFile want = SafetensorsFile.open(Golden.file("vit-odd", "io.safetensors"))) {
+            for (String name : new String[] {"logits", "pre_logits"}) {
+                HostTensor g = got.read(name), w = want.read(name);
+                assertArrayEquals(w.shape(), g.shape(), name);
+                assertClose(g.data(), w.data(), Golden.FP32_TOLERANCE, "vit4j run " + name);
+            }
+            assertEquals(2, got.names().size(), "exactly logits and pre_logits");
+        }
+    }
+
+    @Test
+    void runWithoutAnInputTensorIsAOneLineError() {
+        Path input = dir.resolve("in.safetensors");
+        SafetensorsWriter.write(input, Map.of("images", new HostTensor(new float[] {1}, new int[] {1})), Map.of());
+        Result r = cli("run", "--weights", Golden.file("vit-odd", "model.safetensors").toString(),
+                "--input", input.toString(), "--output", dir.resolve("o.safetensors").toString(), "--backend", "cpu");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "in.safetensors", "no tensor named 'input'");
+    }
+
+    @Test
+    void runWithAnInputOfTheWrongSize() {
+        Path input = dir.resolve("in.safetensors");
+        SafetensorsWriter.write(input, Map.of("input", new HostTensor(new float[3 * 3 * 29 * 29], new int[] {3, 3, 29, 29})),
+                Map.of());
+        Result r = cli("run", "--weights", Golden.file("vit-odd", "model.safetensors").toString(),
+                "--input", input.toString(), "--output", dir.resolve("o.safetensors").toString(), "--backend", "cpu");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "input", "[B, 3, 30, 30]", "[3, 3, 29, 29]");
+    }
+
+    @Test
+    void truncatedWeightsAreAOneLineError() throws IOException {
+        byte[] all = Files.readAllBytes(Golden.file("vit-odd", "model.safetensors"));
+        Path cut = Files.write(dir.resolve("cut.safetensors"), java.util.Arrays.copyOf(all, all.length / 2));
+        Result r = cli("run", "--weights", cut.toString(), "--heads", "3",
+                "--input", Golden.file("vit-odd", "io.safetensors").toString(),
+                "--output", dir.resolve("o.safetensors").toString(), "--backend", "cpu");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "cut.safetensors");
+    }
+
+    @Test
+    void corruptImageIsAOneLineError() throws IOException {
+        Path bad = Files.writeString(dir.resolve("photo.png"), "this is not a png");
+        Result r = cli("classify", bad.toString(), "--backend", "cpu");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "photo.png");
+    }
+
+    @Test
+    void unknownBackendAndBadOptions() {
+        Result r = cli("classify", "--backend", "tpu");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "unknown backend 'tpu'");
+        r = cli("classify", "--top", "zero");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--top"), r.err());
+    }
+
+    @Test
+    void devicesListsEveryBackendWithAReason() {
+        Result r = cli("devices");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("cpu     available"), r.out());
+        assertTrue(r.out().matches("(?s).*opencl\\s+unavailable: .+"), r.out());
+        assertTrue(r.out().matches("(?s).*cuda\\s+unavailable: .+"), r.out());
+    }
+
+    private static void assertOneLineError(Result r, String... parts) {
+        String err = r.err().strip();
+        assertTrue(err.startsWith("vit4j: error: "), err);
+        assertEquals(1, err.lines().count(), "one line: " + err);
+        for (String p : parts) assertTrue(err.contains(p), "'" + p + "' not in: " + err);
+    }
+}
