@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -175,35 +174,8 @@ public final class CheckpointLoader {
     private static Preprocessing preprocessing(ModelConfigFile cfg, VitConfig c) {
         Preprocessing p = Preprocessing.defaults(c.imageSize(), c.channels());
         if (cfg == null) return p;
-        String name = cfg.path().getFileName().toString();
-        if (cfg.mean() != null || cfg.std() != null) {
-            p = p.withMeanStd(perChannel(cfg.mean(), p.mean(), c.channels(), name, "image_mean"),
-                    perChannel(cfg.std(), p.std(), c.channels(), name, "image_std"));
-        }
-        if (cfg.cropPct() != null) p = p.withCropPct(cfg.cropPct());
-        if (cfg.interpolation() != null) {
-            try {
-                p = p.withInterpolation(Preprocessing.Interpolation.valueOf(cfg.interpolation().toUpperCase(Locale.ROOT)));
-            } catch (IllegalArgumentException e) {
-                throw new CheckpointException(name + ": interpolation '" + cfg.interpolation()
-                        + "' is not one of bicubic, bilinear, nearest");
-            }
-        }
-        if (cfg.directResize()) p = p.withResizeMode(Preprocessing.ResizeMode.DIRECT);
-        return p;
-    }
-
-    /** A stated mean or std: one value per channel, or one value for all. */
-    private static float[] perChannel(float[] stated, float[] fallback, int channels, String file, String key) {
-        if (stated == null) return fallback;
-        if (stated.length == channels) return stated;
-        if (stated.length == 1) {
-            float[] all = new float[channels];
-            Arrays.fill(all, stated[0]);
-            return all;
-        }
-        throw new CheckpointException(file + ": " + key + " has " + stated.length + " values for a " + channels
-                + "-channel model");
+        return p.withOverrides(cfg.mean(), cfg.std(), cfg.cropPct(), cfg.interpolation(), cfg.directResize(),
+                cfg.path().getFileName().toString());
     }
 
     /** Reads canonical tensors through a naming and remembers which checkpoint tensors were used. */

@@ -11,6 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.vit4j.Golden;
 import org.vit4j.HostTensor;
+import org.vit4j.Numerics;
 import org.vit4j.backend.cpu.CpuBackend;
 import org.vit4j.io.CheckpointLoader;
 import org.vit4j.io.ConfigOverrides;
@@ -70,6 +71,7 @@ class GoldenParityTest {
 
     private static void compare(HostTensor actual, HostTensor expected, String what) {
         assertArrayEquals(expected.shape(), actual.shape(), what + " shape");
+        System.out.printf("golden %-24s relative L2 error %.2e%n", what, Numerics.relativeL2(actual.data(), expected.data()));
         assertClose(actual.data(), expected.data(), FP32_TOLERANCE, what);
     }
 }
