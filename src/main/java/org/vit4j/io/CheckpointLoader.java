@@ -13,7 +13,6 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vit4j.HostTensor;
-import org.vit4j.model.PositionEmbeddingResize;
 import org.vit4j.model.VitConfig;
 import org.vit4j.model.VitWeights;
 

@@ -15,38 +15,6 @@ final class PilResize {
 
     private static final int PRECISION_BITS = 32 - 8 - 2;
 
-    private interface Filter {
-        double support();
-
-        double apply(double x);
-    }
-
-    private static final Filter BICUBIC = new Filter() {
-        public double support() {
-            return 2.0;
-        }
-
-        public double apply(double x) {
-            final double a = -0.5;
-            if (x < 0.0) x = -x;
-            if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
-            if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
-            return 0.0;
-        }
-    };
-
-    private static final Filter BILINEAR = new Filter() {
-        public double support() {
-            return 1.0;
-        }
-
-        public double apply(double x) {
-            if (x < 0.0) x = -x;
-            if (x < 1.0) return 1.0 - x;
-            return 0.0;
-        }
-    };
-
     /** Fixed-point coefficients for one axis: for output i, taps bounds[2i] .. bounds[2i] + bounds[2i+1] - 1. */
     private record Coeffs(int ksize, int[] bounds, int[] kk) {}
 
@@ -55,8 +23,8 @@ final class PilResize {
         if (outW == in.width() && outH == in.height()) return in;
         return switch (interp) {
             case NEAREST -> nearest(in, outW, outH);
-            case BILINEAR -> resample(in, outW, outH, BILINEAR);
-            case BICUBIC -> resample(in, outW, outH, BICUBIC);
+            case BILINEAR -> resample(in, outW, outH, ResampleFilter.BILINEAR);
+            case BICUBIC -> resample(in, outW, outH, ResampleFilter.BICUBIC);
         };
     }
 
@@ -81,36 +49,20 @@ final class PilResize {
         return out;
     }
 
-    private static Coeffs precompute(int inSize, int outSize, Filter f) {
-        double scale = (double) inSize / outSize;
-        double filterscale = Math.max(scale, 1.0);
-        double support = f.support() * filterscale;
-        int ksize = (int) Math.ceil(support) * 2 + 1;
+    /** The filter's taps in PIL's 22-bit fixed point (normalize_coeffs_8bpc: round half away from zero). */
+    private static Coeffs precompute(int inSize, int outSize, ResampleFilter f) {
+        ResampleFilter.Taps taps = f.taps(inSize, outSize);
+        int ksize = Math.max(taps.maxCount(), 1);
         int[] bounds = new int[outSize * 2];
         int[] kk = new int[outSize * ksize];
-        double[] k = new double[ksize];
-        double ss = 1.0 / filterscale;
         for (int xx = 0; xx < outSize; xx++) {
-            double center = (xx + 0.5) * scale;
-            int xmin = (int) (center - support + 0.5);
-            if (xmin < 0) xmin = 0;
-            int xmax = (int) (center + support + 0.5);
-            if (xmax > inSize) xmax = inSize;
-            xmax -= xmin;
-            double ww = 0.0;
-            for (int x = 0; x < xmax; x++) {
-                double w = f.apply((x + xmin - center + 0.5) * ss);
-                k[x] = w;
-                ww += w;
+            double[] w = taps.weight()[xx];
+            for (int x = 0; x < w.length; x++) {
+                kk[xx * ksize + x] = w[x] < 0 ? (int) (-0.5 + w[x] * (1 << PRECISION_BITS))
+                        : (int) (0.5 + w[x] * (1 << PRECISION_BITS));
             }
-            for (int x = 0; x < xmax; x++) {
-                double w = ww != 0.0 ? k[x] / ww : k[x];
-                // PIL's normalize_coeffs_8bpc: round half away from zero via truncation
-                kk[xx * ksize + x] = w < 0 ? (int) (-0.5 + w * (1 << PRECISION_BITS))
-                        : (int) (0.5 + w * (1 << PRECISION_BITS));
-            }
-            bounds[xx * 2] = xmin;
-            bounds[xx * 2 + 1] = xmax;
+            bounds[xx * 2] = taps.first()[xx];
+            bounds[xx * 2 + 1] = taps.count()[xx];
         }
         return new Coeffs(ksize, bounds, kk);
     }
@@ -121,7 +73,7 @@ final class PilResize {
         return in >> PRECISION_BITS;
     }
 
-    private static U8Image resample(U8Image in, int outW, int outH, Filter f) {
+    private static U8Image resample(U8Image in, int outW, int outH, ResampleFilter f) {
         boolean needH = outW != in.width();
         boolean needV = outH != in.height();
         Coeffs horiz = precompute(in.width(), outW, f);
