@@ -92,10 +92,45 @@ class CliTest {
         assertOneLineError(r, "cut.safetensors");
     }
 
+    /** A safetensors file with this header (unpadded) and {@code dataBytes} bytes of data. */
+    private Path rawCheckpoint(String header, long declaredHeaderLength, int dataBytes) throws IOException {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + h.length + dataBytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(declaredHeaderLength < 0 ? h.length : declaredHeaderLength).put(h);
+        return Files.write(dir.resolve("bad.safetensors"), b.array());
+    }
+
+    private static String entry(String name, String dtype, String shape, int begin, int end) {
+        return "\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":[" + begin
+                + "," + end + "]}";
+    }
+
+    /** Each malformed checkpoint of the list, through the CLI: exit 2 and one line naming the file. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+        "header length beyond the file | 4096 | 8 | a | F32 | [2] | 0 | 8 | b | F32 | [2] | 0 | 0",
+        "overlapping offsets           | -1   | 12 | a | F32 | [2] | 0 | 8 | b | F32 | [1] | 4 | 8",
+        "a gap between tensors         | -1   | 16 | a | F32 | [2] | 0 | 8 | b | F32 | [1] | 12 | 16",
+        "offsets past the end          | -1   | 8 | a | F32 | [2] | 0 | 8 | b | F32 | [2] | 8 | 16",
+        "shape disagrees with bytes    | -1   | 16 | a | F32 | [3] | 0 | 8 | b | F32 | [2] | 8 | 16",
+        "unknown dtype                 | -1   | 16 | a | Q7 | [2] | 0 | 8 | b | F32 | [2] | 8 | 16",
+    })
+    void malformedCheckpointIsAOneLineError(String what, long headerLength, int data, String n1, String t1, String s1,
+            int b1, int e1, String n2, String t2, String s2, int b2, int e2) throws IOException {
+        String header = "{" + entry(n1, t1, s1, b1, e1) + "," + entry(n2, t2, s2, b2, e2) + "}";
+        Path bad = rawCheckpoint(header, headerLength, data);
+        Result r = cli("run", "--weights", bad.toString(), "--heads", "3",
+                "--input", Golden.file("vit-odd", "io.safetensors").toString(),
+                "--output", dir.resolve("o.safetensors").toString(), "--backend", "cpu");
+        assertEquals(2, r.status(), what);
+        assertOneLineError(r, "bad.safetensors");
+    }
+
     @Test
     void corruptImageIsAOneLineError() throws IOException {
         Path bad = Files.writeString(dir.resolve("photo.png"), "this is not a png");
-        Result r = cli("classify", bad.toString(), "--backend", "cpu");
+        Result r = cli("classify", bad.toString(), "--backend", "cpu",
+                "--weights", Golden.file("vit-odd", "model.safetensors").toString());
         assertEquals(2, r.status());
         assertOneLineError(r, "photo.png");
     }
