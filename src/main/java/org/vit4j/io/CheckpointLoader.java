@@ -122,8 +122,15 @@ public final class CheckpointLoader {
 
         // ---- the tensors, under canonical names ----
         Map<String, HostTensor> tensors = new LinkedHashMap<>();
-        for (String name : VitWeights.expectedShapes(trained).keySet()) {
-            if (map.has(name)) tensors.put(name, map.read(name));
+        for (Map.Entry<String, int[]> e : VitWeights.expectedShapes(trained).entrySet()) {
+            String name = e.getKey();
+            if (!map.has(name)) continue; // VitWeights.of names what is missing
+            int[] shape = map.shape(name);
+            if (!Arrays.equals(shape, e.getValue())) {
+                throw new CheckpointException(src + ": tensor " + map.describe(name) + " has shape "
+                        + Arrays.toString(shape) + ", expected " + Arrays.toString(e.getValue()));
+            }
+            tensors.put(name, map.read(name));
         }
         map.rejectUnused();
         VitWeights w = VitWeights.of(trained, tensors, src + " (" + naming.label() + " naming)");
@@ -198,8 +205,16 @@ public final class CheckpointLoader {
             return sources.computeIfAbsent(canonical, c -> naming.sourceNames(c, file.names()));
         }
 
+        /** Whether the checkpoint holds the tensor; holding only some of its parts is an error. */
         boolean has(String canonical) {
-            return sources(canonical).stream().allMatch(file::contains);
+            List<String> parts = sources(canonical);
+            long present = parts.stream().filter(file::contains).count();
+            if (present > 0 && present < parts.size()) {
+                String missing = parts.stream().filter(n -> !file.contains(n)).findFirst().orElseThrow();
+                throw new CheckpointException(src + ": missing tensor '" + missing + "', a part of '" + canonical
+                        + "' whose other parts are there");
+            }
+            return present == parts.size();
         }
 
         String describe(String canonical) {

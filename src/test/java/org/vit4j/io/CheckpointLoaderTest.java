@@ -103,6 +103,23 @@ class CheckpointLoaderTest {
     }
 
     @Test
+    void misshapenTensorIsNamedInTheCheckpointsOwnNaming() {
+        Map<String, HostTensor> hf = new LinkedHashMap<>();
+        try (SafetensorsFile f = SafetensorsFile.open(Golden.file("vit-odd", "model-hf.safetensors"))) {
+            for (String n : f.names()) hf.put(n, f.read(n));
+        }
+        hf.put("classifier.weight", new HostTensor(new float[7 * 71], new int[] {7, 71}));
+        says(assertThrows(CheckpointException.class,
+                () -> CheckpointLoader.load(write(hf), null, new ConfigOverrides(3, null, null))),
+                "model.safetensors", "'classifier.weight'", "[7, 71]", "expected [7, 72]");
+        hf.remove("vit.encoder.layer.1.attention.attention.key.bias");
+        hf.remove("classifier.weight");
+        says(assertThrows(CheckpointException.class,
+                () -> CheckpointLoader.load(write(hf), null, new ConfigOverrides(3, null, null))),
+                "model.safetensors", "missing tensor 'vit.encoder.layer.1.attention.attention.key.bias'");
+    }
+
+    @Test
     void misshapenPositionEmbedding() throws IOException {
         config(HEADS);
         tensors.put("pos_embed", new HostTensor(new float[18 * 64], new int[] {1, 18, 64}));
