@@ -6,9 +6,10 @@ forward pass in float64 as the reference; everything stored as float32 safetenso
 
 Usage:  /usr/bin/python3 scripts/python/make_golden.py [--out src/test/resources/golden]
 """
+import os
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # avoid BLAS/OpenMP oversubscription with torch threads
 import argparse
 import json
-import os
 import sys
 
 import numpy as np

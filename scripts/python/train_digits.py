@@ -6,9 +6,10 @@ digits-test.safetensors,samples/digit-<d>.png} and samples/digits/digit-<d>.png.
 
 Usage:  /usr/bin/python3 scripts/python/train_digits.py
 """
+import os
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # avoid BLAS/OpenMP oversubscription with torch threads
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -37,12 +38,9 @@ def shift_batch(x, gen):
     """Random shifts of up to 1 pixel in each direction, filling with background (-1 after normalization)."""
     n = x.shape[0]
     padded = F.pad(x, (1, 1, 1, 1), value=-1.0)
-    dy = torch.randint(0, 3, (n,), generator=gen)
-    dx = torch.randint(0, 3, (n,), generator=gen)
-    out = torch.empty_like(x)
-    for i in range(n):
-        out[i] = padded[i, :, dy[i]:dy[i] + 8, dx[i]:dx[i] + 8]
-    return out
+    crops = torch.stack([padded[:, :, dy:dy + 8, dx:dx + 8] for dy in range(3) for dx in range(3)])
+    k = torch.randint(0, 9, (n,), generator=gen)
+    return crops[k, torch.arange(n)]
 
 
 def accuracy(model, x, y):

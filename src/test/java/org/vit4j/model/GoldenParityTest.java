@@ -2,6 +2,7 @@ package org.vit4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vit4j.Golden.FP32_TOLERANCE;
 import static org.vit4j.Numerics.assertClose;
 
@@ -32,6 +33,9 @@ class GoldenParityTest {
         "vit-odd, model-torchvision.safetensors",
         "vit-odd, model-hf.safetensors",
         "vit-ti16-224, model.safetensors",
+        // Written by the real timm and transformers (scripts/python/make_golden_timm_hf.py), their own names.
+        "timm-vit-odd, model.safetensors",
+        "hf-vit-odd, model.safetensors",
     })
     void referenceMatchesPyTorch(String caseName, String weights) {
         LoadedModel model = CheckpointLoader.load(Golden.file(caseName, weights));
@@ -47,10 +51,15 @@ class GoldenParityTest {
             vit.close();
             assertEquals(0, cpu.liveBuffers(), "closing the model releases its weights");
         }
-        compare(seen.get("embeddings"), expected.get("embeddings"), "embeddings");
-        compare(seen.get("blocks.0"), expected.get("block0"), "block 0");
-        compare(seen.get("pre_logits"), expected.get("pre_logits"), "pre_logits");
-        compare(seen.get("logits"), expected.get("logits"), "logits");
+        Map<String, String> observed = Map.of("embeddings", "embeddings", "block0", "blocks.0",
+                "pre_logits", "pre_logits", "logits", "logits");
+        int compared = 0;
+        for (Map.Entry<String, String> e : observed.entrySet()) {
+            if (!expected.containsKey(e.getKey())) continue; // the timm/HF cases hold only the outputs
+            compare(seen.get(e.getValue()), expected.get(e.getKey()), caseName + " " + e.getKey());
+            compared++;
+        }
+        assertTrue(compared >= 2, "pre_logits and logits at least");
     }
 
     @ParameterizedTest(name = "vit-tiny at {0} px")
