@@ -60,6 +60,22 @@ class CliTest {
         }
     }
 
+    /** The README's first command: the embedded model on its samples, and its held-out accuracy. */
+    @Test
+    void classifyWithTheEmbeddedDefaultModel() throws IOException {
+        Result r = cli("classify", "--backend", "cpu");
+        assertEquals(0, r.status(), r.err());
+        for (int digit = 0; digit <= 9; digit++) {
+            assertTrue(r.out().contains("digit-" + digit + ".png: " + digit + " ("), "sample " + digit + ": " + r.out());
+        }
+        // The accuracy PyTorch measured when training (scripts/python/train_digits.py) on the same 360 digits.
+        var config = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                getClass().getResourceAsStream("/org/vit4j/default-model/config.json"));
+        int total = config.get("vit4j_heldout_count").asInt();
+        long correct = Math.round(config.get("vit4j_heldout_accuracy_pytorch").asDouble() * total);
+        assertTrue(r.out().contains("(" + correct + " of " + total + " test digits)"), r.out());
+    }
+
     @Test
     void runWithoutAnInputTensorIsAOneLineError() {
         Path input = dir.resolve("in.safetensors");
