@@ -1,5 +1,7 @@
 package org.vit4j.backend;
 
+import org.vit4j.memory.PoolStats;
+
 /**
  * The ops a ViT encoder is made of, on buffers in one device's memory. The model
  * ({@link org.vit4j.model.VisionTransformer}) composes them and never looks behind this interface,
@@ -92,6 +94,11 @@ public interface Backend extends AutoCloseable {
 
     /** out[b, :] = x[b, token, :] for x [batch, tokens, dim]: picks the class token (token 0). */
     void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token);
+
+    /** The backend's device memory pool, or {@link PoolStats#NONE} where it has none. */
+    default PoolStats memoryStats() {
+        return PoolStats.NONE;
+    }
 
     /** Waits until every queued op has finished. */
     void synchronize();

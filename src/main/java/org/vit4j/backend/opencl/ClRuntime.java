@@ -1,0 +1,193 @@
+package org.vit4j.backend.opencl;
+
+import static org.jocl.CL.CL_MEM_READ_WRITE;
+import static org.jocl.CL.CL_PROGRAM_BUILD_LOG;
+import static org.jocl.CL.CL_TRUE;
+import static org.jocl.CL.clBuildProgram;
+import static org.jocl.CL.clCreateBuffer;
+import static org.jocl.CL.clCreateCommandQueue;
+import static org.jocl.CL.clCreateContext;
+import static org.jocl.CL.clCreateKernel;
+import static org.jocl.CL.clCreateProgramWithSource;
+import static org.jocl.CL.clEnqueueNDRangeKernel;
+import static org.jocl.CL.clEnqueueReadBuffer;
+import static org.jocl.CL.clEnqueueWriteBuffer;
+import static org.jocl.CL.clFinish;
+import static org.jocl.CL.clGetProgramBuildInfo;
+import static org.jocl.CL.clReleaseCommandQueue;
+import static org.jocl.CL.clReleaseContext;
+import static org.jocl.CL.clReleaseKernel;
+import static org.jocl.CL.clReleaseMemObject;
+import static org.jocl.CL.clReleaseProgram;
+import static org.jocl.CL.clSetKernelArg;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import org.jocl.CLException;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_command_queue;
+import org.jocl.cl_context;
+import org.jocl.cl_device_id;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+import org.jocl.cl_program;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vit4j.Vit4jException;
+
+/**
+ * One device's OpenCL state: the context, an in-order queue, and the programs built for it.
+ * Kernel sources ship in the jar under {@code org/vit4j/kernels/opencl/}; each (program, build
+ * options) pair is built once per device and its kernels are cached.
+ */
+final class ClRuntime implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ClRuntime.class);
+    static final String SOURCE_ROOT = "/org/vit4j/kernels/opencl/";
+
+    final ClDevice device;
+    final cl_context context;
+    final cl_command_queue queue;
+    private final Map<String, cl_program> programs = new HashMap<>();
+    private final Map<String, cl_kernel> kernels = new HashMap<>();
+
+    ClRuntime(ClDevice device) {
+        this.device = device;
+        cl_device_id[] ids = {device.id()};
+        this.context = clCreateContext(null, 1, ids, null, null, null);
+        try {
+            // clCreateCommandQueue is deprecated in 2.0 but is the one call every 1.2+ device has.
+            @SuppressWarnings("deprecation")
+            cl_command_queue q = clCreateCommandQueue(context, device.id(), 0, null);
+            this.queue = q;
+        } catch (RuntimeException e) {
+            clReleaseContext(context);
+            throw e;
+        }
+    }
+
+    /** Kernel {@code name} of program {@code program} (kernels/opencl/{program}.cl) built with {@code options}. */
+    cl_kernel kernel(String program, String name, String options) {
+        String key = program + "|" + options + "|" + name;
+        cl_kernel k = kernels.get(key);
+        if (k == null) {
+            k = clCreateKernel(program(program, options), name, null);
+            kernels.put(key, k);
+        }
+        return k;
+    }
+
+    private cl_program program(String program, String options) {
+        String key = program + "|" + options;
+        cl_program p = programs.get(key);
+        if (p != null) return p;
+        String source = source(program);
+        p = clCreateProgramWithSource(context, 1, new String[] {source}, null, null);
+        long start = System.nanoTime();
+        try {
+            clBuildProgram(p, 1, new cl_device_id[] {device.id()}, "-cl-std=CL1.2 " + options, null, null);
+        } catch (CLException e) {
+            String log = buildLog(p);
+            clReleaseProgram(p);
+            throw new Vit4jException("OpenCL: building kernels/opencl/" + program + ".cl for " + device.name()
+                    + " failed (" + e.getMessage() + ", options '" + options + "'):\n" + log, e);
+        }
+        LOG.debug("built {}.cl for {} with '{}' in {} ms", program, device.name(), options,
+                (System.nanoTime() - start) / 1_000_000);
+        programs.put(key, p);
+        return p;
+    }
+
+    static String source(String program) {
+        try (InputStream in = ClRuntime.class.getResourceAsStream(SOURCE_ROOT + program + ".cl")) {
+            if (in == null) {
+                throw new Vit4jException("OpenCL kernel source " + program + ".cl is not in the jar: a broken build");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new Vit4jException("cannot read OpenCL kernel source " + program + ".cl: " + e.getMessage(), e);
+        }
+    }
+
+    private String buildLog(cl_program p) {
+        try {
+            long[] size = new long[1];
+            clGetProgramBuildInfo(p, device.id(), CL_PROGRAM_BUILD_LOG, 0, null, size);
+            byte[] buf = new byte[(int) size[0]];
+            clGetProgramBuildInfo(p, device.id(), CL_PROGRAM_BUILD_LOG, buf.length, Pointer.to(buf), null);
+            return new String(buf, StandardCharsets.UTF_8).trim();
+        } catch (CLException e) {
+            return "(no build log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** A local-memory kernel argument of {@code bytes} bytes. */
+    record Local(long bytes) {}
+
+    /**
+     * Sets the arguments of {@code kernel} ({@link ClBuffer}s, Integer, Float, {@link Local}) and
+     * enqueues it over {@code global} work-items in groups of {@code local} (null: the driver chooses).
+     */
+    void launch(cl_kernel kernel, String name, long[] global, long[] local, Object... args) {
+        for (int i = 0; i < args.length; i++) {
+            Object a = args[i];
+            if (a == null) {
+                clSetKernelArg(kernel, i, Sizeof.cl_mem, null); // an absent optional buffer (no bias)
+            } else if (a instanceof ClBuffer b) {
+                clSetKernelArg(kernel, i, Sizeof.cl_mem, Pointer.to(b.mem()));
+            } else if (a instanceof Integer v) {
+                clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
+            } else if (a instanceof Float v) {
+                clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
+            } else if (a instanceof Local l) {
+                clSetKernelArg(kernel, i, l.bytes(), null);
+            } else {
+                throw new IllegalArgumentException(name + ": argument " + i + " has unsupported type " + a);
+            }
+        }
+        try {
+            clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, null);
+        } catch (CLException e) {
+            throw new Vit4jException("OpenCL: launching " + name + " on " + device.name() + " failed: "
+                    + e.getMessage() + " (global " + java.util.Arrays.toString(global) + ", local "
+                    + java.util.Arrays.toString(local) + ")", e);
+        }
+    }
+
+    cl_mem createBuffer(long bytes) {
+        return clCreateBuffer(context, CL_MEM_READ_WRITE, Math.max(bytes, 4), null, null);
+    }
+
+    void write(cl_mem mem, float[] host) {
+        clEnqueueWriteBuffer(queue, mem, CL_TRUE, 0, (long) host.length * Sizeof.cl_float, Pointer.to(host), 0, null, null);
+    }
+
+    void read(cl_mem mem, float[] host) {
+        clEnqueueReadBuffer(queue, mem, CL_TRUE, 0, (long) host.length * Sizeof.cl_float, Pointer.to(host), 0, null, null);
+    }
+
+    void finish() {
+        clFinish(queue);
+    }
+
+    static void free(cl_mem mem) {
+        clReleaseMemObject(mem);
+    }
+
+    @Override
+    public void close() {
+        try {
+            clFinish(queue);
+        } finally {
+            kernels.values().forEach(k -> clReleaseKernel(k));
+            programs.values().forEach(p -> clReleaseProgram(p));
+            kernels.clear();
+            programs.clear();
+            clReleaseCommandQueue(queue);
+            clReleaseContext(context);
+        }
+    }
+}

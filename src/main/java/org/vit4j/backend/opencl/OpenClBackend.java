@@ -1,0 +1,227 @@
+package org.vit4j.backend.opencl;
+
+import java.util.List;
+import java.util.Map;
+import org.jocl.cl_mem;
+import org.vit4j.Vit4jException;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.DeviceBuffer;
+import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.OpChecks;
+import org.vit4j.backend.PatchEmbedShape;
+import org.vit4j.memory.BufferPool;
+import org.vit4j.memory.DeviceAllocator;
+import org.vit4j.memory.PoolStats;
+
+/**
+ * The ViT ops as hand-written OpenCL kernels (kernels/opencl/*.cl), on any OpenCL 1.2 device. Each
+ * op lives in its own class with its kernel file and tuning parameters; this class owns the device
+ * state (context, queue, programs), the memory pool, and the argument checks. Not thread-safe: one
+ * caller at a time, as the queue is in order.
+ */
+public final class OpenClBackend implements Backend {
+    private final ClRuntime rt;
+    private final Tuning tuning;
+    private final BufferPool<cl_mem> pool;
+    private final ElementwiseOps elementwise;
+    private final GemmOps gemm;
+    private final PatchEmbedOps patchEmbed;
+    private final LayerNormOps layerNorm;
+    private final AttentionOps attention;
+    private boolean closed;
+
+    private OpenClBackend(ClDevice device, Map<String, Integer> tuningOverrides) {
+        this.rt = new ClRuntime(device);
+        try {
+            this.tuning = new Tuning(device.kind(), tuningOverrides);
+            this.pool = new BufferPool<>(new DeviceAllocator<>() {
+                @Override
+                public cl_mem allocate(long bytes) {
+                    return rt.createBuffer(bytes);
+                }
+
+                @Override
+                public void free(cl_mem handle) {
+                    ClRuntime.free(handle);
+                }
+            }, "opencl " + device.name());
+            this.elementwise = new ElementwiseOps(rt, tuning);
+            this.gemm = new GemmOps(rt, tuning);
+            this.patchEmbed = new PatchEmbedOps(rt, tuning);
+            this.layerNorm = new LayerNormOps(rt, tuning);
+            this.attention = new AttentionOps(rt, tuning);
+        } catch (RuntimeException e) {
+            rt.close();
+            throw e;
+        }
+    }
+
+    /** The backend on device {@code index} of {@link ClDevice#all()}, tuned by the environment's overrides. */
+    public static OpenClBackend open(int index) {
+        return open(index, Tuning.fromEnvironment());
+    }
+
+    /** The backend on device {@code index}, with tuning values overridden by name (e.g. "GEMM_VARIANT" -> 1). */
+    public static OpenClBackend open(int index, Map<String, Integer> tuningOverrides) {
+        List<ClDevice> devices = ClDevice.all();
+        if (index < 0 || index >= devices.size()) {
+            throw new Vit4jException("opencl: no device " + index + " (found " + devices.size() + ")");
+        }
+        return new OpenClBackend(devices.get(index), tuningOverrides);
+    }
+
+    @Override
+    public String name() {
+        return "opencl";
+    }
+
+    @Override
+    public String deviceName() {
+        return rt.device.describe();
+    }
+
+    public ClDevice device() {
+        return rt.device;
+    }
+
+    /** The tuning values in force. */
+    public Tuning tuning() {
+        return tuning;
+    }
+
+    @Override
+    public PoolStats memoryStats() {
+        return pool.stats();
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("opencl backend used after close");
+    }
+
+    // ---- memory ----
+
+    @Override
+    public DeviceBuffer allocate(long length) {
+        checkOpen();
+        if (length < 0 || length > Integer.MAX_VALUE) {
+            throw new Vit4jException("opencl: cannot allocate " + length + " floats (kernels index with int)");
+        }
+        return new ClBuffer(this, pool.acquire(length * Float.BYTES), length);
+    }
+
+    @Override
+    public DeviceBuffer upload(float[] host) {
+        checkOpen();
+        if (host == null) throw new Vit4jException("upload: host array is null");
+        ClBuffer b = (ClBuffer) allocate(host.length);
+        if (host.length > 0) rt.write(b.mem(), host);
+        return b;
+    }
+
+    @Override
+    public void download(DeviceBuffer src, float[] dst) {
+        checkOpen();
+        OpChecks.hostTransfer(this, "download", src, dst);
+        if (dst.length > 0) rt.read(cl(src).mem(), dst);
+    }
+
+    void release(cl_mem mem) {
+        if (closed) return; // the pool freed everything at close
+        pool.release(mem);
+    }
+
+    private static ClBuffer cl(DeviceBuffer b) {
+        return (ClBuffer) b;
+    }
+
+    private static int size(String op, long n) {
+        if (n > Integer.MAX_VALUE) throw new Vit4jException(op + ": " + n + " elements exceed the kernels' int indexing");
+        return (int) n;
+    }
+
+    // ---- ops ----
+
+    @Override
+    public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
+            DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
+        checkOpen();
+        OpChecks.patchEmbed(this, s, images, weight, bias, clsToken, posEmbed, out);
+        patchEmbed.patchEmbed(s, cl(images), cl(weight), cl(bias), cl(clsToken), cl(posEmbed), cl(out));
+    }
+
+    @Override
+    public void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
+            float eps) {
+        checkOpen();
+        OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
+        size("layerNorm", (long) rows * dim);
+        layerNorm.layerNorm(cl(x), cl(gamma), cl(beta), cl(out), rows, dim, eps);
+    }
+
+    @Override
+    public void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
+        checkOpen();
+        OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
+        size("linear", (long) rows * Math.max(inFeatures, outFeatures));
+        gemm.linear(cl(x), cl(weight), bias == null ? null : cl(bias), cl(out), rows, inFeatures, outFeatures, epilogue,
+                residual == null ? null : cl(residual));
+    }
+
+    @Override
+    public void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
+            int tokens, int dim, int heads) {
+        checkOpen();
+        OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
+        size("linearQkv", 3L * batch * tokens * dim);
+        gemm.linearQkv(cl(x), cl(weight), bias == null ? null : cl(bias), cl(qkv), batch, tokens, dim, heads);
+    }
+
+    @Override
+    public void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
+            float scale) {
+        checkOpen();
+        OpChecks.attention(this, qkv, out, batch, tokens, heads, headDim, scale);
+        size("attention", 3L * batch * tokens * heads * headDim);
+        attention.attention(cl(qkv), cl(out), batch, tokens, heads, headDim, scale);
+    }
+
+    @Override
+    public void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
+        checkOpen();
+        OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
+        elementwise.gelu(cl(x), cl(out), size("gelu", n));
+    }
+
+    @Override
+    public void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
+        checkOpen();
+        OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
+        elementwise.add(cl(a), cl(b), cl(out), size("add", n));
+    }
+
+    @Override
+    public void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
+        checkOpen();
+        OpChecks.selectToken(this, x, out, batch, tokens, dim, token);
+        elementwise.selectToken(cl(x), cl(out), batch, tokens, dim, token);
+    }
+
+    @Override
+    public void synchronize() {
+        checkOpen();
+        rt.finish();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        try {
+            rt.finish();
+        } finally {
+            closed = true;
+            pool.close();
+            rt.close();
+        }
+    }
+}
