@@ -13,7 +13,7 @@
 #endif
 
 float gelu_exact(float x) {
-    return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+    return 0.5f * x * erfc(-x * 0.70710678118654752f);
 }
 
 // Where output element (m, n) is stored: row-major [M, N], or the per-head QKV layout.

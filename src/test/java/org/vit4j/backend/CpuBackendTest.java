@@ -41,6 +41,8 @@ class CpuBackendTest {
         // GELU(1) = 0.5 * (1 + erf(1/sqrt 2)) = 0.8413447460685429; the tanh form gives 0.8411919906.
         assertEquals(0.8413447460685429, Gelu.exact(1.0), 1e-15);
         assertEquals(-0.15865525393145707, Gelu.exact(-1.0), 1e-15);
+        // Deep in the negative tail GELU is tiny but not zero: x * Phi(x), Phi(-10) = 7.6198530241605e-24.
+        assertEquals(-7.6198530241605e-23, Gelu.exact(-10.0), 1e-35);
         assertEquals(0.0, Gelu.exact(-40.0), 1e-300);
     }
 

@@ -9,7 +9,23 @@ public final class Gelu {
     private Gelu() {}
 
     public static double exact(double x) {
-        return 0.5 * x * (1.0 + erf(x / Math.sqrt(2.0)));
+        // As x / 2 * erfc(-x / sqrt 2): for negative x, 1 + erf would cancel to nothing.
+        return 0.5 * x * erfc(-x / Math.sqrt(2.0));
+    }
+
+    /** erfc(x) = 1 - erf(x), with full relative precision in the tail where 1 - erf is all cancellation. */
+    public static double erfc(double x) {
+        if (Double.isNaN(x)) return x;
+        if (x < 2.0) return 1.0 - erf(x);
+        if (x > 27.3) return 0.0; // below the smallest double
+        return Math.exp(-x * x) / Math.sqrt(Math.PI) / laplaceFraction(x);
+    }
+
+    /** x + 1/2 / (x + 1 / (x + 3/2 / (x + ...))), evaluated bottom-up; erfc(x) = exp(-x^2) / sqrt(pi) / this. */
+    private static double laplaceFraction(double ax) {
+        double f = ax;
+        for (int k = 120; k >= 1; k--) f = ax + (k / 2.0) / f;
+        return f;
     }
 
     /**
@@ -34,10 +50,7 @@ public final class Gelu {
         } else if (ax > 6.0) {
             result = 1.0; // erfc(6) = 2e-17: below double resolution near 1
         } else {
-            // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + 2/(x + ...))))), evaluated bottom-up
-            double f = ax;
-            for (int k = 120; k >= 1; k--) f = ax + (k / 2.0) / f;
-            result = 1.0 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+            result = 1.0 - erfc(ax);
         }
         return x < 0 ? -result : result;
     }

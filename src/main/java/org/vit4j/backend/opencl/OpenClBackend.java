@@ -30,10 +30,10 @@ public final class OpenClBackend implements Backend {
     private final AttentionOps attention;
     private boolean closed;
 
-    private OpenClBackend(ClDevice device, Map<String, Integer> tuningOverrides) {
+    private OpenClBackend(ClDevice device, Map<String, Integer> tuningOverrides, ClDevice.Kind tuneAs) {
         this.rt = new ClRuntime(device);
         try {
-            this.tuning = new Tuning(device.kind(), tuningOverrides);
+            this.tuning = new Tuning(tuneAs, tuningOverrides);
             this.pool = new BufferPool<>(new DeviceAllocator<>() {
                 @Override
                 public cl_mem allocate(long bytes) {
@@ -63,11 +63,20 @@ public final class OpenClBackend implements Backend {
 
     /** The backend on device {@code index}, with tuning values overridden by name (e.g. "GEMM_VARIANT" -> 1). */
     public static OpenClBackend open(int index, Map<String, Integer> tuningOverrides) {
+        return open(index, tuningOverrides, null);
+    }
+
+    /**
+     * As {@link #open(int, Map)}, with the defaults of another kind of device ({@code tuneAs}; null:
+     * the device's own). Tests use it to run the GPU-shaped kernels on a CPU device and vice versa.
+     */
+    public static OpenClBackend open(int index, Map<String, Integer> tuningOverrides, ClDevice.Kind tuneAs) {
         List<ClDevice> devices = ClDevice.all();
         if (index < 0 || index >= devices.size()) {
             throw new Vit4jException("opencl: no device " + index + " (found " + devices.size() + ")");
         }
-        return new OpenClBackend(devices.get(index), tuningOverrides);
+        ClDevice device = devices.get(index);
+        return new OpenClBackend(device, tuningOverrides, tuneAs == null ? device.kind() : tuneAs);
     }
 
     @Override

@@ -1,0 +1,50 @@
+package org.vit4j.backend;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Named;
+import org.vit4j.backend.cuda.CudaProvider;
+import org.vit4j.backend.opencl.ClDevice;
+import org.vit4j.backend.opencl.OpenClBackend;
+import org.vit4j.backend.opencl.OpenClProvider;
+
+/**
+ * The device backends the kernel tests run on: OpenCL with its device's own tuning and with the
+ * other kind's (so GPU-shaped kernels are checked on PoCL too), and CUDA where a GPU is present.
+ * Where none is available the tests skip and say why; with {@code VIT4J_REQUIRE_OPENCL=1} (set by
+ * scripts/test-all.sh, so in CI) a missing OpenCL is a failure instead.
+ */
+public final class DevicesUnderTest {
+    private DevicesUnderTest() {}
+
+    private static final Map<String, Backend> OPEN = new java.util.concurrent.ConcurrentHashMap<>();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> OPEN.values().forEach(Backend::close)));
+    }
+
+    /** One backend per name for the whole test run: building kernels on PoCL takes seconds. */
+    private static Named<Supplier<Backend>> shared(String name, Supplier<Backend> open) {
+        return Named.of(name, () -> OPEN.computeIfAbsent(name, n -> open.get()));
+    }
+
+    public static List<Named<Supplier<Backend>>> all() {
+        List<Named<Supplier<Backend>>> out = new ArrayList<>();
+        BackendProvider.Probe cl = new OpenClProvider().probe();
+        if (cl.available()) {
+            out.add(shared("opencl", () -> OpenClBackend.open(0, Map.of())));
+            out.add(shared("opencl (gpu tuning)", () -> OpenClBackend.open(0, Map.of(), ClDevice.Kind.GPU)));
+            out.add(shared("opencl (cpu tuning)", () -> OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)));
+        } else if ("1".equals(System.getenv("VIT4J_REQUIRE_OPENCL"))) {
+            throw new AssertionError("VIT4J_REQUIRE_OPENCL=1 but OpenCL is unavailable: " + cl.reason());
+        }
+        BackendProvider.Probe cuda = new CudaProvider().probe();
+        if (cuda.available()) out.add(shared("cuda", () -> new CudaProvider().open(0)));
+        Assumptions.assumeFalse(out.isEmpty(), "no device backend to test: opencl: " + cl.reason() + "; cuda: "
+                + cuda.reason());
+        return out;
+    }
+}

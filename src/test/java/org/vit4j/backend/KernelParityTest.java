@@ -1,0 +1,272 @@
+package org.vit4j.backend;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Named;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.vit4j.Numerics;
+import org.vit4j.backend.cpu.CpuBackend;
+
+/**
+ * Every op of every device backend against the CPU reference, on fresh random inputs over many
+ * shapes (batch 1 and more, N = 197 and odd N, sizes that are not tile multiples, head dims
+ * 32/64/80/128). Each output is poisoned with NaN before the run, so an element the kernel fails
+ * to write fails the test. fp32 budget: relative L2 error <= 1e-5.
+ */
+class KernelParityTest {
+    static final double FP32 = 1e-5;
+    private static final CpuBackend CPU = new CpuBackend();
+    private final Random random = new Random();
+
+    /** Inputs made once, uploaded to the reference and the device alike. */
+    private final class Pair {
+        final Backend dev;
+        final List<DeviceBuffer> cpuBufs = new ArrayList<>();
+        final List<DeviceBuffer> devBufs = new ArrayList<>();
+
+        Pair(Backend dev) {
+            this.dev = dev;
+        }
+
+        /** Random N(0, std) input. */
+        int input(int n, double std) {
+            float[] x = Numerics.randn(random, n, std);
+            return add(x);
+        }
+
+        /** An output, NaN on both sides until written. */
+        int output(int n) {
+            float[] nan = new float[n];
+            java.util.Arrays.fill(nan, Float.NaN);
+            return add(nan);
+        }
+
+        private int add(float[] host) {
+            cpuBufs.add(CPU.upload(host));
+            devBufs.add(dev.upload(host));
+            return cpuBufs.size() - 1;
+        }
+
+        DeviceBuffer c(int i) {
+            return cpuBufs.get(i);
+        }
+
+        DeviceBuffer d(int i) {
+            return devBufs.get(i);
+        }
+
+        void check(int output, String what) {
+            float[] want = new float[(int) cpuBufs.get(output).length()];
+            float[] got = new float[want.length];
+            CPU.download(cpuBufs.get(output), want);
+            dev.download(devBufs.get(output), got);
+            double err = Numerics.relativeL2(got, want);
+            assertTrue(err <= FP32, dev.name() + " " + what + ": relative L2 error " + err + " > " + FP32
+                    + (Double.isNaN(err) ? " (NaN: an element was not written)" : ""));
+        }
+
+        void close() {
+            cpuBufs.forEach(DeviceBuffer::close);
+            devBufs.forEach(DeviceBuffer::close);
+        }
+    }
+
+    static Stream<Arguments> cases(Object[][] shapes) {
+        List<Arguments> out = new ArrayList<>();
+        for (Named<Supplier<Backend>> b : DevicesUnderTest.all()) {
+            for (Object[] s : shapes) {
+                Object[] args = new Object[s.length + 1];
+                args[0] = b;
+                System.arraycopy(s, 0, args, 1, s.length);
+                out.add(Arguments.of(args));
+            }
+        }
+        return out.stream();
+    }
+
+    // ---- linear ----
+
+    static Stream<Arguments> linearShapes() {
+        return cases(new Object[][] {
+            {1, 1, 1}, {1, 7, 5}, {3, 13, 17}, {33, 65, 31}, {197, 192, 576}, {394, 384, 384}, {26, 72, 150},
+            {197, 150, 72}, {2, 768, 10}, {70, 300, 129},
+        });
+    }
+
+    @ParameterizedTest(name = "{0} M={1} K={2} N={3}")
+    @MethodSource("linearShapes")
+    void linear(Supplier<Backend> device, int m, int k, int n) {
+        Pair p = new Pair(device.get());
+        try {
+            int x = p.input(m * k, 1), w = p.input(n * k, 1 / Math.sqrt(k)), b = p.input(n, 0.5);
+            int r = p.input(m * n, 1);
+            for (Epilogue e : Epilogue.values()) {
+                int y = p.output(m * n);
+                boolean residual = e == Epilogue.BIAS_RESIDUAL;
+                CPU.linear(p.c(x), p.c(w), e == Epilogue.NONE ? null : p.c(b), p.c(y), m, k, n, e, residual ? p.c(r) : null);
+                p.dev.linear(p.d(x), p.d(w), e == Epilogue.NONE ? null : p.d(b), p.d(y), m, k, n, e,
+                        residual ? p.d(r) : null);
+                p.check(y, "linear " + e);
+            }
+            // The residual updated in place, as the encoder does.
+            CPU.linear(p.c(x), p.c(w), p.c(b), p.c(r), m, k, n, Epilogue.BIAS_RESIDUAL, p.c(r));
+            p.dev.linear(p.d(x), p.d(w), p.d(b), p.d(r), m, k, n, Epilogue.BIAS_RESIDUAL, p.d(r));
+            p.check(r, "linear in-place residual");
+        } finally {
+            p.close();
+        }
+    }
+
+    static Stream<Arguments> qkvShapes() {
+        return cases(new Object[][] {
+            {1, 197, 192, 3}, {2, 26, 72, 3}, {3, 50, 160, 2}, {1, 17, 256, 2}, {2, 5, 64, 2}, {1, 1, 8, 1},
+        });
+    }
+
+    @ParameterizedTest(name = "{0} B={1} T={2} D={3} H={4}")
+    @MethodSource("qkvShapes")
+    void linearQkv(Supplier<Backend> device, int batch, int tokens, int dim, int heads) {
+        Pair p = new Pair(device.get());
+        try {
+            int rows = batch * tokens;
+            int x = p.input(rows * dim, 1), w = p.input(3 * dim * dim, 1 / Math.sqrt(dim)), b = p.input(3 * dim, 0.5);
+            int y = p.output(3 * rows * dim);
+            CPU.linearQkv(p.c(x), p.c(w), p.c(b), p.c(y), batch, tokens, dim, heads);
+            p.dev.linearQkv(p.d(x), p.d(w), p.d(b), p.d(y), batch, tokens, dim, heads);
+            p.check(y, "linearQkv");
+            int z = p.output(3 * rows * dim);
+            CPU.linearQkv(p.c(x), p.c(w), null, p.c(z), batch, tokens, dim, heads);
+            p.dev.linearQkv(p.d(x), p.d(w), null, p.d(z), batch, tokens, dim, heads);
+            p.check(z, "linearQkv without bias");
+        } finally {
+            p.close();
+        }
+    }
+
+    // ---- attention ----
+
+    static Stream<Arguments> attentionShapes() {
+        return cases(new Object[][] {
+            {1, 197, 3, 64}, {2, 197, 2, 32}, {1, 50, 2, 80}, {2, 17, 1, 128}, {1, 1, 1, 32}, {3, 5, 4, 24},
+            {1, 257, 2, 64}, {2, 65, 3, 16},
+        });
+    }
+
+    @ParameterizedTest(name = "{0} B={1} T={2} H={3} hd={4}")
+    @MethodSource("attentionShapes")
+    void attention(Supplier<Backend> device, int batch, int tokens, int heads, int hd) {
+        Pair p = new Pair(device.get());
+        try {
+            int n = batch * tokens * heads * hd;
+            // Scores of O(1) to O(10): a peaked softmax, where a wrong running max would show.
+            int qkv = p.input(3 * n, 1.5);
+            int out = p.output(n);
+            float scale = (float) (1 / Math.sqrt(hd));
+            CPU.attention(p.c(qkv), p.c(out), batch, tokens, heads, hd, scale);
+            p.dev.attention(p.d(qkv), p.d(out), batch, tokens, heads, hd, scale);
+            p.check(out, "attention");
+        } finally {
+            p.close();
+        }
+    }
+
+    // ---- layer norm ----
+
+    static Stream<Arguments> layerNormShapes() {
+        return cases(new Object[][] {{1, 1}, {197, 192}, {3, 72}, {5, 1000}, {2, 1023}, {394, 384}, {7, 33}});
+    }
+
+    @ParameterizedTest(name = "{0} rows={1} dim={2}")
+    @MethodSource("layerNormShapes")
+    void layerNorm(Supplier<Backend> device, int rows, int dim) {
+        Pair p = new Pair(device.get());
+        try {
+            int x = p.input(rows * dim, 2), g = p.input(dim, 1), b = p.input(dim, 1);
+            int y = p.output(rows * dim);
+            CPU.layerNorm(p.c(x), p.c(g), p.c(b), p.c(y), rows, dim, 1e-6f);
+            p.dev.layerNorm(p.d(x), p.d(g), p.d(b), p.d(y), rows, dim, 1e-6f);
+            p.check(y, "layerNorm");
+            int r = p.input(rows * dim, 2), sum = p.output(rows * dim), normed = p.output(rows * dim);
+            CPU.addLayerNorm(p.c(x), p.c(r), p.c(sum), p.c(normed), p.c(g), p.c(b), rows, dim, 1e-5f);
+            p.dev.addLayerNorm(p.d(x), p.d(r), p.d(sum), p.d(normed), p.d(g), p.d(b), rows, dim, 1e-5f);
+            p.check(sum, "addLayerNorm sum");
+            p.check(normed, "addLayerNorm normed");
+        } finally {
+            p.close();
+        }
+    }
+
+    // ---- patch embedding ----
+
+    static Stream<Arguments> patchEmbedShapes() {
+        return cases(new Object[][] {
+            {1, 3, 224, 16, 192}, {2, 3, 30, 6, 72}, {3, 1, 8, 2, 64}, {1, 3, 28, 14, 33}, {2, 3, 32, 8, 40},
+            {1, 3, 64, 32, 17},
+        });
+    }
+
+    @ParameterizedTest(name = "{0} B={1} C={2} S={3} P={4} D={5}")
+    @MethodSource("patchEmbedShapes")
+    void patchEmbed(Supplier<Backend> device, int batch, int c, int size, int patch, int dim) {
+        Pair p = new Pair(device.get());
+        try {
+            PatchEmbedShape s = new PatchEmbedShape(batch, c, size, patch, dim);
+            int img = p.input((int) s.imageFloats(), 1), w = p.input(dim * s.patchDim(), 1 / Math.sqrt(s.patchDim()));
+            int b = p.input(dim, 0.5), cls = p.input(dim, 1), pos = p.input(s.tokens() * dim, 1);
+            int out = p.output((int) s.outputFloats());
+            CPU.patchEmbed(s, p.c(img), p.c(w), p.c(b), p.c(cls), p.c(pos), p.c(out));
+            p.dev.patchEmbed(s, p.d(img), p.d(w), p.d(b), p.d(cls), p.d(pos), p.d(out));
+            p.check(out, "patchEmbed");
+        } finally {
+            p.close();
+        }
+    }
+
+    // ---- elementwise ----
+
+    static Stream<Arguments> elementwiseShapes() {
+        return cases(new Object[][] {{1}, {1000}, {12345}, {197 * 768 + 3}});
+    }
+
+    @ParameterizedTest(name = "{0} n={1}")
+    @MethodSource("elementwiseShapes")
+    void elementwise(Supplier<Backend> device, int n) {
+        Pair p = new Pair(device.get());
+        try {
+            int a = p.input(n, 3), b = p.input(n, 3), g = p.output(n), s = p.output(n);
+            CPU.gelu(p.c(a), p.c(g), n);
+            p.dev.gelu(p.d(a), p.d(g), n);
+            p.check(g, "gelu");
+            CPU.add(p.c(a), p.c(b), p.c(s), n);
+            p.dev.add(p.d(a), p.d(b), p.d(s), n);
+            p.check(s, "add");
+        } finally {
+            p.close();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("selectShapes")
+    void selectToken(Supplier<Backend> device, int batch, int tokens, int dim, int token) {
+        Pair p = new Pair(device.get());
+        try {
+            int x = p.input(batch * tokens * dim, 1), out = p.output(batch * dim);
+            CPU.selectToken(p.c(x), p.c(out), batch, tokens, dim, token);
+            p.dev.selectToken(p.d(x), p.d(out), batch, tokens, dim, token);
+            p.check(out, "selectToken");
+        } finally {
+            p.close();
+        }
+    }
+
+    static Stream<Arguments> selectShapes() {
+        return cases(new Object[][] {{2, 197, 192, 0}, {3, 5, 7, 4}});
+    }
+}
