@@ -1,7 +1,9 @@
 // Scaled dot-product self-attention per (batch, head): out = softmax(q k^T * scale) v.
 // q, k, v read from qkv [3, B, H, T, hd]; out [B, T, H * hd] (heads concatenated for the projection).
 // FLOPs 4*B*H*T*T*hd; least bytes 4*(3*B*T*D + B*T*D).
-// CPU reference: CpuBackend.attention.
+// CPU reference: CpuBackend.attention (per row: scores in double, max-subtracted softmax, P.V).
+// Variants (ATTN_VARIANT): 1 = attention_v1 below, the naive baseline; 2 = attention_flash (GPU);
+// 3 = attention_kt + attention_cpu (CPU devices). Tricks are named where they are used.
 
 // Version 1: one work-item per query row, online softmax over the keys (FlashAttention's
 // recurrence: keep the running max m and sum l; when a score exceeds m, rescale what was
@@ -35,3 +37,241 @@ __kernel void attention_v1(__global const float* qkv, __global float* out, int b
     __global float* o = out + ((long) b * tokens + t) * heads * hd + h * hd;
     for (int e = 0; e < hd; e++) o[e] = acc[e] / l;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers. HD (the head dim) is a build define for the v2 kernels: each head dim is its own
+// program (programs are cached per build options), so every loop over the head dim has a constant
+// trip count and the compiler unrolls it and keeps the accumulators in registers.
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+
+// ---------------------------------------------------------------------------------------------
+// Version 2, GPU shape (ATTN_VARIANT = 2): FlashAttention-1 tiling. A work-group of ATTN_GPU_BQ
+// work-items owns ATTN_GPU_BQ query rows of one (b, h), one row per work-item (q and the output
+// accumulator in registers). Keys and values stream through __local memory ATTN_GPU_BK rows at a
+// time; every work-item reads the same K/V row at the same time, so the local reads broadcast.
+// Nothing T x T exists: each tile's scores live in registers only. global = (ceil(T/BQ)*BQ, B*H).
+#ifdef HD
+#ifdef ATTN_GPU_BQ
+__kernel __attribute__((reqd_work_group_size(ATTN_GPU_BQ, 1, 1)))
+void attention_flash(__global const float* qkv, __global float* out, int batch, int tokens, int heads,
+                     float scale) {
+    __local float ks[ATTN_GPU_BK * HD];
+    __local float vs[ATTN_GPU_BK * HD];
+    const int lid = get_local_id(0);
+    const int t = get_group_id(0) * ATTN_GPU_BQ + lid;
+    const int bh = get_group_id(1);
+    const int b = bh / heads, h = bh % heads;
+    const long plane = (long) batch * heads * tokens * HD;
+    __global const float* kp = qkv + plane + (long) bh * tokens * HD;
+    __global const float* vp = qkv + 2 * plane + (long) bh * tokens * HD;
+    // Rows past the end still join the loads and barriers; they read the last row and store nothing.
+    __global const float* qp = qkv + ((long) bh * tokens + min(t, tokens - 1)) * HD;
+    float q[HD], acc[HD];
+#pragma unroll
+    for (int e = 0; e < HD; e++) {
+        q[e] = qp[e] * scale; // scale folded into q once, not into every score
+        acc[e] = 0.0f;
+    }
+    float m = -INFINITY, l = 0.0f;
+    for (int s0 = 0; s0 < tokens; s0 += ATTN_GPU_BK) {
+        const int nk = min(ATTN_GPU_BK, tokens - s0);
+        barrier(CLK_LOCAL_MEM_FENCE); // the previous tile is consumed
+        // The tile's K and V rows are contiguous in qkv: one coalesced copy each.
+        for (int i = lid; i < nk * HD; i += ATTN_GPU_BQ) {
+            ks[i] = kp[(long) s0 * HD + i];
+            vs[i] = vp[(long) s0 * HD + i];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        float sc[ATTN_GPU_BK];
+        float tile_max = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < ATTN_GPU_BK; j++) {
+            float d = -INFINITY;
+            if (j < nk) {
+                d = 0.0f;
+#pragma unroll
+                for (int e = 0; e < HD; e++) d = fma(q[e], ks[j * HD + e], d);
+            }
+            sc[j] = d;
+            tile_max = fmax(tile_max, d);
+        }
+        // Online softmax: m is the running max, l the running sum of exp(score - m), acc the running
+        // sum of exp(score - m) * v. When this tile raises the max to m_new, all that was accumulated
+        // is rebased by exp(m - m_new) (0 on the first tile, where m = -inf), then the tile adds in.
+        const float m_new = fmax(m, tile_max);
+        const float corr = exp(m - m_new);
+        l *= corr;
+#pragma unroll
+        for (int e = 0; e < HD; e++) acc[e] *= corr;
+#pragma unroll
+        for (int j = 0; j < ATTN_GPU_BK; j++) {
+            if (j < nk) {
+                const float p = exp(sc[j] - m_new);
+                l += p;
+#pragma unroll
+                for (int e = 0; e < HD; e++) acc[e] = fma(p, vs[j * HD + e], acc[e]);
+            }
+        }
+        m = m_new;
+    }
+    if (t < tokens) {
+        __global float* o = out + ((long) b * tokens + t) * heads * HD + h * HD;
+        const float inv = 1.0f / l;
+#pragma unroll
+        for (int e = 0; e < HD; e++) o[e] = acc[e] * inv;
+    }
+}
+#endif // ATTN_GPU_BQ
+
+// ---------------------------------------------------------------------------------------------
+// Version 3, CPU shape (ATTN_VARIANT = 3), for PoCL and other CPU devices, where a work-group is a
+// loop over its work-items and local memory and barriers cost more than they save.
+//   Pass 1, attention_kt: K^T [B*H, HD, tpad] into a scratch buffer (tpad = T rounded up to
+//     ATTN_CPU_KB, zero-padded), so that ATTN_CPU_KB consecutive keys are one vector load.
+//   Pass 2, attention_cpu: each work-item owns ATTN_CPU_QR query rows of one (b, h) and walks the
+//     keys ATTN_CPU_KB at a time. Scores are an outer product: for each e, one vector of K^T times
+//     q[r][e] broadcast, ATTN_CPU_QR independent FMA chains. The softmax exponentials run on the
+//     whole score vector (SLEEF vector exp), and P.V reads each V row once as ATTN_CPU_VW-wide
+//     vectors for all ATTN_CPU_QR rows. No local memory, no barriers. global = B*H*ceil(T/QR).
+#ifdef ATTN_CPU_KB
+#if ATTN_CPU_KB == 16
+typedef float16 floatK;
+typedef int16 intK;
+#define LANES_K ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+static inline float hmax_k(float16 v) {
+    float8 a = fmax(v.lo, v.hi);
+    float4 b = fmax(a.lo, a.hi);
+    float2 c = fmax(b.lo, b.hi);
+    return fmax(c.x, c.y);
+}
+static inline float hsum_k(float16 v) {
+    float8 a = v.lo + v.hi;
+    float4 b = a.lo + a.hi;
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+#elif ATTN_CPU_KB == 8
+typedef float8 floatK;
+typedef int8 intK;
+#define LANES_K ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+static inline float hmax_k(float8 v) {
+    float4 b = fmax(v.lo, v.hi);
+    float2 c = fmax(b.lo, b.hi);
+    return fmax(c.x, c.y);
+}
+static inline float hsum_k(float8 v) {
+    float4 b = v.lo + v.hi;
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+#else
+#error "ATTN_CPU_KB must be 8 or 16"
+#endif
+#define vloadK CAT(vload, ATTN_CPU_KB)
+#define vstoreK CAT(vstore, ATTN_CPU_KB)
+
+// Vectors along the head dim: ATTN_CPU_VW divides HD (the host picks it), 1 means scalars.
+#if ATTN_CPU_VW == 1
+typedef float floatV;
+#define vloadV(i, p) ((p)[i])
+#define vstoreV(x, i, p) ((p)[i] = (x))
+#else
+typedef CAT(float, ATTN_CPU_VW) floatV;
+#define vloadV CAT(vload, ATTN_CPU_VW)
+#define vstoreV CAT(vstore, ATTN_CPU_VW)
+#endif
+#define NV (HD / ATTN_CPU_VW)
+#define QR ATTN_CPU_QR
+#define KB ATTN_CPU_KB
+
+__kernel void attention_kt(__global const float* qkv, __global float* kt, int batch, int tokens, int heads,
+                           int tpad) {
+    const int s = get_global_id(0), bh = get_global_id(1);
+    if (s >= tpad || bh >= batch * heads) return;
+    const long plane = (long) batch * heads * tokens * HD;
+    __global float* dst = kt + (long) bh * HD * tpad + s;
+    if (s < tokens) {
+        __global const float* k = qkv + plane + ((long) bh * tokens + s) * HD;
+#pragma unroll
+        for (int e = 0; e < HD; e++) dst[(long) e * tpad] = k[e];
+    } else {
+#pragma unroll
+        for (int e = 0; e < HD; e++) dst[(long) e * tpad] = 0.0f; // padding keys: finite, masked later
+    }
+}
+
+__kernel void attention_cpu(__global const float* qkv, __global const float* kt, __global float* out, int batch,
+                            int tokens, int heads, int tpad, float scale) {
+    const int groups = (tokens + QR - 1) / QR;
+    const int gid = get_global_id(0);
+    if (gid >= batch * heads * groups) return;
+    const int bh = gid / groups, t0 = (gid % groups) * QR;
+    const int b = bh / heads, h = bh % heads;
+    const long plane = (long) batch * heads * tokens * HD;
+    __global const float* k = kt + (long) bh * HD * tpad;
+    __global const float* v = qkv + 2 * plane + (long) bh * tokens * HD;
+    __global const float* q[QR];
+#pragma unroll
+    for (int r = 0; r < QR; r++) q[r] = qkv + ((long) bh * tokens + min(t0 + r, tokens - 1)) * HD; // rows past the end: recomputed, not stored
+
+    floatV acc[QR][NV];
+    float m[QR], l[QR];
+#pragma unroll
+    for (int r = 0; r < QR; r++) {
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+#pragma unroll
+        for (int c = 0; c < NV; c++) acc[r][c] = (floatV) 0.0f;
+    }
+    float p[QR][KB];
+    for (int s0 = 0; s0 < tokens; s0 += KB) {
+        const int nk = min(KB, tokens - s0);
+        // Scores of KB keys for QR rows: an outer product over e (K^T makes the key vector contiguous).
+        floatK sc[QR];
+#pragma unroll
+        for (int r = 0; r < QR; r++) sc[r] = (floatK) 0.0f;
+#pragma unroll 8
+        for (int e = 0; e < HD; e++) {
+            const floatK kv = vloadK(0, k + (long) e * tpad + s0);
+#pragma unroll
+            for (int r = 0; r < QR; r++) sc[r] = fma((floatK) q[r][e], kv, sc[r]);
+        }
+#pragma unroll
+        for (int r = 0; r < QR; r++) {
+            floatK s = sc[r] * scale;
+            if (nk < KB) s = select(s, (floatK) (-INFINITY), LANES_K >= (intK) nk); // mask the padding keys
+            // Online softmax (see attention_flash): rebase what was accumulated by exp(m - m_new) when
+            // this block raises the running max, then add the block with weights exp(s - m_new).
+            const float m_new = fmax(m[r], hmax_k(s));
+            const float corr = exp(m[r] - m_new);
+            const floatK pk = exp(s - (floatK) m_new); // one vector exp for KB keys
+            l[r] = l[r] * corr + hsum_k(pk);
+            m[r] = m_new;
+#pragma unroll
+            for (int c = 0; c < NV; c++) acc[r][c] *= corr;
+            vstoreK(pk, 0, p[r]);
+        }
+        // P.V: each V row is loaded once and used by all QR rows.
+        for (int j = 0; j < nk; j++) {
+            __global const float* vr = v + (long) (s0 + j) * HD;
+#pragma unroll
+            for (int c = 0; c < NV; c++) {
+                const floatV vv = vloadV(c, vr);
+#pragma unroll
+                for (int r = 0; r < QR; r++) acc[r][c] = fma((floatV) p[r][j], vv, acc[r][c]);
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < QR; r++) {
+        if (t0 + r < tokens) {
+            __global float* o = out + ((long) b * tokens + t0 + r) * heads * HD + h * HD;
+            const float inv = 1.0f / l[r];
+#pragma unroll
+            for (int c = 0; c < NV; c++) vstoreV(acc[r][c] * inv, c, o);
+        }
+    }
+}
+#endif // ATTN_CPU_KB
+#endif // HD

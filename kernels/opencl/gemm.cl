@@ -48,3 +48,147 @@ __kernel void linear_v1(__global const float* A, __global const float* W, __glob
     long at = out_index(m, n, M, N, tokens, heads);
     C[at] = apply_epilogue(acc, bias, residual, at, n);
 }
+
+// ---- shared helpers for the tuned versions ----
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+
+// Stores the finished value of output (m, n) with the epilogue; the residual element is read before
+// the store, so residual may alias C.
+#define STORE_OUT(m, n, value)                                                 \
+    do {                                                                       \
+        long at_ = out_index((m), (n), M, N, tokens, heads);                   \
+        C[at_] = apply_epilogue((value), bias, residual, at_, (n));            \
+    } while (0)
+
+// ---- Version 2 (CPU devices): register-blocked "NT" dot products, no local memory, no barriers ----
+// Each work-item owns a GEMM_V2_RM x GEMM_V2_RN block of C and walks K in vectors of GEMM_V2_VW floats: per step it
+// loads GEMM_V2_RM rows of A and GEMM_V2_RN rows of W (both K-contiguous: plain vector loads, no transpose)
+// and does GEMM_V2_RM * GEMM_V2_RN vector FMAs into vector accumulators, which are summed across lanes once
+// at the end. Register reuse: each loaded vector feeds GEMM_V2_RN (or GEMM_V2_RM) FMAs. Rows/columns past
+// the edge are clamped to the last valid one (the loop stays branch-free) and their results dropped.
+// global = (ceil(N / GEMM_V2_RN), ceil(M / GEMM_V2_RM)) rounded up to the work-group (GEMM_V2_WGX, GEMM_V2_WGY).
+#ifdef GEMM_V2_VW
+#define floatV CAT(float, GEMM_V2_VW)
+#define vloadV CAT(vload, GEMM_V2_VW)
+
+float hsum2(float2 v) { return v.s0 + v.s1; }
+float hsum4(float4 v) { return hsum2(v.lo + v.hi); }
+float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
+float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
+#define hsumV CAT(hsum, GEMM_V2_VW)
+
+__kernel void linear_v2(__global const float* A, __global const float* W, __global const float* bias,
+                        __global const float* residual, __global float* C, int M, int N, int K,
+                        int tokens, int heads) {
+    int n0 = get_global_id(0) * GEMM_V2_RN, m0 = get_global_id(1) * GEMM_V2_RM;
+    if (n0 >= N || m0 >= M) return;
+    __global const float* a[GEMM_V2_RM];
+    __global const float* w[GEMM_V2_RN];
+#pragma unroll
+    for (int i = 0; i < GEMM_V2_RM; i++) a[i] = A + (long) min(m0 + i, M - 1) * K;
+#pragma unroll
+    for (int j = 0; j < GEMM_V2_RN; j++) w[j] = W + (long) min(n0 + j, N - 1) * K;
+
+    floatV acc[GEMM_V2_RM][GEMM_V2_RN];
+#pragma unroll
+    for (int i = 0; i < GEMM_V2_RM; i++)
+#pragma unroll
+        for (int j = 0; j < GEMM_V2_RN; j++) acc[i][j] = (floatV) 0.0f;
+
+    int kv = K - K % GEMM_V2_VW;
+    for (int k = 0; k < kv; k += GEMM_V2_VW) {
+        floatV av[GEMM_V2_RM];
+#pragma unroll
+        for (int i = 0; i < GEMM_V2_RM; i++) av[i] = vloadV(0, a[i] + k);
+#pragma unroll
+        for (int j = 0; j < GEMM_V2_RN; j++) {
+            floatV wv = vloadV(0, w[j] + k);
+#pragma unroll
+            for (int i = 0; i < GEMM_V2_RM; i++) acc[i][j] = fma(av[i], wv, acc[i][j]);
+        }
+    }
+
+    float s[GEMM_V2_RM][GEMM_V2_RN];
+#pragma unroll
+    for (int i = 0; i < GEMM_V2_RM; i++)
+#pragma unroll
+        for (int j = 0; j < GEMM_V2_RN; j++) s[i][j] = hsumV(acc[i][j]);
+    for (int k = kv; k < K; k++) {
+#pragma unroll
+        for (int i = 0; i < GEMM_V2_RM; i++)
+#pragma unroll
+            for (int j = 0; j < GEMM_V2_RN; j++) s[i][j] = fma(a[i][k], w[j][k], s[i][j]);
+    }
+
+#pragma unroll
+    for (int i = 0; i < GEMM_V2_RM; i++)
+#pragma unroll
+        for (int j = 0; j < GEMM_V2_RN; j++)
+            if (m0 + i < M && n0 + j < N) STORE_OUT(m0 + i, n0 + j, s[i][j]);
+}
+#endif
+
+// ---- Version 3 (GPUs): tiles in local memory, register blocking ----
+// The classic GPU SGEMM. A work-group of (GEMM_V3_TN / GEMM_V3_RN, GEMM_V3_TM / GEMM_V3_RM) work-items owns a
+// GEMM_V3_TM x GEMM_V3_TN tile of C; per GEMM_V3_TK step it stages A[GEMM_V3_TM, GEMM_V3_TK] and W[GEMM_V3_TN, GEMM_V3_TK] in local
+// memory (loaded cooperatively along K, stored k-major so the inner loop reads rows/columns
+// across the group), then each work-item does GEMM_V3_RM x GEMM_V3_RN FMAs per k from registers. Work-item
+// (tx, ty) owns rows ty + i * WGY and columns tx + j * WGX, so neighbours in a warp touch
+// neighbouring addresses (coalesced stores, conflict-free local reads). Out-of-range elements load
+// as zero.
+#ifdef GEMM_V3_TM
+#define GEMM_V3_WGX (GEMM_V3_TN / GEMM_V3_RN)
+#define GEMM_V3_WGY (GEMM_V3_TM / GEMM_V3_RM)
+#define GEMM_V3_WGS (GEMM_V3_WGX * GEMM_V3_WGY)
+
+__kernel __attribute__((reqd_work_group_size(GEMM_V3_WGX, GEMM_V3_WGY, 1)))
+void linear_v3(__global const float* A, __global const float* W, __global const float* bias,
+               __global const float* residual, __global float* C, int M, int N, int K,
+               int tokens, int heads) {
+    __local float As[GEMM_V3_TK][GEMM_V3_TM + 1];
+    __local float Ws[GEMM_V3_TK][GEMM_V3_TN + 1];
+    int tx = get_local_id(0), ty = get_local_id(1), tid = ty * GEMM_V3_WGX + tx;
+    int mTile = get_group_id(1) * GEMM_V3_TM, nTile = get_group_id(0) * GEMM_V3_TN;
+
+    float acc[GEMM_V3_RM][GEMM_V3_RN];
+#pragma unroll
+    for (int i = 0; i < GEMM_V3_RM; i++)
+#pragma unroll
+        for (int j = 0; j < GEMM_V3_RN; j++) acc[i][j] = 0.0f;
+
+    for (int k0 = 0; k0 < K; k0 += GEMM_V3_TK) {
+        for (int idx = tid; idx < GEMM_V3_TM * GEMM_V3_TK; idx += GEMM_V3_WGS) {
+            int r = idx / GEMM_V3_TK, kk = idx % GEMM_V3_TK, m = mTile + r, k = k0 + kk;
+            As[kk][r] = (m < M && k < K) ? A[(long) m * K + k] : 0.0f;
+        }
+        for (int idx = tid; idx < GEMM_V3_TN * GEMM_V3_TK; idx += GEMM_V3_WGS) {
+            int r = idx / GEMM_V3_TK, kk = idx % GEMM_V3_TK, n = nTile + r, k = k0 + kk;
+            Ws[kk][r] = (n < N && k < K) ? W[(long) n * K + k] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+        for (int kk = 0; kk < GEMM_V3_TK; kk++) {
+            float av[GEMM_V3_RM], wv[GEMM_V3_RN];
+#pragma unroll
+            for (int i = 0; i < GEMM_V3_RM; i++) av[i] = As[kk][ty + i * GEMM_V3_WGY];
+#pragma unroll
+            for (int j = 0; j < GEMM_V3_RN; j++) wv[j] = Ws[kk][tx + j * GEMM_V3_WGX];
+#pragma unroll
+            for (int i = 0; i < GEMM_V3_RM; i++)
+#pragma unroll
+                for (int j = 0; j < GEMM_V3_RN; j++) acc[i][j] = fma(av[i], wv[j], acc[i][j]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+#pragma unroll
+    for (int i = 0; i < GEMM_V3_RM; i++)
+#pragma unroll
+        for (int j = 0; j < GEMM_V3_RN; j++) {
+            int m = mTile + ty + i * GEMM_V3_WGY, n = nTile + tx + j * GEMM_V3_WGX;
+            if (m < M && n < N) STORE_OUT(m, n, acc[i][j]);
+        }
+}
+#endif

@@ -1,30 +1,106 @@
 package org.vit4j.backend.opencl;
 
+import java.util.HashMap;
+import java.util.Map;
 import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
 import org.vit4j.Vit4jException;
 
-/** Flash-style scaled dot-product attention (kernels/opencl/attention.cl). */
+/**
+ * Flash-style scaled dot-product attention (kernels/opencl/attention.cl). Three variants, chosen by
+ * {@link #VARIANT}: the naive v1 baseline, a GPU kernel that tiles K/V through local memory, and a
+ * CPU kernel that keeps everything in vector registers (K transposed once into a scratch buffer).
+ * The v2/v3 kernels are built per head dim (a -D define), so their loops over it are unrolled.
+ */
 final class AttentionOps {
+    static final TuningParam VARIANT = new TuningParam("ATTN_VARIANT", 2, 3,
+            "1 = attention_v1 (naive), 2 = attention_flash (local-memory tiles), 3 = attention_cpu (vector registers)");
     static final TuningParam WG = new TuningParam("ATTN_WG", 64, 8, "work-group size of attention_v1");
+    static final TuningParam GPU_BQ = new TuningParam("ATTN_GPU_BQ", 64, 64,
+            "query rows (= work-items) per work-group of attention_flash");
+    static final TuningParam GPU_BK = new TuningParam("ATTN_GPU_BK", 32, 32,
+            "keys per K/V tile in local memory of attention_flash");
+    static final TuningParam CPU_QR = new TuningParam("ATTN_CPU_QR", 4, 4, "query rows per work-item of attention_cpu");
+    static final TuningParam CPU_KB = new TuningParam("ATTN_CPU_KB", 16, 16,
+            "keys per score vector of attention_cpu (8 or 16)");
+    static final TuningParam CPU_VW = new TuningParam("ATTN_CPU_VW", 16, 16,
+            "widest vector along the head dim in attention_cpu (the widest power of two <= it dividing hd is used)");
+    static final TuningParam CPU_WG = new TuningParam("ATTN_CPU_WG", 4, 4, "work-group size of attention_cpu");
     static final int MAX_HEAD_DIM = 128;
 
     private final ClRuntime rt;
-    private final int wg;
-    private final cl_kernel kernel;
+    private final Tuning tuning;
+    private final int variant;
+    private final Map<Integer, cl_kernel[]> byHeadDim = new HashMap<>();
 
     AttentionOps(ClRuntime rt, Tuning tuning) {
         this.rt = rt;
-        this.wg = tuning.get(WG);
-        this.kernel = rt.kernel("attention", "attention_v1", tuning.defines(WG) + " -D HD_MAX=" + MAX_HEAD_DIM);
+        this.tuning = tuning;
+        this.variant = tuning.get(VARIANT);
+        if (variant < 1 || variant > 3) throw new Vit4jException("ATTN_VARIANT must be 1, 2 or 3, got " + variant);
+        int kb = tuning.get(CPU_KB);
+        if (kb != 8 && kb != 16) throw new Vit4jException("ATTN_CPU_KB must be 8 or 16, got " + kb);
     }
 
     void attention(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
         if (headDim > MAX_HEAD_DIM) {
-            throw new Vit4jException("attention: head dim " + headDim + " exceeds the OpenCL kernel's maximum of "
+            throw new Vit4jException("attention: head dim " + headDim + " exceeds the OpenCL kernels' maximum of "
                     + MAX_HEAD_DIM);
         }
+        switch (variant) {
+            case 1 -> v1(qkv, out, batch, tokens, heads, headDim, scale);
+            case 2 -> flash(qkv, out, batch, tokens, heads, headDim, scale);
+            default -> cpu(qkv, out, batch, tokens, heads, headDim, scale);
+        }
+    }
+
+    private void v1(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
+        int wg = tuning.get(WG);
+        cl_kernel k = rt.kernel("attention", "attention_v1", tuning.defines(WG) + " -D HD_MAX=" + MAX_HEAD_DIM);
         long n = (long) batch * heads * tokens;
-        rt.launch(kernel, "attention_v1", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, out, batch,
-                tokens, heads, headDim, scale);
+        rt.launch(k, "attention_v1", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, out, batch, tokens,
+                heads, headDim, scale);
+    }
+
+    private void flash(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
+        int bq = tuning.get(GPU_BQ);
+        cl_kernel k = kernels(headDim)[0];
+        rt.launch(k, "attention_flash", new long[] {(tokens + bq - 1L) / bq * bq, (long) batch * heads},
+                new long[] {bq, 1}, qkv, out, batch, tokens, heads, scale);
+    }
+
+    private void cpu(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
+        cl_kernel[] k = kernels(headDim);
+        int kb = tuning.get(CPU_KB), qr = tuning.get(CPU_QR), wg = tuning.get(CPU_WG);
+        int tpad = (tokens + kb - 1) / kb * kb;
+        long bh = (long) batch * heads;
+        // Scratch K^T, released right after the launches: OpenCL frees it once the kernels using it
+        // have run, so the backend holds no memory between calls.
+        cl_mem kt = rt.createBuffer(bh * headDim * tpad * Float.BYTES);
+        ClBuffer ktBuf = new ClBuffer(null, kt, bh * headDim * tpad); // a launch argument only, never closed
+        try {
+            rt.launch(k[1], "attention_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
+            long n = bh * ((tokens + qr - 1) / qr);
+            rt.launch(k[2], "attention_cpu", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
+                    batch, tokens, heads, tpad, scale);
+        } finally {
+            ClRuntime.free(kt);
+        }
+    }
+
+    /** {attention_flash, attention_kt, attention_cpu} built for one head dim (null where the variant needs none). */
+    private cl_kernel[] kernels(int headDim) {
+        return byHeadDim.computeIfAbsent(headDim, hd -> {
+            String defines = " -D HD=" + hd;
+            if (variant == 2) {
+                String o = defines + tuning.defines(GPU_BQ, GPU_BK);
+                return new cl_kernel[] {rt.kernel("attention", "attention_flash", o), null, null};
+            }
+            int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
+            while (hd % vw != 0) vw /= 2;
+            String o = defines + tuning.defines(CPU_QR, CPU_KB) + " -D ATTN_CPU_VW=" + vw;
+            return new cl_kernel[] {null, rt.kernel("attention", "attention_kt", o),
+                rt.kernel("attention", "attention_cpu", o)};
+        });
     }
 }

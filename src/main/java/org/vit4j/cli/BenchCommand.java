@@ -1,0 +1,173 @@
+package org.vit4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.vit4j.HostTensor;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.Backends;
+import org.vit4j.bench.ProfilingBackend;
+import org.vit4j.bench.RandomWeights;
+import org.vit4j.model.VisionTransformer;
+import org.vit4j.model.VitConfig;
+import org.vit4j.model.VitWeights;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Times the encoder end to end (median of many passes, after warm-up) and each op on its own (a
+ * profiled pass that synchronises around every op), with each op's GFLOP/s and GB/s from its FLOP
+ * count and least bytes.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark the encoder and each kernel on a backend: images/s, per-op GFLOP/s and GB/s.")
+final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--model", paramLabel = "PRESET", defaultValue = "vit-s16",
+            description = "a preset with random weights (vit-ti16, vit-s16, vit-b16, ...), unless --weights (default: ${DEFAULT-VALUE})")
+    String preset;
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "images per pass (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "untimed passes first (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--iterations", defaultValue = "10", description = "timed passes (default: ${DEFAULT-VALUE})")
+    int iterations;
+
+    @Option(names = "--profile-passes", defaultValue = "2", description = "passes timed op by op (default: ${DEFAULT-VALUE})")
+    int profilePasses;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "also write the results as JSON")
+    Path json;
+
+    @Option(names = "--logits", paramLabel = "FILE", description = "write the logits of the input batch (safetensors), to compare with a peer")
+    Path logitsOut;
+
+    @Option(names = "--input", paramLabel = "IN", description = "safetensors file with tensor 'input' to run instead of random images")
+    Path input;
+
+    @Override
+    public Integer call() {
+        if (batch < 1 || iterations < 1 || warmup < 0 || profilePasses < 0) {
+            throw new org.vit4j.Vit4jException("bench: --batch and --iterations must be >= 1, --warmup and --profile-passes >= 0");
+        }
+        VitWeights weights = model.weights != null ? model.load().weights()
+                : RandomWeights.of(VitConfig.preset(preset).withImageSize(model.imageSize != null ? model.imageSize : 224), 1);
+        VitConfig c = weights.config();
+        HostTensor images = input != null ? readInput(input) : RandomWeights.images(c, batch, 2);
+        int b = images.dim(0);
+        String label = model.weights != null ? model.weights.getFileName().toString() : preset;
+        try (Backend backend = Backends.open(model.backend);
+                VisionTransformer vit = new VisionTransformer(weights, backend)) {
+            System.out.printf(Locale.ROOT, "vit4j bench: %s (D=%d, depth %d, %d heads, %d px, patch %d), batch %d, "
+                    + "%s on %s%n", label, c.hiddenSize(), c.depth(), c.heads(), c.imageSize(), c.patchSize(), b,
+                    backend.name(), backend.deviceName());
+            for (int i = 0; i < warmup; i++) vit.forward(images);
+            long[] nanos = new long[iterations];
+            HostTensor logits = null;
+            for (int i = 0; i < iterations; i++) {
+                long start = System.nanoTime();
+                logits = vit.forward(images).logits();
+                nanos[i] = System.nanoTime() - start;
+            }
+            Arrays.sort(nanos);
+            double median = nanos[iterations / 2] / 1e6;
+            double flopsPerImage = 2.0 * c.macsPerImage();
+            double imgPerSec = b / (median / 1e3);
+            System.out.printf(Locale.ROOT, "encoder: median %.1f ms per batch (min %.1f, max %.1f; %d runs after %d "
+                    + "warm-up) = %.2f img/s, %.1f GFLOP/s (%.2f GFLOP per image)%n", median, nanos[0] / 1e6,
+                    nanos[iterations - 1] / 1e6, iterations, warmup, imgPerSec, flopsPerImage * imgPerSec / 1e9,
+                    flopsPerImage / 1e9);
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("model", label);
+            result.put("backend", backend.name());
+            result.put("device", backend.deviceName());
+            result.put("batch", b);
+            result.put("encoder_ms", Map.of("median", median, "min", nanos[0] / 1e6, "max", nanos[iterations - 1] / 1e6,
+                    "runs", iterations));
+            result.put("images_per_second", imgPerSec);
+            result.put("gflops_per_second", flopsPerImage * imgPerSec / 1e9);
+            result.put("ops", profile(weights, backend, images));
+            result.put("memory", backend.memoryStats().toString());
+            if (json != null) write(json, result);
+            if (logitsOut != null && logits != null) {
+                org.vit4j.io.SafetensorsWriter.write(logitsOut, Map.of("logits", logits), Map.of("backend", backend.name()));
+            }
+        }
+        return 0;
+    }
+
+    private List<Map<String, Object>> profile(VitWeights weights, Backend backend, HostTensor images) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        if (profilePasses == 0) return rows;
+        ProfilingBackend prof = new ProfilingBackend(backend);
+        try (VisionTransformer vit = new VisionTransformer(weights, prof)) {
+            for (int i = 0; i < profilePasses; i++) vit.forward(images);
+        }
+        double passTotal = 0;
+        for (ProfilingBackend.OpTimes t : prof.times()) passTotal += sum(t.nanos) / profilePasses;
+        System.out.printf(Locale.ROOT, "per op (%d profiled passes, each op synchronised and timed alone; sum %.1f ms "
+                + "per pass):%n", profilePasses, passTotal / 1e6);
+        System.out.printf(Locale.ROOT, "  %-20s %-28s %6s %10s %10s %9s %8s %6s%n", "op", "shape", "calls",
+                "median ms", "ms/pass", "GFLOP/s", "GB/s", "share");
+        for (ProfilingBackend.OpTimes t : prof.times()) {
+            long[] sorted = t.nanos.stream().mapToLong(Long::longValue).sorted().toArray();
+            double med = sorted[sorted.length / 2] / 1e9;
+            double perPass = sum(t.nanos) / profilePasses;
+            int calls = t.nanos.size() / profilePasses;
+            double gflops = t.cost.flops() / med / 1e9, gbs = t.cost.bytes() / med / 1e9;
+            System.out.printf(Locale.ROOT, "  %-20s %-28s %6d %10.3f %10.2f %9.1f %8.1f %5.1f%%%n", t.op, t.shape, calls,
+                    med * 1e3, perPass / 1e6, gflops, gbs, 100 * perPass / passTotal);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("op", t.op);
+            row.put("shape", t.shape);
+            row.put("calls_per_pass", calls);
+            row.put("median_ms", med * 1e3);
+            row.put("ms_per_pass", perPass / 1e6);
+            row.put("gflops_per_second", gflops);
+            row.put("gbytes_per_second", gbs);
+            row.put("flops", t.cost.flops());
+            row.put("least_bytes", t.cost.bytes());
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    private static double sum(List<Long> xs) {
+        double s = 0;
+        for (long x : xs) s += x;
+        return s;
+    }
+
+    private static HostTensor readInput(Path path) {
+        try (org.vit4j.io.SafetensorsFile f = org.vit4j.io.SafetensorsFile.open(path)) {
+            if (!f.contains("input")) {
+                throw new org.vit4j.io.CheckpointException(path + ": no tensor named 'input' (expected [B, C, H, W])");
+            }
+            return f.read("input");
+        }
+    }
+
+    private static void write(Path path, Object value) {
+        try {
+            Files.writeString(path, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(value));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path, e);
+        }
+    }
+}
