@@ -1,0 +1,59 @@
+package org.vit4j.bench.jmh;
+
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.vit4j.HostTensor;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.Backends;
+import org.vit4j.bench.RandomWeights;
+import org.vit4j.model.VisionTransformer;
+import org.vit4j.model.VitConfig;
+import org.vit4j.model.VitOutput;
+
+/** The whole encoder: images in, logits back on the host, with random weights at a preset's shapes. */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class EncoderBenchmark {
+    @Param({"opencl"})
+    public String backend;
+
+    @Param({"vit-ti16", "vit-s16"})
+    public String model;
+
+    @Param({"1", "8"})
+    public int batch;
+
+    private Backend be;
+    private VisionTransformer vit;
+    private HostTensor[] images;
+    private int next;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        VitConfig c = VitConfig.preset(model);
+        be = Backends.open(backend);
+        vit = new VisionTransformer(RandomWeights.of(c, 1), be);
+        images = new HostTensor[] {RandomWeights.images(c, batch, 2), RandomWeights.images(c, batch, 3)};
+    }
+
+    @Benchmark
+    public VitOutput forward() {
+        return vit.forward(images[next++ % images.length]);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        vit.close();
+        be.close();
+    }
+}

@@ -1,0 +1,113 @@
+package org.vit4j.bench.jmh;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.Backends;
+import org.vit4j.backend.DeviceBuffer;
+import org.vit4j.backend.Epilogue;
+
+/**
+ * One op of the ViT encoder at the shapes of a real model, on one backend. Each invocation runs
+ * the op and waits for the device, so the time is the op's. Inputs are random (never zeros) and
+ * rotated among {@link #ROTATE} copies, so a cache holding the last call's data does not flatter
+ * the next.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class KernelBenchmark {
+    static final int ROTATE = 4;
+
+    @Param({"opencl"})
+    public String backend;
+
+    /** "op:M:K:N" for linear layers (ViT-S/16 at batch 8: M = 1576), "attention:B:T:H:hd", "layernorm:rows:D". */
+    @Param({"linear_gelu:1576:384:1536", "linear_residual:1576:1536:384", "qkv:8:197:384:6", "attention:8:197:6:64",
+        "layernorm:1576:384"})
+    public String op;
+
+    private Backend be;
+    private DeviceBuffer[] in;
+    private DeviceBuffer w;
+    private DeviceBuffer bias;
+    private DeviceBuffer gamma;
+    private DeviceBuffer out;
+    private int next;
+    private int[] dims;
+    private String kind;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        be = Backends.open(backend);
+        String[] parts = op.split(":");
+        kind = parts[0];
+        dims = new int[parts.length - 1];
+        for (int i = 1; i < parts.length; i++) dims[i - 1] = Integer.parseInt(parts[i]);
+        Random r = new Random(7);
+        long inSize, outSize;
+        switch (kind) {
+            case "linear_gelu", "linear_residual" -> {
+                inSize = (long) dims[0] * dims[1];
+                outSize = (long) dims[0] * dims[2];
+                w = be.upload(randn(r, dims[2] * dims[1], 1 / Math.sqrt(dims[1])));
+                bias = be.upload(randn(r, dims[2], 0.1));
+            }
+            case "qkv" -> {
+                inSize = (long) dims[0] * dims[1] * dims[2];
+                outSize = 3 * inSize;
+                w = be.upload(randn(r, 3 * dims[2] * dims[2], 1 / Math.sqrt(dims[2])));
+                bias = be.upload(randn(r, 3 * dims[2], 0.1));
+            }
+            case "attention" -> {
+                outSize = (long) dims[0] * dims[1] * dims[2] * dims[3];
+                inSize = 3 * outSize;
+            }
+            case "layernorm" -> {
+                inSize = outSize = (long) dims[0] * dims[1];
+                gamma = be.upload(randn(r, dims[1], 1));
+                bias = be.upload(randn(r, dims[1], 0.1));
+            }
+            default -> throw new IllegalArgumentException("unknown op " + op);
+        }
+        in = new DeviceBuffer[ROTATE];
+        for (int i = 0; i < ROTATE; i++) in[i] = be.upload(randn(r, (int) inSize, 1));
+        out = be.upload(randn(r, (int) outSize, 1));
+        be.synchronize();
+    }
+
+    static float[] randn(Random r, int n, double std) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * std);
+        return x;
+    }
+
+    @Benchmark
+    public void run() {
+        DeviceBuffer x = in[next++ % ROTATE];
+        switch (kind) {
+            case "linear_gelu" -> be.linear(x, w, bias, out, dims[0], dims[1], dims[2], Epilogue.BIAS_GELU, null);
+            case "linear_residual" -> be.linear(x, w, bias, out, dims[0], dims[1], dims[2], Epilogue.BIAS_RESIDUAL, out);
+            case "qkv" -> be.linearQkv(x, w, bias, out, dims[0], dims[1], dims[2], dims[3]);
+            case "attention" -> be.attention(x, out, dims[0], dims[1], dims[2], dims[3], (float) (1 / Math.sqrt(dims[3])));
+            case "layernorm" -> be.layerNorm(x, gamma, bias, out, dims[0], dims[1], 1e-6f);
+            default -> throw new IllegalStateException(kind);
+        }
+        be.synchronize();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        be.close();
+    }
+}
