@@ -31,6 +31,9 @@ public interface Backend extends AutoCloseable {
     /** Copies all of {@code src} into {@code dst}, which must have the same length, after pending ops finish. */
     void download(DeviceBuffer src, float[] dst);
 
+    /** Copies {@code src} into {@code dst} (same length), in order with the queued ops. */
+    void write(float[] src, DeviceBuffer dst);
+
     // ---- ops ----
 
     /**
@@ -99,6 +102,18 @@ public interface Backend extends AutoCloseable {
     default PoolStats memoryStats() {
         return PoolStats.NONE;
     }
+
+    /**
+     * Runs {@code body}, which only queues ops on buffers that stay the same from call to call.
+     * A backend may record the ops the first time per {@code key} and replay the recording later
+     * (CUDA graphs: a whole forward pass as one launch); the default just runs it.
+     */
+    default void run(Object key, Runnable body) {
+        body.run();
+    }
+
+    /** Drops whatever {@link #run} recorded for {@code key}; its buffers are about to be released. */
+    default void forget(Object key) {}
 
     /** Waits until every queued op has finished. */
     void synchronize();

@@ -81,6 +81,11 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void write(float[] src, DeviceBuffer dst) {
+        inner.write(src, dst);
+    }
+
+    @Override
     public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
             DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
         timed("patch_embed", "B=" + s.batch() + " C=" + s.channels() + " S=" + s.imageSize() + " P=" + s.patch()

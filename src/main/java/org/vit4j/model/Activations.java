@@ -4,12 +4,16 @@ import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
 
 /**
- * Scratch buffers of one forward pass at one batch size, shared by every block: the token stream
- * itself is updated in place, so a forward pass needs these few buffers whatever the depth.
+ * The buffers of a forward pass at one batch size, shared by every block: the token stream itself
+ * is updated in place, so a pass needs these few buffers whatever the depth. Kept from pass to pass
+ * at the same batch size, so that each pass runs on the same buffers (which lets a backend replay
+ * a recorded pass).
  */
 final class Activations implements AutoCloseable {
     final int batch;
     final int tokens;
+    /** The input images, [B, C, S, S]. */
+    final DeviceBuffer images;
     /** The residual stream z, [B, T, D]. */
     final DeviceBuffer stream;
     /** LN(z), [B, T, D]. */
@@ -32,7 +36,7 @@ final class Activations implements AutoCloseable {
         long rows = (long) batch * tokens;
         long d = c.hiddenSize();
         // Allocate in a try so that a failure half way leaks nothing.
-        DeviceBuffer[] made = new DeviceBuffer[8];
+        DeviceBuffer[] made = new DeviceBuffer[9];
         try {
             made[0] = be.allocate(rows * d);
             made[1] = be.allocate(rows * d);
@@ -42,6 +46,7 @@ final class Activations implements AutoCloseable {
             made[5] = be.allocate(batch * d);
             made[6] = be.allocate(batch * d);
             made[7] = c.numClasses() > 0 ? be.allocate((long) batch * c.numClasses()) : null;
+            made[8] = be.allocate((long) batch * c.channels() * c.imageSize() * c.imageSize());
         } catch (RuntimeException e) {
             for (DeviceBuffer b : made) if (b != null) b.close();
             throw e;
@@ -54,7 +59,11 @@ final class Activations implements AutoCloseable {
         classToken = made[5];
         preLogits = made[6];
         logits = made[7];
+        images = made[8];
+        this.backend = be;
     }
+
+    private final Backend backend;
 
     int rows() {
         return batch * tokens;
@@ -62,7 +71,8 @@ final class Activations implements AutoCloseable {
 
     @Override
     public void close() {
-        for (DeviceBuffer b : new DeviceBuffer[] {stream, normed, qkv, attended, hidden, classToken, preLogits, logits}) {
+        backend.forget(this);
+        for (DeviceBuffer b : new DeviceBuffer[] {stream, normed, qkv, attended, hidden, classToken, preLogits, logits, images}) {
             if (b != null) b.close();
         }
     }

@@ -18,8 +18,9 @@ import org.vit4j.backend.Epilogue;
  *   y   = LN(z_L^0)                          the class token, final-normed: pre-logits
  *   logits = Head(y)
  * </pre>
- * The weights are uploaded once, when the model is made; {@link #close()} releases them. The model
- * does not own the backend. Not thread-safe: one forward pass at a time per instance.
+ * The weights are uploaded once, when the model is made, and the activation buffers once per batch
+ * size; {@link #close()} releases both. The model does not own the backend. Not thread-safe: one
+ * forward pass at a time per instance.
  */
 public final class VisionTransformer implements AutoCloseable {
     private final VitConfig config;
@@ -29,6 +30,7 @@ public final class VisionTransformer implements AutoCloseable {
     private final List<Block> blocks = new ArrayList<>();
     private final LayerNorm norm;
     private final Linear head;
+    private Activations activations;
     private boolean closed;
 
     public VisionTransformer(VitWeights hostWeights, Backend backend) {
@@ -63,30 +65,47 @@ public final class VisionTransformer implements AutoCloseable {
     public VitOutput forward(HostTensor images, ActivationObserver observer) {
         if (closed) throw new IllegalStateException("VisionTransformer used after close");
         int batch = checkInput(images);
-        int d = config.hiddenSize();
-        try (Activations a = new Activations(backend, config, batch);
-                DeviceBuffer input = backend.upload(images.data())) {
-            patchEmbed.forward(backend, input, a.stream, batch);
-            observe(observer, "embeddings", a.stream, batch, config.tokens(), d);
-            for (int i = 0; i < blocks.size(); i++) {
-                blocks.get(i).forward(backend, a.stream, a);
-                observe(observer, "blocks." + i, a.stream, batch, config.tokens(), d);
-            }
-            // LN is per token, so normalising only the class token equals timm's norm-then-pool.
-            backend.selectToken(a.stream, a.classToken, batch, config.tokens(), d, 0);
-            norm.forward(backend, a.classToken, a.preLogits, batch);
-            HostTensor preLogits = download(a.preLogits, batch, d);
-            HostTensor logits = null;
-            if (head != null) {
-                head.forward(backend, a.preLogits, a.logits, batch, Epilogue.BIAS, null);
-                logits = download(a.logits, batch, config.numClasses());
-            }
-            if (observer != null) {
-                observer.observe("pre_logits", preLogits);
-                if (logits != null) observer.observe("logits", logits);
-            }
-            return new VitOutput(logits, preLogits);
+        Activations a = activations(batch);
+        backend.write(images.data(), a.images);
+        if (observer == null) {
+            backend.run(a, () -> encode(a, null));
+        } else {
+            encode(a, observer); // observing downloads mid-pass: never recorded
         }
+        int d = config.hiddenSize();
+        HostTensor preLogits = download(a.preLogits, batch, d);
+        HostTensor logits = head == null ? null : download(a.logits, batch, config.numClasses());
+        if (observer != null) {
+            observer.observe("pre_logits", preLogits);
+            if (logits != null) observer.observe("logits", logits);
+        }
+        return new VitOutput(logits, preLogits);
+    }
+
+    /** Queues the whole pass: images in {@code a.images} to pre-logits and logits. */
+    private void encode(Activations a, ActivationObserver observer) {
+        int batch = a.batch, d = config.hiddenSize();
+        patchEmbed.forward(backend, a.images, a.stream, batch);
+        observe(observer, "embeddings", a.stream, batch, config.tokens(), d);
+        for (int i = 0; i < blocks.size(); i++) {
+            blocks.get(i).forward(backend, a.stream, a);
+            observe(observer, "blocks." + i, a.stream, batch, config.tokens(), d);
+        }
+        // LN is per token, so normalising only the class token equals timm's norm-then-pool.
+        backend.selectToken(a.stream, a.classToken, batch, config.tokens(), d, 0);
+        norm.forward(backend, a.classToken, a.preLogits, batch);
+        if (head != null) head.forward(backend, a.preLogits, a.logits, batch, Epilogue.BIAS, null);
+    }
+
+    /** The buffers for this batch size: kept while the batch size stays the same, else made anew. */
+    private Activations activations(int batch) {
+        if (activations != null && activations.batch == batch) return activations;
+        if (activations != null) {
+            activations.close();
+            activations = null;
+        }
+        activations = new Activations(backend, config, batch);
+        return activations;
     }
 
     private int checkInput(HostTensor images) {
@@ -113,6 +132,7 @@ public final class VisionTransformer implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            if (activations != null) activations.close();
             weights.close();
         }
     }

@@ -73,6 +73,7 @@ class EncoderOnDeviceTest {
         try (SafetensorsFile io = SafetensorsFile.open(Golden.file("vit-odd", "io.safetensors"))) {
             input = io.read("input");
         }
+        PoolStats beforeModel = be.memoryStats();
         try (VisionTransformer vit = new VisionTransformer(m.weights(), be)) {
             PoolStats weightsOnly = be.memoryStats();
             float[] first = vit.forward(input).logits().data();
@@ -83,10 +84,11 @@ class EncoderOnDeviceTest {
             }
             PoolStats after = be.memoryStats();
             assertEquals(afterFirst.misses(), after.misses(), "device allocations after the first pass");
-            assertTrue(after.hits() - afterFirst.hits() >= 99 * 9, "each pass reuses its buffers: " + after);
-            assertEquals(weightsOnly.bytesInUse(), after.bytesInUse(), "a pass returns all it takes");
+            assertEquals(afterFirst.bytesInUse(), after.bytesInUse(), "passes hold the same buffers");
+            assertTrue(after.bytesInUse() > weightsOnly.bytesInUse(), "activations are kept for the next pass");
             assertEquals(after.deviceBytes(), after.bytesInUse() + after.bytesCached(), "stats add up");
         }
+        assertEquals(beforeModel.bytesInUse(), be.memoryStats().bytesInUse(), "closing the model returns everything");
     }
 
     @Test

@@ -188,7 +188,7 @@ class CheckpointLoaderTest {
             e = assertThrows(Vit4jException.class,
                     () -> vit.forward(new HostTensor(new float[32 * 32], new int[] {1, 1, 32, 32})));
             says(e, "[1, 1, 32, 32]");
-            assertEquals(m.weights().all().size(), cpu.liveBuffers(), "a refused input leaks nothing");
+            assertEquals(m.weights().all().size(), cpu.liveBuffers(), "a refused input allocates nothing");
         }
     }
 

@@ -68,6 +68,13 @@ public final class CpuBackend implements Backend {
         System.arraycopy(data(src), 0, dst, 0, dst.length);
     }
 
+    @Override
+    public void write(float[] src, DeviceBuffer dst) {
+        checkOpen();
+        OpChecks.hostTransfer(this, "write", dst, src);
+        System.arraycopy(src, 0, data(dst), 0, src.length);
+    }
+
     private static float[] data(DeviceBuffer b) {
         return ((CpuBuffer) b).data();
     }

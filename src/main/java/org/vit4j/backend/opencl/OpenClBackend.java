@@ -134,6 +134,13 @@ public final class OpenClBackend implements Backend {
         if (dst.length > 0) rt.read(cl(src).mem(), dst);
     }
 
+    @Override
+    public void write(float[] src, DeviceBuffer dst) {
+        checkOpen();
+        OpChecks.hostTransfer(this, "write", dst, src);
+        if (src.length > 0) rt.write(cl(dst).mem(), src);
+    }
+
     void release(cl_mem mem) {
         if (closed) return; // the pool freed everything at close
         pool.release(mem);
@@ -165,6 +172,17 @@ public final class OpenClBackend implements Backend {
         OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
         size("layerNorm", (long) rows * dim);
         layerNorm.layerNorm(cl(x), cl(gamma), cl(beta), cl(out), rows, dim, eps);
+    }
+
+    @Override
+    public void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
+            DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
+        checkOpen();
+        OpChecks.layerNorm(this, x, gamma, beta, normed, rows, dim, eps);
+        OpChecks.buffer(this, "addLayerNorm", "residual", residual, (long) rows * dim);
+        OpChecks.buffer(this, "addLayerNorm", "sum", sum, (long) rows * dim);
+        size("addLayerNorm", (long) rows * dim);
+        layerNorm.addLayerNorm(cl(x), cl(residual), cl(sum), cl(normed), cl(gamma), cl(beta), rows, dim, eps);
     }
 
     @Override
