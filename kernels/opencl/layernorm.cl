@@ -56,6 +56,9 @@ static inline void ln_row_wg(__global const float* x, __global const float* res,
                              float eps, __local float* red, const bool fused) {
     const int lid = get_local_id(0);
     const long base = (long) get_group_id(0) * dim;
+    // Shifted sums: accumulate v - shift with shift = the row's first element, so the partial sums
+    // stay near the spread of the row, not its offset, and the mean keeps its low bits.
+    const float shift = fused ? x[base] + res[base] : x[base];
     float s = 0.0f;
     for (int i = lid; i < dim; i += LN_GPU_WG) {
         float v = x[base + i];
@@ -63,10 +66,10 @@ static inline void ln_row_wg(__global const float* x, __global const float* res,
             v += res[base + i];
             sum[base + i] = v;
         }
-        s += v;
+        s += v - shift;
     }
     __global const float* src = fused ? sum : x;
-    const float mean = wg_sum(s, red) / dim;
+    const float mean = shift + wg_sum(s, red) / dim;
     float q = 0.0f;
     for (int i = lid; i < dim; i += LN_GPU_WG) {
         const float d = src[base + i] - mean;
@@ -125,6 +128,8 @@ static inline void ln_row_vec(__global const float* x, __global const float* res
     __global const float* rr = res + base;
     __global float* sr = sum + base;
     __global float* orow = out + base;
+    // Shifted sums (see ln_row_wg): v - shift, shift = the row's first element.
+    const float shift = fused ? xr[0] + rr[0] : xr[0];
     floatV sv = (floatV) 0.0f;
     float st = 0.0f;
     for (int i = 0; i < nv; i++) {
@@ -133,7 +138,7 @@ static inline void ln_row_vec(__global const float* x, __global const float* res
             v += vloadV(i, rr);
             vstoreV(v, i, sr);
         }
-        sv += v;
+        sv += v - shift;
     }
     for (int i = tail; i < dim; i++) {
         float v = xr[i];
@@ -141,10 +146,10 @@ static inline void ln_row_vec(__global const float* x, __global const float* res
             v += rr[i];
             sr[i] = v;
         }
-        st += v;
+        st += v - shift;
     }
     __global const float* src = fused ? sr : xr;
-    const float mean = (HSUM(sv) + st) / dim;
+    const float mean = shift + (HSUM(sv) + st) / dim;
     floatV qv = (floatV) 0.0f;
     float qt = 0.0f;
     for (int i = 0; i < nv; i++) {

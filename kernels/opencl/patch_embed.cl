@@ -28,3 +28,171 @@ __kernel void patch_embed_v1(__global const float* image, __global const float* 
     }
     out[(long) row * dim + j] = acc + pos[(long) t * dim + j];
 }
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+
+// The class-token rows out[b, 0] = cls + pos[0] for columns j0 .. j0 + count - 1 of every image.
+#define WRITE_CLS_ROWS(j0, count)                                                   \
+    for (int b_ = 0; b_ < batch; b_++)                                              \
+        for (int j_ = (j0); j_ < min((j0) + (count), dim); j_++)                    \
+            out[(long) b_ * tokens * dim + j_] = cls[j_] + pos[j_];
+
+// ---- Version 2 (CPU devices): register-blocked vector dot products, no local memory ----
+// linear_v2's shape with the A operand read straight from the image: each work-item owns
+// PE_V2_RM patches x PE_V2_RN output channels; K is walked as C * P rows of P contiguous pixels
+// (one image row segment, matching one contiguous run of the weight), PE_V2_VW at a time with
+// vector loads, the remainder of a row (P % PE_V2_VW) in scalars. The work-items of the first
+// row block also write the class-token rows, so one launch writes every output.
+// global = (ceil(dim / PE_V2_RN), ceil(B * Np / PE_V2_RM)) rounded up to (PE_V2_WGX, PE_V2_WGY).
+#ifdef PE_V2_VW
+#define floatV CAT(float, PE_V2_VW)
+#define vloadV CAT(vload, PE_V2_VW)
+float hsum2(float2 v) { return v.s0 + v.s1; }
+float hsum4(float4 v) { return hsum2(v.lo + v.hi); }
+float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
+float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
+#define hsumV CAT(hsum, PE_V2_VW)
+
+__kernel void patch_embed_v2(__global const float* image, __global const float* W, __global const float* bias,
+                             __global const float* cls, __global const float* pos, __global float* out,
+                             int batch, int channels, int size, int patch, int dim) {
+    int grid = size / patch, np = grid * grid, tokens = np + 1, M = batch * np, K = channels * patch * patch;
+    int j0 = get_global_id(0) * PE_V2_RN, r0 = get_global_id(1) * PE_V2_RM;
+    if (j0 >= dim || r0 >= M) return;
+    if (r0 == 0) WRITE_CLS_ROWS(j0, PE_V2_RN)
+
+    __global const float* a[PE_V2_RM];
+    __global const float* w[PE_V2_RN];
+#pragma unroll
+    for (int i = 0; i < PE_V2_RM; i++) {
+        int p = min(r0 + i, M - 1), b = p / np, q = p % np;
+        a[i] = image + ((long) b * channels * size + (q / grid) * patch) * size + (q % grid) * patch;
+    }
+#pragma unroll
+    for (int j = 0; j < PE_V2_RN; j++) w[j] = W + (long) min(j0 + j, dim - 1) * K;
+
+    floatV acc[PE_V2_RM][PE_V2_RN];
+    float s[PE_V2_RM][PE_V2_RN];
+#pragma unroll
+    for (int i = 0; i < PE_V2_RM; i++)
+#pragma unroll
+        for (int j = 0; j < PE_V2_RN; j++) {
+            acc[i][j] = (floatV) 0.0f;
+            s[i][j] = 0.0f;
+        }
+
+    int pv = patch - patch % PE_V2_VW;
+    for (int c = 0; c < channels; c++)
+        for (int dy = 0; dy < patch; dy++) {
+            long ao = ((long) c * size + dy) * size;
+            int wo = (c * patch + dy) * patch;
+            for (int dx = 0; dx < pv; dx += PE_V2_VW) {
+                floatV av[PE_V2_RM];
+#pragma unroll
+                for (int i = 0; i < PE_V2_RM; i++) av[i] = vloadV(0, a[i] + ao + dx);
+#pragma unroll
+                for (int j = 0; j < PE_V2_RN; j++) {
+                    floatV wv = vloadV(0, w[j] + wo + dx);
+#pragma unroll
+                    for (int i = 0; i < PE_V2_RM; i++) acc[i][j] = fma(av[i], wv, acc[i][j]);
+                }
+            }
+            for (int dx = pv; dx < patch; dx++) {
+#pragma unroll
+                for (int i = 0; i < PE_V2_RM; i++)
+#pragma unroll
+                    for (int j = 0; j < PE_V2_RN; j++) s[i][j] = fma(a[i][ao + dx], w[j][wo + dx], s[i][j]);
+            }
+        }
+
+#pragma unroll
+    for (int i = 0; i < PE_V2_RM; i++) {
+        int p = r0 + i;
+        if (p >= M) break;
+        int b = p / np, t = 1 + p % np;
+#pragma unroll
+        for (int j = 0; j < PE_V2_RN; j++) {
+            int n = j0 + j;
+            if (n < dim)
+                out[((long) b * tokens + t) * dim + n] = s[i][j] + hsumV(acc[i][j]) + bias[n] + pos[(long) t * dim + n];
+        }
+    }
+}
+#endif
+
+// ---- Version 3 (GPUs): local-memory tiles, register blocking, im2col on the fly ----
+// linear_v3's shape: a work-group stages a PE_V3_TM x PE_V3_TK tile of patches (gathered from the
+// image as it is loaded: k -> (c, dy, dx)) and a PE_V3_TN x PE_V3_TK tile of weights in local
+// memory; each work-item accumulates PE_V3_RM x PE_V3_RN outputs. Groups with tile row 0 write the
+// class-token rows of their columns.
+#ifdef PE_V3_TM
+#define PE_V3_WGX (PE_V3_TN / PE_V3_RN)
+#define PE_V3_WGY (PE_V3_TM / PE_V3_RM)
+#define PE_V3_WGS (PE_V3_WGX * PE_V3_WGY)
+
+__kernel __attribute__((reqd_work_group_size(PE_V3_WGX, PE_V3_WGY, 1)))
+void patch_embed_v3(__global const float* image, __global const float* W, __global const float* bias,
+                    __global const float* cls, __global const float* pos, __global float* out,
+                    int batch, int channels, int size, int patch, int dim) {
+    __local float As[PE_V3_TK][PE_V3_TM + 1];
+    __local float Ws[PE_V3_TK][PE_V3_TN + 1];
+    int grid = size / patch, np = grid * grid, tokens = np + 1, M = batch * np, K = channels * patch * patch;
+    int pp = patch * patch;
+    int tx = get_local_id(0), ty = get_local_id(1), tid = ty * PE_V3_WGX + tx;
+    int mTile = get_group_id(1) * PE_V3_TM, nTile = get_group_id(0) * PE_V3_TN;
+    if (mTile == 0 && ty == 0) {
+        for (int b = 0; b < batch; b++)
+            for (int n = nTile + tx; n < min(nTile + PE_V3_TN, dim); n += PE_V3_WGX)
+                out[(long) b * tokens * dim + n] = cls[n] + pos[n];
+    }
+
+    float acc[PE_V3_RM][PE_V3_RN];
+#pragma unroll
+    for (int i = 0; i < PE_V3_RM; i++)
+#pragma unroll
+        for (int j = 0; j < PE_V3_RN; j++) acc[i][j] = 0.0f;
+
+    for (int k0 = 0; k0 < K; k0 += PE_V3_TK) {
+        for (int idx = tid; idx < PE_V3_TM * PE_V3_TK; idx += PE_V3_WGS) {
+            int r = idx / PE_V3_TK, kk = idx % PE_V3_TK, p = mTile + r, k = k0 + kk;
+            float v = 0.0f;
+            if (p < M && k < K) {
+                int b = p / np, q = p % np, c = k / pp, dy = (k % pp) / patch, dx = k % patch;
+                v = image[(((long) b * channels + c) * size + (q / grid) * patch + dy) * size + (q % grid) * patch + dx];
+            }
+            As[kk][r] = v;
+        }
+        for (int idx = tid; idx < PE_V3_TN * PE_V3_TK; idx += PE_V3_WGS) {
+            int r = idx / PE_V3_TK, kk = idx % PE_V3_TK, n = nTile + r, k = k0 + kk;
+            Ws[kk][r] = (n < dim && k < K) ? W[(long) n * K + k] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+        for (int kk = 0; kk < PE_V3_TK; kk++) {
+            float av[PE_V3_RM], wv[PE_V3_RN];
+#pragma unroll
+            for (int i = 0; i < PE_V3_RM; i++) av[i] = As[kk][ty + i * PE_V3_WGY];
+#pragma unroll
+            for (int j = 0; j < PE_V3_RN; j++) wv[j] = Ws[kk][tx + j * PE_V3_WGX];
+#pragma unroll
+            for (int i = 0; i < PE_V3_RM; i++)
+#pragma unroll
+                for (int j = 0; j < PE_V3_RN; j++) acc[i][j] = fma(av[i], wv[j], acc[i][j]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+#pragma unroll
+    for (int i = 0; i < PE_V3_RM; i++) {
+        int p = mTile + ty + i * PE_V3_WGY;
+        if (p >= M) break;
+        int b = p / np, t = 1 + p % np;
+#pragma unroll
+        for (int j = 0; j < PE_V3_RN; j++) {
+            int n = nTile + tx + j * PE_V3_WGX;
+            if (n < dim) out[((long) b * tokens + t) * dim + n] = acc[i][j] + bias[n] + pos[(long) t * dim + n];
+        }
+    }
+}
+#endif

@@ -20,7 +20,11 @@ final class AttentionOps {
             "query rows (= work-items) per work-group of attention_flash");
     static final TuningParam GPU_BK = new TuningParam("ATTN_GPU_BK", 32, 32,
             "keys per K/V tile in local memory of attention_flash");
-    static final TuningParam CPU_QR = new TuningParam("ATTN_CPU_QR", 4, 4, "query rows per work-item of attention_cpu");
+    static final TuningParam CPU_QR = new TuningParam("ATTN_CPU_QR", 4, 4,
+            "most query rows per work-item of attention_cpu");
+    static final TuningParam CPU_ACC = new TuningParam("ATTN_CPU_ACC", 16, 16,
+            "most output accumulator vectors per work-item of attention_cpu: rows = min(ATTN_CPU_QR, this / (hd / vw)),"
+                    + " so the accumulators stay in registers (16 of AVX-512's 32) at large head dims");
     static final TuningParam CPU_KB = new TuningParam("ATTN_CPU_KB", 16, 16,
             "keys per score vector of attention_cpu (8 or 16)");
     static final TuningParam CPU_VW = new TuningParam("ATTN_CPU_VW", 16, 16,
@@ -31,7 +35,10 @@ final class AttentionOps {
     private final ClRuntime rt;
     private final Tuning tuning;
     private final int variant;
-    private final Map<Integer, cl_kernel[]> byHeadDim = new HashMap<>();
+    private final Map<Integer, Built> byHeadDim = new HashMap<>();
+
+    /** The kernels built for one head dim, and the rows per work-item attention_cpu was built with. */
+    private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows) {}
 
     AttentionOps(ClRuntime rt, Tuning tuning) {
         this.rt = rt;
@@ -64,14 +71,14 @@ final class AttentionOps {
 
     private void flash(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
         int bq = tuning.get(GPU_BQ);
-        cl_kernel k = kernels(headDim)[0];
+        cl_kernel k = kernels(headDim).flash();
         rt.launch(k, "attention_flash", new long[] {(tokens + bq - 1L) / bq * bq, (long) batch * heads},
                 new long[] {bq, 1}, qkv, out, batch, tokens, heads, scale);
     }
 
     private void cpu(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
-        cl_kernel[] k = kernels(headDim);
-        int kb = tuning.get(CPU_KB), qr = tuning.get(CPU_QR), wg = tuning.get(CPU_WG);
+        Built k = kernels(headDim);
+        int kb = tuning.get(CPU_KB), qr = k.rows(), wg = tuning.get(CPU_WG);
         int tpad = (tokens + kb - 1) / kb * kb;
         long bh = (long) batch * heads;
         // Scratch K^T, released right after the launches: OpenCL frees it once the kernels using it
@@ -79,28 +86,29 @@ final class AttentionOps {
         cl_mem kt = rt.createBuffer(bh * headDim * tpad * Float.BYTES);
         ClBuffer ktBuf = new ClBuffer(null, kt, bh * headDim * tpad); // a launch argument only, never closed
         try {
-            rt.launch(k[1], "attention_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
+            rt.launch(k.kt(), "attention_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
             long n = bh * ((tokens + qr - 1) / qr);
-            rt.launch(k[2], "attention_cpu", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
+            rt.launch(k.cpu(), "attention_cpu", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
                     batch, tokens, heads, tpad, scale);
         } finally {
             ClRuntime.free(kt);
         }
     }
 
-    /** {attention_flash, attention_kt, attention_cpu} built for one head dim (null where the variant needs none). */
-    private cl_kernel[] kernels(int headDim) {
+    /** The kernels for one head dim (null where the variant needs none). */
+    private Built kernels(int headDim) {
         return byHeadDim.computeIfAbsent(headDim, hd -> {
             String defines = " -D HD=" + hd;
             if (variant == 2) {
                 String o = defines + tuning.defines(GPU_BQ, GPU_BK);
-                return new cl_kernel[] {rt.kernel("attention", "attention_flash", o), null, null};
+                return new Built(rt.kernel("attention", "attention_flash", o), null, null, 0);
             }
             int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
             while (hd % vw != 0) vw /= 2;
-            String o = defines + tuning.defines(CPU_QR, CPU_KB) + " -D ATTN_CPU_VW=" + vw;
-            return new cl_kernel[] {null, rt.kernel("attention", "attention_kt", o),
-                rt.kernel("attention", "attention_cpu", o)};
+            int rows = Math.max(1, Math.min(tuning.get(CPU_QR), tuning.get(CPU_ACC) / (hd / vw)));
+            String o = defines + tuning.defines(CPU_KB) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
+            return new Built(null, rt.kernel("attention", "attention_kt", o), rt.kernel("attention", "attention_cpu", o),
+                    rows);
         });
     }
 }

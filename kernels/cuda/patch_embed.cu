@@ -1,0 +1,185 @@
+// Patch embedding, eq. 1 of the ViT paper: out[b, 0] = cls + pos[0];
+// out[b, 1 + p] = patch_p . W^T + bias + pos[1 + p], patch p read in (c, y, x) order straight from the
+// NCHW image. The stride-P convolution is one GEMM with M = B*Np, N = D, K = C*P*P whose A operand
+// is formed on the fly from the image: no im2col buffer exists in global memory.
+// FLOPs 2*B*Np*D*C*P*P; least bytes 4*(B*C*S*S + D*C*P*P + (Np+1)*D + 2*D + B*(Np+1)*D).
+// CPU reference: CpuBackend.patchEmbed. Launch plan: CudaKernels.patchEmbed (GEMM tile of common.cuh).
+//
+// Build: cmake -S . -B build && cmake --build build          -> build/kernels/patch_embed.fatbin
+// Standalone: nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 kernels/cuda/patch_embed.cu -o /tmp/patch_embed && /tmp/patch_embed
+//
+// Kernels: patch_embed_v1 (one output per thread, the baseline), patch_embed (the tiled GEMM).
+#include "common.cuh"
+
+using namespace vit4j;
+
+// ---- version 1: one output per thread ----------------------------------------------------------
+// grid = (ceil(D/16), ceil(B*(Np+1)/16)), block = (16, 16).
+extern "C" __global__ void patch_embed_v1(const float* image, const float* W, const float* bias, const float* cls,
+                                          const float* pos, float* out, int batch, int channels, int size,
+                                          int patch, int dim) {
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    const int row = blockIdx.y * blockDim.y + threadIdx.y;
+    const int grid = size / patch, tokens = grid * grid + 1;
+    if (j >= dim || row >= batch * tokens) return;
+    const int b = row / tokens, t = row % tokens;
+    float acc;
+    if (t == 0) {
+        acc = cls[j];
+    } else {
+        const int p = t - 1, py = p / grid, px = p % grid, K = channels * patch * patch;
+        acc = bias[j];
+        int k = 0;
+        for (int c = 0; c < channels; c++)
+            for (int dy = 0; dy < patch; dy++) {
+                const float* src = image + (((long long) b * channels + c) * size + py * patch + dy) * size + px * patch;
+                for (int dx = 0; dx < patch; dx++, k++) acc = fmaf(src[dx], W[(long long) j * K + k], acc);
+            }
+    }
+    out[(long long) row * dim + j] = acc + pos[(long long) t * dim + j];
+}
+
+// ---- version 2: the tiled GEMM with an on-the-fly A operand -------------------------------------
+// Loads 4 consecutive k of patch row m: k = (c*P + dy)*P + dx lands on image pixel
+// (b, c, py*P + dy, px*P + dx). The patch's top-left corner is fixed per row, so only the (c, dy, dx)
+// split of k costs divisions: once per float4 per slab, not per FMA.
+// float4 path when P % 4 == 0, S % 4 == 0 and the image is 16-byte aligned: then k % 4 == 0 gives
+// dx % 4 == 0, the quad never crosses a patch row, and its address is a multiple of 4 floats.
+struct PatchLoader {
+    const float* image;
+    int rows, K, Np, grid, channels, size, patch;
+    bool vec;
+    __device__ __forceinline__ float4 operator()(int m, int k) const {
+        float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (m >= rows) return v;
+        const int b = m / Np, p = m - b * Np, py = p / grid, px = p - py * grid;
+        const float* corner = image + ((long long) b * channels * size + py * patch) * size + px * patch;
+        const int pp = patch * patch;
+        if (vec) {
+            if (k < K) {
+                const int c = k / pp, r = k - c * pp, dy = r / patch, dx = r - dy * patch;
+                v = *reinterpret_cast<const float4*>(corner + ((long long) c * size + dy) * size + dx);
+            }
+        } else {
+            float e[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                e[i] = 0.f;
+                const int kk = k + i;
+                if (kk < K) {
+                    const int c = kk / pp, r = kk - c * pp, dy = r / patch, dx = r - dy * patch;
+                    e[i] = corner[((long long) c * size + dy) * size + dx];
+                }
+            }
+            v = make_float4(e[0], e[1], e[2], e[3]);
+        }
+        return v;
+    }
+};
+
+struct PatchStore {
+    const float* bias;
+    const float* pos;
+    float* out;
+    int Np, dim;
+    __device__ __forceinline__ void operator()(int m, int n, float v) const {
+        const int b = m / Np, p = m - b * Np;
+        out[((long long) b * (Np + 1) + 1 + p) * dim + n] = v + bias[n] + pos[(long long) (1 + p) * dim + n];
+    }
+};
+
+// grid = (ceil(D/GEMM_BN), ceil(B*Np/GEMM_BM)), block = GEMM_THREADS. The blocks of the first row
+// of the grid (blockIdx.y == 0) also write the class-token rows of their GEMM_BN columns, for every
+// image: B*GEMM_BN stores, so no second launch is needed for them.
+extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
+    patch_embed(const float* __restrict__ image, const float* __restrict__ W, const float* __restrict__ bias,
+                const float* __restrict__ cls, const float* __restrict__ pos, float* __restrict__ out, int batch,
+                int channels, int size, int patch, int dim) {
+    const int grid = size / patch, Np = grid * grid;
+    const int M = batch * Np, N = dim, K = channels * patch * patch;
+    if (blockIdx.y == 0) {
+        for (int i = threadIdx.x; i < batch * GEMM_BN; i += GEMM_THREADS) {
+            const int b = i / GEMM_BN, n = blockIdx.x * GEMM_BN + i % GEMM_BN;
+            if (n < dim) out[(long long) b * (Np + 1) * dim + n] = cls[n] + pos[n];
+        }
+    }
+    const PatchLoader la{image, M, K, Np, grid, channels, size, patch,
+                         (patch & 3) == 0 && (size & 3) == 0 && aligned16(image)};
+    const RowMajorLoader lw{W, N, K, (K & 3) == 0 && aligned16(W)};
+    gemm_tile(la, lw, M, N, K, PatchStore{bias, pos, out, Np, dim});
+}
+
+// ================================================================================================
+#ifdef VIT4J_STANDALONE
+#include <vector>
+
+static void cpu_patch_embed(const std::vector<float>& img, const std::vector<float>& W, const std::vector<float>& bias,
+                            const std::vector<float>& cls, const std::vector<float>& pos, int B, int C, int S, int P,
+                            int D, std::vector<double>& out) {
+    const int G = S / P, Np = G * G, T = Np + 1, K = C * P * P;
+    out.assign((size_t) B * T * D, 0.0);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < D; j++) {
+                double acc;
+                if (t == 0) {
+                    acc = cls[j];
+                } else {
+                    int p = t - 1, py = p / G, px = p % G, k = 0;
+                    acc = bias[j];
+                    for (int c = 0; c < C; c++)
+                        for (int dy = 0; dy < P; dy++)
+                            for (int dx = 0; dx < P; dx++, k++)
+                                acc += (double) img[(((size_t) b * C + c) * S + py * P + dy) * S + px * P + dx] *
+                                       W[(size_t) j * K + k];
+                }
+                out[((size_t) b * T + t) * D + j] = acc + pos[(size_t) t * D + j];
+            }
+}
+
+struct PeCase {
+    int B, C, S, P, D;
+};
+
+static void check(PeCase s, bool time) {
+    const int G = s.S / s.P, T = G * G + 1, K = s.C * s.P * s.P;
+    std::printf("B=%d C=%d S=%d P=%d D=%d (tokens %d, K %d)\n", s.B, s.C, s.S, s.P, s.D, T, K);
+    auto himg = sa::random_vec((size_t) s.B * s.C * s.S * s.S), hW = sa::random_vec((size_t) s.D * K);
+    auto hb = sa::random_vec(s.D), hc = sa::random_vec(s.D), hp = sa::random_vec((size_t) T * s.D);
+    std::vector<double> want;
+    cpu_patch_embed(himg, hW, hb, hc, hp, s.B, s.C, s.S, s.P, s.D, want);
+    float *di = sa::to_device(himg), *dW = sa::to_device(hW), *db = sa::to_device(hb), *dc = sa::to_device(hc),
+          *dp = sa::to_device(hp);
+    const size_t n = (size_t) s.B * T * s.D;
+    float* o2 = sa::poisoned(n);
+    dim3 g2(sa::ceil_div(s.D, GEMM_BN), sa::ceil_div((long long) s.B * (T - 1), GEMM_BM));
+    auto v2 = [&] { patch_embed<<<g2, GEMM_THREADS>>>(di, dW, db, dc, dp, o2, s.B, s.C, s.S, s.P, s.D); };
+    v2();
+    CUDA_CHECK(cudaDeviceSynchronize());
+    sa::report("patch_embed", sa::rel_l2(sa::to_host(o2, n), want));
+    float* o1 = sa::poisoned(n);
+    dim3 g1(sa::ceil_div(s.D, 16), sa::ceil_div((long long) s.B * T, 16));
+    auto v1 = [&] { patch_embed_v1<<<g1, dim3(16, 16)>>>(di, dW, db, dc, dp, o1, s.B, s.C, s.S, s.P, s.D); };
+    v1();
+    CUDA_CHECK(cudaDeviceSynchronize());
+    sa::report("patch_embed_v1", sa::rel_l2(sa::to_host(o1, n), want));
+    if (time) {
+        const double flops = 2.0 * s.B * (T - 1) * s.D * K;
+        float ms1 = sa::time_ms(v1), ms2 = sa::time_ms(v2);
+        std::printf("  timing: v1 %.3f ms (%.1f GFLOP/s), v2 %.3f ms (%.1f GFLOP/s)\n", ms1, flops / ms1 * 1e-6, ms2,
+                    flops / ms2 * 1e-6);
+    }
+    for (float* p : {di, dW, db, dc, dp, o1, o2}) CUDA_CHECK(cudaFree(p));
+}
+
+int main() {
+    std::printf("patch_embed.cu standalone check\n");
+    check({1, 1, 4, 2, 3}, false);      // P % 4 != 0: scalar A path
+    check({2, 3, 32, 16, 40}, false);   // float4 path, D not a tile multiple
+    check({3, 3, 15, 5, 70}, false);    // odd everything
+    check({2, 3, 224, 16, 384}, false); // ViT-S/16
+    check({8, 3, 224, 16, 384}, true);  // ViT-S/16, batch 8, timed
+    check({8, 3, 224, 16, 768}, true);  // ViT-B/16, batch 8, timed
+    return sa::finish("patch_embed");
+}
+#endif // VIT4J_STANDALONE
