@@ -59,6 +59,9 @@ static inline void ln_row_wg(__global const float* x, __global const float* res,
     // Shifted sums: accumulate v - shift with shift = the row's first element, so the partial sums
     // stay near the spread of the row, not its offset, and the mean keeps its low bits.
     const float shift = fused ? x[base] + res[base] : x[base];
+    // sum may alias x or residual (an in-place add): every work-item must read the shift before
+    // anyone overwrites that element.
+    if (fused) barrier(CLK_GLOBAL_MEM_FENCE);
     float s = 0.0f;
     for (int i = lid; i < dim; i += LN_GPU_WG) {
         float v = x[base + i];

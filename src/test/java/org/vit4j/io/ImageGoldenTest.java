@@ -33,20 +33,15 @@ import org.vit4j.HostTensor;
  * separately against PIL's decoded pixels.
  */
 class ImageGoldenTest {
-    private static final Path DIR = resourceDir();
     private static SafetensorsFile expected;
 
-    private static Path resourceDir() {
-        try {
-            return Path.of(ImageGoldenTest.class.getResource("/golden/images/cases.json").toURI()).getParent();
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
+    private static Path golden(String name) {
+        return org.vit4j.Golden.file("images", name);
     }
 
     @BeforeAll
     static void open() {
-        expected = SafetensorsFile.open(DIR.resolve("expected.safetensors"));
+        expected = SafetensorsFile.open(golden("expected.safetensors"));
     }
 
     @AfterAll
@@ -55,7 +50,7 @@ class ImageGoldenTest {
     }
 
     static Stream<Arguments> cases() throws IOException {
-        JsonNode root = new ObjectMapper().readTree(DIR.resolve("cases.json").toFile());
+        JsonNode root = new ObjectMapper().readTree(golden("cases.json").toFile());
         List<Arguments> out = new ArrayList<>();
         for (JsonNode c : root.get("cases")) out.add(Arguments.of(c.get("name").asText(), c));
         return out.stream();
@@ -78,7 +73,7 @@ class ImageGoldenTest {
     @MethodSource("cases")
     void matchesTorchvision(String name, JsonNode c) {
         Preprocessing p = preprocessing(c);
-        Path image = DIR.resolve(c.get("image").asText());
+        Path image = golden(c.get("image").asText());
         float[] got = ImagePreprocessor.toTensor(ImageLoader.read(image), p);
         HostTensor want = expected.read(name);
         int s = p.imageSize();
@@ -108,8 +103,8 @@ class ImageGoldenTest {
 
     @Test
     void javaJpegDecodingIsCloseToPil() {
-        BufferedImage java = ImageLoader.read(DIR.resolve("jpeg_q95_50x45.jpg"));
-        BufferedImage pil = ImageLoader.read(DIR.resolve("jpeg_q95_50x45.pil.png"));
+        BufferedImage java = ImageLoader.read(golden("jpeg_q95_50x45.jpg"));
+        BufferedImage pil = ImageLoader.read(golden("jpeg_q95_50x45.pil.png"));
         U8Image a = Pixels.from(java, 3);
         U8Image b = Pixels.from(pil, 3);
         assertEquals(b.width(), a.width());

@@ -25,11 +25,7 @@ class ImageLoaderTest {
     Path dir;
 
     private static Path golden(String name) {
-        try {
-            return Path.of(ImageLoaderTest.class.getResource("/golden/images/" + name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
+        return org.vit4j.Golden.file("images", name);
     }
 
     private static ImageException assertImageError(Path p, String... fragments) {
