@@ -326,6 +326,8 @@ def classify_attention(names):
         b = "math"
     else:
         b = "unknown (not visible to the profiler)"
+    if b == "math" and has("_native_multi_head_attention"):
+        b = "math (bmm+softmax inside the native MHA op)"
     return {"mha_fast_path": has("_native_multi_head_attention"), "sdpa_backend": b,
             "attention_ops": sorted({n[:140] for n in names if any(k in n.lower() for k in ATTN_KEYS)})[:16]}
 
@@ -603,7 +605,8 @@ class Bench:
                     elem = math.prod(shape)
                     bufs = [rnd(*shape) for _ in range(nbufs(elem * es))]
                     with torch.inference_mode():
-                        ms, _ = self.timer.run(lambda i: fn(bufs[i % len(bufs)]), warmup=3, repeats=50, cap_s=0.5)
+                        ms, _ = self.timer.run(lambda i: fn(bufs[i % len(bufs)]), warmup=1 if a.quick else 3,
+                                               repeats=50, cap_s=0.5)
                         if name.startswith("sdpa") and hasattr(F, "scaled_dot_product_attention"):
                             try:
                                 rec["backend"] = classify_attention(

@@ -25,23 +25,32 @@ public final class Golden {
         if (url == null) throw new AssertionError("golden file missing: " + caseName + "/" + file);
         try {
             if ("file".equals(url.getProtocol())) return Path.of(url.toURI());
-            if (extracted == null) {
-                extracted = Files.createTempDirectory("vit4j-golden");
-                extracted.toFile().deleteOnExit();
+            // A checkpoint's config is read from beside it: bring it along.
+            for (String beside : new String[] {"config.json", "preprocessor_config.json"}) {
+                URL b = Golden.class.getResource("/golden/" + caseName + "/" + beside);
+                if (b != null) extract(b, caseName, beside);
             }
-            Path copy = extracted.resolve(caseName).resolve(file);
-            if (!Files.exists(copy)) {
-                Files.createDirectories(copy.getParent());
-                try (InputStream in = url.openStream()) {
-                    Files.copy(in, copy);
-                }
-                copy.toFile().deleteOnExit();
-                copy.getParent().toFile().deleteOnExit();
-            }
-            return copy;
+            return extract(url, caseName, file);
         } catch (URISyntaxException | IOException e) {
             throw new AssertionError("cannot read golden file " + resource, e);
         }
+    }
+
+    private static Path extract(URL url, String caseName, String file) throws IOException {
+        if (extracted == null) {
+            extracted = Files.createTempDirectory("vit4j-golden");
+            extracted.toFile().deleteOnExit();
+        }
+        Path copy = extracted.resolve(caseName).resolve(file);
+        if (!Files.exists(copy)) {
+            Files.createDirectories(copy.getParent());
+            try (InputStream in = url.openStream()) {
+                Files.copy(in, copy);
+            }
+            copy.getParent().toFile().deleteOnExit();
+            copy.toFile().deleteOnExit();
+        }
+        return copy;
     }
 
     private static Path extracted;

@@ -24,6 +24,16 @@ final class GemmOps {
     static final TuningParam V2_WGY = new TuningParam("GEMM_V2_WGY", 4, 4,
             "linear_v2: work-group size along M (in work-items)");
 
+    static final TuningParam V4_RM = new TuningParam("GEMM_V4_RM", 4, 4, "linear_v4: rows of C per work-item");
+    static final TuningParam V4_RN = new TuningParam("GEMM_V4_RN", 4, 4,
+            "linear_v4: columns of C per work-item (a power of two, 2 .. GEMM_V4_VW)");
+    static final TuningParam V4_VW = new TuningParam("GEMM_V4_VW", 4, 16,
+            "linear_v4: vector width along K (4, 8 or 16)");
+    static final TuningParam V4_WGX = new TuningParam("GEMM_V4_WGX", 16, 4,
+            "linear_v4: work-group size along N (in work-items)");
+    static final TuningParam V4_WGY = new TuningParam("GEMM_V4_WGY", 4, 4,
+            "linear_v4: work-group size along M (in work-items)");
+
     static final TuningParam V3_TM = new TuningParam("GEMM_V3_TM", 64, 32, "linear_v3: tile rows (M)");
     static final TuningParam V3_TN = new TuningParam("GEMM_V3_TN", 64, 32, "linear_v3: tile columns (N)");
     static final TuningParam V3_TK = new TuningParam("GEMM_V3_TK", 16, 16, "linear_v3: tile depth (K)");
@@ -58,7 +68,18 @@ final class GemmOps {
                 }
                 defines = tuning.defines(V3_TM, V3_TN, V3_TK, V3_RM, V3_RN);
             }
-            default -> throw new Vit4jException("GEMM_VARIANT must be 1, 2 or 3, not " + variant);
+            case 4 -> {
+                int vw = tuning.get(V4_VW), rn = tuning.get(V4_RN);
+                if (vw != 4 && vw != 8 && vw != 16) {
+                    throw new Vit4jException("GEMM_V4_VW must be 4, 8 or 16, not " + vw);
+                }
+                if (Integer.bitCount(rn) != 1 || rn < 2 || rn > vw) {
+                    throw new Vit4jException("GEMM_V4_RN must be a power of two from 2 to GEMM_V4_VW, not " + rn);
+                }
+                positive(V4_RM, V4_WGX, V4_WGY);
+                defines = tuning.defines(V4_RM, V4_RN, V4_VW);
+            }
+            default -> throw new Vit4jException("GEMM_VARIANT must be 1, 2, 3 or 4, not " + variant);
         }
         this.name = "linear_v" + variant;
     }
@@ -104,6 +125,11 @@ final class GemmOps {
             }
             case 2 -> {
                 int rm = tuning.get(V2_RM), rn = tuning.get(V2_RN), wgx = tuning.get(V2_WGX), wgy = tuning.get(V2_WGY);
+                global = new long[] {roundUp((n + rn - 1) / rn, wgx), roundUp((m + rm - 1) / rm, wgy)};
+                local = new long[] {wgx, wgy};
+            }
+            case 4 -> {
+                int rm = tuning.get(V4_RM), rn = tuning.get(V4_RN), wgx = tuning.get(V4_WGX), wgy = tuning.get(V4_WGY);
                 global = new long[] {roundUp((n + rn - 1) / rn, wgx), roundUp((m + rm - 1) / rm, wgy)};
                 local = new long[] {wgx, wgy};
             }
