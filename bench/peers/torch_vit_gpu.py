@@ -300,9 +300,16 @@ def profile_names(fn, dev):
     """Names of the ops (and, on CUDA, kernels) that one call of fn runs."""
     from torch.profiler import profile, ProfilerActivity
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
-    with profile(activities=acts) as prof:
-        fn()
-        sync(dev)
+    try:
+        with profile(activities=acts) as prof:
+            fn()
+            sync(dev)
+    except Exception:
+        if len(acts) == 1:
+            raise
+        with profile(activities=[ProfilerActivity.CPU]) as prof:  # no CUPTI: the aten ops still tell
+            fn()
+            sync(dev)
     return [e.key for e in prof.key_averages()]
 
 
@@ -451,6 +458,15 @@ class Bench:
                     env["nvidia_smi"] = q.stdout.strip()
             except Exception as e:
                 env["driver"] = f"nvidia-smi failed: {e}"
+            try:
+                import getpass
+                import tempfile
+                d = os.environ.get("TORCHINDUCTOR_CACHE_DIR") or os.path.join(
+                    tempfile.gettempdir(), "torchinductor_" + getpass.getuser())
+                env["inductor_cache"] = f"{d} ({'existed' if os.path.isdir(d) else 'absent'} at start: compile_s is "
+                env["inductor_cache"] += ("warm-cache" if os.path.isdir(d) else "cold-cache") + " time)"
+            except Exception:
+                pass
             try:
                 import triton
                 env["triton"] = triton.__version__
@@ -773,9 +789,9 @@ class Bench:
         a = self.a
         items = []
         eager = [m for m in a.modes if m in ("fp32", "tf32", "amp-bf16", "bf16")]
-        for name in a.models:
-            for b in a.batches:
-                for mode in eager:
+        for name in a.models:  # grouped by dtype so the model is copied to the device twice, not per item
+            for mode in eager:
+                for b in a.batches:
                     items.append((name, mode, b))
         for name in a.models:
             for b in a.batches:
@@ -785,10 +801,13 @@ class Bench:
         # compile: most informative first (ViT-B, batch 64), so a tight budget drops the rest
         pri_b = sorted(a.batches, key=lambda b: (b != 64, -b))
         pri_m = sorted(a.models, key=lambda n: n != "vit-b16")
+        # compile ViT-B b64, then max-autotune ViT-B b64, then compile ViT-S b64, then the other batches
         if "compile" in a.modes:
-            items += [(n, "compile", pri_b[0]) for n in pri_m]
+            items += [(pri_m[0], "compile", pri_b[0])]
         if "max-autotune" in a.modes:
             items += [(pri_m[0], "max-autotune", pri_b[0])]
+        if "compile" in a.modes:
+            items += [(n, "compile", pri_b[0]) for n in pri_m[1:]]
         if "compile" in a.modes:
             items += [(n, "compile", b) for b in pri_b[1:] for n in pri_m]
         if "max-autotune" in a.modes:

@@ -44,6 +44,23 @@ constexpr int ATTN_THREADS = ATTN_BQ * ATTN_TPR; // 128
 constexpr int ATTN_HD_MAX = 128;                 // largest head dim of attention_generic
 constexpr float LOG2E = 1.4426950408889634f;
 
+// Global float4 access with a uniform alignment test: qkv and out are whole cuMemAlloc buffers in
+// practice (256-byte aligned), but a view at an odd offset must still work, through 4 scalar accesses.
+__device__ __forceinline__ float4 load4(const float* p, bool vec) {
+    if (vec) return *reinterpret_cast<const float4*>(p);
+    return make_float4(p[0], p[1], p[2], p[3]);
+}
+__device__ __forceinline__ void store4(float* p, float4 v, bool vec) {
+    if (vec) {
+        *reinterpret_cast<float4*>(p) = v;
+    } else {
+        p[0] = v.x;
+        p[1] = v.y;
+        p[2] = v.z;
+        p[3] = v.w;
+    }
+}
+
 // ---- templated head dim: float4 chunks ----------------------------------------------------------
 // grid = (ceil(T/ATTN_BQ), B*H), block = ATTN_THREADS; static shared memory 2*ATTN_BK*HD*4 bytes
 // (32 KiB at HD = 128).
@@ -61,15 +78,16 @@ __device__ __forceinline__ void attention_tiled(const float* __restrict__ qkv, f
     const int t = blockIdx.x * ATTN_BQ + tid / ATTN_TPR;
     const int bh = blockIdx.y;
     const long long plane = (long long) batch * heads * tokens * HD;
-    const float4* kp = reinterpret_cast<const float4*>(qkv + plane + (long long) bh * tokens * HD);
-    const float4* vp = reinterpret_cast<const float4*>(qkv + 2 * plane + (long long) bh * tokens * HD);
-    const float4* qp = reinterpret_cast<const float4*>(qkv + ((long long) bh * tokens + min(t, tokens - 1)) * HD);
+    const float* kp = qkv + plane + (long long) bh * tokens * HD;
+    const float* vp = qkv + 2 * plane + (long long) bh * tokens * HD;
+    const float* qp = qkv + ((long long) bh * tokens + min(t, tokens - 1)) * HD;
+    const bool vin = aligned16(qkv); // HD % 16 == 0: then every chunk below is 16-byte aligned
 
     const float qs = scale * LOG2E;
     float4 q[NC], acc[NC];
 #pragma unroll
     for (int c = 0; c < NC; c++) {
-        const float4 v = qp[c * ATTN_TPR + p];
+        const float4 v = load4(qp + (c * ATTN_TPR + p) * 4, vin);
         q[c] = make_float4(v.x * qs, v.y * qs, v.z * qs, v.w * qs);
         acc[c] = make_float4(0.f, 0.f, 0.f, 0.f);
     }
@@ -80,8 +98,9 @@ __device__ __forceinline__ void attention_tiled(const float* __restrict__ qkv, f
         __syncthreads(); // the previous tile is consumed
         for (int i = tid; i < ATTN_BK * HD4; i += ATTN_THREADS) {
             const bool in = i < nk * HD4;
-            ks[i] = in ? kp[(long long) s0 * HD4 + i] : make_float4(0.f, 0.f, 0.f, 0.f);
-            vs[i] = in ? vp[(long long) s0 * HD4 + i] : make_float4(0.f, 0.f, 0.f, 0.f);
+            const long long g = ((long long) s0 * HD4 + i) * 4;
+            ks[i] = in ? load4(kp + g, vin) : make_float4(0.f, 0.f, 0.f, 0.f);
+            vs[i] = in ? load4(vp + g, vin) : make_float4(0.f, 0.f, 0.f, 0.f);
         }
         __syncthreads();
 
@@ -130,11 +149,13 @@ __device__ __forceinline__ void attention_tiled(const float* __restrict__ qkv, f
 
     if (t < tokens) {
         const int b = bh / heads, h = bh - b * heads;
-        float4* o = reinterpret_cast<float4*>(out + (((long long) b * tokens + t) * heads + h) * HD);
+        float* o = out + (((long long) b * tokens + t) * heads + h) * HD;
+        const bool vout = aligned16(out);
         const float inv = 1.0f / l;
 #pragma unroll
         for (int c = 0; c < NC; c++)
-            o[c * ATTN_TPR + p] = make_float4(acc[c].x * inv, acc[c].y * inv, acc[c].z * inv, acc[c].w * inv);
+            store4(o + (c * ATTN_TPR + p) * 4,
+                   make_float4(acc[c].x * inv, acc[c].y * inv, acc[c].z * inv, acc[c].w * inv), vout);
     }
 }
 
@@ -295,7 +316,18 @@ static void check(int B, int T, int H, int hd, bool time) {
     CUDA_CHECK(cudaDeviceSynchronize());
     const bool templated = hd == 32 || hd == 64 || hd == 80 || hd == 128;
     sa::report(templated ? "attention (templated head dim)" : "attention_generic", sa::rel_l2(sa::to_host(o, no), want));
-    if (templated) sa::report("attention_generic", sa::rel_l2(sa::to_host(og, no), want));
+    if (templated) {
+        sa::report("attention_generic", sa::rel_l2(sa::to_host(og, no), want));
+        // views at +1 float: the templated kernel's scalar fallback
+        float* dq1 = sa::poisoned(nq + 1);
+        float* o1 = sa::poisoned(no + 1);
+        CUDA_CHECK(cudaMemcpy(dq1 + 1, hq.data(), nq * sizeof(float), cudaMemcpyHostToDevice));
+        launch(dq1 + 1, o1 + 1, B, T, H, hd, scale, false);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        sa::report("attention (templated), unaligned qkv/out views", sa::rel_l2(sa::to_host(o1 + 1, no), want));
+        CUDA_CHECK(cudaFree(dq1));
+        CUDA_CHECK(cudaFree(o1));
+    }
     if (time) {
         const double flops = 4.0 * B * H * (double) T * T * hd;
         float ms = sa::time_ms([&] { launch(dq, o, B, T, H, hd, scale, false); });

@@ -34,6 +34,9 @@ public interface Backend extends AutoCloseable {
     /** Copies {@code src} into {@code dst} (same length), in order with the queued ops. */
     void write(float[] src, DeviceBuffer dst);
 
+    /** Copies the first {@code n} floats of {@code src} to {@code dst} on the device. */
+    void copy(DeviceBuffer src, DeviceBuffer dst, long n);
+
     // ---- ops ----
 
     /**

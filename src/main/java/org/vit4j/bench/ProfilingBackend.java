@@ -86,6 +86,11 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
+        timed("copy", "n=" + n, OpCost.elementwise(n, 1, 0), () -> inner.copy(src, dst, n));
+    }
+
+    @Override
     public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
             DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
         timed("patch_embed", "B=" + s.batch() + " C=" + s.channels() + " S=" + s.imageSize() + " P=" + s.patch()

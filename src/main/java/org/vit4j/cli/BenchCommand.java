@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import org.vit4j.HostTensor;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.Backends;
+import org.vit4j.bench.DevicePeaks;
 import org.vit4j.bench.ProfilingBackend;
 import org.vit4j.bench.RandomWeights;
 import org.vit4j.model.VisionTransformer;
@@ -28,7 +29,7 @@ import picocli.CommandLine.Option;
 /**
  * Times the encoder end to end (median of many passes, after warm-up) and each op on its own (a
  * profiled pass that synchronises around every op), with each op's GFLOP/s and GB/s from its FLOP
- * count and least bytes.
+ * count and least bytes, held against the device's measured roofline ({@link DevicePeaks}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark the encoder and each kernel on a backend: images/s, per-op GFLOP/s and GB/s.")
@@ -60,6 +61,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--input", paramLabel = "IN", description = "safetensors file with tensor 'input' to run instead of random images")
     Path input;
+
+    @Option(names = "--remeasure-peaks", description = "measure the device's copy bandwidth and GEMM rate again "
+            + "instead of using the cached figures")
+    boolean remeasurePeaks;
 
     @Override
     public Integer call() {
@@ -102,7 +107,11 @@ final class BenchCommand implements Callable<Integer> {
                     "runs", iterations));
             result.put("images_per_second", imgPerSec);
             result.put("gflops_per_second", flopsPerImage * imgPerSec / 1e9);
-            result.put("ops", profile(weights, backend, images));
+            DevicePeaks peaks = DevicePeaks.of(backend, remeasurePeaks);
+            System.out.printf(Locale.ROOT, "device peaks (measured %s): copy %.1f GB/s (read + write), GEMM %.1f GFLOP/s "
+                    + "(vit4j's linear at %d^3)%n", peaks.measured(), peaks.copyGBs(), peaks.gemmGflops(), peaks.gemmSize());
+            result.put("peaks", peaks);
+            result.put("ops", profile(weights, backend, images, peaks));
             result.put("memory", backend.memoryStats().toString());
             if (json != null) write(json, result);
             if (logitsOut != null && logits != null) {
@@ -112,7 +121,7 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<Map<String, Object>> profile(VitWeights weights, Backend backend, HostTensor images) {
+    private List<Map<String, Object>> profile(VitWeights weights, Backend backend, HostTensor images, DevicePeaks peaks) {
         List<Map<String, Object>> rows = new ArrayList<>();
         if (profilePasses == 0) return rows;
         ProfilingBackend prof = new ProfilingBackend(backend);
@@ -123,16 +132,18 @@ final class BenchCommand implements Callable<Integer> {
         for (ProfilingBackend.OpTimes t : prof.times()) passTotal += sum(t.nanos) / profilePasses;
         System.out.printf(Locale.ROOT, "per op (%d profiled passes, each op synchronised and timed alone; sum %.1f ms "
                 + "per pass):%n", profilePasses, passTotal / 1e6);
-        System.out.printf(Locale.ROOT, "  %-20s %-28s %6s %10s %10s %9s %8s %6s%n", "op", "shape", "calls",
-                "median ms", "ms/pass", "GFLOP/s", "GB/s", "share");
+        System.out.printf(Locale.ROOT, "  %-20s %-28s %6s %10s %10s %9s %8s %6s %8s %s%n", "op", "shape", "calls",
+                "median ms", "ms/pass", "GFLOP/s", "GB/s", "share", "of roof", "bound");
         for (ProfilingBackend.OpTimes t : prof.times()) {
             long[] sorted = t.nanos.stream().mapToLong(Long::longValue).sorted().toArray();
             double med = sorted[sorted.length / 2] / 1e9;
             double perPass = sum(t.nanos) / profilePasses;
             int calls = t.nanos.size() / profilePasses;
             double gflops = t.cost.flops() / med / 1e9, gbs = t.cost.bytes() / med / 1e9;
-            System.out.printf(Locale.ROOT, "  %-20s %-28s %6d %10.3f %10.2f %9.1f %8.1f %5.1f%%%n", t.op, t.shape, calls,
-                    med * 1e3, perPass / 1e6, gflops, gbs, 100 * perPass / passTotal);
+            double roof = t.cost.flops() > 0 ? gflops / peaks.attainableGflops(t.cost) : gbs / peaks.copyGBs();
+            String bound = t.cost.flops() > 0 ? peaks.bound(t.cost) : "memory";
+            System.out.printf(Locale.ROOT, "  %-20s %-28s %6d %10.3f %10.2f %9.1f %8.1f %5.1f%% %7.0f%% %s%n", t.op, t.shape,
+                    calls, med * 1e3, perPass / 1e6, gflops, gbs, 100 * perPass / passTotal, 100 * roof, bound);
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("op", t.op);
             row.put("shape", t.shape);
@@ -143,6 +154,8 @@ final class BenchCommand implements Callable<Integer> {
             row.put("gbytes_per_second", gbs);
             row.put("flops", t.cost.flops());
             row.put("least_bytes", t.cost.bytes());
+            row.put("fraction_of_roofline", roof);
+            row.put("bound", bound);
             rows.add(row);
         }
         return rows;

@@ -75,6 +75,13 @@ public final class CpuBackend implements Backend {
         System.arraycopy(src, 0, data(dst), 0, src.length);
     }
 
+    @Override
+    public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
+        checkOpen();
+        OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
+        System.arraycopy(data(src), 0, data(dst), 0, (int) n);
+    }
+
     private static float[] data(DeviceBuffer b) {
         return ((CpuBuffer) b).data();
     }

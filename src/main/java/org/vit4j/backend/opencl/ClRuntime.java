@@ -169,6 +169,10 @@ final class ClRuntime implements AutoCloseable {
         clEnqueueReadBuffer(queue, mem, CL_TRUE, 0, (long) host.length * Sizeof.cl_float, Pointer.to(host), 0, null, null);
     }
 
+    void copy(cl_mem src, cl_mem dst, long bytes) {
+        org.jocl.CL.clEnqueueCopyBuffer(queue, src, dst, 0, 0, bytes, 0, null, null);
+    }
+
     void finish() {
         clFinish(queue);
     }

@@ -141,6 +141,13 @@ public final class OpenClBackend implements Backend {
         if (src.length > 0) rt.write(cl(dst).mem(), src);
     }
 
+    @Override
+    public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
+        checkOpen();
+        OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
+        rt.copy(cl(src).mem(), cl(dst).mem(), n * Float.BYTES);
+    }
+
     void release(cl_mem mem) {
         if (closed) return; // the pool freed everything at close
         pool.release(mem);

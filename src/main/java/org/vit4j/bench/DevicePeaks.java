@@ -1,0 +1,109 @@
+package org.vit4j.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.DeviceBuffer;
+import org.vit4j.backend.Epilogue;
+
+/**
+ * What a device can do, measured on it rather than read off a datasheet: the bandwidth of a large
+ * device-to-device copy (bytes read plus written) and the rate of a large square GEMM through the
+ * backend's own linear op (so "peak" here is vit4j's best GEMM on the device, the ceiling its other
+ * ops are held to). Cached per device and kernel build in {@code ~/.cache/vit4j/peaks.json}.
+ */
+public record DevicePeaks(String device, double copyGBs, double gemmGflops, int gemmSize, String measured) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static Path cacheFile() {
+        return Path.of(System.getProperty("user.home"), ".cache", "vit4j", "peaks.json");
+    }
+
+    /** The cached figures for this backend's device, or new measurements (then cached). */
+    public static DevicePeaks of(Backend backend, boolean remeasure) {
+        String key = backend.name() + ": " + backend.deviceName() + " | kernels " + kernelsFingerprint();
+        Path file = cacheFile();
+        ObjectNode all = JSON.createObjectNode();
+        try {
+            if (Files.isRegularFile(file)) all = (ObjectNode) JSON.readTree(file.toFile());
+            if (!remeasure && all.has(key)) return JSON.treeToValue(all.get(key), DevicePeaks.class);
+        } catch (IOException | ClassCastException | IllegalArgumentException e) {
+            all = JSON.createObjectNode(); // a damaged cache is measured anew
+        }
+        DevicePeaks p = measure(backend, key);
+        try {
+            Files.createDirectories(file.getParent());
+            all.set(key, JSON.valueToTree(p));
+            JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), all);
+        } catch (IOException e) {
+            // Not being able to cache only costs the next run a measurement.
+        }
+        return p;
+    }
+
+    /** A hash of the shipped kernels: new kernels make old figures stale. */
+    static String kernelsFingerprint() {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        String[] files = {"opencl/gemm.cl", "opencl/elementwise.cl", "cuda/linear.fatbin", "cuda/elementwise.fatbin"};
+        for (String f : files) {
+            try (var in = DevicePeaks.class.getResourceAsStream("/org/vit4j/kernels/" + f)) {
+                if (in != null) crc.update(in.readAllBytes());
+            } catch (IOException e) {
+                // an unreadable resource just does not count
+            }
+        }
+        return Long.toHexString(crc.getValue());
+    }
+
+    static DevicePeaks measure(Backend be, String key) {
+        boolean reference = be.name().equals("cpu");
+        int copyFloats = reference ? 1 << 23 : 1 << 25;
+        int n = reference ? 384 : 2048;
+        SplittableRandom r = new SplittableRandom(5);
+        float[] host = new float[copyFloats];
+        for (int i = 0; i < host.length; i++) host[i] = (float) (r.nextDouble() - 0.5);
+        double copy;
+        try (DeviceBuffer a = be.upload(host); DeviceBuffer b = be.allocate(copyFloats)) {
+            copy = 2.0 * copyFloats * Float.BYTES / best(be, 7, () -> be.copy(a, b, copyFloats)) / 1e9;
+        }
+        float[] m = Arrays.copyOf(host, n * n);
+        double gemm;
+        try (DeviceBuffer x = be.upload(m); DeviceBuffer w = be.upload(m); DeviceBuffer y = be.allocate((long) n * n)) {
+            gemm = 2.0 * n * n * (double) n / best(be, 3, () -> be.linear(x, w, null, y, n, n, n, Epilogue.NONE, null)) / 1e9;
+        }
+        return new DevicePeaks(key, copy, gemm, n, Instant.now().toString());
+    }
+
+    /** The fastest of {@code reps} timed runs after one warm-up, in seconds. */
+    private static double best(Backend be, int reps, Runnable op) {
+        op.run();
+        be.synchronize();
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < reps; i++) {
+            long t = System.nanoTime();
+            op.run();
+            be.synchronize();
+            best = Math.min(best, (System.nanoTime() - t) / 1e9);
+        }
+        return best;
+    }
+
+    /**
+     * The roofline: what an op of this cost could reach at best, the smaller of the GEMM rate and
+     * bandwidth times its arithmetic intensity; and which of the two bounds it.
+     */
+    public double attainableGflops(OpCost cost) {
+        return Math.min(gemmGflops, copyGBs * cost.flops() / cost.bytes());
+    }
+
+    public String bound(OpCost cost) {
+        return gemmGflops <= copyGBs * cost.flops() / cost.bytes() ? "compute" : "memory";
+    }
+}
