@@ -772,6 +772,9 @@ class Bench:
         except Exception as e:
             rec["status"] = "oom" if is_oom(e) else ("timeout" if isinstance(e, WorkTimeout) else "error")
             rec["error"] = err_str(e)
+            if amp and not is_compile and "expected scalar type" in str(e) and TORCH_VER.startswith("1."):
+                rec["hint"] = (f"torch {TORCH_MAJOR_MINOR}: nn.MultiheadAttention's fast path "
+                               "(_native_multi_head_attention) ignores autocast")
             if a.verbose:
                 traceback.print_exc()
         finally:
@@ -893,7 +896,8 @@ def print_report(r):
                 print(f"  matmul {mm['dtype']:16s} {mm['n']}^3: {mm['ms']['median']:.3f} ms = {mm['TFLOP_per_s']:.2f} TFLOP/s "
                       f"(best {mm['TFLOP_per_s_best']:.2f})")
     if r.get("sdpa_probe"):
-        print("-" * 100 + f"\nSDPA probe (forced via {r.get('sdpa_force_api')}); ms per call, default pick")
+        api = r.get("sdpa_force_api") or ""
+        print("-" * 100 + "\nSDPA probe" + (f" (forced via {api}); ms per call, default pick" if "sdp" in api else ""))
         for p in r["sdpa_probe"]:
             head = f"  {str(p['shape']):22s} {p['dtype']:9s}"
             if "error" in p:

@@ -10,8 +10,8 @@ import org.vit4j.backend.Epilogue;
  * devices (no local memory, no barriers), 3 the local-memory tiled kernel for GPUs.
  */
 final class GemmOps {
-    static final TuningParam VARIANT = new TuningParam("GEMM_VARIANT", 3, 2,
-            "linear kernel: 1 naive, 2 register-blocked vectors (CPU), 3 local-memory tiles (GPU)");
+    static final TuningParam VARIANT = new TuningParam("GEMM_VARIANT", 3, 4,
+            "linear kernel: 1 naive, 2 register-blocked vectors, 3 local-memory tiles (GPU), 4 = 2 with a vector epilogue (CPU)");
 
     static final TuningParam WG = new TuningParam("GEMM_WG", 16, 8, "work-group side of linear_v1");
 

@@ -1,0 +1,344 @@
+package org.vit4j.backend.cuda;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import org.vit4j.Vit4jException;
+import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.PatchEmbedShape;
+
+/**
+ * Launch plans for the CUDA kernels in {@code kernels/cuda/*.cu}: for each op, which kernel of which
+ * module runs, on what grid and block, and its argument list in the exact order of the kernel's
+ * parameters. No CUDA call happens here, so the arithmetic is testable without a GPU; the backend
+ * loads {@code kernels/<module>.fatbin} once per module and runs
+ * {@code cuLaunchKernel(function(module, kernelName), grid, block, sharedBytes, stream, args, null)}.
+ *
+ * <p>Device pointers are {@link CUdeviceptr}s; an absent optional buffer (a null bias) may be given as
+ * Java {@code null} or as a {@code new CUdeviceptr()} (value 0): the kernel receives a null pointer.
+ * Kernels decide float4 versus scalar access themselves (a uniform alignment test on the pointers),
+ * because JCuda does not expose a device address, so any sub-buffer view is safe to pass.
+ *
+ * <p>Tile sizes are the nested classes' constants; each mirrors the {@code #define}/{@code constexpr}
+ * block of one .cu file (named in its javadoc), which is the single place they are set on the device
+ * side. All kernels use static shared memory only, so {@link Launch#sharedBytes()} (dynamic shared
+ * memory) is 0; {@link Launch#staticSharedBytes()} states what the kernel declares, for checks.
+ */
+public final class CudaKernels {
+    private CudaKernels() {}
+
+    /**
+     * One kernel launch.
+     *
+     * @param module            base name of the .cu file, i.e. {@code kernels/<module>.fatbin}
+     * @param kernelName        the {@code extern "C" __global__} function
+     * @param grid              grid dimensions x, y, z
+     * @param block             block dimensions x, y, z
+     * @param sharedBytes       dynamic shared memory for cuLaunchKernel (0: all kernels use static)
+     * @param args              kernelParams: a pointer to an array of pointers, one per parameter
+     * @param argCount          how many parameters {@code args} holds
+     * @param staticSharedBytes the static shared memory the kernel declares (informational)
+     */
+    public record Launch(String module, String kernelName, int[] grid, int[] block, int sharedBytes, Pointer args,
+            int argCount, int staticSharedBytes) {
+
+        public long threads() {
+            return (long) grid[0] * grid[1] * grid[2] * block[0] * block[1] * block[2];
+        }
+
+        @Override
+        public String toString() {
+            return module + "/" + kernelName + " grid " + Arrays.toString(grid) + " block " + Arrays.toString(block)
+                    + " args " + argCount + " static smem " + staticSharedBytes;
+        }
+    }
+
+    /** Tiled SGEMM of linear.cu and patch_embed.cu; mirrors {@code GEMM_*} in kernels/cuda/common.cuh. */
+    public static final class Gemm {
+        private Gemm() {}
+
+        /** Rows of C per block (M). */
+        public static final int BM = 64;
+        /** Columns of C per block (N). */
+        public static final int BN = 64;
+        /** Depth of one shared-memory slab (K). */
+        public static final int BK = 16;
+        /** Rows of C per thread (register block). */
+        public static final int TM = 4;
+        /** Columns of C per thread (register block). */
+        public static final int TN = 4;
+        public static final int THREADS = (BM / TM) * (BN / TN);
+        /** Padded row length of the staged slabs. */
+        public static final int LDS = BM + 4;
+        public static final int STATIC_SHARED_BYTES = 2 * BK * LDS * Float.BYTES;
+    }
+
+    /** Mirrors {@code LN_*} in kernels/cuda/layernorm.cu. */
+    public static final class LayerNorm {
+        private LayerNorm() {}
+
+        /** Rows per block, one warp each. */
+        public static final int WARPS = 4;
+        public static final int THREADS = WARPS * 32;
+        /** float4 per lane in the register-cached path: rows up to 32 * 4 * VEC = 1024 floats. */
+        public static final int VEC = 8;
+    }
+
+    /** Mirrors {@code ATTN_*} in kernels/cuda/attention.cu. */
+    public static final class Attention {
+        private Attention() {}
+
+        /** Query rows per block. */
+        public static final int BQ = 32;
+        /** Threads per query row (the head dim is split between them). */
+        public static final int TPR = 4;
+        /** Keys per shared-memory tile. */
+        public static final int BK = 32;
+        public static final int THREADS = BQ * TPR;
+        /** Largest head dim of attention_generic. */
+        public static final int HD_MAX = 128;
+        /** Head dims with their own kernel, attention_hd{hd}. */
+        public static final List<Integer> TEMPLATED = List.of(32, 64, 80, 128);
+
+        /** Static shared memory of the kernel that runs for {@code headDim}: K and V tiles. */
+        public static int staticSharedBytes(int headDim) {
+            int hd = TEMPLATED.contains(headDim) ? headDim : HD_MAX;
+            return 2 * BK * hd * Float.BYTES;
+        }
+    }
+
+    /** Mirrors {@code EW_THREADS} in kernels/cuda/elementwise.cu. */
+    public static final class Elementwise {
+        private Elementwise() {}
+
+        public static final int THREADS = 256;
+        /** Elements per thread (one float4). */
+        public static final int PER_THREAD = 4;
+    }
+
+    /** Every kernel of every module, for loading them up front. */
+    public static final Map<String, List<String>> KERNELS = Map.of(
+            "linear", List.of("linear_v1", "linear_none", "linear_bias", "linear_bias_gelu", "linear_bias_residual",
+                    "linear_qkv"),
+            "patch_embed", List.of("patch_embed_v1", "patch_embed"),
+            "layernorm", List.of("layernorm_v1", "layernorm", "add_layernorm"),
+            "attention", List.of("attention_hd32", "attention_hd64", "attention_hd80", "attention_hd128",
+                    "attention_generic"),
+            "elementwise", List.of("gelu", "add", "select_token"));
+
+    // ---- linear.cu ----
+
+    /**
+     * out[rows, outFeatures] = epilogue(x . weight^T). As in the CPU reference, a non-null bias with
+     * {@link Epilogue#NONE} is added (the plan then runs linear_bias). {@code residual} may equal {@code out}.
+     */
+    public static Launch linear(CUdeviceptr x, CUdeviceptr weight, CUdeviceptr bias, CUdeviceptr out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, CUdeviceptr residual) {
+        positive("linear", "rows", rows);
+        positive("linear", "inFeatures", inFeatures);
+        positive("linear", "outFeatures", outFeatures);
+        String kernel = switch (epilogue) {
+            case NONE -> bias == null ? "linear_none" : "linear_bias";
+            case BIAS -> "linear_bias";
+            case BIAS_GELU -> "linear_bias_gelu";
+            case BIAS_RESIDUAL -> "linear_bias_residual";
+        };
+        if (epilogue != Epilogue.NONE && bias == null) {
+            throw new Vit4jException("linear: epilogue " + epilogue + " needs a bias");
+        }
+        if (epilogue == Epilogue.BIAS_RESIDUAL && residual == null) {
+            throw new Vit4jException("linear: epilogue BIAS_RESIDUAL needs a residual");
+        }
+        return new Launch("linear", kernel, gemmGrid(rows, outFeatures), block(Gemm.THREADS), 0,
+                args(ptr(x), ptr(weight), ptr(bias), ptr(residual), ptr(out), i(rows), i(outFeatures), i(inFeatures)),
+                8, Gemm.STATIC_SHARED_BYTES);
+    }
+
+    /** The naive baseline linear_v1 (runtime epilogue, 16x16 blocks), kept for comparisons. */
+    public static Launch linearV1(CUdeviceptr x, CUdeviceptr weight, CUdeviceptr bias, CUdeviceptr out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, CUdeviceptr residual) {
+        int epi = epilogue == Epilogue.NONE && bias != null ? Epilogue.BIAS.ordinal() : epilogue.ordinal();
+        return new Launch("linear", "linear_v1", new int[] {ceilDiv(outFeatures, 16), checkY(ceilDiv(rows, 16)), 1},
+                new int[] {16, 16, 1}, 0, args(ptr(x), ptr(weight), ptr(bias), ptr(residual), ptr(out), i(rows),
+                        i(outFeatures), i(inFeatures), i(epi)),
+                9, 0);
+    }
+
+    /** x [batch * tokens, dim] . weight[3 * dim, dim]^T (+ bias or null) into qkv [3, batch, heads, tokens, dim / heads]. */
+    public static Launch linearQkv(CUdeviceptr x, CUdeviceptr weight, CUdeviceptr bias, CUdeviceptr qkv, int batch,
+            int tokens, int dim, int heads) {
+        positive("linearQkv", "batch", batch);
+        positive("linearQkv", "tokens", tokens);
+        positive("linearQkv", "dim", dim);
+        positive("linearQkv", "heads", heads);
+        if (dim % heads != 0) throw new Vit4jException("linearQkv: dim " + dim + " is not a multiple of heads " + heads);
+        int rows = Math.multiplyExact(batch, tokens);
+        return new Launch("linear", "linear_qkv", gemmGrid(rows, Math.multiplyExact(3, dim)), block(Gemm.THREADS), 0,
+                args(ptr(x), ptr(weight), ptr(bias), ptr(qkv), i(batch), i(tokens), i(dim), i(heads)), 8,
+                Gemm.STATIC_SHARED_BYTES);
+    }
+
+    // ---- patch_embed.cu ----
+
+    /** The patch-embedding GEMM (M = B * Np, N = D, K = C * P * P); its first grid row also writes the class rows. */
+    public static Launch patchEmbed(PatchEmbedShape s, CUdeviceptr images, CUdeviceptr weight, CUdeviceptr bias,
+            CUdeviceptr clsToken, CUdeviceptr posEmbed, CUdeviceptr out) {
+        int patches = Math.multiplyExact(s.batch(), s.grid() * s.grid());
+        return new Launch("patch_embed", "patch_embed", gemmGrid(patches, s.dim()), block(Gemm.THREADS), 0,
+                patchArgs(s, images, weight, bias, clsToken, posEmbed, out), 11, Gemm.STATIC_SHARED_BYTES);
+    }
+
+    /** The naive baseline patch_embed_v1 (one output per thread, 16x16 blocks). */
+    public static Launch patchEmbedV1(PatchEmbedShape s, CUdeviceptr images, CUdeviceptr weight, CUdeviceptr bias,
+            CUdeviceptr clsToken, CUdeviceptr posEmbed, CUdeviceptr out) {
+        int rows = Math.multiplyExact(s.batch(), s.tokens());
+        return new Launch("patch_embed", "patch_embed_v1",
+                new int[] {ceilDiv(s.dim(), 16), checkY(ceilDiv(rows, 16)), 1}, new int[] {16, 16, 1}, 0,
+                patchArgs(s, images, weight, bias, clsToken, posEmbed, out), 11, 0);
+    }
+
+    private static Pointer patchArgs(PatchEmbedShape s, CUdeviceptr images, CUdeviceptr weight, CUdeviceptr bias,
+            CUdeviceptr clsToken, CUdeviceptr posEmbed, CUdeviceptr out) {
+        return args(ptr(images), ptr(weight), ptr(bias), ptr(clsToken), ptr(posEmbed), ptr(out), i(s.batch()),
+                i(s.channels()), i(s.imageSize()), i(s.patch()), i(s.dim()));
+    }
+
+    // ---- layernorm.cu ----
+
+    public static Launch layerNorm(CUdeviceptr x, CUdeviceptr gamma, CUdeviceptr beta, CUdeviceptr out, int rows,
+            int dim, float eps) {
+        positive("layerNorm", "rows", rows);
+        positive("layerNorm", "dim", dim);
+        return new Launch("layernorm", "layernorm", new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1},
+                block(LayerNorm.THREADS), 0, args(ptr(x), ptr(gamma), ptr(beta), ptr(out), i(rows), i(dim), f(eps)),
+                7, 0);
+    }
+
+    /** sum = x + residual, normed = layerNorm(sum); sum may alias x or residual. */
+    public static Launch addLayerNorm(CUdeviceptr x, CUdeviceptr residual, CUdeviceptr sum, CUdeviceptr normed,
+            CUdeviceptr gamma, CUdeviceptr beta, int rows, int dim, float eps) {
+        positive("addLayerNorm", "rows", rows);
+        positive("addLayerNorm", "dim", dim);
+        return new Launch("layernorm", "add_layernorm", new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1},
+                block(LayerNorm.THREADS), 0, args(ptr(x), ptr(residual), ptr(sum), ptr(normed), ptr(gamma),
+                        ptr(beta), i(rows), i(dim), f(eps)),
+                9, 0);
+    }
+
+    /** The naive baseline layernorm_v1 (one thread per row). */
+    public static Launch layerNormV1(CUdeviceptr x, CUdeviceptr gamma, CUdeviceptr beta, CUdeviceptr out, int rows,
+            int dim, float eps) {
+        return new Launch("layernorm", "layernorm_v1", new int[] {ceilDiv(rows, 128), 1, 1}, block(128), 0,
+                args(ptr(x), ptr(gamma), ptr(beta), ptr(out), i(rows), i(dim), f(eps)), 7, 0);
+    }
+
+    // ---- attention.cu ----
+
+    /**
+     * Flash attention over qkv [3, batch, heads, tokens, headDim] into out [batch, tokens, heads * headDim]:
+     * attention_hd{32,64,80,128} for those head dims, attention_generic for any other up to {@link Attention#HD_MAX}.
+     */
+    public static Launch attention(CUdeviceptr qkv, CUdeviceptr out, int batch, int tokens, int heads, int headDim,
+            float scale) {
+        positive("attention", "batch", batch);
+        positive("attention", "tokens", tokens);
+        positive("attention", "heads", heads);
+        positive("attention", "headDim", headDim);
+        if (headDim > Attention.HD_MAX) {
+            throw new Vit4jException("attention: head dim " + headDim + " exceeds the CUDA kernels' maximum "
+                    + Attention.HD_MAX);
+        }
+        int[] grid = {ceilDiv(tokens, Attention.BQ), checkY(Math.multiplyExact(batch, heads)), 1};
+        int smem = Attention.staticSharedBytes(headDim);
+        if (Attention.TEMPLATED.contains(headDim)) {
+            return new Launch("attention", "attention_hd" + headDim, grid, block(Attention.THREADS), 0,
+                    args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), f(scale)), 6, smem);
+        }
+        return new Launch("attention", "attention_generic", grid, block(Attention.THREADS), 0,
+                args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), i(headDim), f(scale)), 7, smem);
+    }
+
+    // ---- elementwise.cu ----
+
+    /** out = GELU(x); out may be x. */
+    public static Launch gelu(CUdeviceptr x, CUdeviceptr out, long n) {
+        int len = intLength("gelu", n);
+        return new Launch("elementwise", "gelu", elementwiseGrid(len), block(Elementwise.THREADS), 0,
+                args(ptr(x), ptr(out), i(len)), 3, 0);
+    }
+
+    /** out = a + b; out may be a or b. */
+    public static Launch add(CUdeviceptr a, CUdeviceptr b, CUdeviceptr out, long n) {
+        int len = intLength("add", n);
+        return new Launch("elementwise", "add", elementwiseGrid(len), block(Elementwise.THREADS), 0,
+                args(ptr(a), ptr(b), ptr(out), i(len)), 4, 0);
+    }
+
+    /** out[b, :] = x[b, token, :]. */
+    public static Launch selectToken(CUdeviceptr x, CUdeviceptr out, int batch, int tokens, int dim, int token) {
+        positive("selectToken", "batch", batch);
+        positive("selectToken", "tokens", tokens);
+        positive("selectToken", "dim", dim);
+        if (token < 0 || token >= tokens) {
+            throw new Vit4jException("selectToken: token " + token + " is outside 0.." + (tokens - 1));
+        }
+        int len = intLength("selectToken", (long) batch * dim);
+        return new Launch("elementwise", "select_token", elementwiseGrid(len), block(Elementwise.THREADS), 0,
+                args(ptr(x), ptr(out), i(batch), i(tokens), i(dim), i(token)), 6, 0);
+    }
+
+    // ---- arithmetic ----
+
+    /** ceil(a / b) for a >= 0, b > 0. */
+    public static int ceilDiv(long a, int b) {
+        return Math.toIntExact((a + b - 1) / b);
+    }
+
+    static int[] gemmGrid(int m, int n) {
+        return new int[] {ceilDiv(n, Gemm.BN), checkY(ceilDiv(m, Gemm.BM)), 1};
+    }
+
+    static int[] elementwiseGrid(int n) {
+        return new int[] {Math.max(1, ceilDiv(n, Elementwise.THREADS * Elementwise.PER_THREAD)), 1, 1};
+    }
+
+    private static int checkY(int y) {
+        if (y > 65535) throw new Vit4jException("CUDA grid dimension y " + y + " exceeds 65535");
+        return y;
+    }
+
+    private static int[] block(int x) {
+        return new int[] {x, 1, 1};
+    }
+
+    private static int intLength(String op, long n) {
+        if (n <= 0 || n > Integer.MAX_VALUE) {
+            throw new Vit4jException(op + ": length " + n + " must be in 1.." + Integer.MAX_VALUE);
+        }
+        return (int) n;
+    }
+
+    private static void positive(String op, String arg, long v) {
+        if (v <= 0) throw new Vit4jException(op + ": " + arg + " must be > 0, got " + v);
+    }
+
+    // ---- kernel arguments ----
+
+    private static Pointer ptr(CUdeviceptr p) {
+        return Pointer.to(p == null ? new CUdeviceptr() : p);
+    }
+
+    private static Pointer i(int v) {
+        return Pointer.to(new int[] {v});
+    }
+
+    private static Pointer f(float v) {
+        return Pointer.to(new float[] {v});
+    }
+
+    private static Pointer args(Pointer... each) {
+        return Pointer.to(each);
+    }
+}

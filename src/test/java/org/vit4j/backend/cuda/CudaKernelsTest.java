@@ -1,0 +1,252 @@
+package org.vit4j.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import jcuda.driver.CUdeviceptr;
+import org.junit.jupiter.api.Test;
+import org.vit4j.Vit4jException;
+import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.PatchEmbedShape;
+import org.vit4j.backend.cuda.CudaKernels.Attention;
+import org.vit4j.backend.cuda.CudaKernels.Elementwise;
+import org.vit4j.backend.cuda.CudaKernels.Gemm;
+import org.vit4j.backend.cuda.CudaKernels.Launch;
+import org.vit4j.backend.cuda.CudaKernels.LayerNorm;
+
+/**
+ * The launch plans' arithmetic, with no GPU: grids cover every output, blocks and shared memory are
+ * within the limits every target architecture has without opt-in, and each plan names a kernel that
+ * {@code kernels/cuda/<module>.cu} declares, with as many arguments as that kernel has parameters.
+ * The tile constants are compared with the .cu files so the two sides cannot drift apart.
+ */
+class CudaKernelsTest {
+    private static final CUdeviceptr P = new CUdeviceptr();
+    private static final int SMEM_LIMIT = 48 * 1024;
+    private static final Path CUDA_DIR = Path.of(System.getProperty("user.dir"), "kernels", "cuda");
+
+    private static final int[][] GEMM_SHAPES = {
+        {1, 1, 1}, {197, 384, 384}, {77, 129, 67}, {8 * 197, 1152, 384}, {8 * 197, 1536, 384}, {64, 64, 64},
+        {65, 65, 65}, {5, 3, 1537}, {64 * 197, 768, 3072}
+    };
+
+    private static void checkLimits(Launch l) {
+        assertTrue(l.block()[0] * l.block()[1] * l.block()[2] <= 1024, l.toString());
+        assertTrue(l.grid()[1] <= 65535 && l.grid()[2] <= 65535, l.toString());
+        for (int g : l.grid()) assertTrue(g >= 1, l.toString());
+        assertTrue(l.sharedBytes() + l.staticSharedBytes() <= SMEM_LIMIT, l.toString());
+        assertNotNull(l.args());
+        assertTrue(CudaKernels.KERNELS.get(l.module()).contains(l.kernelName()), l.toString());
+    }
+
+    @Test
+    void linearGridCoversOutput() {
+        for (int[] s : GEMM_SHAPES) {
+            int m = s[0], n = s[1], k = s[2];
+            for (Epilogue e : Epilogue.values()) {
+                Launch l = CudaKernels.linear(P, P, P, P, m, k, n, e, P);
+                checkLimits(l);
+                assertEquals(Gemm.THREADS, l.block()[0]);
+                assertTrue((long) l.grid()[0] * Gemm.BN >= n && (long) (l.grid()[0] - 1) * Gemm.BN < n);
+                assertTrue((long) l.grid()[1] * Gemm.BM >= m && (long) (l.grid()[1] - 1) * Gemm.BM < m);
+                assertEquals(8, l.argCount());
+            }
+            Launch v1 = CudaKernels.linearV1(P, P, null, P, m, k, n, Epilogue.NONE, null);
+            checkLimits(v1);
+            assertTrue((long) v1.grid()[0] * v1.block()[0] >= n && (long) v1.grid()[1] * v1.block()[1] >= m);
+        }
+    }
+
+    @Test
+    void linearPicksKernelByEpilogue() {
+        assertEquals("linear_none", CudaKernels.linear(P, P, null, P, 4, 4, 4, Epilogue.NONE, null).kernelName());
+        // as in the CPU reference, a bias given with NONE is added
+        assertEquals("linear_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.NONE, null).kernelName());
+        assertEquals("linear_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS, null).kernelName());
+        assertEquals("linear_bias_gelu",
+                CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_GELU, null).kernelName());
+        assertEquals("linear_bias_residual",
+                CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_RESIDUAL, P).kernelName());
+        assertThrows(Vit4jException.class, () -> CudaKernels.linear(P, P, null, P, 4, 4, 4, Epilogue.BIAS, null));
+        assertThrows(Vit4jException.class,
+                () -> CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_RESIDUAL, null));
+        assertThrows(Vit4jException.class, () -> CudaKernels.linear(P, P, P, P, 0, 4, 4, Epilogue.BIAS, null));
+    }
+
+    @Test
+    void qkvGridCoversOutput() {
+        int[][] shapes = {{1, 1, 48, 3}, {2, 197, 384, 6}, {8, 197, 768, 12}, {3, 17, 80, 1}};
+        for (int[] s : shapes) {
+            Launch l = CudaKernels.linearQkv(P, P, null, P, s[0], s[1], s[2], s[3]);
+            checkLimits(l);
+            assertEquals("linear_qkv", l.kernelName());
+            assertTrue((long) l.grid()[0] * Gemm.BN >= 3L * s[2]);
+            assertTrue((long) l.grid()[1] * Gemm.BM >= (long) s[0] * s[1]);
+            assertEquals(8, l.argCount());
+        }
+        assertThrows(Vit4jException.class, () -> CudaKernels.linearQkv(P, P, P, P, 1, 1, 10, 3));
+    }
+
+    @Test
+    void patchEmbedGridCoversPatches() {
+        PatchEmbedShape[] shapes = {
+            new PatchEmbedShape(1, 1, 4, 2, 3), new PatchEmbedShape(8, 3, 224, 16, 384),
+            new PatchEmbedShape(3, 3, 15, 5, 70), new PatchEmbedShape(64, 3, 224, 16, 768)
+        };
+        for (PatchEmbedShape s : shapes) {
+            Launch l = CudaKernels.patchEmbed(s, P, P, P, P, P, P);
+            checkLimits(l);
+            long patches = (long) s.batch() * s.grid() * s.grid();
+            assertTrue((long) l.grid()[0] * Gemm.BN >= s.dim());
+            assertTrue((long) l.grid()[1] * Gemm.BM >= patches && (long) (l.grid()[1] - 1) * Gemm.BM < patches);
+            assertEquals(11, l.argCount());
+            Launch v1 = CudaKernels.patchEmbedV1(s, P, P, P, P, P, P);
+            checkLimits(v1);
+            assertTrue((long) v1.grid()[1] * 16 >= (long) s.batch() * s.tokens());
+        }
+    }
+
+    @Test
+    void layerNormOneWarpPerRow() {
+        for (int rows : new int[] {1, 3, 4, 5, 197, 8 * 197, 64 * 197}) {
+            for (int dim : new int[] {1, 7, 384, 1000, 4096}) {
+                Launch l = CudaKernels.layerNorm(P, P, P, P, rows, dim, 1e-6f);
+                checkLimits(l);
+                assertEquals(LayerNorm.THREADS, l.block()[0]);
+                assertTrue((long) l.grid()[0] * LayerNorm.WARPS >= rows);
+                assertTrue((long) (l.grid()[0] - 1) * LayerNorm.WARPS < rows);
+                assertEquals(7, l.argCount());
+                Launch f = CudaKernels.addLayerNorm(P, P, P, P, P, P, rows, dim, 1e-6f);
+                checkLimits(f);
+                assertEquals(9, f.argCount());
+                assertTrue((long) f.grid()[0] * LayerNorm.WARPS >= rows);
+            }
+        }
+    }
+
+    @Test
+    void attentionPicksKernelAndCoversQueries() {
+        for (int hd : new int[] {1, 16, 17, 32, 48, 64, 80, 100, 128}) {
+            for (int tokens : new int[] {1, 5, 31, 32, 33, 197, 257, 577}) {
+                Launch l = CudaKernels.attention(P, P, 8, tokens, 6, hd, 0.125f);
+                checkLimits(l);
+                boolean templated = Attention.TEMPLATED.contains(hd);
+                assertEquals(templated ? "attention_hd" + hd : "attention_generic", l.kernelName());
+                assertEquals(templated ? 6 : 7, l.argCount());
+                assertEquals(Attention.THREADS, l.block()[0]);
+                assertTrue((long) l.grid()[0] * Attention.BQ >= tokens);
+                assertTrue((long) (l.grid()[0] - 1) * Attention.BQ < tokens);
+                assertEquals(8 * 6, l.grid()[1]);
+            }
+        }
+        assertThrows(Vit4jException.class, () -> CudaKernels.attention(P, P, 1, 1, 1, 129, 1f));
+    }
+
+    @Test
+    void elementwiseCoversN() {
+        for (long n : new long[] {1, 3, 4, 5, 1023, 1024, 1025, 8L * 197 * 1536}) {
+            Launch g = CudaKernels.gelu(P, P, n);
+            checkLimits(g);
+            assertTrue((long) g.grid()[0] * Elementwise.THREADS * Elementwise.PER_THREAD >= n);
+            assertEquals(3, g.argCount());
+            Launch a = CudaKernels.add(P, P, P, n);
+            checkLimits(a);
+            assertEquals(4, a.argCount());
+        }
+        Launch s = CudaKernels.selectToken(P, P, 3, 197, 385, 0);
+        checkLimits(s);
+        assertTrue((long) s.grid()[0] * Elementwise.THREADS * Elementwise.PER_THREAD >= 3L * 385);
+        assertEquals(6, s.argCount());
+        assertThrows(Vit4jException.class, () -> CudaKernels.selectToken(P, P, 1, 5, 4, 5));
+        assertThrows(Vit4jException.class, () -> CudaKernels.gelu(P, P, 1L << 32));
+    }
+
+    // ---- the .cu sources: kernel names, parameter counts, tile constants ----
+
+    private static String source(String module) throws IOException {
+        String text = Files.readString(CUDA_DIR.resolve(module + ".cu"));
+        if (Files.exists(CUDA_DIR.resolve("common.cuh"))) text = Files.readString(CUDA_DIR.resolve("common.cuh")) + text;
+        return text.replace("\\\n", " ");
+    }
+
+    /** Kernel name -> parameter count, with object-like macros (parameter lists) expanded. */
+    private static Map<String, Integer> kernels(String module) throws IOException {
+        String text = source(module);
+        Matcher def = Pattern.compile("(?m)^#define\\s+(\\w+)\\s+(.*)$").matcher(text);
+        Map<String, String> macros = new HashMap<>();
+        while (def.find()) macros.put(def.group(1), def.group(2));
+        for (Map.Entry<String, String> e : macros.entrySet()) {
+            text = text.replaceAll("\\((\\s*)" + e.getKey() + "(\\s*)\\)", "(" + Matcher.quoteReplacement(e.getValue()) + ")");
+        }
+        Matcher k = Pattern.compile(
+                "extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+)\\s*\\(([^)]*)\\)")
+                .matcher(text);
+        Map<String, Integer> out = new HashMap<>();
+        while (k.find()) out.put(k.group(1), k.group(2).isBlank() ? 0 : k.group(2).split(",").length);
+        return out;
+    }
+
+    private static int constant(String module, String name) throws IOException {
+        Matcher m = Pattern.compile("constexpr\\s+int\\s+" + name + "\\s*=\\s*(\\d+)\\s*;").matcher(source(module));
+        assertTrue(m.find(), name + " not found in " + module);
+        return Integer.parseInt(m.group(1));
+    }
+
+    @Test
+    void plansMatchTheKernelSources() throws IOException {
+        if (!Files.isDirectory(CUDA_DIR)) return; // run from elsewhere than the project root
+        List<Launch> plans = new ArrayList<>();
+        plans.add(CudaKernels.linearV1(P, P, P, P, 4, 4, 4, Epilogue.BIAS, null));
+        for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(P, P, P, P, 4, 4, 4, e, P));
+        plans.add(CudaKernels.linearQkv(P, P, P, P, 1, 4, 8, 2));
+        PatchEmbedShape s = new PatchEmbedShape(1, 3, 32, 16, 8);
+        plans.add(CudaKernels.patchEmbed(s, P, P, P, P, P, P));
+        plans.add(CudaKernels.patchEmbedV1(s, P, P, P, P, P, P));
+        plans.add(CudaKernels.layerNorm(P, P, P, P, 2, 8, 1e-6f));
+        plans.add(CudaKernels.layerNormV1(P, P, P, P, 2, 8, 1e-6f));
+        plans.add(CudaKernels.addLayerNorm(P, P, P, P, P, P, 2, 8, 1e-6f));
+        for (int hd : new int[] {32, 64, 80, 128, 20}) plans.add(CudaKernels.attention(P, P, 1, 3, 2, hd, 1f));
+        plans.add(CudaKernels.gelu(P, P, 5));
+        plans.add(CudaKernels.add(P, P, P, 5));
+        plans.add(CudaKernels.selectToken(P, P, 1, 2, 3, 0));
+        Map<String, Map<String, Integer>> declared = new HashMap<>();
+        for (Launch l : plans) {
+            Map<String, Integer> ks = declared.computeIfAbsent(l.module(), m -> {
+                try {
+                    return kernels(m);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertTrue(ks.containsKey(l.kernelName()), l.kernelName() + " not declared in " + l.module() + ".cu");
+            assertEquals(ks.get(l.kernelName()), l.argCount(), "parameter count of " + l.kernelName());
+        }
+        for (Map.Entry<String, List<String>> e : CudaKernels.KERNELS.entrySet()) {
+            assertEquals(new java.util.TreeSet<>(e.getValue()), new java.util.TreeSet<>(kernels(e.getKey()).keySet()),
+                    "kernels of " + e.getKey() + ".cu");
+        }
+        assertEquals(Gemm.BM, constant("linear", "GEMM_BM"));
+        assertEquals(Gemm.BN, constant("linear", "GEMM_BN"));
+        assertEquals(Gemm.BK, constant("linear", "GEMM_BK"));
+        assertEquals(Gemm.TM, constant("linear", "GEMM_TM"));
+        assertEquals(Gemm.TN, constant("linear", "GEMM_TN"));
+        assertEquals(LayerNorm.WARPS, constant("layernorm", "LN_WARPS"));
+        assertEquals(LayerNorm.VEC, constant("layernorm", "LN_VEC"));
+        assertEquals(Attention.BQ, constant("attention", "ATTN_BQ"));
+        assertEquals(Attention.TPR, constant("attention", "ATTN_TPR"));
+        assertEquals(Attention.BK, constant("attention", "ATTN_BK"));
+        assertEquals(Attention.HD_MAX, constant("attention", "ATTN_HD_MAX"));
+        assertEquals(Elementwise.THREADS, constant("elementwise", "EW_THREADS"));
+    }
+}
