@@ -10,8 +10,8 @@ import org.vit4j.backend.BackendProvider;
 
 /**
  * Finds NVIDIA GPUs through JCuda's driver API. JCuda's native library links against the driver's
- * {@code libcuda.so.1}; where that is missing, loading it fails and the probe says so. The CUDA
- * kernels arrive with the CUDA backend; until then a found GPU is reported but cannot run.
+ * {@code libcuda.so.1}; where that is missing, loading it fails and the probe says so, as it does
+ * when the jar was built without nvcc and so holds no kernels.
  */
 public final class CudaProvider implements BackendProvider {
     @Override
@@ -48,11 +48,16 @@ public final class CudaProvider implements BackendProvider {
             return Probe.unavailable(List.of(), "the NVIDIA driver did not initialise: " + e.getMessage());
         }
         if (devices.isEmpty()) return Probe.unavailable(devices, "the NVIDIA driver reports no CUDA device");
-        return Probe.unavailable(devices, "the CUDA kernels are not in this build yet");
+        if (!CudaBackend.kernelsBuilt()) {
+            return Probe.unavailable(devices, "kernels not built: this jar has no CUDA fatbins (build it where nvcc is)");
+        }
+        return Probe.available(devices);
     }
 
     @Override
     public Backend open(int device) {
-        throw new Vit4jException("backend 'cuda': " + probe().reason());
+        Probe probe = probe();
+        if (!probe.available()) throw new Vit4jException("backend 'cuda': " + probe.reason());
+        return new CudaBackend(device);
     }
 }
