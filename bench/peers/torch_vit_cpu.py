@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch's ViT on the CPU: the peer vit4j's OpenCL/CPU numbers are compared with.
+"""PyTorch's ViT on the same weights as vit4j: the peer its numbers are compared with (CPU, or a GPU).
 
 Builds torchvision's VisionTransformer at a Table 1 size with random, non-trivial weights (fixed
 seed), optionally exports them under timm names (safetensors + config.json) with the input batch,
@@ -84,6 +84,7 @@ def main():
     ap.add_argument("--export", help="folder to write model.safetensors, config.json, input.safetensors")
     ap.add_argument("--logits", help="safetensors file to write the logits to")
     ap.add_argument("--json", help="write the timing as JSON")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda (eager fp32 with TF32 off)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -96,16 +97,23 @@ def main():
         with open(os.path.join(a.export, "config.json"), "w") as f:
             json.dump({"num_attention_heads": heads, "image_size": a.image, "layer_norm_eps": 1e-6}, f)
         st_io.save(os.path.join(a.export, "input.safetensors"), {"input": x.numpy()})
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    m, xd = m.to(dev), x.to(dev)
     with torch.inference_mode():
         for _ in range(a.warmup):
-            m(x)
+            m(xd)
         times = []
         for _ in range(a.iterations):
             t0 = time.perf_counter()
-            y = m(x)
+            y = m(xd).float().cpu()  # to the host, as vit4j's forward returns logits on the host
             times.append(time.perf_counter() - t0)
     med = statistics.median(times) * 1e3
-    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads, BLAS {blas_in_use()}): {a.model} batch {a.batch}: "
+    where = (torch.cuda.get_device_name(dev) + ", fp32, TF32 off") if dev.type == "cuda" else \
+        f"{torch.get_num_threads()} threads, BLAS {blas_in_use()}"
+    print(f"torch {torch.__version__} ({where}): {a.model} batch {a.batch}: "
           f"median {med:.1f} ms (min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}; {a.iterations} runs) "
           f"= {a.batch / med * 1e3:.2f} img/s")
     if a.logits:

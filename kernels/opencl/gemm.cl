@@ -3,10 +3,34 @@
 // CPU reference: CpuBackend.linear and CpuBackend.linearQkv.
 //
 // Epilogues (EPILOGUE, a build-time define so each variant is its own kernel):
-//   0 none, 1 + bias, 2 + bias then exact GELU, 3 + bias + residual.
+//   0 none, 1 + bias, 2 + bias then exact GELU (0.5 x erfc(-x / sqrt 2), no 1 + erf cancellation),
+//   3 + bias + residual (the residual element is read before the store, so it may alias C).
 // QKV layout (argument heads > 0): output column n = which * D + h * hd + e goes to
 //   qkv[which, b, h, t, e] for row m = b * T + t, so attention reads per-head rows contiguously
 //   and no transpose kernel runs.
+//
+// Versions (GemmOps picks one by the tuning value GEMM_VARIANT; sizes are GEMM_V<n>_* values):
+//   v1  one output per work-item.                                             the baseline
+//   v2  CPU: RM x RN outputs per work-item, float16 loads along K from both   no local memory,
+//       operands (both are K-contiguous: an "NT" GEMM), vector accumulators,  no barriers
+//       one lane-sum per output at the end.
+//   v3  GPU: TM x TN tile per group staged in local memory TK at a time,      classic SGEMM
+//       RM x RN outputs per work-item from registers.
+//   v4  CPU default: v2's loop, then a transposing lane-sum tree, row/column  vector epilogue
+//       output offsets, bias/GELU/residual/store as float{RN} (erfc on float16).
+// Measured 2026-11-28 on PoCL 3.1, 2 AMD EPYC cores (AVX-512), M = 1576 (batch 8 x 197 tokens),
+// median GFLOP/s over interleaved runs, CPU defaults of each version (v3 with its GPU tiles); the
+// same shapes in numpy/OpenBLAS: 195-205.
+//   shape (epilogue)                      v1     v2     v3     v4
+//   ViT-S qkv   N=1152 K=384  (bias)       4.2   85    6.9   162
+//   ViT-S proj  N=384  K=384  (bias)       4.2  173    7.3   179
+//   ViT-S fc1   N=1536 K=384  (bias)       -    174    -     180
+//   ViT-S fc1   N=1536 K=384  (GELU)       3.1   20    5.5   121   erfc: ~3 ns per float16 lane
+//   ViT-S fc2   N=384  K=1536 (residual)   3.8  193    7.0   186-200
+//   ViT-B qkv   N=2304 K=768  (bias)       -    121    -     186
+//   ViT-B proj  N=768  K=768  (bias)       -    186    -     193
+//   ViT-B fc1   N=3072 K=768  (GELU)       -     33    -     142
+//   ViT-B fc2   N=768  K=3072 (residual)   -    192    -     192
 
 #ifndef EPILOGUE
 #define EPILOGUE 0
@@ -63,12 +87,13 @@ __kernel void linear_v1(__global const float* A, __global const float* W, __glob
     } while (0)
 
 // ---- Version 2 (CPU devices): register-blocked "NT" dot products, no local memory, no barriers ----
-// Each work-item owns a GEMM_V2_RM x GEMM_V2_RN block of C and walks K in vectors of GEMM_V2_VW floats: per step it
-// loads GEMM_V2_RM rows of A and GEMM_V2_RN rows of W (both K-contiguous: plain vector loads, no transpose)
-// and does GEMM_V2_RM * GEMM_V2_RN vector FMAs into vector accumulators, which are summed across lanes once
-// at the end. Register reuse: each loaded vector feeds GEMM_V2_RN (or GEMM_V2_RM) FMAs. Rows/columns past
+// Each work-item owns a GEMM_V2_RM x GEMM_V2_RN block of C and walks K in vectors of GEMM_V2_VW
+// floats: per step it loads GEMM_V2_RM rows of A and GEMM_V2_RN rows of W (both K-contiguous: plain
+// vector loads, no transpose) and does RM * RN vector FMAs into vector accumulators, which are
+// summed across lanes once at the end. Each loaded vector feeds RN (or RM) FMAs; at 4 x 4 x float16
+// the loop is 8 zmm loads and 16 zmm FMAs with all 16 accumulators in registers. Rows/columns past
 // the edge are clamped to the last valid one (the loop stays branch-free) and their results dropped.
-// global = (ceil(N / GEMM_V2_RN), ceil(M / GEMM_V2_RM)) rounded up to the work-group (GEMM_V2_WGX, GEMM_V2_WGY).
+// global = (ceil(N / RN), ceil(M / RM)) rounded up to the work-group (GEMM_V2_WGX, GEMM_V2_WGY).
 #ifdef GEMM_V2_VW
 #define floatV CAT(float, GEMM_V2_VW)
 #define vloadV CAT(vload, GEMM_V2_VW)
@@ -131,13 +156,13 @@ __kernel void linear_v2(__global const float* A, __global const float* W, __glob
 #endif
 
 // ---- Version 3 (GPUs): tiles in local memory, register blocking ----
-// The classic GPU SGEMM. A work-group of (GEMM_V3_TN / GEMM_V3_RN, GEMM_V3_TM / GEMM_V3_RM) work-items owns a
-// GEMM_V3_TM x GEMM_V3_TN tile of C; per GEMM_V3_TK step it stages A[GEMM_V3_TM, GEMM_V3_TK] and W[GEMM_V3_TN, GEMM_V3_TK] in local
+// The classic GPU SGEMM. A work-group of (TN / RN, TM / RM) work-items owns a TM x TN tile of C
+// (GEMM_V3_TM, _TN, _RM, _RN); per GEMM_V3_TK step it stages A[TM, TK] and W[TN, TK] in local
 // memory (loaded cooperatively along K, stored k-major so the inner loop reads rows/columns
-// across the group), then each work-item does GEMM_V3_RM x GEMM_V3_RN FMAs per k from registers. Work-item
+// across the group), then each work-item does RM x RN FMAs per k from registers. Work-item
 // (tx, ty) owns rows ty + i * WGY and columns tx + j * WGX, so neighbours in a warp touch
 // neighbouring addresses (coalesced stores, conflict-free local reads). Out-of-range elements load
-// as zero.
+// as zero, so any M, N, K works.
 #ifdef GEMM_V3_TM
 #define GEMM_V3_WGX (GEMM_V3_TN / GEMM_V3_RN)
 #define GEMM_V3_WGY (GEMM_V3_TM / GEMM_V3_RM)
@@ -194,7 +219,8 @@ void linear_v3(__global const float* A, __global const float* W, __global const 
 #endif
 
 // ---- Version 4 (CPU devices): version 2 with a vector epilogue ----
-// The inner loop is version 2's. What changes is the end, which at K = 384 was a fifth of the time:
+// The inner loop is version 2's. What changes is the end, where v2 lost most at K = 384 (QKV 85 ->
+// 162 GFLOP/s, fc1 with GELU 20 -> 121):
 // (1) the GEMM_V4_RN accumulators of a row are summed across lanes by a transposing tree (pairs of
 // vectors interleave their even and odd lanes and add, so each step halves the partial sums per
 // output and no lane is wasted), leaving one float{RN} of finished outputs per row instead of

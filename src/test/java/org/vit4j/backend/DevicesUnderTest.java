@@ -15,7 +15,8 @@ import org.vit4j.backend.opencl.OpenClProvider;
  * The device backends the kernel tests run on: OpenCL with its device's own tuning and with the
  * other kind's (so GPU-shaped kernels are checked on PoCL too), and CUDA where a GPU is present.
  * Where none is available the tests skip and say why; with {@code VIT4J_REQUIRE_OPENCL=1} (set by
- * scripts/test-all.sh, so in CI) a missing OpenCL is a failure instead.
+ * scripts/test-all.sh, so in CI) a missing OpenCL is a failure instead, and likewise CUDA with
+ * {@code VIT4J_REQUIRE_CUDA=1} (set by bench/gpu-check.sh on a GPU host).
  */
 public final class DevicesUnderTest {
     private DevicesUnderTest() {}
@@ -42,7 +43,11 @@ public final class DevicesUnderTest {
             throw new AssertionError("VIT4J_REQUIRE_OPENCL=1 but OpenCL is unavailable: " + cl.reason());
         }
         BackendProvider.Probe cuda = new CudaProvider().probe();
-        if (cuda.available()) out.add(shared("cuda", () -> new CudaProvider().open(0)));
+        if (cuda.available()) {
+            out.add(shared("cuda", () -> new CudaProvider().open(0)));
+        } else if ("1".equals(System.getenv("VIT4J_REQUIRE_CUDA"))) {
+            throw new AssertionError("VIT4J_REQUIRE_CUDA=1 but CUDA is unavailable: " + cuda.reason());
+        }
         Assumptions.assumeFalse(out.isEmpty(), "no device backend to test: opencl: " + cl.reason() + "; cuda: "
                 + cuda.reason());
         return out;

@@ -6,12 +6,15 @@ import org.vit4j.backend.Epilogue;
 
 /**
  * The linear layers and the QKV projection (kernels/opencl/gemm.cl). Which kernel runs is the
- * tuning value GEMM_VARIANT: 1 the naive baseline, 2 the register-blocked vector kernel for CPU
- * devices (no local memory, no barriers), 3 the local-memory tiled kernel for GPUs.
+ * tuning value GEMM_VARIANT: 1 the naive baseline; 2 register-blocked vector dot products (no local
+ * memory, no barriers: what PoCL runs well); 3 the local-memory tiled kernel for GPUs (the GPU
+ * default); 4 version 2 with a transposing lane-sum and a vector epilogue (the CPU default). Tile
+ * and vector sizes are the GEMM_V{n}_* tuning values of the chosen version.
  */
 final class GemmOps {
     static final TuningParam VARIANT = new TuningParam("GEMM_VARIANT", 3, 4,
-            "linear kernel: 1 naive, 2 register-blocked vectors, 3 local-memory tiles (GPU), 4 = 2 with a vector epilogue (CPU)");
+            "linear kernel: 1 naive, 2 register-blocked vectors, 3 local-memory tiles (GPU),"
+                    + " 4 register-blocked vectors with a vector epilogue (CPU)");
 
     static final TuningParam WG = new TuningParam("GEMM_WG", 16, 8, "work-group side of linear_v1");
 
