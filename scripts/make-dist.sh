@@ -29,7 +29,7 @@ cat > "$out/bin/vit4j-test" <<'SH'
 here=$(cd "$(dirname "$0")/.." && pwd)
 exec "$here/runtime/bin/java" -Xmx8g -jar "$here/lib/junit-platform-console-standalone-1.14.1.jar" execute \
     --class-path "$here/lib/vit4j.jar:$here/lib/vit4j-tests.jar" --scan-class-path "$here/lib/vit4j-tests.jar" \
-    --details=summary --disable-banner "$@"
+    --details=summary --disable-banner --fail-if-no-tests "$@"
 SH
 chmod +x "$out/bin/"*
 cp bench/gpu-check.sh "$out/bench/" 2>/dev/null || true
