@@ -15,8 +15,8 @@ import org.vit4j.backend.Epilogue;
 /**
  * What a device can do, measured on it rather than read off a datasheet: the bandwidth of a large
  * device-to-device copy (bytes read plus written) and the rate of a large square GEMM through the
- * backend's own linear op (so "peak" here is vit4j's best GEMM on the device, the ceiling its other
- * ops are held to). Cached per device and kernel build in {@code ~/.cache/vit4j/peaks.json}.
+ * backend's own linear op, the best of a few large shapes (so "peak" here is vit4j's best GEMM on
+ * the device, the ceiling its other ops are held to). Cached per device and kernel build in {@code ~/.cache/vit4j/peaks.json}.
  */
 public record DevicePeaks(String device, double copyGBs, double gemmGflops, int gemmSize, String measured) {
 
@@ -73,10 +73,16 @@ public record DevicePeaks(String device, double copyGBs, double gemmGflops, int 
         try (DeviceBuffer a = be.upload(host); DeviceBuffer b = be.allocate(copyFloats)) {
             copy = 2.0 * copyFloats * Float.BYTES / best(be, 7, () -> be.copy(a, b, copyFloats)) / 1e9;
         }
-        float[] m = Arrays.copyOf(host, n * n);
-        double gemm;
-        try (DeviceBuffer x = be.upload(m); DeviceBuffer w = be.upload(m); DeviceBuffer y = be.allocate((long) n * n)) {
-            gemm = 2.0 * n * n * (double) n / best(be, 3, () -> be.linear(x, w, null, y, n, n, n, Epilogue.NONE, null)) / 1e9;
+        // The best of a few large shapes (M, N, K): a single shape can sit badly with the tiling.
+        int[][] shapes = reference ? new int[][] {{n, n, n}} : new int[][] {{n, n, n}, {n, n / 2, n / 2}, {2 * n, n / 4, n / 4}};
+        double gemm = 0;
+        for (int[] s : shapes) {
+            int mm = s[0], nn = s[1], kk = s[2];
+            try (DeviceBuffer x = be.upload(Arrays.copyOf(host, mm * kk)); DeviceBuffer w = be.upload(Arrays.copyOf(host, nn * kk));
+                    DeviceBuffer y = be.allocate((long) mm * nn)) {
+                double t = best(be, 3, () -> be.linear(x, w, null, y, mm, kk, nn, Epilogue.NONE, null));
+                gemm = Math.max(gemm, 2.0 * mm * nn * (double) kk / t / 1e9);
+            }
         }
         return new DevicePeaks(key, copy, gemm, n, Instant.now().toString());
     }

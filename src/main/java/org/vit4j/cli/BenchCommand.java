@@ -109,7 +109,7 @@ final class BenchCommand implements Callable<Integer> {
             result.put("gflops_per_second", flopsPerImage * imgPerSec / 1e9);
             DevicePeaks peaks = DevicePeaks.of(backend, remeasurePeaks);
             System.out.printf(Locale.ROOT, "device peaks (measured %s): copy %.1f GB/s (read + write), GEMM %.1f GFLOP/s "
-                    + "(vit4j's linear at %d^3)%n", peaks.measured(), peaks.copyGBs(), peaks.gemmGflops(), peaks.gemmSize());
+                    + "(vit4j's linear, best of large shapes up to %d^3)%n", peaks.measured(), peaks.copyGBs(), peaks.gemmGflops(), peaks.gemmSize());
             result.put("peaks", peaks);
             result.put("ops", profile(weights, backend, images, peaks));
             result.put("memory", backend.memoryStats().toString());

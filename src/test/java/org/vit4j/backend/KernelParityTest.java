@@ -252,6 +252,36 @@ class KernelParityTest {
         }
     }
 
+    /** Each GELU value to 1e-5 relative, the negative tail included (where 1 + erf would cancel). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backendsOnly")
+    void geluElementwiseAcrossItsRange(Supplier<Backend> device) {
+        int n = 4801;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -12f + 24f * i / (n - 1); // -12 .. 12 in steps of 0.005
+        Backend dev = device.get();
+        try (DeviceBuffer in = dev.upload(x); DeviceBuffer out = dev.allocate(n);
+                DeviceBuffer fused = dev.allocate(n); DeviceBuffer one = dev.upload(new float[] {1f});
+                DeviceBuffer zero = dev.upload(new float[] {0f})) {
+            dev.gelu(in, out, n);
+            dev.linear(in, one, zero, fused, n, 1, 1, Epilogue.BIAS_GELU, null); // the GEMM epilogue's GELU
+            float[] got = new float[n], gotFused = new float[n];
+            dev.download(out, got);
+            dev.download(fused, gotFused);
+            for (int i = 0; i < n; i++) {
+                double want = org.vit4j.backend.cpu.Gelu.exact(x[i]);
+                if (Math.abs(want) < 1e-30) continue; // below float's normal range
+                double tol = 1e-5 * Math.abs(want);
+                assertTrue(Math.abs(got[i] - want) <= tol, "gelu(" + x[i] + ") = " + got[i] + ", want " + want);
+                assertTrue(Math.abs(gotFused[i] - want) <= tol, "linear+gelu(" + x[i] + ") = " + gotFused[i] + ", want " + want);
+            }
+        }
+    }
+
+    static Stream<Arguments> backendsOnly() {
+        return cases(new Object[][] {{}});
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("selectShapes")
     void selectToken(Supplier<Backend> device, int batch, int tokens, int dim, int token) {

@@ -41,8 +41,9 @@ import org.vit4j.Vit4jException;
 
 /**
  * One device's OpenCL state: the context, an in-order queue, and the programs built for it.
- * Kernel sources ship in the jar under {@code org/vit4j/kernels/opencl/}; each (program, build
- * options) pair is built once per device and its kernels are cached.
+ * Kernel sources ship in the jar under {@code org/vit4j/kernels/opencl/}, each program prefixed with
+ * {@code common.cl}; each (program, build options) pair is built once per device and its kernels
+ * are cached.
  */
 final class ClRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClRuntime.class);
@@ -101,7 +102,12 @@ final class ClRuntime implements AutoCloseable {
         return p;
     }
 
+    /** The program's source, with common.cl (shared definitions) in front. */
     static String source(String program) {
+        return resource("common") + "\n#line 1\n" + resource(program);
+    }
+
+    private static String resource(String program) {
         try (InputStream in = ClRuntime.class.getResourceAsStream(SOURCE_ROOT + program + ".cl")) {
             if (in == null) {
                 throw new Vit4jException("OpenCL kernel source " + program + ".cl is not in the jar: a broken build");
