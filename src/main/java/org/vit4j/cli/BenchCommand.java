@@ -66,59 +66,103 @@ final class BenchCommand implements Callable<Integer> {
             + "instead of using the cached figures")
     boolean remeasurePeaks;
 
+    @Option(names = "--batches", paramLabel = "LIST", split = ",",
+            description = "a sweep of batch sizes (e.g. 1,2,4,8) instead of --batch; with --chart, throughput against batch")
+    List<Integer> batches;
+
+    @Option(names = "--csv", paramLabel = "FILE", description = "also write one row per (backend, batch) as CSV")
+    Path csv;
+
+    @Option(names = "--chart", paramLabel = "FILE.png", description = "draw images/s against batch size per backend (PNG)")
+    Path chart;
+
+    /** One timed (backend, batch) point. */
+    record Run(String backend, String device, int batch, double medianMs, double minMs, double maxMs, double imagesPerSecond,
+            double gflopsPerSecond) {}
+
     @Override
     public Integer call() {
         if (batch < 1 || iterations < 1 || warmup < 0 || profilePasses < 0) {
             throw new org.vit4j.Vit4jException("bench: --batch and --iterations must be >= 1, --warmup and --profile-passes >= 0");
         }
+        List<Integer> sizes = batches == null || batches.isEmpty() ? List.of(batch) : batches;
+        for (int s : sizes) if (s < 1) throw new org.vit4j.Vit4jException("bench: batch sizes must be >= 1, got " + s);
         VitWeights weights = model.weights != null ? model.load().weights()
                 : RandomWeights.of(VitConfig.preset(preset).withImageSize(model.imageSize != null ? model.imageSize : 224), 1);
         VitConfig c = weights.config();
-        HostTensor images = input != null ? readInput(input) : RandomWeights.images(c, batch, 2);
-        int b = images.dim(0);
+        HostTensor given = input != null ? readInput(input) : null;
+        if (given != null) sizes = List.of(given.dim(0));
         String label = model.weights != null ? model.weights.getFileName().toString() : preset;
-        try (Backend backend = Backends.open(model.backend);
-                VisionTransformer vit = new VisionTransformer(weights, backend)) {
-            System.out.printf(Locale.ROOT, "vit4j bench: %s (D=%d, depth %d, %d heads, %d px, patch %d), batch %d, "
-                    + "%s on %s%n", label, c.hiddenSize(), c.depth(), c.heads(), c.imageSize(), c.patchSize(), b,
-                    backend.name(), backend.deviceName());
-            for (int i = 0; i < warmup; i++) vit.forward(images);
-            long[] nanos = new long[iterations];
-            HostTensor logits = null;
-            for (int i = 0; i < iterations; i++) {
-                long start = System.nanoTime();
-                logits = vit.forward(images).logits();
-                nanos[i] = System.nanoTime() - start;
-            }
-            Arrays.sort(nanos);
-            double median = nanos[iterations / 2] / 1e6;
-            double flopsPerImage = 2.0 * c.macsPerImage();
-            double imgPerSec = b / (median / 1e3);
-            System.out.printf(Locale.ROOT, "encoder: median %.1f ms per batch (min %.1f, max %.1f; %d runs after %d "
-                    + "warm-up) = %.2f img/s, %.1f GFLOP/s (%.2f GFLOP per image)%n", median, nanos[0] / 1e6,
-                    nanos[iterations - 1] / 1e6, iterations, warmup, imgPerSec, flopsPerImage * imgPerSec / 1e9,
-                    flopsPerImage / 1e9);
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put("model", label);
-            result.put("backend", backend.name());
-            result.put("device", backend.deviceName());
-            result.put("batch", b);
-            result.put("encoder_ms", Map.of("median", median, "min", nanos[0] / 1e6, "max", nanos[iterations - 1] / 1e6,
-                    "runs", iterations));
-            result.put("images_per_second", imgPerSec);
-            result.put("gflops_per_second", flopsPerImage * imgPerSec / 1e9);
-            DevicePeaks peaks = DevicePeaks.of(backend, remeasurePeaks);
-            System.out.printf(Locale.ROOT, "device peaks (measured %s): copy %.1f GB/s (read + write), GEMM %.1f GFLOP/s "
-                    + "(vit4j's linear, best of large shapes up to %d^3)%n", peaks.measured(), peaks.copyGBs(), peaks.gemmGflops(), peaks.gemmSize());
-            result.put("peaks", peaks);
-            result.put("ops", profile(weights, backend, images, peaks));
-            result.put("memory", backend.memoryStats().toString());
-            if (json != null) write(json, result);
-            if (logitsOut != null && logits != null) {
-                org.vit4j.io.SafetensorsWriter.write(logitsOut, Map.of("logits", logits), Map.of("backend", backend.name()));
+        List<Run> runs = new ArrayList<>();
+        Map<String, Object> result = new LinkedHashMap<>();
+        for (String backendName : model.backend.split(",")) {
+            try (Backend backend = Backends.open(backendName.trim());
+                    VisionTransformer vit = new VisionTransformer(weights, backend)) {
+                HostTensor logits = null;
+                HostTensor images = null;
+                for (int b : sizes) {
+                    images = given != null ? given : RandomWeights.images(c, b, 2);
+                    System.out.printf(Locale.ROOT, "vit4j bench: %s (D=%d, depth %d, %d heads, %d px, patch %d), batch %d, "
+                            + "%s on %s%n", label, c.hiddenSize(), c.depth(), c.heads(), c.imageSize(), c.patchSize(), b,
+                            backend.name(), backend.deviceName());
+                    for (int i = 0; i < warmup; i++) vit.forward(images);
+                    long[] nanos = new long[iterations];
+                    for (int i = 0; i < iterations; i++) {
+                        long start = System.nanoTime();
+                        logits = vit.forward(images).logits();
+                        nanos[i] = System.nanoTime() - start;
+                    }
+                    Arrays.sort(nanos);
+                    double median = nanos[iterations / 2] / 1e6;
+                    double flopsPerImage = 2.0 * c.macsPerImage();
+                    double imgPerSec = b / (median / 1e3);
+                    System.out.printf(Locale.ROOT, "encoder: median %.1f ms per batch (min %.1f, max %.1f; %d runs after %d "
+                            + "warm-up) = %.2f img/s, %.1f GFLOP/s (%.2f GFLOP per image)%n", median, nanos[0] / 1e6,
+                            nanos[iterations - 1] / 1e6, iterations, warmup, imgPerSec, flopsPerImage * imgPerSec / 1e9,
+                            flopsPerImage / 1e9);
+                    runs.add(new Run(backend.name(), backend.deviceName(), b, median, nanos[0] / 1e6,
+                            nanos[iterations - 1] / 1e6, imgPerSec, flopsPerImage * imgPerSec / 1e9));
+                }
+                Run last = runs.get(runs.size() - 1);
+                result.put("model", label);
+                result.put("backend", backend.name());
+                result.put("device", backend.deviceName());
+                result.put("batch", last.batch());
+                result.put("encoder_ms", Map.of("median", last.medianMs(), "min", last.minMs(), "max", last.maxMs(),
+                        "runs", iterations));
+                result.put("images_per_second", last.imagesPerSecond());
+                result.put("gflops_per_second", last.gflopsPerSecond());
+                DevicePeaks peaks = DevicePeaks.of(backend, remeasurePeaks);
+                System.out.printf(Locale.ROOT, "device peaks (measured %s): copy %.1f GB/s (read + write), GEMM %.1f "
+                        + "GFLOP/s (vit4j's linear, best of large shapes up to %d^3)%n", peaks.measured(), peaks.copyGBs(),
+                        peaks.gemmGflops(), peaks.gemmSize());
+                result.put("peaks", peaks);
+                result.put("ops", profile(weights, backend, images, peaks));
+                result.put("memory", backend.memoryStats().toString());
+                if (logitsOut != null && logits != null) {
+                    org.vit4j.io.SafetensorsWriter.write(logitsOut, Map.of("logits", logits), Map.of("backend", backend.name()));
+                }
             }
         }
+        if (runs.size() > 1) result.put("runs", runs);
+        if (json != null) write(json, result);
+        if (csv != null) writeCsv(csv, label, runs);
+        if (chart != null) ThroughputChart.write(chart, label + ": images/s against batch size", runs);
         return 0;
+    }
+
+    private static void writeCsv(Path path, String model, List<Run> runs) {
+        StringBuilder s = new StringBuilder("model,backend,device,batch,median_ms,min_ms,max_ms,images_per_second,gflops_per_second\n");
+        for (Run r : runs) {
+            s.append(String.format(Locale.ROOT, "%s,%s,\"%s\",%d,%.3f,%.3f,%.3f,%.3f,%.2f%n", model, r.backend(),
+                    r.device().replace("\"", "'"), r.batch(), r.medianMs(), r.minMs(), r.maxMs(), r.imagesPerSecond(),
+                    r.gflopsPerSecond()));
+        }
+        try {
+            Files.writeString(path, s);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path, e);
+        }
     }
 
     private List<Map<String, Object>> profile(VitWeights weights, Backend backend, HostTensor images, DevicePeaks peaks) {
