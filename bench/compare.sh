@@ -35,7 +35,7 @@ out=bench/results/$(date -u +%Y-%m-%d)-compare-$model-b$batch
 mkdir -p bench/results
 # vit4j's jar: built now if the sources changed (outside the timed part), then copied so that every round
 # runs the same jar even if someone edits the sources meanwhile.
-./vit4j devices >/dev/null
+./vit4j devices >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
 cp target/vit4j.jar "$work/vit4j.jar"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 {
@@ -44,7 +44,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
   echo "# host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%FT%TZ)"
   echo "# vit4j: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/'); java $(java -version 2>&1 | head -1 | cut -d'"' -f2); onnxruntime $ort_version (Java)"
   echo "# load average at start: $(loadavg) (1/5/15 min; the machine is shared, other work may be running)"
-  echo "# busiest processes at start: $(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | awk '{printf "%s %s%%; ", $2, $1}')"
+  echo "# busiest processes at start (CPU % over each one's lifetime): $(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | awk '{printf "%s %s%%; ", $2, $1}')"
   t0=$(date +%s)
   $py bench/peers/torch_vit_cpu.py --model "$model" --batch "$batch" --threads "$threads" --export "$work" \
       --iterations 1 --warmup 0 >/dev/null

@@ -62,6 +62,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "IN", description = "safetensors file with tensor 'input' to run instead of random images")
     Path input;
 
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (the only precision so far: the "
+            + "half-precision kernels are still to come) (default: ${DEFAULT-VALUE})")
+    String precision;
+
     @Option(names = "--remeasure-peaks", description = "measure the device's copy bandwidth and GEMM rate again "
             + "instead of using the cached figures")
     boolean remeasurePeaks;
@@ -84,6 +88,10 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (batch < 1 || iterations < 1 || warmup < 0 || profilePasses < 0) {
             throw new org.vit4j.Vit4jException("bench: --batch and --iterations must be >= 1, --warmup and --profile-passes >= 0");
+        }
+        if (!precision.equalsIgnoreCase("fp32")) {
+            throw new org.vit4j.Vit4jException("bench: --precision " + precision + " is not available: vit4j's kernels "
+                    + "are fp32 so far (bf16/fp16 tensor-core kernels are a later issue)");
         }
         List<Integer> sizes = batches == null || batches.isEmpty() ? List.of(batch) : batches;
         for (int s : sizes) if (s < 1) throw new org.vit4j.Vit4jException("bench: batch sizes must be >= 1, got " + s);

@@ -4,6 +4,8 @@ import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
@@ -23,14 +25,16 @@ import org.vit4j.model.VitOutput;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 1, time = 2)
+@Measurement(iterations = 3, time = 2)
 public class EncoderBenchmark {
     @Param({"opencl"})
     public String backend;
 
-    @Param({"vit-ti16", "vit-s16"})
+    @Param({"vit-ti16", "vit-s16", "vit-b16"})
     public String model;
 
-    @Param({"1", "8"})
+    @Param({"1", "8", "64"})
     public int batch;
 
     private Backend be;

@@ -16,6 +16,9 @@ import org.vit4j.backend.Backend;
 import org.vit4j.backend.Backends;
 import org.vit4j.backend.DeviceBuffer;
 import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.PatchEmbedShape;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One op of the ViT encoder at the shapes of a real model, on one backend. Each invocation runs
@@ -26,15 +29,31 @@ import org.vit4j.backend.Epilogue;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 5, time = 2)
 public class KernelBenchmark {
     static final int ROTATE = 4;
 
     @Param({"opencl"})
     public String backend;
 
-    /** "op:M:K:N" for linear layers (ViT-S/16 at batch 8: M = 1576), "attention:B:T:H:hd", "layernorm:rows:D". */
-    @Param({"linear_gelu:1576:384:1536", "linear_residual:1576:1536:384", "qkv:8:197:384:6", "attention:8:197:6:64",
-        "layernorm:1576:384"})
+    /**
+     * The op and its shape, at batch 8 and 224 px (M = 8 * 197 = 1576 tokens): "qkv:B:T:D:H",
+     * "linear_gelu|linear_residual:M:K:N" (fc1, proj and fc2), "attention:B:T:H:hd" (T = 577 is 384 px,
+     * hd = 80 is ViT-H), "layernorm|add_layernorm:rows:D", "patch_embed:B:D", "gelu:n".
+     */
+    @Param({
+        "patch_embed:8:384", "patch_embed:8:768",
+        "layernorm:1576:384", "layernorm:1576:768", "add_layernorm:1576:384", "add_layernorm:1576:768",
+        // ViT-S/16
+        "qkv:8:197:384:6", "linear_residual:1576:384:384", "linear_gelu:1576:384:1536", "linear_residual:1576:1536:384",
+        // ViT-B/16
+        "qkv:8:197:768:12", "linear_residual:1576:768:768", "linear_gelu:1576:768:3072", "linear_residual:1576:3072:768",
+        // ViT-L/16
+        "qkv:8:197:1024:16", "linear_residual:1576:1024:1024", "linear_gelu:1576:1024:4096",
+        "linear_residual:1576:4096:1024",
+        "attention:8:197:6:64", "attention:8:577:6:64", "attention:8:197:16:80", "attention:8:577:16:80",
+        "gelu:4841472"})
     public String op;
 
     private Backend be;
@@ -43,6 +62,9 @@ public class KernelBenchmark {
     private DeviceBuffer bias;
     private DeviceBuffer gamma;
     private DeviceBuffer out;
+    private DeviceBuffer residual;
+    private DeviceBuffer sum;
+    private PatchEmbedShape shape;
     private int next;
     private int[] dims;
     private String kind;
@@ -73,11 +95,23 @@ public class KernelBenchmark {
                 outSize = (long) dims[0] * dims[1] * dims[2] * dims[3];
                 inSize = 3 * outSize;
             }
-            case "layernorm" -> {
+            case "layernorm", "add_layernorm" -> {
                 inSize = outSize = (long) dims[0] * dims[1];
                 gamma = be.upload(randn(r, dims[1], 1));
                 bias = be.upload(randn(r, dims[1], 0.1));
+                residual = be.upload(randn(r, (int) inSize, 1));
+                sum = be.upload(randn(r, (int) inSize, 1));
             }
+            case "patch_embed" -> {
+                shape = new PatchEmbedShape(dims[0], 3, 224, 16, dims[1]);
+                inSize = shape.imageFloats();
+                outSize = shape.outputFloats();
+                w = be.upload(randn(r, dims[1] * shape.patchDim(), 1 / Math.sqrt(shape.patchDim())));
+                bias = be.upload(randn(r, dims[1], 0.1));
+                gamma = be.upload(randn(r, dims[1], 1)); // the class token
+                residual = be.upload(randn(r, shape.tokens() * dims[1], 0.1)); // the position embedding
+            }
+            case "gelu" -> inSize = outSize = dims[0];
             default -> throw new IllegalArgumentException("unknown op " + op);
         }
         in = new DeviceBuffer[ROTATE];
@@ -101,6 +135,9 @@ public class KernelBenchmark {
             case "qkv" -> be.linearQkv(x, w, bias, out, dims[0], dims[1], dims[2], dims[3]);
             case "attention" -> be.attention(x, out, dims[0], dims[1], dims[2], dims[3], (float) (1 / Math.sqrt(dims[3])));
             case "layernorm" -> be.layerNorm(x, gamma, bias, out, dims[0], dims[1], 1e-6f);
+            case "add_layernorm" -> be.addLayerNorm(x, residual, sum, out, gamma, bias, dims[0], dims[1], 1e-6f);
+            case "patch_embed" -> be.patchEmbed(shape, x, w, bias, gamma, residual, out);
+            case "gelu" -> be.gelu(x, out, dims[0]);
             default -> throw new IllegalStateException(kind);
         }
         be.synchronize();
