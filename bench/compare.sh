@@ -38,13 +38,18 @@ mkdir -p bench/results
 ./vit4j devices >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
 cp target/vit4j.jar "$work/vit4j.jar"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+# idle share and the processes above 5% over half a second (others' work on this shared machine)
+cpu_now() {
+  top -b -n2 -d0.5 -w 200 | awk '/^top -/{n++} n==2 && /^%Cpu/{sub(/ id,.*/, ""); sub(/.*,/, ""); printf "%s%% idle", $0}
+      n==2 && $1 ~ /^[0-9]+$/ && $9+0 >= 5 {printf "; %s %s%%", $12, $9}'
+}
 {
   echo "# vit4j vs peers on CPU: $model, batch $batch, $threads threads, vit4j backend $backend; $rounds rounds of" \
        "torch, ort, vit4j (each: $warmup warm-up + $iterations timed passes, own process)"
   echo "# host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%FT%TZ)"
   echo "# vit4j: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/'); java $(java -version 2>&1 | head -1 | cut -d'"' -f2); onnxruntime $ort_version (Java)"
   echo "# load average at start: $(loadavg) (1/5/15 min; the machine is shared, other work may be running)"
-  echo "# busiest processes at start (CPU % over each one's lifetime): $(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | awk '{printf "%s %s%%; ", $2, $1}')"
+  echo "# CPU at start (top over 0.5 s): $(cpu_now)"
   t0=$(date +%s)
   $py bench/peers/torch_vit_cpu.py --model "$model" --batch "$batch" --threads "$threads" --export "$work" \
       --iterations 1 --warmup 0 >/dev/null
@@ -62,7 +67,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
         --input "$work/input.safetensors" --warmup "$warmup" --iterations "$iterations" --profile-passes 0 \
         --logits "$work/vit4j-logits.safetensors" --json "$work/vit4j-$round.json"
   done
-  echo "## summary (load average at end $(loadavg); $(( $(date +%s) - t0 )) s in all)"
+  echo "## summary (load average at end $(loadavg); CPU now: $(cpu_now); $(( $(date +%s) - t0 )) s in all)"
   $py - "$work" "$rounds" "$out.json" "$model" "$threads" "$(loadavg)" <<'PY'
 import json, os, sys, time
 import numpy as np
