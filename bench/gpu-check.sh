@@ -3,7 +3,8 @@
 #   1. each CUDA kernel alone against its CPU reference (kernels/cuda/*.cu built standalone by nvcc);
 #   2. every JUnit test on the bundled runtime, CUDA required (kernel parity, golden encoder, graphs);
 #   3. the encoder benchmark (vit4j bench) for ViT-S/16 and ViT-B/16 at batch 1, 64, 256;
-#   4. PyTorch on the same weights (eager fp32, TF32 off) and the logits compared, where PyTorch is;
+#   4. PyTorch on the same weights (eager fp32 with TF32 off; torch.compile at batch 64) and the logits
+#      compared, where PyTorch is;
 # then one table. Run from the repository root with the distribution carried as
 # target/vit4j-dist.tar.gz (scripts/make-dist.sh builds it):
 #   bash bench/gpu-check.sh [OUT_DIR]     (default OUT_DIR: $OUT, else /tmp/vit4j-gpu-check)
@@ -73,6 +74,10 @@ for model in vit-s16 vit-b16; do
     else
       weights=(--model $model)
     fi
+    if [ $have_torch = 1 ] && [ $batch = 64 ]; then  # torch.compile too, where it counts most
+      timeout 150 python3 bench/peers/torch_vit_cpu.py --device cuda --compile --model $model --batch $batch \
+          --iterations 20 --warmup 3 --json "$wdir/b$batch/torch-compile.json" | tee -a "$out/torch.txt"
+    fi
     timeout 150 "$v4j" bench --backend cuda "${weights[@]}" --batch $batch --iterations 20 --warmup 3 \
         --profile-passes $([ $batch = 64 ] && echo 1 || echo 0) --json "$wdir/b$batch/vit4j.json" \
         --logits "$wdir/b$batch/vit4j-logits.safetensors" | tee -a "$out/vit4j-bench.txt"
@@ -85,8 +90,8 @@ import numpy as np
 sys.path.insert(0, "scripts/python")
 import st_io
 out = sys.argv[1]
-print("| model | batch | vit4j img/s | torch fp32 img/s | ratio | logits rel. L2 | top-1 agree |")
-print("|---|---|---|---|---|---|---|")
+print("| model | batch | vit4j img/s | torch eager fp32 img/s | ratio | torch.compile img/s | logits rel. L2 | top-1 agree |")
+print("|---|---|---|---|---|---|---|---|")
 for model in ("vit-s16", "vit-b16"):
     for b in (1, 64, 256):
         d = os.path.join(out, model, f"b{b}")
@@ -96,10 +101,12 @@ for model in ("vit-s16", "vit-b16"):
             c = st_io.load(os.path.join(d, "vit4j-logits.safetensors"))["logits"].astype(np.float64)
             err = np.linalg.norm(a - c) / np.linalg.norm(a)
             agree = int((a.argmax(1) == c.argmax(1)).sum())
+            cp = os.path.join(d, "torch-compile.json")
+            comp = f"{json.load(open(cp))['images_per_second']:.1f}" if os.path.exists(cp) else "-"
             print(f"| {model} | {b} | {v['images_per_second']:.1f} | {t['images_per_second']:.1f} | "
-                  f"{v['images_per_second'] / t['images_per_second']:.2f} | {err:.1e} | {agree}/{b} |")
+                  f"{v['images_per_second'] / t['images_per_second']:.2f} | {comp} | {err:.1e} | {agree}/{b} |")
         except Exception as e:  # a missing run is a row that says so
-            print(f"| {model} | {b} | - | - | - | - | missing: {e} |")
+            print(f"| {model} | {b} | - | - | - | - | - | missing: {e} |")
 PY
 fi
 

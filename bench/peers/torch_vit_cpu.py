@@ -85,6 +85,7 @@ def main():
     ap.add_argument("--logits", help="safetensors file to write the logits to")
     ap.add_argument("--json", help="write the timing as JSON")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda (eager fp32 with TF32 off)")
+    ap.add_argument("--compile", action="store_true", help="time torch.compile(model) instead of eager (torch 2.x)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -102,6 +103,11 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     m, xd = m.to(dev), x.to(dev)
+    mode = "eager"
+    if a.compile:
+        if not hasattr(torch, "compile"):
+            sys.exit(f"torch {torch.__version__} has no torch.compile")
+        m, mode = torch.compile(m), "torch.compile"
     with torch.inference_mode():
         for _ in range(a.warmup):
             m(xd)
@@ -113,6 +119,7 @@ def main():
     med = statistics.median(times) * 1e3
     where = (torch.cuda.get_device_name(dev) + ", fp32, TF32 off") if dev.type == "cuda" else \
         f"{torch.get_num_threads()} threads, BLAS {blas_in_use()}"
+    where += ", " + mode
     print(f"torch {torch.__version__} ({where}): {a.model} batch {a.batch}: "
           f"median {med:.1f} ms (min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}; {a.iterations} runs) "
           f"= {a.batch / med * 1e3:.2f} img/s")
@@ -120,7 +127,7 @@ def main():
         st_io.save(a.logits, {"logits": y.numpy()})
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"peer": "torch " + torch.__version__, "threads": torch.get_num_threads(), "model": a.model,
+            json.dump({"peer": "torch " + torch.__version__ + " " + mode, "threads": torch.get_num_threads(), "model": a.model,
                        "batch": a.batch, "median_ms": med, "min_ms": min(times) * 1e3, "max_ms": max(times) * 1e3,
                        "images_per_second": a.batch / med * 1e3}, f, indent=1)
 
