@@ -37,12 +37,12 @@ v4j=$dist/vit4j/bin/vit4j
 stamp "1. standalone CUDA kernel checks"
 if command -v nvcc >/dev/null; then
   pids=()
-  for f in linear patch_embed layernorm attention elementwise; do
+  for f in linear patch_embed layernorm attention elementwise epilogue; do
     ( nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 "kernels/cuda/$f.cu" -o "$out/$f" > "$out/$f.build.txt" 2>&1 ) &
     pids+=($!)
   done
   wait "${pids[@]}"  # (a bare wait would also wait for the log's tee)
-  for f in linear patch_embed layernorm attention elementwise; do
+  for f in linear patch_embed layernorm attention elementwise epilogue; do
     if [ -x "$out/$f" ] && timeout 120 "$out/$f" > "$out/$f.txt" 2>&1; then
       summary+=("kernel $f: PASS ($(grep -c -i 'ok\|pass' "$out/$f.txt") checks)"); tail -3 "$out/$f.txt"
     else

@@ -184,6 +184,10 @@ typedef CAT(float, ATTN_CPU_VW) floatV;
 #define NV (HD / ATTN_CPU_VW)
 #define QR ATTN_CPU_QR
 #define KB ATTN_CPU_KB
+#ifndef ATTN_CPU_KN
+#define ATTN_CPU_KN 1
+#endif
+#define KN ATTN_CPU_KN
 
 __kernel void attention_kt(__global const float* qkv, __global float* kt, int batch, int tokens, int heads,
                            int tpad) {
@@ -224,33 +228,56 @@ __kernel void attention_cpu(__global const float* qkv, __global const float* kt,
 #pragma unroll
         for (int c = 0; c < NV; c++) acc[r][c] = (floatV) 0.0f;
     }
-    float p[QR][KB];
-    for (int s0 = 0; s0 < tokens; s0 += KB) {
-        const int nk = min(KB, tokens - s0);
-        // Scores of KB keys for QR rows: an outer product over e (K^T makes the key vector contiguous).
-        floatK sc[QR];
+    // scale * log2(e) folded into one multiply of the scores, so the softmax runs on exp2.
+    const float scale2 = scale * M_LOG2E_F;
+    float p[QR][KB * KN];
+    for (int s0 = 0; s0 < tokens; s0 += KB * KN) {
+        const int nk = min(KB * KN, tokens - s0);
+        // Scores of KB * KN keys for QR rows: an outer product over e (K^T makes the keys contiguous);
+        // KN key vectors share each broadcast q[r][e], so loads stay below the FMA count.
+        floatK sc[QR][KN];
 #pragma unroll
-        for (int r = 0; r < QR; r++) sc[r] = (floatK) 0.0f;
-#pragma unroll 8
+        for (int r = 0; r < QR; r++)
+#pragma unroll
+            for (int n = 0; n < KN; n++) sc[r][n] = (floatK) 0.0f;
+#pragma unroll 4
         for (int e = 0; e < HD; e++) {
-            const floatK kv = vloadK(0, k + (long) e * tpad + s0);
+            floatK kv[KN];
 #pragma unroll
-            for (int r = 0; r < QR; r++) sc[r] = fma((floatK) q[r][e], kv, sc[r]);
+            for (int n = 0; n < KN; n++) kv[n] = vloadK(n, k + (long) e * tpad + s0);
+#pragma unroll
+            for (int r = 0; r < QR; r++) {
+                const floatK qe = (floatK) q[r][e];
+#pragma unroll
+                for (int n = 0; n < KN; n++) sc[r][n] = fma(qe, kv[n], sc[r][n]);
+            }
         }
 #pragma unroll
         for (int r = 0; r < QR; r++) {
-            floatK s = sc[r] * scale;
-            if (nk < KB) s = select(s, (floatK) (-INFINITY), LANES_K >= (intK) nk); // mask the padding keys
-            // Online softmax (see attention_flash): rebase what was accumulated by exp(m - m_new) when
-            // this block raises the running max, then add the block with weights exp(s - m_new).
-            const float m_new = fmax(m[r], hmax_k(s));
-            const float corr = exp(m[r] - m_new);
-            const floatK pk = exp(s - (floatK) m_new); // one vector exp for KB keys
-            l[r] = l[r] * corr + hsum_k(pk);
+            floatK mx = (floatK) (-INFINITY);
+#pragma unroll
+            for (int n = 0; n < KN; n++) {
+                floatK s = sc[r][n] * scale2;
+                if (nk < KB * KN) s = select(s, (floatK) (-INFINITY), LANES_K >= (intK) (nk - n * KB)); // mask padding keys
+                sc[r][n] = s;
+                mx = fmax(mx, s);
+            }
+            // Online softmax (see attention_flash), in base 2: rebase what was accumulated by
+            // exp2(m - m_new) when this block raises the running max, then add the block with weights
+            // exp2(s - m_new).
+            const float m_new = fmax(m[r], hmax_k(mx));
+            const float corr = exp2(m[r] - m_new);
+            floatK sum = (floatK) 0.0f;
+#pragma unroll
+            for (int n = 0; n < KN; n++) {
+                const floatK pk = exp2(sc[r][n] - (floatK) m_new); // one vector exp2 for KB keys
+                sum += pk;
+                vstoreK(pk, n, p[r]);
+            }
+            l[r] = l[r] * corr + hsum_k(sum);
             m[r] = m_new;
 #pragma unroll
             for (int c = 0; c < NV; c++) acc[r][c] *= corr;
-            vstoreK(pk, 0, p[r]);
         }
         // P.V: each V row is loaded once and used by all QR rows.
         for (int j = 0; j < nk; j++) {

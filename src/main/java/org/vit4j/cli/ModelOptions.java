@@ -29,6 +29,12 @@ final class ModelOptions {
     @Option(names = "--layer-norm-eps", paramLabel = "E", description = "LayerNorm epsilon (default: config or 1e-6)")
     Double layerNormEps;
 
+    @Option(names = "--gemm", paramLabel = "G", description = "linear layers on CUDA: vit4j (its own kernels, the "
+            + "default) or cublas (where libcublas.so.12 loads; else a one-line note and vit4j's)")
+    void gemm(String provider) {
+        System.setProperty(org.vit4j.backend.cuda.CudaBackend.GEMM_PROPERTY, provider);
+    }
+
     LoadedModel load() {
         return CheckpointLoader.load(weights, config, new ConfigOverrides(heads, imageSize, layerNormEps));
     }

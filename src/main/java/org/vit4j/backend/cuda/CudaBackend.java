@@ -79,6 +79,19 @@ public final class CudaBackend implements Backend {
     private long stagingBytes;
     private boolean capturing;
     private boolean closed;
+    /** cuBLAS for the linear layers where asked for and loadable (see {@link #GEMM_PROPERTY}), else null. */
+    private CublasGemm cublas;
+    private CUdeviceptr cublasWorkspace;
+    /** The linear layers' [M, 3D] result before the head-layout scatter, on the cuBLAS path. */
+    private DeviceBuffer qkvScratch;
+    private final java.util.List<DeviceBuffer> retiredScratch = new java.util.ArrayList<>();
+
+    /**
+     * Which GEMM runs the linear layers: "vit4j" (the default: kernels/cuda/linear.cu) or "cublas";
+     * the system property wins over the environment variable {@code VIT4J_CUDA_GEMM}.
+     */
+    public static final String GEMM_PROPERTY = "vit4j.cuda.gemm";
+    private static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
 
     /** True where every kernel module is in the jar (built with nvcc). */
     public static boolean kernelsBuilt() {
@@ -124,10 +137,22 @@ public final class CudaBackend implements Backend {
                     functions.put(m.getKey() + "/" + k, f);
                 }
             }
+            String gemm = System.getProperty(GEMM_PROPERTY, System.getenv().getOrDefault("VIT4J_CUDA_GEMM", "vit4j"));
+            if (gemm.equalsIgnoreCase("cublas")) {
+                cublasWorkspace = pool.acquire(CUBLAS_WORKSPACE_BYTES);
+                cublas = CublasGemm.tryCreate(stream, cublasWorkspace, CUBLAS_WORKSPACE_BYTES);
+            } else if (!gemm.equalsIgnoreCase("vit4j")) {
+                throw new Vit4jException("cuda: unknown GEMM provider '" + gemm + "'; expected vit4j or cublas");
+            }
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    /** "cublas" where cuBLAS runs the linear layers, else "vit4j". */
+    public String gemmProvider() {
+        return cublas != null ? "cublas" : "vit4j";
     }
 
     private static byte[] fatbin(String module) {
@@ -271,8 +296,15 @@ public final class CudaBackend implements Backend {
             int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
         checkOpen();
         OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
-        launch(CudaKernels.linear(p(x), p(weight), p(bias), p(out), rows, inFeatures, outFeatures, epilogue,
-                p(residual)));
+        if (cublas == null) {
+            launch(CudaKernels.linear(p(x), p(weight), p(bias), p(out), rows, inFeatures, outFeatures, epilogue,
+                    p(residual)));
+            return;
+        }
+        boolean accumulate = epilogue == Epilogue.BIAS_RESIDUAL;
+        if (accumulate && residual != out) copy(residual, out, (long) rows * outFeatures);
+        cublas.gemm(p(x), p(weight), p(out), rows, inFeatures, outFeatures, accumulate);
+        if (bias != null) launch(CudaKernels.biasRows(p(out), p(bias), rows, outFeatures, epilogue == Epilogue.BIAS_GELU));
     }
 
     @Override
@@ -280,7 +312,18 @@ public final class CudaBackend implements Backend {
             int tokens, int dim, int heads) {
         checkOpen();
         OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
-        launch(CudaKernels.linearQkv(p(x), p(weight), p(bias), p(qkv), batch, tokens, dim, heads));
+        if (cublas == null) {
+            launch(CudaKernels.linearQkv(p(x), p(weight), p(bias), p(qkv), batch, tokens, dim, heads));
+            return;
+        }
+        long n = 3L * batch * tokens * dim;
+        if (qkvScratch == null || qkvScratch.length() < n) {
+            // A smaller scratch stays allocated till close: a recorded graph may still read it.
+            if (qkvScratch != null) retiredScratch.add(qkvScratch);
+            qkvScratch = allocate(n);
+        }
+        cublas.gemm(p(x), p(weight), p(qkvScratch), batch * tokens, dim, 3 * dim, false);
+        launch(CudaKernels.qkvScatter(p(qkvScratch), p(bias), p(qkv), batch, tokens, dim, heads));
     }
 
     @Override
@@ -330,7 +373,8 @@ public final class CudaBackend implements Backend {
         if (exec == null) {
             CUgraph graph = new CUgraph();
             capturing = true;
-            cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+            // Relaxed: a first pass may still grow a scratch buffer (cuMemAlloc) while it is recorded.
+            cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
             try {
                 body.run();
             } finally {
@@ -367,6 +411,7 @@ public final class CudaBackend implements Backend {
         } finally {
             closed = true;
             for (Object key : graphs.keySet().toArray()) forget(key);
+            if (cublas != null) cublas.close();
             pool.close();
             if (stagingBytes > 0) cuMemFreeHost(staging);
             modules.values().forEach(m -> cuModuleUnload(m));

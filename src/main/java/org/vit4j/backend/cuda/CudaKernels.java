@@ -126,7 +126,8 @@ public final class CudaKernels {
             "layernorm", List.of("layernorm_v1", "layernorm", "add_layernorm"),
             "attention", List.of("attention_hd32", "attention_hd64", "attention_hd80", "attention_hd128",
                     "attention_generic"),
-            "elementwise", List.of("gelu", "add", "select_token"));
+            "elementwise", List.of("gelu", "add", "select_token"),
+            "epilogue", List.of("bias_rows", "qkv_scatter"));
 
     // ---- linear.cu ----
 
@@ -287,6 +288,32 @@ public final class CudaKernels {
         int len = intLength("selectToken", (long) batch * dim);
         return new Launch("elementwise", "select_token", elementwiseGrid(len), block(Elementwise.THREADS), 0,
                 args(ptr(x), ptr(out), i(batch), i(tokens), i(dim), i(token)), 6, 0);
+    }
+
+    // ---- epilogue.cu: what the cuBLAS path applies after cublasSgemm ----
+
+    /** Threads per block of epilogue.cu; mirrors EP_THREADS there. */
+    public static final int EPILOGUE_THREADS = 256;
+
+    /** out[rows, cols] = act(out + bias[col]), act = exact GELU when {@code gelu}. */
+    public static Launch biasRows(CUdeviceptr out, CUdeviceptr bias, int rows, int cols, boolean gelu) {
+        positive("biasRows", "rows", rows);
+        positive("biasRows", "cols", cols);
+        return new Launch("epilogue", "bias_rows", new int[] {ceilDiv((long) rows * cols, EPILOGUE_THREADS), 1, 1},
+                block(EPILOGUE_THREADS), 0, args(ptr(out), ptr(bias), i(rows), i(cols), i(gelu ? 1 : 0)), 5, 0);
+    }
+
+    /** flat [batch * tokens, 3 * dim] (+ bias [3 * dim] or null) into qkv [3, batch, heads, tokens, dim / heads]. */
+    public static Launch qkvScatter(CUdeviceptr flat, CUdeviceptr bias, CUdeviceptr qkv, int batch, int tokens, int dim,
+            int heads) {
+        positive("qkvScatter", "batch", batch);
+        positive("qkvScatter", "tokens", tokens);
+        positive("qkvScatter", "dim", dim);
+        positive("qkvScatter", "heads", heads);
+        long n = 3L * batch * tokens * dim;
+        return new Launch("epilogue", "qkv_scatter", new int[] {ceilDiv(n, EPILOGUE_THREADS), 1, 1},
+                block(EPILOGUE_THREADS), 0, args(ptr(flat), ptr(bias), ptr(qkv), i(batch), i(tokens), i(dim), i(heads)),
+                7, 0);
     }
 
     // ---- arithmetic ----

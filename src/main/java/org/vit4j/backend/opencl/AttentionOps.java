@@ -27,6 +27,8 @@ final class AttentionOps {
                     + " so the accumulators stay in registers (16 of AVX-512's 32) at large head dims");
     static final TuningParam CPU_KB = new TuningParam("ATTN_CPU_KB", 16, 16,
             "keys per score vector of attention_cpu (8 or 16)");
+    static final TuningParam CPU_KN = new TuningParam("ATTN_CPU_KN", 2, 2,
+            "score vectors (of ATTN_CPU_KB keys) per key block of attention_cpu: each broadcast q element feeds this many FMAs");
     static final TuningParam CPU_VW = new TuningParam("ATTN_CPU_VW", 16, 16,
             "widest vector along the head dim in attention_cpu (the widest power of two <= it dividing hd is used)");
     static final TuningParam CPU_WG = new TuningParam("ATTN_CPU_WG", 4, 4, "work-group size of attention_cpu");
@@ -47,6 +49,8 @@ final class AttentionOps {
         if (variant < 1 || variant > 3) throw new Vit4jException("ATTN_VARIANT must be 1, 2 or 3, got " + variant);
         int kb = tuning.get(CPU_KB);
         if (kb != 8 && kb != 16) throw new Vit4jException("ATTN_CPU_KB must be 8 or 16, got " + kb);
+        int kn = tuning.get(CPU_KN);
+        if (kn < 1 || kn > 4) throw new Vit4jException("ATTN_CPU_KN must be 1 to 4, got " + kn);
     }
 
     void attention(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
@@ -78,7 +82,7 @@ final class AttentionOps {
 
     private void cpu(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
         Built k = kernels(headDim);
-        int kb = tuning.get(CPU_KB), qr = k.rows(), wg = tuning.get(CPU_WG);
+        int kb = tuning.get(CPU_KB) * tuning.get(CPU_KN), qr = k.rows(), wg = tuning.get(CPU_WG);
         int tpad = (tokens + kb - 1) / kb * kb;
         long bh = (long) batch * heads;
         // Scratch K^T, released right after the launches: OpenCL frees it once the kernels using it
@@ -106,7 +110,7 @@ final class AttentionOps {
             int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
             while (hd % vw != 0) vw /= 2;
             int rows = Math.max(1, Math.min(tuning.get(CPU_QR), tuning.get(CPU_ACC) / (hd / vw)));
-            String o = defines + tuning.defines(CPU_KB) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
+            String o = defines + tuning.defines(CPU_KB, CPU_KN) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
             return new Built(null, rt.kernel("attention", "attention_kt", o), rt.kernel("attention", "attention_cpu", o),
                     rows);
         });

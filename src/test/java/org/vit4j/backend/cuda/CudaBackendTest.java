@@ -51,6 +51,25 @@ class CudaBackendTest {
         }
     }
 
+    /** --gemm cublas: cuBLAS where libcublas.so.12 loads, else vit4j's GEMM; the same logits either way. */
+    @Test
+    void cublasProviderOrItsFallbackMatchesPyTorch() {
+        LoadedModel m = CheckpointLoader.load(Golden.file("vit-odd", "model.safetensors"));
+        String before = System.getProperty(CudaBackend.GEMM_PROPERTY);
+        System.setProperty(CudaBackend.GEMM_PROPERTY, "cublas");
+        try (SafetensorsFile io = SafetensorsFile.open(Golden.file("vit-odd", "io.safetensors"));
+                CudaBackend cuda = new CudaBackend(0); VisionTransformer vit = new VisionTransformer(m.weights(), cuda)) {
+            System.out.println("cuda GEMM provider: " + cuda.gemmProvider());
+            for (int pass = 0; pass < 3; pass++) { // recorded, then replayed
+                Numerics.assertClose(vit.forward(io.read("input")).logits().data(), io.readFloats("logits"),
+                        Golden.FP32_TOLERANCE, cuda.gemmProvider() + " logits vs PyTorch, pass " + pass);
+            }
+        } finally {
+            if (before == null) System.clearProperty(CudaBackend.GEMM_PROPERTY);
+            else System.setProperty(CudaBackend.GEMM_PROPERTY, before);
+        }
+    }
+
     @Test
     void pinnedRoundTripAndErrors() {
         try (CudaBackend cuda = new CudaBackend(0)) {
