@@ -170,6 +170,8 @@ static inline float hsum_k(float8 v) {
 #endif
 #define vloadK CAT(vload, ATTN_CPU_KB)
 #define vstoreK CAT(vstore, ATTN_CPU_KB)
+#define as_floatK CAT(as_float, ATTN_CPU_KB)
+#define convert_intK CAT(convert_int, ATTN_CPU_KB)
 
 // Vectors along the head dim: ATTN_CPU_VW divides HD (the host picks it), 1 means scalars.
 #if ATTN_CPU_VW == 1
@@ -188,6 +190,32 @@ typedef CAT(float, ATTN_CPU_VW) floatV;
 #define ATTN_CPU_KN 1
 #endif
 #define KN ATTN_CPU_KN
+#ifndef ATTN_CPU_SLACK
+#define ATTN_CPU_SLACK 0
+#endif
+
+// exp2 of a score vector whose lanes are <= ATTN_CPU_SLACK (or -inf): with ATTN_CPU_FASTEXP, 2^floor(x)
+// from the exponent bits times a degree-6 polynomial for 2^f, f in [0, 1) (relative error ~2e-7),
+// flushing x < -126 to 0; otherwise the library's exp2.
+#if ATTN_CPU_FASTEXP
+static inline floatK exp2_k(floatK x) {
+    const floatK xc = fmax(x, (floatK) (-126.0f));
+    const floatK fl = floor(xc);
+    const floatK f = xc - fl;
+    floatK y = (floatK) 1.5353362e-4f;
+    y = fma(y, f, (floatK) 1.3398874e-3f);
+    y = fma(y, f, (floatK) 9.6184745e-3f);
+    y = fma(y, f, (floatK) 5.5503612e-2f);
+    y = fma(y, f, (floatK) 2.4022650e-1f);
+    y = fma(y, f, (floatK) 6.9314718e-1f);
+    y = fma(y, f, (floatK) 1.0f);
+    const floatK r = y * as_floatK((convert_intK(fl) + 127) << 23);
+    return select(r, (floatK) 0.0f, x < (floatK) (-126.0f));
+}
+#define EXP2K exp2_k
+#else
+#define EXP2K exp2
+#endif
 
 __kernel void attention_kt(__global const float* qkv, __global float* kt, int batch, int tokens, int heads,
                            int tpad) {
@@ -220,11 +248,12 @@ __kernel void attention_cpu(__global const float* qkv, __global const float* kt,
     for (int r = 0; r < QR; r++) q[r] = qkv + ((long) bh * tokens + min(t0 + r, tokens - 1)) * HD; // rows past the end: recomputed, not stored
 
     floatV acc[QR][NV];
-    float m[QR], l[QR];
+    floatK lv[QR];
+    float m[QR];
 #pragma unroll
     for (int r = 0; r < QR; r++) {
         m[r] = -INFINITY;
-        l[r] = 0.0f;
+        lv[r] = (floatK) 0.0f;
 #pragma unroll
         for (int c = 0; c < NV; c++) acc[r][c] = (floatV) 0.0f;
     }
@@ -262,22 +291,24 @@ __kernel void attention_cpu(__global const float* qkv, __global const float* kt,
                 sc[r][n] = s;
                 mx = fmax(mx, s);
             }
-            // Online softmax (see attention_flash), in base 2: rebase what was accumulated by
-            // exp2(m - m_new) when this block raises the running max, then add the block with weights
-            // exp2(s - m_new).
-            const float m_new = fmax(m[r], hmax_k(mx));
-            const float corr = exp2(m[r] - m_new);
-            floatK sum = (floatK) 0.0f;
+            // Online softmax (see attention_flash), in base 2, with a lazy rebase: the running max m only
+            // moves when a block's max exceeds it by more than ATTN_CPU_SLACK (log2 units), so the weights
+            // exp2(s - m) stay <= 2^SLACK (no overflow) and the rebase of l and acc by exp2(m - m_new),
+            // with its scalar exp2, runs a few times per row instead of once per block.
+            const float bm = hmax_k(mx);
+            if (bm > m[r] + ATTN_CPU_SLACK) {
+                const float corr = exp2(m[r] - bm); // 0 on the first block, where m = -inf
+                lv[r] *= corr;
+#pragma unroll
+                for (int c = 0; c < NV; c++) acc[r][c] *= corr;
+                m[r] = bm;
+            }
 #pragma unroll
             for (int n = 0; n < KN; n++) {
-                const floatK pk = exp2(sc[r][n] - (floatK) m_new); // one vector exp2 for KB keys
-                sum += pk;
+                const floatK pk = EXP2K(sc[r][n] - (floatK) m[r]); // one vector exp2 for KB keys
+                lv[r] += pk; // l stays a vector, reduced once at the end
                 vstoreK(pk, n, p[r]);
             }
-            l[r] = l[r] * corr + hsum_k(sum);
-            m[r] = m_new;
-#pragma unroll
-            for (int c = 0; c < NV; c++) acc[r][c] *= corr;
         }
         // P.V: each V row is loaded once and used by all QR rows.
         for (int j = 0; j < nk; j++) {
@@ -294,7 +325,7 @@ __kernel void attention_cpu(__global const float* qkv, __global const float* kt,
     for (int r = 0; r < QR; r++) {
         if (t0 + r < tokens) {
             __global float* o = out + ((long) b * tokens + t0 + r) * heads * HD + h * HD;
-            const float inv = 1.0f / l[r];
+            const float inv = 1.0f / hsum_k(lv[r]);
 #pragma unroll
             for (int c = 0; c < NV; c++) vstoreV(acc[r][c] * inv, c, o);
         }

@@ -55,11 +55,12 @@ import org.vit4j.backend.PatchEmbedShape;
 import org.vit4j.memory.BufferPool;
 import org.vit4j.memory.DeviceAllocator;
 import org.vit4j.memory.PoolStats;
+import org.vit4j.memory.SegmentAllocator;
 
 /**
  * The ViT ops as hand-written CUDA kernels (kernels/cuda/*.cu, built into fatbins that ship in the
  * jar), launched through JCuda's driver API on one stream. Device memory comes from a caching
- * {@link BufferPool}; host transfers go through one pinned staging buffer; {@link #run} records a
+ * {@link BufferPool} over a {@link SegmentAllocator} (small blocks split from 2 MiB segments); host transfers go through one pinned staging buffer; {@link #run} records a
  * whole forward pass as a CUDA graph the first time per key and replays it after, so a pass is one
  * launch from Java. Launch geometry and argument lists are {@link CudaKernels}'. Not thread-safe.
  */
@@ -113,7 +114,8 @@ public final class CudaBackend implements Backend {
         cuDevicePrimaryCtxRetain(context, device);
         cuCtxSetCurrent(context);
         cuStreamCreate(stream, 0);
-        pool = new BufferPool<>(new DeviceAllocator<>() {
+        // Small buffers (biases, norms) are carved from 2 MiB segments; larger ones are their own.
+        DeviceAllocator<CUdeviceptr> device = new DeviceAllocator<>() {
             @Override
             public CUdeviceptr allocate(long bytes) {
                 CUdeviceptr p = new CUdeviceptr();
@@ -125,7 +127,9 @@ public final class CudaBackend implements Backend {
             public void free(CUdeviceptr handle) {
                 cuMemFree(handle);
             }
-        }, "cuda " + deviceName);
+        };
+        pool = new BufferPool<>(new SegmentAllocator<>(device, (p, off) -> p.withByteOffset(off), 2L << 20, 256L << 10),
+                "cuda " + deviceName);
         try {
             for (Map.Entry<String, java.util.List<String>> m : CudaKernels.KERNELS.entrySet()) {
                 CUmodule module = new CUmodule();

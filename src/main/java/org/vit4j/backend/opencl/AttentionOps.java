@@ -29,6 +29,10 @@ final class AttentionOps {
             "keys per score vector of attention_cpu (8 or 16)");
     static final TuningParam CPU_KN = new TuningParam("ATTN_CPU_KN", 2, 2,
             "score vectors (of ATTN_CPU_KB keys) per key block of attention_cpu: each broadcast q element feeds this many FMAs");
+    static final TuningParam CPU_SLACK = new TuningParam("ATTN_CPU_SLACK", 8, 8,
+            "log2 units a key block's max may exceed attention_cpu's running max before l and acc are rebased (0 = every raise)");
+    static final TuningParam CPU_FASTEXP = new TuningParam("ATTN_CPU_FASTEXP", 1, 1,
+            "1 = attention_cpu's inline polynomial exp2 for the softmax weights, 0 = the library exp2");
     static final TuningParam CPU_VW = new TuningParam("ATTN_CPU_VW", 16, 16,
             "widest vector along the head dim in attention_cpu (the widest power of two <= it dividing hd is used)");
     static final TuningParam CPU_WG = new TuningParam("ATTN_CPU_WG", 4, 4, "work-group size of attention_cpu");
@@ -110,7 +114,7 @@ final class AttentionOps {
             int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
             while (hd % vw != 0) vw /= 2;
             int rows = Math.max(1, Math.min(tuning.get(CPU_QR), tuning.get(CPU_ACC) / (hd / vw)));
-            String o = defines + tuning.defines(CPU_KB, CPU_KN) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
+            String o = defines + tuning.defines(CPU_KB, CPU_KN, CPU_SLACK, CPU_FASTEXP) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
             return new Built(null, rt.kernel("attention", "attention_kt", o), rt.kernel("attention", "attention_cpu", o),
                     rows);
         });
