@@ -194,13 +194,13 @@ typedef CAT(float, ATTN_CPU_VW) floatV;
 #define ATTN_CPU_SLACK 0
 #endif
 
-// exp2 of a score vector whose lanes are <= ATTN_CPU_SLACK (or -inf): with ATTN_CPU_FASTEXP, 2^floor(x)
-// from the exponent bits times a degree-6 polynomial for 2^f, f in [0, 1) (relative error ~2e-7),
+// exp2 of a score vector whose lanes are <= ATTN_CPU_SLACK (or -inf): with ATTN_CPU_FASTEXP, 2^rint(x)
+// from the exponent bits times Cephes' exp2f polynomial for 2^f, f in [-0.5, 0.5] (relative error ~2e-7),
 // flushing x < -126 to 0; otherwise the library's exp2.
 #if ATTN_CPU_FASTEXP
 static inline floatK exp2_k(floatK x) {
-    const floatK xc = fmax(x, (floatK) (-126.0f));
-    const floatK fl = floor(xc);
+    const floatK xc = select(x, (floatK) (-126.0f), x < (floatK) (-126.0f)); // NaN passes through
+    const floatK fl = rint(xc);
     const floatK f = xc - fl;
     floatK y = (floatK) 1.5353362e-4f;
     y = fma(y, f, (floatK) 1.3398874e-3f);
