@@ -1,5 +1,6 @@
 package org.vit4j.backend.opencl;
 
+import java.lang.ref.Cleaner;
 import java.util.HashMap;
 import java.util.Map;
 import org.jocl.cl_kernel;
@@ -27,12 +28,10 @@ final class AttentionOps {
                     + " so the accumulators stay in registers (16 of AVX-512's 32) at large head dims");
     static final TuningParam CPU_KB = new TuningParam("ATTN_CPU_KB", 16, 16,
             "keys per score vector of attention_cpu (8 or 16)");
-    static final TuningParam CPU_KN = new TuningParam("ATTN_CPU_KN", 2, 2,
+    static final TuningParam CPU_KN = new TuningParam("ATTN_CPU_KN", 1, 1,
             "score vectors (of ATTN_CPU_KB keys) per key block of attention_cpu: each broadcast q element feeds this many FMAs");
     static final TuningParam CPU_SLACK = new TuningParam("ATTN_CPU_SLACK", 8, 8,
             "log2 units a key block's max may exceed attention_cpu's running max before l and acc are rebased (0 = every raise)");
-    static final TuningParam CPU_FASTEXP = new TuningParam("ATTN_CPU_FASTEXP", 1, 1,
-            "1 = attention_cpu's inline polynomial exp2 for the softmax weights, 0 = the library exp2");
     static final TuningParam CPU_VW = new TuningParam("ATTN_CPU_VW", 16, 16,
             "widest vector along the head dim in attention_cpu (the widest power of two <= it dividing hd is used)");
     static final TuningParam CPU_WG = new TuningParam("ATTN_CPU_WG", 4, 4, "work-group size of attention_cpu");
@@ -42,6 +41,8 @@ final class AttentionOps {
     private final Tuning tuning;
     private final int variant;
     private final Map<Integer, Built> byHeadDim = new HashMap<>();
+    private static final Cleaner CLEANER = Cleaner.create();
+    private final Scratch scratch = new Scratch();
 
     /** The kernels built for one head dim, and the rows per work-item attention_cpu was built with. */
     private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows) {}
@@ -55,6 +56,7 @@ final class AttentionOps {
         if (kb != 8 && kb != 16) throw new Vit4jException("ATTN_CPU_KB must be 8 or 16, got " + kb);
         int kn = tuning.get(CPU_KN);
         if (kn < 1 || kn > 4) throw new Vit4jException("ATTN_CPU_KN must be 1 to 4, got " + kn);
+        CLEANER.register(this, scratch);
     }
 
     void attention(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
@@ -89,17 +91,40 @@ final class AttentionOps {
         int kb = tuning.get(CPU_KB) * tuning.get(CPU_KN), qr = k.rows(), wg = tuning.get(CPU_WG);
         int tpad = (tokens + kb - 1) / kb * kb;
         long bh = (long) batch * heads;
-        // Scratch K^T, released right after the launches: OpenCL frees it once the kernels using it
-        // have run, so the backend holds no memory between calls.
-        cl_mem kt = rt.createBuffer(bh * headDim * tpad * Float.BYTES);
-        ClBuffer ktBuf = new ClBuffer(null, kt, bh * headDim * tpad); // a launch argument only, never closed
-        try {
-            rt.launch(k.kt(), "attention_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
-            long n = bh * ((tokens + qr - 1) / qr);
-            rt.launch(k.cpu(), "attention_cpu", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
-                    batch, tokens, heads, tpad, scale);
-        } finally {
-            ClRuntime.free(kt);
+        // Scratch K^T, kept between calls (the in-order queue runs a call's attention_kt only after the
+        // previous attention_cpu has read it) and regrown when a call needs more: a fresh buffer per call
+        // cost ~5% here (allocation plus first-touch page faults on PoCL).
+        long floats = bh * headDim * tpad;
+        ClBuffer ktBuf = new ClBuffer(null, scratch.atLeast(rt, floats), floats); // a launch argument only, never closed
+        rt.launch(k.kt(), "attention_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
+        long n = bh * ((tokens + qr - 1) / qr);
+        rt.launch(k.cpu(), "attention_cpu", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
+                batch, tokens, heads, tpad, scale);
+    }
+
+    /**
+     * The K^T scratch of attention_cpu, released by {@link #CLEANER} once its AttentionOps (and so its backend)
+     * is unreachable. It holds no reference to the ops object; releasing after the context is valid OpenCL (a
+     * memory object keeps its context alive).
+     */
+    private static final class Scratch implements Runnable {
+        private cl_mem mem;
+        private long floats;
+
+        synchronized cl_mem atLeast(ClRuntime rt, long need) {
+            if (mem == null || floats < need) {
+                run();
+                mem = rt.createBuffer(need * Float.BYTES);
+                floats = need;
+            }
+            return mem;
+        }
+
+        @Override
+        public synchronized void run() {
+            if (mem != null) ClRuntime.free(mem);
+            mem = null;
+            floats = 0;
         }
     }
 
@@ -114,7 +139,7 @@ final class AttentionOps {
             int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
             while (hd % vw != 0) vw /= 2;
             int rows = Math.max(1, Math.min(tuning.get(CPU_QR), tuning.get(CPU_ACC) / (hd / vw)));
-            String o = defines + tuning.defines(CPU_KB, CPU_KN, CPU_SLACK, CPU_FASTEXP) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
+            String o = defines + tuning.defines(CPU_KB, CPU_KN, CPU_SLACK) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
             return new Built(null, rt.kernel("attention", "attention_kt", o), rt.kernel("attention", "attention_cpu", o),
                     rows);
         });
