@@ -1,6 +1,6 @@
 package org.vit4j.backend.opencl;
 
-import java.lang.ref.Cleaner;
+import java.util.function.LongFunction;
 import java.util.HashMap;
 import java.util.Map;
 import org.jocl.cl_kernel;
@@ -41,14 +41,17 @@ final class AttentionOps {
     private final Tuning tuning;
     private final int variant;
     private final Map<Integer, Built> byHeadDim = new HashMap<>();
-    private static final Cleaner CLEANER = Cleaner.create();
-    private final Scratch scratch = new Scratch();
+    private final LongFunction<ClBuffer> allocate;
+    /** K^T for attention_cpu, kept between calls and regrown when a call needs more; null until needed. */
+    private ClBuffer scratch;
 
     /** The kernels built for one head dim, and the rows per work-item attention_cpu was built with. */
     private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows) {}
 
-    AttentionOps(ClRuntime rt, Tuning tuning) {
+    /** @param allocate buffers from the backend's pool, for the K^T scratch */
+    AttentionOps(ClRuntime rt, Tuning tuning, LongFunction<ClBuffer> allocate) {
         this.rt = rt;
+        this.allocate = allocate;
         this.tuning = tuning;
         this.variant = tuning.get(VARIANT);
         if (variant < 1 || variant > 3) throw new Vit4jException("ATTN_VARIANT must be 1, 2 or 3, got " + variant);
@@ -56,7 +59,6 @@ final class AttentionOps {
         if (kb != 8 && kb != 16) throw new Vit4jException("ATTN_CPU_KB must be 8 or 16, got " + kb);
         int kn = tuning.get(CPU_KN);
         if (kn < 1 || kn > 4) throw new Vit4jException("ATTN_CPU_KN must be 1 to 4, got " + kn);
-        CLEANER.register(this, scratch);
     }
 
     void attention(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
@@ -95,37 +97,22 @@ final class AttentionOps {
         // previous attention_cpu has read it) and regrown when a call needs more: a fresh buffer per call
         // cost ~5% here (allocation plus first-touch page faults on PoCL).
         long floats = bh * headDim * tpad;
-        ClBuffer ktBuf = new ClBuffer(null, scratch.atLeast(rt, floats), floats); // a launch argument only, never closed
+        if (scratch == null || scratch.length() < floats) {
+            // Giving the old one back is safe: the queue is in order, so whoever gets it next runs after us.
+            if (scratch != null) scratch.close();
+            scratch = allocate.apply(floats);
+        }
+        ClBuffer ktBuf = scratch;
         rt.launch(k.kt(), "attention_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
         long n = bh * ((tokens + qr - 1) / qr);
         rt.launch(k.cpu(), "attention_cpu", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
                 batch, tokens, heads, tpad, scale);
     }
 
-    /**
-     * The K^T scratch of attention_cpu, released by {@link #CLEANER} once its AttentionOps (and so its backend)
-     * is unreachable. It holds no reference to the ops object; releasing after the context is valid OpenCL (a
-     * memory object keeps its context alive).
-     */
-    private static final class Scratch implements Runnable {
-        private cl_mem mem;
-        private long floats;
-
-        synchronized cl_mem atLeast(ClRuntime rt, long need) {
-            if (mem == null || floats < need) {
-                run();
-                mem = rt.createBuffer(need * Float.BYTES);
-                floats = need;
-            }
-            return mem;
-        }
-
-        @Override
-        public synchronized void run() {
-            if (mem != null) ClRuntime.free(mem);
-            mem = null;
-            floats = 0;
-        }
+    /** Gives the scratch back to the pool; the backend calls this before it closes the pool. */
+    void close() {
+        if (scratch != null) scratch.close();
+        scratch = null;
     }
 
     /** The kernels for one head dim (null where the variant needs none). */

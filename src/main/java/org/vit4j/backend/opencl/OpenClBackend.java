@@ -49,7 +49,7 @@ public final class OpenClBackend implements Backend {
             this.gemm = new GemmOps(rt, tuning);
             this.patchEmbed = new PatchEmbedOps(rt, tuning);
             this.layerNorm = new LayerNormOps(rt, tuning);
-            this.attention = new AttentionOps(rt, tuning);
+            this.attention = new AttentionOps(rt, tuning, n -> (ClBuffer) allocate(n));
         } catch (RuntimeException e) {
             rt.close();
             throw e;
@@ -253,6 +253,7 @@ public final class OpenClBackend implements Backend {
         try {
             rt.finish();
         } finally {
+            attention.close();
             closed = true;
             pool.close();
             rt.close();
