@@ -15,6 +15,11 @@
 # Needs Debian's python3-torch, python3-torchvision, libopenblas0-openmp (installed if missing), a JDK 17
 # and Maven (for vit4j's jar and onnxruntime's). The `onnx` Python package is not needed.
 set -euo pipefail
+# Signal chaining: PoCL's LLVM installs its own SIGSEGV handler while it compiles a kernel, and a
+# JVM safepoint poll (a deliberate SIGSEGV) landing meanwhile would kill the JVM. libjsig keeps the
+# JVM's handler first.
+java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+[ -f "$java_home/lib/libjsig.so" ] && export LD_PRELOAD="$java_home/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 model=${1:-vit-s16}; batch=${2:-8}; backend=${3:-opencl}; threads=${THREADS:-2}; rounds=${ROUNDS:-2}
 iterations=${ITERATIONS:-10}; warmup=${WARMUP:-2}

@@ -20,8 +20,13 @@ exec 9>build/.lock
 flock 9
 # A failed kernel build fails the Maven build where VIT4J_CUDA_STRICT=1 (scripts/test-all.sh, so
 # CI); elsewhere it is reported and the jar is built without the CUDA kernels.
-if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DNVCC="$nvcc_bin" >/dev/null && cmake --build build -j "$(nproc)"; }; then
-  echo "build-cuda-kernels: FAILED to build the CUDA kernels" >&2
+# The per-kernel register/spill table goes to build/cuda-kernels.log (shown in full on failure).
+if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DNVCC="$nvcc_bin" && cmake --build build -j "$(nproc)"; } \
+    > build/cuda-kernels.log 2>&1; then
+  tail -40 build/cuda-kernels.log >&2
+  echo "build-cuda-kernels: FAILED to build the CUDA kernels (build/cuda-kernels.log)" >&2
   [ "${VIT4J_CUDA_STRICT:-0}" = 1 ] && exit 1
   rm -f build/kernels/*.fatbin
+else
+  echo "build-cuda-kernels: $(ls build/kernels/*.fatbin | wc -l) fatbins, no spills (nvcc $("$nvcc_bin" --version | sed -n "s/.*release \([0-9.]*\).*/\1/p"); table in build/cuda-kernels.log)"
 fi

@@ -21,12 +21,15 @@ jlink --add-modules java.base,java.desktop,java.logging,java.management,java.sql
 cat > "$out/bin/vit4j" <<'SH'
 #!/bin/sh
 here=$(cd "$(dirname "$0")/.." && pwd)
+# libjsig: signal chaining, so that PoCL's LLVM cannot take the JVM's SIGSEGV handler (README).
+export LD_PRELOAD="$here/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
 exec "$here/runtime/bin/java" ${VIT4J_JAVA_OPTS:-} -jar "$here/lib/vit4j.jar" "$@"
 SH
 cat > "$out/bin/vit4j-test" <<'SH'
 #!/bin/sh
 # Every vit4j test on the bundled runtime; extra arguments go to the JUnit console launcher.
 here=$(cd "$(dirname "$0")/.." && pwd)
+export LD_PRELOAD="$here/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
 exec "$here/runtime/bin/java" -Xmx8g -jar "$here/lib/junit-platform-console-standalone-1.14.1.jar" execute \
     --class-path "$here/lib/vit4j.jar:$here/lib/vit4j-tests.jar" --scan-class-path "$here/lib/vit4j-tests.jar" \
     --details=summary --disable-banner --fail-if-no-tests "$@"

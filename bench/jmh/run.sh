@@ -7,4 +7,9 @@ set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 (cd "$here/../.." && mvn -q -B -DskipTests install)
 (cd "$here" && mvn -q -B package)
+# Signal chaining: PoCL's LLVM installs its own SIGSEGV handler while it compiles a kernel, and a
+# JVM safepoint poll (a deliberate SIGSEGV) landing meanwhile would kill the JVM. libjsig keeps the
+# JVM's handler first.
+java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+[ -f "$java_home/lib/libjsig.so" ] && export LD_PRELOAD="$java_home/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
 exec java -jar "$here/target/benchmarks.jar" "$@"
