@@ -28,6 +28,6 @@ if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DNVCC="$nvcc_bin" && cmak
   [ "${VIT4J_CUDA_STRICT:-0}" = 1 ] && exit 1
   rm -f build/kernels/*.fatbin
 else
-  [ "${VIT4J_CUDA_STRICT:-0}" = 1 ] && grep -- "-- ptxas:" build/cuda-kernels.log  # CI shows the table
+  if [ "${VIT4J_CUDA_STRICT:-0}" = 1 ]; then grep -- "-- ptxas:" build/cuda-kernels.log || true; fi  # CI shows the table
   echo "build-cuda-kernels: $(ls build/kernels/*.fatbin | wc -l) fatbins, no spills (nvcc $("$nvcc_bin" --version | sed -n "s/.*release \([0-9.]*\).*/\1/p"); table in build/cuda-kernels.log)"
 fi
