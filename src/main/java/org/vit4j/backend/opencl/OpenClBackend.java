@@ -50,6 +50,7 @@ public final class OpenClBackend implements Backend {
             this.patchEmbed = new PatchEmbedOps(rt, tuning);
             this.layerNorm = new LayerNormOps(rt, tuning);
             this.attention = new AttentionOps(rt, tuning, n -> (ClBuffer) allocate(n));
+            tuning.rejectUnknownOverrides();
         } catch (RuntimeException e) {
             rt.close();
             throw e;

@@ -12,6 +12,13 @@ import org.vit4j.Vit4jException;
  * {@code NAME=value,NAME=value} (e.g. {@code GEMM_VARIANT=1,GEMM_TILE=32}).
  */
 public final class Tuning {
+    /** Every parameter name an op has declared (TuningParam registers itself). */
+    private static final java.util.Set<String> DECLARED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static void declare(String name) {
+        DECLARED.add(name);
+    }
+
     private final ClDevice.Kind kind;
     private final Map<String, Integer> overrides;
 
@@ -40,6 +47,16 @@ public final class Tuning {
             }
         }
         return out;
+    }
+
+    /** A misspelt override would silently change nothing: name it instead. Call once every op is built. */
+    void rejectUnknownOverrides() {
+        for (String name : overrides.keySet()) {
+            if (!DECLARED.contains(name)) {
+                throw new Vit4jException("OpenCL tuning: unknown parameter '" + name + "'; known: "
+                        + new java.util.TreeSet<>(DECLARED));
+            }
+        }
     }
 
     public int get(TuningParam p) {

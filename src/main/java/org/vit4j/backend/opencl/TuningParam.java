@@ -6,6 +6,10 @@ package org.vit4j.backend.opencl;
  * live here, named, and never in the kernel code. Each op declares its own.
  */
 public record TuningParam(String name, int gpu, int cpu, String meaning) {
+    public TuningParam {
+        Tuning.declare(name);
+    }
+
     public int defaultFor(ClDevice.Kind kind) {
         return kind == ClDevice.Kind.CPU ? cpu : gpu;
     }
