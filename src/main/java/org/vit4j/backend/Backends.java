@@ -24,18 +24,28 @@ public final class Backends {
      * preferred available backend. A named backend that is unavailable is an error with its reason.
      */
     public static Backend open(String name) {
+        return open(name, 0);
+    }
+
+    /** As {@link #open(String)}, on device {@code device} of the backend (an index into its probe's devices). */
+    public static Backend open(String name, int device) {
         String n = name == null ? "auto" : name.toLowerCase(Locale.ROOT);
         List<String> known = new ArrayList<>();
         for (BackendProvider p : all()) {
             known.add(p.name());
             if (n.equals("auto")) {
-                if (p.probe().available()) return p.open(0);
+                BackendProvider.Probe probe = p.probe();
+                if (probe.available() && device < probe.devices().size()) return p.open(device);
             } else if (n.equals(p.name())) {
                 BackendProvider.Probe probe = p.probe();
                 if (!probe.available()) {
                     throw new Vit4jException("backend '" + p.name() + "' is not available: " + probe.reason());
                 }
-                return p.open(0);
+                if (device < 0 || device >= probe.devices().size()) {
+                    throw new Vit4jException("backend '" + p.name() + "' has no device " + device + "; it found "
+                            + probe.devices().size() + ": " + probe.devices());
+                }
+                return p.open(device);
             }
         }
         throw new Vit4jException("unknown backend '" + name + "'; expected auto or one of " + known);

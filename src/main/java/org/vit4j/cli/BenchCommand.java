@@ -104,7 +104,7 @@ final class BenchCommand implements Callable<Integer> {
         List<Run> runs = new ArrayList<>();
         Map<String, Object> result = new LinkedHashMap<>();
         for (String backendName : model.backend.split(",")) {
-            try (Backend backend = Backends.open(backendName.trim());
+            try (Backend backend = Backends.open(backendName.trim(), model.device);
                     VisionTransformer vit = new VisionTransformer(weights, backend)) {
                 HostTensor logits = null;
                 HostTensor images = null;

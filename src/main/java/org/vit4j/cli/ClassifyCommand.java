@@ -36,7 +36,7 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (top < 1) throw new Vit4jException("--top must be >= 1, got " + top);
-        try (Backend backend = Backends.open(model.backend)) {
+        try (Backend backend = Backends.open(model.backend, model.device)) {
             boolean embedded = model.weights == null;
             Path extracted = embedded ? EmbeddedDefaultModel.extract() : null;
             if (embedded) {

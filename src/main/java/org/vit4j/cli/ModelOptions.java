@@ -19,6 +19,10 @@ final class ModelOptions {
             description = "auto, cpu, opencl or cuda (default: ${DEFAULT-VALUE})")
     String backend;
 
+    @Option(names = "--device", paramLabel = "N", defaultValue = "0",
+            description = "device index within the backend, as 'vit4j devices' lists them (default: ${DEFAULT-VALUE})")
+    int device;
+
     @Option(names = "--heads", paramLabel = "H", description = "attention heads, where no config states them")
     Integer heads;
 

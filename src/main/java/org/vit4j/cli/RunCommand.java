@@ -47,7 +47,7 @@ final class RunCommand implements Callable<Integer> {
             }
             images = in.read("input");
         }
-        try (Backend backend = Backends.open(model.backend);
+        try (Backend backend = Backends.open(model.backend, model.device);
                 VisionTransformer vit = new VisionTransformer(loaded.weights(), backend)) {
             VitOutput out = vit.forward(images);
             Map<String, HostTensor> tensors = new LinkedHashMap<>();

@@ -156,6 +156,9 @@ class CliTest {
         Result r = cli("classify", "--backend", "tpu");
         assertEquals(2, r.status());
         assertOneLineError(r, "unknown backend 'tpu'");
+        r = cli("classify", "--backend", "cpu", "--device", "5");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "backend 'cpu' has no device 5");
         r = cli("classify", "--top", "zero");
         assertEquals(2, r.status());
         assertTrue(r.err().contains("--top"), r.err());

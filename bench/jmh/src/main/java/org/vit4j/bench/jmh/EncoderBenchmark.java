@@ -31,6 +31,10 @@ public class EncoderBenchmark {
     @Param({"opencl"})
     public String backend;
 
+    /** Device index within the backend, as {@code vit4j devices} lists them. */
+    @Param({"0"})
+    public int device;
+
     @Param({"vit-ti16", "vit-s16", "vit-b16"})
     public String model;
 
@@ -45,7 +49,7 @@ public class EncoderBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         VitConfig c = VitConfig.preset(model);
-        be = Backends.open(backend);
+        be = Backends.open(backend, device);
         vit = new VisionTransformer(RandomWeights.of(c, 1), be);
         images = new HostTensor[] {RandomWeights.images(c, batch, 2), RandomWeights.images(c, batch, 3)};
     }

@@ -37,6 +37,10 @@ public class KernelBenchmark {
     @Param({"opencl"})
     public String backend;
 
+    /** Device index within the backend, as {@code vit4j devices} lists them. */
+    @Param({"0"})
+    public int device;
+
     /**
      * The op and its shape, at batch 8 and 224 px (M = 8 * 197 = 1576 tokens): "qkv:B:T:D:H",
      * "linear_gelu|linear_residual:M:K:N" (fc1, proj and fc2), "attention:B:T:H:hd" (T = 577 is 384 px,
@@ -71,7 +75,7 @@ public class KernelBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        be = Backends.open(backend);
+        be = Backends.open(backend, device);
         String[] parts = op.split(":");
         kind = parts[0];
         dims = new int[parts.length - 1];
