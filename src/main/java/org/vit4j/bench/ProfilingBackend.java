@@ -42,10 +42,6 @@ public final class ProfilingBackend implements Backend {
         return new ArrayList<>(ops.values());
     }
 
-    public void reset() {
-        ops.clear();
-    }
-
     private void timed(String op, String shape, OpCost cost, Runnable call) {
         inner.synchronize();
         long start = System.nanoTime();

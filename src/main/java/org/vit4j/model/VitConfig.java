@@ -93,11 +93,6 @@ public record VitConfig(
                 layerNormEps, pooling);
     }
 
-    public VitConfig withNumClasses(int classes) {
-        return new VitConfig(imageSize, patchSize, channels, hiddenSize, depth, heads, mlpSize, classes,
-                layerNormEps, pooling);
-    }
-
     /** Multiply-accumulates of one image's forward pass (the GEMMs and attention matmuls). */
     public long macsPerImage() {
         long t = tokens(), d = hiddenSize, m = mlpSize;
@@ -119,8 +114,9 @@ public record VitConfig(
     };
     private static final int[] PATCHES = {8, 14, 16, 32};
 
-    /** Every named preset: {@code vit-ti8 ... vit-h32}, at 224 px, 1000 classes. */
-    public static Map<String, VitConfig> presets() {
+    private static final Map<String, VitConfig> PRESETS = buildPresets();
+
+    private static Map<String, VitConfig> buildPresets() {
         Map<String, VitConfig> all = new LinkedHashMap<>();
         for (Size s : SIZES) {
             for (int p : PATCHES) {
@@ -128,14 +124,19 @@ public record VitConfig(
                         DEFAULT_LAYER_NORM_EPS, Pooling.CLASS_TOKEN));
             }
         }
-        return all;
+        return java.util.Collections.unmodifiableMap(all);
+    }
+
+    /** Every named preset: {@code vit-ti8 ... vit-h32}, at 224 px, 1000 classes. */
+    public static Map<String, VitConfig> presets() {
+        return PRESETS;
     }
 
     /** A preset by name, e.g. {@code vit-b16} or {@code vit-l14}. */
     public static VitConfig preset(String name) {
-        VitConfig c = presets().get(name.toLowerCase(Locale.ROOT));
+        VitConfig c = PRESETS.get(name.toLowerCase(Locale.ROOT));
         if (c == null) {
-            throw new Vit4jException("unknown model preset '" + name + "'; expected one of " + presets().keySet());
+            throw new Vit4jException("unknown model preset '" + name + "'; expected one of " + PRESETS.keySet());
         }
         return c;
     }

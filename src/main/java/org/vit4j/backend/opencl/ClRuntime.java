@@ -130,11 +130,8 @@ final class ClRuntime implements AutoCloseable {
         }
     }
 
-    /** A local-memory kernel argument of {@code bytes} bytes. */
-    record Local(long bytes) {}
-
     /**
-     * Sets the arguments of {@code kernel} ({@link ClBuffer}s, Integer, Float, {@link Local}) and
+     * Sets the arguments of {@code kernel} ({@link ClBuffer}s, Integer, Float; null for an absent buffer) and
      * enqueues it over {@code global} work-items in groups of {@code local} (null: the driver chooses).
      */
     void launch(cl_kernel kernel, String name, long[] global, long[] local, Object... args) {
@@ -148,8 +145,6 @@ final class ClRuntime implements AutoCloseable {
                 clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
             } else if (a instanceof Float v) {
                 clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
-            } else if (a instanceof Local l) {
-                clSetKernelArg(kernel, i, l.bytes(), null);
             } else {
                 throw new IllegalArgumentException(name + ": argument " + i + " has unsupported type " + a);
             }
