@@ -298,11 +298,11 @@ static void cpu_attention(const std::vector<float>& qkv, int B, int T, int H, in
 // Launches the kernel CudaKernels.attention would pick for this head dim.
 static void launch(const float* qkv, float* out, int B, int T, int H, int hd, float scale, bool forceGeneric) {
     dim3 grid(sa::ceil_div(T, ATTN_BQ), B * H);
-    if (!forceGeneric && hd == 32) attention_hd32<<<grid, ATTN_THREADS>>>(qkv, out, B, T, H, scale);
-    else if (!forceGeneric && hd == 64) attention_hd64<<<grid, ATTN_THREADS>>>(qkv, out, B, T, H, scale);
-    else if (!forceGeneric && hd == 80) attention_hd80<<<grid, ATTN_THREADS>>>(qkv, out, B, T, H, scale);
-    else if (!forceGeneric && hd == 128) attention_hd128<<<grid, ATTN_THREADS>>>(qkv, out, B, T, H, scale);
-    else attention_generic<<<grid, ATTN_THREADS>>>(qkv, out, B, T, H, hd, scale);
+    if (!forceGeneric && hd == 32) VIT4J_LAUNCH(attention_hd32, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, scale);
+    else if (!forceGeneric && hd == 64) VIT4J_LAUNCH(attention_hd64, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, scale);
+    else if (!forceGeneric && hd == 80) VIT4J_LAUNCH(attention_hd80, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, scale);
+    else if (!forceGeneric && hd == 128) VIT4J_LAUNCH(attention_hd128, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, scale);
+    else VIT4J_LAUNCH(attention_generic, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, hd, scale);
 }
 
 static void check(int B, int T, int H, int hd, bool time) {
@@ -331,7 +331,7 @@ static void check(int B, int T, int H, int hd, bool time) {
         CUDA_CHECK(cudaFree(dq1));
         CUDA_CHECK(cudaFree(o1));
     }
-    if (time) {
+    if (time && sa::timing()) {
         const double flops = 4.0 * B * H * (double) T * T * hd;
         float ms = sa::time_ms([&] { launch(dq, o, B, T, H, hd, scale, false); });
         float msg = sa::time_ms([&] { launch(dq, og, B, T, H, hd, scale, true); });

@@ -1,6 +1,7 @@
 // Shared pieces of vit4j's CUDA kernels: the exact GELU, alignment tests, warp reductions, the
 // tiled-GEMM main loop that linear.cu and patch_embed.cu both run (they differ only in how the A
-// operand is read and how the result is stored), and, under VIT4J_STANDALONE, the host helpers the
+// operand is read and how the result is stored), the one launch macro (VIT4J_LAUNCH: <<<>>> under nvcc,
+// native/cudacpu's CPU runtime under any other compiler), and, under VIT4J_STANDALONE, the host helpers the
 // standalone checks share (random inputs, NaN poisoning, relative L2 error, cudaEvent timing).
 //
 // Tile sizes live where the op lives: the GEMM tile here (GEMM_*), mirrored in
@@ -8,7 +9,16 @@
 #pragma once
 
 #include <cstdint>
+#if defined(__CUDACC__)
 #include <cuda_runtime.h>
+// One launch syntax for both compilers: VIT4J_LAUNCH(kernel, grid, block, sharedBytes)(args...).
+#define VIT4J_LAUNCH(kernel, grid, block, shared) kernel<<<(grid), (block), (shared)>>>
+#define VIT4J_DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
+#else
+// Any other compiler: the kernels run on the CPU, each CUDA thread a fiber (native/cudacpu).
+#include "cuda_cpu.h"
+#define VIT4J_LAUNCH(kernel, grid, block, shared) ::vit4j_cpu::launcher(#kernel, kernel, (grid), (block), (shared))
+#endif
 
 namespace vit4j {
 
@@ -236,6 +246,16 @@ inline void report(const char* what, double err, double tol = 1e-5) {
     std::printf("  %-58s rel L2 %.3e  %s\n", what, err, ok ? "ok" : "FAIL");
 }
 
+// Timing runs on a GPU; on the CPU runtime only where VIT4J_CUDA_CPU_TIMING=1 (it is slow and means nothing there).
+inline bool timing() {
+#if defined(__CUDACC__)
+    return true;
+#else
+    const char* e = std::getenv("VIT4J_CUDA_CPU_TIMING");
+    return e != nullptr && std::strcmp(e, "1") == 0;
+#endif
+}
+
 // Mean milliseconds per launch of fn() over `reps` launches after `warm` warm-up launches.
 template <class F>
 inline float time_ms(F fn, int warm = 3, int reps = 20) {
@@ -257,6 +277,10 @@ inline float time_ms(F fn, int warm = 3, int reps = 20) {
 }
 
 inline int finish(const char* name) {
+    if (cudaPeekAtLastError() != cudaSuccess) {
+        std::printf("%s: a launch failed: %s\n", name, cudaGetErrorString(cudaPeekAtLastError()));
+        failures()++;
+    }
     if (failures() == 0) {
         std::printf("%s: all checks passed\n", name);
         return 0;

@@ -83,22 +83,22 @@ static void check(int n, int offset, bool time) {
     }
     float *da = sa::to_device(ha), *db = sa::to_device(hb);
     float *og = sa::poisoned(n), *oa = sa::poisoned(n);
-    auto g = [&] { gelu<<<blocks_for(n), EW_THREADS>>>(da + offset, og, n); };
-    auto a = [&] { add<<<blocks_for(n), EW_THREADS>>>(da + offset, db + offset, oa, n); };
+    auto g = [&] { VIT4J_LAUNCH(gelu, blocks_for(n), EW_THREADS, 0)(da + offset, og, n); };
+    auto a = [&] { VIT4J_LAUNCH(add, blocks_for(n), EW_THREADS, 0)(da + offset, db + offset, oa, n); };
     g();
     a();
     CUDA_CHECK(cudaDeviceSynchronize());
     sa::report("gelu", sa::rel_l2(sa::to_host(og, n), wg));
     sa::report("add", sa::rel_l2(sa::to_host(oa, n), wa));
     // in place
-    add<<<blocks_for(n), EW_THREADS>>>(da + offset, db + offset, db + offset, n);
+    VIT4J_LAUNCH(add, blocks_for(n), EW_THREADS, 0)(da + offset, db + offset, db + offset, n);
     CUDA_CHECK(cudaDeviceSynchronize());
     std::vector<float> got = sa::to_host(db + offset, n);
     sa::report("add in place (out = b)", sa::rel_l2(got, wa));
-    gelu<<<blocks_for(n), EW_THREADS>>>(da + offset, da + offset, n);
+    VIT4J_LAUNCH(gelu, blocks_for(n), EW_THREADS, 0)(da + offset, da + offset, n);
     CUDA_CHECK(cudaDeviceSynchronize());
     sa::report("gelu in place", sa::rel_l2(sa::to_host(da + offset, n), wg));
-    if (time) {
+    if (time && sa::timing()) {
         float msg = sa::time_ms(g), msa = sa::time_ms(a);
         std::printf("  timing: gelu %.4f ms (%.0f GB/s), add %.4f ms (%.0f GB/s)\n", msg, 8.0 * n / msg * 1e-6, msa,
                     12.0 * n / msa * 1e-6);
@@ -114,7 +114,7 @@ static void check_select(int B, int T, int D, int token) {
         for (int c = 0; c < D; c++) want[(size_t) b * D + c] = hx[((size_t) b * T + token) * D + c];
     float* dx = sa::to_device(hx);
     float* o = sa::poisoned((size_t) B * D);
-    select_token<<<blocks_for((long long) B * D), EW_THREADS>>>(dx, o, B, T, D, token);
+    VIT4J_LAUNCH(select_token, blocks_for((long long) B * D), EW_THREADS, 0)(dx, o, B, T, D, token);
     CUDA_CHECK(cudaDeviceSynchronize());
     sa::report("select_token", sa::rel_l2(sa::to_host(o, (size_t) B * D), want));
     CUDA_CHECK(cudaFree(dx));

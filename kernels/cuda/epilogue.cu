@@ -49,7 +49,7 @@ int main() {
         }
         float* d = sa::to_device(h);
         float* db = sa::to_device(hb);
-        bias_rows<<<sa::ceil_div((long long) rows * cols, EP_THREADS), EP_THREADS>>>(d, db, rows, cols, gelu);
+        VIT4J_LAUNCH(bias_rows, sa::ceil_div((long long) rows * cols, EP_THREADS), EP_THREADS, 0)(d, db, rows, cols, gelu);
         CUDA_CHECK(cudaGetLastError());
         sa::report(gelu ? "bias_rows gelu" : "bias_rows", sa::rel_l2(sa::to_host(d, h.size()), want));
     }
@@ -65,7 +65,7 @@ int main() {
     float* df = sa::to_device(flat);
     float* db = sa::to_device(hb);
     float* dq = sa::poisoned((size_t) total);
-    qkv_scatter<<<sa::ceil_div(total, EP_THREADS), EP_THREADS>>>(df, db, dq, batch, tokens, dim, heads);
+    VIT4J_LAUNCH(qkv_scatter, sa::ceil_div(total, EP_THREADS), EP_THREADS, 0)(df, db, dq, batch, tokens, dim, heads);
     CUDA_CHECK(cudaGetLastError());
     sa::report("qkv_scatter", sa::rel_l2(sa::to_host(dq, (size_t) total), want));
     return sa::finish("epilogue");

@@ -142,10 +142,10 @@ static void launch_v2(int epi, const float* A, const float* W, const float* bias
                       int N, int K) {
     dim3 grid(sa::ceil_div(N, GEMM_BN), sa::ceil_div(M, GEMM_BM));
     switch (epi) {
-        case EPI_NONE: linear_none<<<grid, GEMM_THREADS>>>(A, W, bias, res, C, M, N, K); break;
-        case EPI_BIAS: linear_bias<<<grid, GEMM_THREADS>>>(A, W, bias, res, C, M, N, K); break;
-        case EPI_BIAS_GELU: linear_bias_gelu<<<grid, GEMM_THREADS>>>(A, W, bias, res, C, M, N, K); break;
-        default: linear_bias_residual<<<grid, GEMM_THREADS>>>(A, W, bias, res, C, M, N, K); break;
+        case EPI_NONE: VIT4J_LAUNCH(linear_none, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS: VIT4J_LAUNCH(linear_bias, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS_GELU: VIT4J_LAUNCH(linear_bias_gelu, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        default: VIT4J_LAUNCH(linear_bias_residual, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
     }
 }
 
@@ -173,7 +173,7 @@ static void check_shape(int M, int N, int K, int offsetFloats) {
         }
         float* dC1 = sa::poisoned((size_t) M * N);
         CUDA_CHECK(cudaMemcpy(dR, hr.data(), hr.size() * sizeof(float), cudaMemcpyHostToDevice));
-        linear_v1<<<dim3(sa::ceil_div(N, 16), sa::ceil_div(M, 16)), dim3(16, 16)>>>(dA, dW, db, dR, dC1, M, N, K, epi);
+        VIT4J_LAUNCH(linear_v1, dim3(sa::ceil_div(N, 16), sa::ceil_div(M, 16)), dim3(16, 16), 0)(dA, dW, db, dR, dC1, M, N, K, epi);
         CUDA_CHECK(cudaDeviceSynchronize());
         std::snprintf(what, sizeof what, "linear_v1 (epilogue %d)", epi);
         sa::report(what, sa::rel_l2(sa::to_host(dC1, (size_t) M * N), want));
@@ -201,7 +201,7 @@ static void check_qkv(int B, int T, int D, int H, bool withBias) {
     float *dx = sa::to_device(hx), *dW = sa::to_device(hW), *db = withBias ? sa::to_device(hb) : nullptr;
     float* dq = sa::poisoned((size_t) M * N);
     dim3 grid(sa::ceil_div(N, GEMM_BN), sa::ceil_div(M, GEMM_BM));
-    linear_qkv<<<grid, GEMM_THREADS>>>(dx, dW, db, dq, B, T, D, H);
+    VIT4J_LAUNCH(linear_qkv, grid, GEMM_THREADS, 0)(dx, dW, db, dq, B, T, D, H);
     CUDA_CHECK(cudaDeviceSynchronize());
     sa::report("linear_qkv", sa::rel_l2(sa::to_host(dq, (size_t) M * N), want));
     CUDA_CHECK(cudaFree(dx));
@@ -216,7 +216,7 @@ static void time_shape(const char* label, int M, int N, int K) {
     float* dC = sa::poisoned((size_t) M * N);
     const double flops = 2.0 * M * N * K;
     float ms1 = sa::time_ms([&] {
-        linear_v1<<<dim3(sa::ceil_div(N, 16), sa::ceil_div(M, 16)), dim3(16, 16)>>>(dA, dW, db, nullptr, dC, M, N, K, 1);
+        VIT4J_LAUNCH(linear_v1, dim3(sa::ceil_div(N, 16), sa::ceil_div(M, 16)), dim3(16, 16), 0)(dA, dW, db, nullptr, dC, M, N, K, 1);
     });
     float ms2 = sa::time_ms([&] { launch_v2(EPI_BIAS_GELU, dA, dW, db, nullptr, dC, M, N, K); });
     std::printf("  %-28s M=%5d N=%5d K=%5d  v1 %8.3f ms %7.1f GFLOP/s | v2 (bias+gelu) %8.3f ms %7.1f GFLOP/s\n", label,
@@ -238,11 +238,13 @@ int main() {
     check_qkv(2, 197, 384, 6, true);
     check_qkv(1, 5, 48, 3, false);
     check_qkv(3, 17, 80, 1, true);
-    std::printf("timing (mean of 20 after 3 warm-up):\n");
-    time_shape("ViT-S qkv, B=8", 8 * 197, 1152, 384);
-    time_shape("ViT-S mlp1, B=8", 8 * 197, 1536, 384);
-    time_shape("ViT-B mlp2, B=8", 8 * 197, 768, 3072);
-    time_shape("square 2048", 2048, 2048, 2048);
+    if (sa::timing()) {
+        std::printf("timing (mean of 20 after 3 warm-up):\n");
+        time_shape("ViT-S qkv, B=8", 8 * 197, 1152, 384);
+        time_shape("ViT-S mlp1, B=8", 8 * 197, 1536, 384);
+        time_shape("ViT-B mlp2, B=8", 8 * 197, 768, 3072);
+        time_shape("square 2048", 2048, 2048, 2048);
+    }
     return sa::finish("linear");
 }
 #endif // VIT4J_STANDALONE

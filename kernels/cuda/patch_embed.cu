@@ -153,17 +153,17 @@ static void check(PeCase s, bool time) {
     const size_t n = (size_t) s.B * T * s.D;
     float* o2 = sa::poisoned(n);
     dim3 g2(sa::ceil_div(s.D, GEMM_BN), sa::ceil_div((long long) s.B * (T - 1), GEMM_BM));
-    auto v2 = [&] { patch_embed<<<g2, GEMM_THREADS>>>(di, dW, db, dc, dp, o2, s.B, s.C, s.S, s.P, s.D); };
+    auto v2 = [&] { VIT4J_LAUNCH(patch_embed, g2, GEMM_THREADS, 0)(di, dW, db, dc, dp, o2, s.B, s.C, s.S, s.P, s.D); };
     v2();
     CUDA_CHECK(cudaDeviceSynchronize());
     sa::report("patch_embed", sa::rel_l2(sa::to_host(o2, n), want));
     float* o1 = sa::poisoned(n);
     dim3 g1(sa::ceil_div(s.D, 16), sa::ceil_div((long long) s.B * T, 16));
-    auto v1 = [&] { patch_embed_v1<<<g1, dim3(16, 16)>>>(di, dW, db, dc, dp, o1, s.B, s.C, s.S, s.P, s.D); };
+    auto v1 = [&] { VIT4J_LAUNCH(patch_embed_v1, g1, dim3(16, 16), 0)(di, dW, db, dc, dp, o1, s.B, s.C, s.S, s.P, s.D); };
     v1();
     CUDA_CHECK(cudaDeviceSynchronize());
     sa::report("patch_embed_v1", sa::rel_l2(sa::to_host(o1, n), want));
-    if (time) {
+    if (time && sa::timing()) {
         const double flops = 2.0 * s.B * (T - 1) * s.D * K;
         float ms1 = sa::time_ms(v1), ms2 = sa::time_ms(v2);
         std::printf("  timing: v1 %.3f ms (%.1f GFLOP/s), v2 %.3f ms (%.1f GFLOP/s)\n", ms1, flops / ms1 * 1e-6, ms2,

@@ -1,0 +1,114 @@
+package org.vit4j.backend.cuda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+
+/**
+ * The JNI side of the {@code cuda-cpu} driver: {@code libvit4j_cudacpu.so}, built by CMakeLists.txt
+ * from native/ with every kernel of kernels/cuda compiled as C++ for the CPU (each CUDA thread a
+ * fiber, a block's threads on one worker thread, blocks spread over worker threads). Device
+ * pointers are host addresses. Every method throws {@link org.vit4j.Vit4jException} with the
+ * reason on failure (a launch whose argument kinds do not match the kernel's parameters, an
+ * unknown kernel, a strict-mode fault naming the kernel and the thread); none of them crashes the
+ * JVM on bad input it can check.
+ */
+final class CudaCpuNative {
+    private CudaCpuNative() {}
+
+    /** Where the jar holds the library (pom.xml packs build/native/ there). */
+    static final String RESOURCE = "/org/vit4j/native/linux-x86_64/libvit4j_cudacpu.so";
+    /** Where CMake builds it, relative to the working directory (the project root in a checkout). */
+    static final Path BUILT = Path.of("build", "native", "libvit4j_cudacpu.so");
+
+    private static boolean attempted;
+    private static String loadError;
+
+    /**
+     * Loads the library once: the copy in the jar (extracted to a temporary file, since a shared
+     * library must be a file to be loaded), else the one CMake built under build/native. Returns
+     * null when it is loaded, else why not, in one line; never throws.
+     */
+    static synchronized String load() {
+        if (attempted) return loadError;
+        attempted = true;
+        loadError = tryLoad();
+        return loadError;
+    }
+
+    private static String tryLoad() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            return "libvit4j_cudacpu.so is built for linux-x86_64 only; this is " + os + "-" + arch;
+        }
+        Path file;
+        try (InputStream in = CudaCpuNative.class.getResourceAsStream(RESOURCE)) {
+            if (in != null) {
+                file = Files.createTempFile("libvit4j_cudacpu", ".so");
+                file.toFile().deleteOnExit();
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            } else if (Files.isRegularFile(BUILT)) {
+                file = BUILT.toAbsolutePath();
+            } else {
+                return "libvit4j_cudacpu.so not built: it is neither in the jar (" + RESOURCE + ") nor at "
+                        + BUILT.toAbsolutePath() + " (CMakeLists.txt builds it; the jar packs it from build/native)";
+            }
+        } catch (IOException e) {
+            return "cannot extract " + RESOURCE + " to a temporary file: " + e.getMessage();
+        }
+        try {
+            System.load(file.toString());
+        } catch (UnsatisfiedLinkError | SecurityException e) {
+            return "cannot load " + file + ": " + e.getMessage();
+        }
+        return null;
+    }
+
+    /** Launch flag: run each block's threads in reverse order (a missing barrier shows in one order only). */
+    static final int REVERSE = 1;
+    /**
+     * Launch flag: strict mode: a barrier reached by part of a block (others exited), a shuffle that
+     * names a lane outside its mask or an exited lane, and a deadlock are errors naming the kernel
+     * and the thread (else a barrier counts only the threads still running, as the hardware does).
+     */
+    static final int STRICT = 2;
+
+    /** "vit4j cuda-cpu <n> kernels, <workers> workers". */
+    static native String describe();
+
+    /** 256-byte-aligned memory of at least {@code bytes} (> 0); never 0. */
+    static native long malloc(long bytes);
+
+    static native void free(long address);
+
+    /** Copies {@code count} floats of {@code src} from {@code srcOffset} to address {@code dst}. */
+    static native void copyHtoD(long dst, float[] src, int srcOffset, int count);
+
+    /** Copies {@code count} floats at address {@code src} into {@code dst} from {@code dstOffset}. */
+    static native void copyDtoH(float[] dst, int dstOffset, long src, int count);
+
+    static native void copyDtoD(long dst, long src, long bytes);
+
+    /** The kernel {@code kernel} of module {@code module} (the .cu file's base name): a handle, never 0. */
+    static native long function(String module, String kernel);
+
+    /**
+     * The kernel's parameter kinds, one character each: {@code p} pointer, {@code i} int,
+     * {@code f} float (e.g. linear_none: "pppppiii").
+     */
+    static native String signature(long function);
+
+    /**
+     * Runs the kernel on grid x block threads with {@code sharedBytes} of dynamic shared memory and
+     * returns when every block has finished. {@code kinds} gives each argument's kind as in
+     * {@link #signature}; {@code values} its bits (an address, an int, or a float's raw int bits).
+     * A count or kind that differs from the kernel's compiled parameter list is an error naming the
+     * kernel, what it takes and what was passed. {@code flags}: {@link #REVERSE}, {@link #STRICT}.
+     */
+    static native void launch(long function, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
+            int sharedBytes, String kinds, long[] values, int flags);
+}
