@@ -14,7 +14,7 @@ import org.vit4j.memory.PoolStats;
  */
 public interface Backend extends AutoCloseable {
 
-    /** "cpu", "opencl", "cuda". */
+    /** "cpu", "opencl", "cuda", "cuda-cpu". */
     String name();
 
     /** The device, in words. */

@@ -8,7 +8,7 @@ import java.util.List;
  */
 public interface BackendProvider {
 
-    /** "cpu", "opencl", "cuda". */
+    /** "cpu", "opencl", "cuda", "cuda-cpu". */
     String name();
 
     /** Lower runs first under {@code --backend auto}. */
@@ -18,6 +18,19 @@ public interface BackendProvider {
 
     /** Opens the backend on device {@code device} (an index into {@link Probe#devices()}). */
     Backend open(int device);
+
+    /** As {@link #open(int)}, with {@code options}; a backend to which none of them applies ignores them. */
+    default Backend open(int device, BackendOptions options) {
+        return open(device);
+    }
+
+    /**
+     * Why this backend is for testing only, in words, or null for a backend to run models on. A
+     * testing backend is listed by {@code vit4j devices} and opened by name, never by {@code auto}.
+     */
+    default String testingOnly() {
+        return null;
+    }
 
     /** What a probe found: the devices, and whether the backend can run on them (else why not). */
     record Probe(boolean available, List<String> devices, String reason) {

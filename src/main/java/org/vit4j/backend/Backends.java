@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.cpu.CpuProvider;
+import org.vit4j.backend.cuda.CudaCpuProvider;
 import org.vit4j.backend.cuda.CudaProvider;
 import org.vit4j.backend.opencl.OpenClProvider;
 
@@ -14,14 +15,16 @@ public final class Backends {
     private Backends() {}
 
     public static List<BackendProvider> all() {
-        List<BackendProvider> all = new ArrayList<>(List.of(new CudaProvider(), new OpenClProvider(), new CpuProvider()));
+        List<BackendProvider> all = new ArrayList<>(List.of(new CudaProvider(), new OpenClProvider(), new CpuProvider(),
+                new CudaCpuProvider()));
         all.sort(Comparator.comparingInt(BackendProvider::preference));
         return all;
     }
 
     /**
-     * Opens {@code name} ("cpu", "opencl", "cuda") on its first device, or with "auto" the most
-     * preferred available backend. A named backend that is unavailable is an error with its reason.
+     * Opens {@code name} ("cpu", "opencl", "cuda", "cuda-cpu") on its first device, or with "auto"
+     * the most preferred available backend that is not for testing only (so never cuda-cpu). A named
+     * backend that is unavailable is an error with its reason.
      */
     public static Backend open(String name) {
         return open(name, 0);
@@ -29,13 +32,28 @@ public final class Backends {
 
     /** As {@link #open(String)}, on device {@code device} of the backend (an index into its probe's devices). */
     public static Backend open(String name, int device) {
+        return open(name, device, BackendOptions.DEFAULT);
+    }
+
+    /** As {@link #open(String, int)}, with {@code options} (e.g. no CUDA graphs). */
+    public static Backend open(String name, int device, BackendOptions options) {
+        return open(all(), name, device, options);
+    }
+
+    /** The choice among {@code providers} (in preference order), for tests with providers of their own. */
+    static Backend open(List<BackendProvider> providers, String name, int device, BackendOptions options) {
+        BackendOptions o = options == null ? BackendOptions.DEFAULT : options;
         String n = name == null ? "auto" : name.toLowerCase(Locale.ROOT);
         List<String> known = new ArrayList<>();
-        for (BackendProvider p : all()) {
+        List<String> passedOver = new ArrayList<>();
+        for (BackendProvider p : providers) {
             known.add(p.name());
             if (n.equals("auto")) {
+                // A testing backend is never a choice made for the user, however available.
+                if (p.testingOnly() != null) continue;
                 BackendProvider.Probe probe = p.probe();
-                if (probe.available() && device < probe.devices().size()) return p.open(device);
+                if (probe.available() && device >= 0 && device < probe.devices().size()) return p.open(device, o);
+                passedOver.add(p.name() + ": " + (probe.available() ? "no device " + device : probe.reason()));
             } else if (n.equals(p.name())) {
                 BackendProvider.Probe probe = p.probe();
                 if (!probe.available()) {
@@ -45,9 +63,10 @@ public final class Backends {
                     throw new Vit4jException("backend '" + p.name() + "' has no device " + device + "; it found "
                             + probe.devices().size() + ": " + probe.devices());
                 }
-                return p.open(device);
+                return p.open(device, o);
             }
         }
+        if (n.equals("auto")) throw new Vit4jException("no backend for auto on device " + device + ": " + passedOver);
         throw new Vit4jException("unknown backend '" + name + "'; expected auto or one of " + known);
     }
 }

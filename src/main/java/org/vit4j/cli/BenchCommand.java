@@ -104,7 +104,7 @@ final class BenchCommand implements Callable<Integer> {
         List<Run> runs = new ArrayList<>();
         Map<String, Object> result = new LinkedHashMap<>();
         for (String backendName : model.backend.split(",")) {
-            try (Backend backend = Backends.open(backendName.trim(), model.device);
+            try (Backend backend = Backends.open(backendName.trim(), model.device, model.backendOptions());
                     VisionTransformer vit = new VisionTransformer(weights, backend)) {
                 HostTensor logits = null;
                 HostTensor images = null;
@@ -135,6 +135,7 @@ final class BenchCommand implements Callable<Integer> {
                 result.put("model", label);
                 result.put("backend", backend.name());
                 result.put("device", backend.deviceName());
+                result.put("graphs", !model.noGraph);
                 result.put("batch", last.batch());
                 result.put("encoder_ms", Map.of("median", last.medianMs(), "min", last.minMs(), "max", last.maxMs(),
                         "runs", iterations));

@@ -8,7 +8,6 @@ import java.util.concurrent.Callable;
 import org.vit4j.HostTensor;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
-import org.vit4j.backend.Backends;
 import org.vit4j.io.EmbeddedDefaultModel;
 import org.vit4j.io.ImagePreprocessor;
 import org.vit4j.io.LoadedModel;
@@ -36,7 +35,7 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (top < 1) throw new Vit4jException("--top must be >= 1, got " + top);
-        try (Backend backend = Backends.open(model.backend, model.device)) {
+        try (Backend backend = model.openBackend()) {
             boolean embedded = model.weights == null;
             Path extracted = embedded ? EmbeddedDefaultModel.extract() : null;
             if (embedded) {

@@ -12,9 +12,11 @@ final class DevicesCommand implements Callable<Integer> {
     public Integer call() {
         for (BackendProvider p : Backends.all()) {
             BackendProvider.Probe probe = p.probe();
-            System.out.printf("%-7s %s%n", p.name(), probe.available() ? "available" : "unavailable: " + probe.reason());
+            String testing = p.testingOnly() == null ? "" : " (testing only: " + p.testingOnly() + "; never chosen by auto)";
+            System.out.printf("%-8s %s%s%n", p.name(), probe.available() ? "available" : "unavailable: " + probe.reason(),
+                    testing);
             for (int i = 0; i < probe.devices().size(); i++) {
-                System.out.printf("        [%d] %s%n", i, probe.devices().get(i));
+                System.out.printf("         [%d] %s%n", i, probe.devices().get(i));
             }
         }
         return 0;

@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.vit4j.HostTensor;
 import org.vit4j.backend.Backend;
-import org.vit4j.backend.Backends;
 import org.vit4j.io.CheckpointException;
 import org.vit4j.io.LoadedModel;
 import org.vit4j.io.SafetensorsFile;
@@ -47,7 +46,7 @@ final class RunCommand implements Callable<Integer> {
             }
             images = in.read("input");
         }
-        try (Backend backend = Backends.open(model.backend, model.device);
+        try (Backend backend = model.openBackend();
                 VisionTransformer vit = new VisionTransformer(loaded.weights(), backend)) {
             VitOutput out = vit.forward(images);
             Map<String, HostTensor> tensors = new LinkedHashMap<>();

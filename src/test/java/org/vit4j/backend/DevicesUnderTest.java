@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Named;
+import org.vit4j.backend.cuda.CpuCudaDriver;
+import org.vit4j.backend.cuda.CudaCpuProvider;
 import org.vit4j.backend.cuda.CudaProvider;
 import org.vit4j.backend.opencl.ClDevice;
 import org.vit4j.backend.opencl.OpenClBackend;
@@ -13,10 +15,15 @@ import org.vit4j.backend.opencl.OpenClProvider;
 
 /**
  * The device backends the kernel tests run on: OpenCL with its device's own tuning and with the
- * other kind's (so GPU-shaped kernels are checked on PoCL too), and CUDA where a GPU is present.
- * Where none is available the tests skip and say why; with {@code VIT4J_REQUIRE_OPENCL=1} (set by
- * scripts/test-all.sh, so in CI) a missing OpenCL is a failure instead, and likewise CUDA with
- * {@code VIT4J_REQUIRE_CUDA=1} (set by bench/gpu-check.sh on a GPU host).
+ * other kind's (so GPU-shaped kernels are checked on PoCL too), CUDA where a GPU is present, and
+ * the CUDA kernels on the CPU (cuda-cpu) with each block's threads run first to last and last to
+ * first, strict (a missing barrier or a divergent one shows in one order at least). Where none is
+ * available the tests skip and say why; with {@code VIT4J_REQUIRE_OPENCL=1} (set by
+ * scripts/test-all.sh, so in CI) a missing OpenCL is a failure instead, likewise CUDA with
+ * {@code VIT4J_REQUIRE_CUDA=1} (set by bench/gpu-check.sh on a GPU host), and cuda-cpu with
+ * {@code VIT4J_REQUIRE_CUDA_CPU=1} (set in CI: there every CUDA test runs, on the CPU).
+ *
+ * <p>A name without parentheses is also the name {@code vit4j --backend} takes for that backend.
  */
 public final class DevicesUnderTest {
     private DevicesUnderTest() {}
@@ -30,6 +37,11 @@ public final class DevicesUnderTest {
     /** One backend per name for the whole test run: building kernels on PoCL takes seconds. */
     private static Named<Supplier<Backend>> shared(String name, Supplier<Backend> open) {
         return Named.of(name, () -> OPEN.computeIfAbsent(name, n -> open.get()));
+    }
+
+    /** True where a missing cuda-cpu library must fail the tests (CI) rather than skip them. */
+    public static boolean requireCudaCpu() {
+        return "1".equals(System.getenv("VIT4J_REQUIRE_CUDA_CPU"));
     }
 
     public static List<Named<Supplier<Backend>>> all() {
@@ -48,8 +60,17 @@ public final class DevicesUnderTest {
         } else if ("1".equals(System.getenv("VIT4J_REQUIRE_CUDA"))) {
             throw new AssertionError("VIT4J_REQUIRE_CUDA=1 but CUDA is unavailable: " + cuda.reason());
         }
+        BackendProvider.Probe cudaCpu = new CudaCpuProvider().probe();
+        if (cudaCpu.available()) {
+            out.add(shared(CudaCpuProvider.NAME, () -> CudaCpuProvider.open(new CpuCudaDriver.Options(false, true),
+                    BackendOptions.DEFAULT)));
+            out.add(shared(CudaCpuProvider.NAME + " (reverse order)", () -> CudaCpuProvider.open(
+                    new CpuCudaDriver.Options(true, true), BackendOptions.DEFAULT)));
+        } else if (requireCudaCpu()) {
+            throw new AssertionError("VIT4J_REQUIRE_CUDA_CPU=1 but cuda-cpu is unavailable: " + cudaCpu.reason());
+        }
         Assumptions.assumeFalse(out.isEmpty(), "no device backend to test: opencl: " + cl.reason() + "; cuda: "
-                + cuda.reason());
+                + cuda.reason() + "; cuda-cpu: " + cudaCpu.reason());
         return out;
     }
 }

@@ -168,9 +168,24 @@ class CliTest {
     void devicesListsEveryBackendWithAReason() {
         Result r = cli("devices");
         assertEquals(0, r.status(), r.err());
-        assertTrue(r.out().contains("cpu     available"), r.out());
-        assertTrue(r.out().matches("(?s).*opencl\\s+(available|unavailable: .+).*"), r.out());
-        assertTrue(r.out().matches("(?s).*cuda\\s+unavailable: .+"), r.out());
+        assertTrue(r.out().matches("(?s)(.*\n)?cpu\\s+available\n.*"), r.out());
+        assertTrue(r.out().matches("(?s)(.*\n)?opencl\\s+(available|unavailable: .+).*"), r.out());
+        assertTrue(r.out().matches("(?s)(.*\n)?cuda\\s+unavailable: .+"), r.out());
+        // The CUDA kernels on the CPU: listed as a testing device, available or with the reason it is not.
+        assertTrue(r.out().matches("(?s)(.*\n)?cuda-cpu\\s+(available|unavailable: .+) \\(testing only: CUDA kernels "
+                + "executed on the CPU, for testing; never chosen by auto\\)\n.*"), r.out());
+    }
+
+    @Test
+    void noGraphIsAnOptionOfEveryCommandThatRunsAModel() {
+        Result r = cli("classify", "--backend", "cpu", "--no-graph");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("digit-3.png: 3 ("), r.out());
+        for (String command : new String[] {"classify", "run", "bench"}) {
+            Result help = cli(command, "--help");
+            assertTrue(help.out().contains("--no-graph"), command + ": " + help.out());
+            assertTrue(help.out().contains("cuda-cpu"), command + " --backend lists cuda-cpu: " + help.out());
+        }
     }
 
     private static void assertOneLineError(Result r, String... parts) {

@@ -4,7 +4,6 @@ import static jcuda.jcublas.cublasOperation.CUBLAS_OP_N;
 import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
 
 import jcuda.Pointer;
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 import jcuda.jcublas.JCublas2;
 import jcuda.jcublas.cublasHandle;
@@ -30,7 +29,7 @@ final class CublasGemm implements AutoCloseable {
     private CublasGemm() {}
 
     /** A cuBLAS handle on {@code stream}, or null (with the reason logged once) where cuBLAS 12 cannot load. */
-    static CublasGemm tryCreate(CUstream stream, CUdeviceptr workspace, long workspaceBytes) {
+    static CublasGemm tryCreate(CUstream stream, long workspace, long workspaceBytes) {
         CublasGemm g = new CublasGemm();
         try {
             JCublas2.setExceptionsEnabled(true);
@@ -43,16 +42,17 @@ final class CublasGemm implements AutoCloseable {
         }
         JCublas2.cublasSetStream(g.handle, new cudaStream_t(stream));
         // A workspace of our own: cuBLAS must not allocate while a CUDA graph is being recorded.
-        JCublas2.cublasSetWorkspace(g.handle, workspace, workspaceBytes);
+        JCublas2.cublasSetWorkspace(g.handle, JCudaDriver.ptr(workspace), workspaceBytes);
         LOG.info("linear layers through cuBLAS");
         return g;
     }
 
     /** c = a . w^T (+ c where {@code accumulate}), all row-major: a [m, k], w [n, k], c [m, n]. */
-    void gemm(CUdeviceptr a, CUdeviceptr w, CUdeviceptr c, int m, int k, int n, boolean accumulate) {
+    void gemm(long a, long w, long c, int m, int k, int n, boolean accumulate) {
         Pointer one = Pointer.to(new float[] {1f});
         Pointer beta = Pointer.to(new float[] {accumulate ? 1f : 0f});
-        JCublas2.cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, one, w, k, a, k, beta, c, n);
+        JCublas2.cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, one, JCudaDriver.ptr(w), k, JCudaDriver.ptr(a), k,
+                beta, JCudaDriver.ptr(c), n);
     }
 
     @Override

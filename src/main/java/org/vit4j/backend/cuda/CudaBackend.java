@@ -1,53 +1,13 @@
 package org.vit4j.backend.cuda;
 
-import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
-import static jcuda.driver.JCudaDriver.cuDeviceGet;
-import static jcuda.driver.JCudaDriver.cuDeviceGetName;
-import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
-import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
-import static jcuda.driver.JCudaDriver.cuGraphDestroy;
-import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
-import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
-import static jcuda.driver.JCudaDriver.cuGraphLaunch;
-import static jcuda.driver.JCudaDriver.cuInit;
-import static jcuda.driver.JCudaDriver.cuLaunchKernel;
-import static jcuda.driver.JCudaDriver.cuMemAlloc;
-import static jcuda.driver.JCudaDriver.cuMemAllocHost;
-import static jcuda.driver.JCudaDriver.cuMemFree;
-import static jcuda.driver.JCudaDriver.cuMemFreeHost;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
-import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
-import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
-import static jcuda.driver.JCudaDriver.cuModuleLoadData;
-import static jcuda.driver.JCudaDriver.cuModuleUnload;
-import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
-import static jcuda.driver.JCudaDriver.cuStreamCreate;
-import static jcuda.driver.JCudaDriver.cuStreamDestroy;
-import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
-import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
-
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
-import jcuda.Pointer;
-import jcuda.driver.CUcontext;
-import jcuda.driver.CUdevice;
-import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUfunction;
-import jcuda.driver.CUgraph;
-import jcuda.driver.CUgraphExec;
-import jcuda.driver.CUmodule;
-import jcuda.driver.CUstream;
-import jcuda.driver.CUstreamCaptureMode;
-import jcuda.driver.JCudaDriver;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
+import org.vit4j.backend.BackendOptions;
 import org.vit4j.backend.DeviceBuffer;
 import org.vit4j.backend.Epilogue;
 import org.vit4j.backend.OpChecks;
@@ -58,34 +18,35 @@ import org.vit4j.memory.PoolStats;
 import org.vit4j.memory.SegmentAllocator;
 
 /**
- * The ViT ops as hand-written CUDA kernels (kernels/cuda/*.cu, built into fatbins that ship in the
- * jar), launched through JCuda's driver API on one stream. Device memory comes from a caching
- * {@link BufferPool} over a {@link SegmentAllocator} (small blocks split from 2 MiB segments); host transfers go through one pinned staging buffer; {@link #run} records a
- * whole forward pass as a CUDA graph the first time per key and replays it after, so a pass is one
- * launch from Java. Launch geometry and argument lists are {@link CudaKernels}'. Not thread-safe.
+ * The ViT ops as hand-written CUDA kernels (kernels/cuda/*.cu), launched through a {@link CudaDriver}
+ * on one stream: {@link JCudaDriver} on an NVIDIA GPU (the fatbins that ship in the jar), or
+ * {@link CpuCudaDriver}, the same kernels compiled for the CPU, which is how the tests run this
+ * backend where no GPU is. Device memory comes from a caching {@link BufferPool} over a
+ * {@link SegmentAllocator} (small blocks split from 2 MiB segments); {@link #run} records a whole
+ * forward pass as a graph the first time per key and replays it after, so a pass is one launch from
+ * Java (unless {@link BackendOptions#noGraph()}). Launch geometry and argument lists are
+ * {@link CudaKernels}'.
+ *
+ * <p>A CUDA context is current per thread, so every method that reaches the driver makes it current
+ * first: the backend may be used from any thread (a forward pass on a worker, close from a shutdown
+ * hook), though from one at a time: it is not thread-safe.
  */
 public final class CudaBackend implements Backend {
-    static final String FATBIN_ROOT = "/org/vit4j/kernels/cuda/";
-
-    private final CUdevice device = new CUdevice();
-    private final CUcontext context = new CUcontext();
-    private final CUstream stream = new CUstream();
+    private final CudaDriver driver;
+    private final BackendOptions options;
+    private final String name;
     private final String deviceName;
-    private final Map<String, CUmodule> modules = new HashMap<>();
-    private final Map<String, CUfunction> functions = new HashMap<>();
-    private final Map<Object, CUgraphExec> graphs = new IdentityHashMap<>();
-    private final Map<Object, CUgraph> graphSources = new IdentityHashMap<>();
-    private final BufferPool<CUdeviceptr> pool;
-    private Pointer staging = new Pointer();
-    private long stagingBytes;
+    private final Map<String, CudaDriver.Function> functions = new HashMap<>();
+    private final Map<Object, CudaDriver.Graph> graphs = new IdentityHashMap<>();
+    private final BufferPool<DevicePointer> pool;
     private boolean capturing;
     private boolean closed;
     /** cuBLAS for the linear layers where asked for and loadable (see {@link #GEMM_PROPERTY}), else null. */
     private CublasGemm cublas;
-    private CUdeviceptr cublasWorkspace;
+    private DevicePointer cublasWorkspace;
     /** The linear layers' [M, 3D] result before the head-layout scatter, on the cuBLAS path. */
     private DeviceBuffer qkvScratch;
-    private final java.util.List<DeviceBuffer> retiredScratch = new java.util.ArrayList<>();
+    private final List<DeviceBuffer> retiredScratch = new ArrayList<>();
 
     /**
      * Which GEMM runs the linear layers: "vit4j" (the default: kernels/cuda/linear.cu) or "cublas";
@@ -96,61 +57,78 @@ public final class CudaBackend implements Backend {
 
     /** True where every kernel module is in the jar (built with nvcc). */
     public static boolean kernelsBuilt() {
-        for (String module : CudaKernels.KERNELS.keySet()) {
-            if (CudaBackend.class.getResource(FATBIN_ROOT + module + ".fatbin") == null) return false;
-        }
-        return true;
+        return JCudaDriver.kernelsBuilt();
     }
 
+    /** The GPU {@code index} through JCuda, with graphs. */
     public CudaBackend(int index) {
-        JCudaDriver.setExceptionsEnabled(true);
-        cuInit(0);
-        cuDeviceGet(device, index);
-        byte[] name = new byte[256];
-        cuDeviceGetName(name, name.length, device);
-        int n = 0;
-        while (n < name.length && name[n] != 0) n++;
-        deviceName = new String(name, 0, n, StandardCharsets.UTF_8);
-        cuDevicePrimaryCtxRetain(context, device);
-        cuCtxSetCurrent(context);
-        cuStreamCreate(stream, 0);
-        // Small buffers (biases, norms) are carved from 2 MiB segments; larger ones are their own.
-        DeviceAllocator<CUdeviceptr> device = new DeviceAllocator<>() {
-            @Override
-            public CUdeviceptr allocate(long bytes) {
-                CUdeviceptr p = new CUdeviceptr();
-                cuMemAlloc(p, bytes);
-                return p;
-            }
+        this(new JCudaDriver(index), BackendOptions.DEFAULT);
+    }
 
-            @Override
-            public void free(CUdeviceptr handle) {
-                cuMemFree(handle);
-            }
-        };
-        pool = new BufferPool<>(new SegmentAllocator<>(device, (p, off) -> p.withByteOffset(off), 2L << 20, 256L << 10),
-                "cuda " + deviceName);
+    /** A backend over {@code driver}, which it owns from now on (and closes, on failure here too). */
+    public CudaBackend(CudaDriver driver, BackendOptions options) {
+        this.driver = driver;
+        this.options = options == null ? BackendOptions.DEFAULT : options;
+        BufferPool<DevicePointer> p = null;
         try {
-            for (Map.Entry<String, java.util.List<String>> m : CudaKernels.KERNELS.entrySet()) {
-                CUmodule module = new CUmodule();
-                cuModuleLoadData(module, fatbin(m.getKey()));
-                modules.put(m.getKey(), module);
-                for (String k : m.getValue()) {
-                    CUfunction f = new CUfunction();
-                    cuModuleGetFunction(f, module, k);
-                    functions.put(m.getKey() + "/" + k, f);
+            driver.makeCurrent();
+            name = driver.name();
+            deviceName = driver.deviceName();
+            // Small buffers (biases, norms) are carved from 2 MiB segments; larger ones are their own.
+            DeviceAllocator<DevicePointer> device = new DeviceAllocator<>() {
+                @Override
+                public DevicePointer allocate(long bytes) {
+                    return new DevicePointer(driver.malloc(bytes));
                 }
+
+                @Override
+                public void free(DevicePointer handle) {
+                    driver.free(handle.address());
+                }
+            };
+            p = new BufferPool<>(new SegmentAllocator<>(device, DevicePointer::plus, 2L << 20, 256L << 10),
+                    name + " " + deviceName);
+        } catch (RuntimeException e) {
+            closeQuietly(driver, e);
+            throw e;
+        }
+        pool = p;
+        try {
+            // Every kernel up front: a missing one is an error now, not in the middle of a pass.
+            for (Map.Entry<String, List<String>> m : CudaKernels.KERNELS.entrySet()) {
+                for (String k : m.getValue()) functions.put(m.getKey() + "/" + k, driver.function(m.getKey(), k));
             }
             String gemm = System.getProperty(GEMM_PROPERTY, System.getenv().getOrDefault("VIT4J_CUDA_GEMM", "vit4j"));
             if (gemm.equalsIgnoreCase("cublas")) {
-                cublasWorkspace = pool.acquire(CUBLAS_WORKSPACE_BYTES);
-                cublas = CublasGemm.tryCreate(stream, cublasWorkspace, CUBLAS_WORKSPACE_BYTES);
+                if (driver instanceof JCudaDriver jcuda) {
+                    cublasWorkspace = pool.acquire(CUBLAS_WORKSPACE_BYTES);
+                    cublas = CublasGemm.tryCreate(jcuda.stream(), cublasWorkspace.address(), CUBLAS_WORKSPACE_BYTES);
+                    if (cublas == null) {
+                        pool.release(cublasWorkspace);
+                        cublasWorkspace = null;
+                    }
+                } else {
+                    System.err.println("vit4j: --gemm cublas: cuBLAS needs an NVIDIA GPU; " + name
+                            + " uses vit4j's own GEMM");
+                }
             } else if (!gemm.equalsIgnoreCase("vit4j")) {
-                throw new Vit4jException("cuda: unknown GEMM provider '" + gemm + "'; expected vit4j or cublas");
+                throw new Vit4jException(name + ": unknown GEMM provider '" + gemm + "'; expected vit4j or cublas");
             }
         } catch (RuntimeException e) {
-            close();
+            try {
+                close();
+            } catch (RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
             throw e;
+        }
+    }
+
+    private static void closeQuietly(CudaDriver driver, RuntimeException cause) {
+        try {
+            driver.close();
+        } catch (RuntimeException e) {
+            cause.addSuppressed(e);
         }
     }
 
@@ -159,22 +137,23 @@ public final class CudaBackend implements Backend {
         return cublas != null ? "cublas" : "vit4j";
     }
 
-    private static byte[] fatbin(String module) {
-        try (InputStream in = CudaBackend.class.getResourceAsStream(FATBIN_ROOT + module + ".fatbin")) {
-            if (in == null) {
-                throw new Vit4jException("cuda: kernels not built: " + module + ".fatbin is not in the jar "
-                        + "(build on a machine with nvcc: scripts/build-cuda-kernels.sh)");
-            }
-            byte[] bytes = in.readAllBytes();
-            return java.util.Arrays.copyOf(bytes, bytes.length + 1); // the driver wants it NUL-terminated
-        } catch (IOException e) {
-            throw new Vit4jException("cuda: cannot read " + module + ".fatbin: " + e.getMessage(), e);
-        }
+    public BackendOptions options() {
+        return options;
+    }
+
+    /** The driver, for tests that reach below the backend. */
+    CudaDriver driver() {
+        return driver;
+    }
+
+    /** Graphs recorded and kept, for tests. */
+    int recordedGraphs() {
+        return graphs.size();
     }
 
     @Override
     public String name() {
-        return "cuda";
+        return name;
     }
 
     @Override
@@ -187,28 +166,33 @@ public final class CudaBackend implements Backend {
         return pool.stats();
     }
 
-    private void checkOpen() {
-        if (closed) throw new IllegalStateException("cuda backend used after close");
+    /**
+     * Every entry that reaches the driver comes through here: open, and the context current on this
+     * thread (CUDA keeps it per thread, so the creating thread's is not this one's).
+     */
+    private void enter() {
+        if (closed) throw new IllegalStateException(name + " backend used after close");
+        driver.makeCurrent();
     }
 
     private void launch(CudaKernels.Launch l) {
-        CUfunction f = functions.get(l.module() + "/" + l.kernelName());
-        if (f == null) throw new IllegalStateException("cuda: no kernel " + l.module() + "/" + l.kernelName());
-        cuLaunchKernel(f, l.grid()[0], l.grid()[1], l.grid()[2], l.block()[0], l.block()[1], l.block()[2],
-                l.sharedBytes(), stream, l.args(), null);
+        CudaDriver.Function f = functions.get(l.module() + "/" + l.kernelName());
+        if (f == null) throw new IllegalStateException(name + ": no kernel " + l.module() + "/" + l.kernelName());
+        driver.launch(f, l.grid(), l.block(), l.sharedBytes(), l.args());
     }
 
-    private static CUdeviceptr p(DeviceBuffer b) {
-        return b == null ? null : ((CudaBuffer) b).ptr();
+    /** The buffer's device address; 0 (the null pointer) for an absent optional buffer. */
+    private static long p(DeviceBuffer b) {
+        return b == null ? 0 : ((CudaBuffer) b).address();
     }
 
     // ---- memory ----
 
     @Override
     public DeviceBuffer allocate(long length) {
-        checkOpen();
+        enter();
         if (length < 0 || length > Integer.MAX_VALUE) {
-            throw new Vit4jException("cuda: cannot allocate " + length + " floats (kernels index with int)");
+            throw new Vit4jException(name + ": cannot allocate " + length + " floats (kernels index with int)");
         }
         return new CudaBuffer(this, pool.acquire(length * Float.BYTES), length);
     }
@@ -217,52 +201,37 @@ public final class CudaBackend implements Backend {
     public DeviceBuffer upload(float[] host) {
         if (host == null) throw new Vit4jException("upload: host array is null");
         DeviceBuffer b = allocate(host.length);
-        write(host, b);
-        return b;
-    }
-
-    /** The pinned staging buffer, grown to at least {@code bytes}; waits for the stream before reuse. */
-    private FloatBuffer staging(long bytes) {
-        cuStreamSynchronize(stream);
-        if (bytes > stagingBytes) {
-            if (stagingBytes > 0) cuMemFreeHost(staging);
-            staging = new Pointer();
-            cuMemAllocHost(staging, bytes);
-            stagingBytes = bytes;
+        try {
+            write(host, b);
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
         }
-        return staging.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return b;
     }
 
     @Override
     public void write(float[] src, DeviceBuffer dst) {
-        checkOpen();
+        enter();
         OpChecks.hostTransfer(this, "write", dst, src);
-        if (src.length == 0) return;
-        long bytes = (long) src.length * Float.BYTES;
-        staging(bytes).put(src);
-        cuMemcpyHtoDAsync(p(dst), staging, bytes, stream);
+        driver.copyHtoD(p(dst), src, 0, src.length);
     }
 
     @Override
     public void download(DeviceBuffer src, float[] dst) {
-        checkOpen();
+        enter();
         OpChecks.hostTransfer(this, "download", src, dst);
-        if (dst.length == 0) return;
-        long bytes = (long) dst.length * Float.BYTES;
-        FloatBuffer host = staging(bytes);
-        cuMemcpyDtoHAsync(staging, p(src), bytes, stream);
-        cuStreamSynchronize(stream);
-        host.get(dst);
+        driver.copyDtoH(dst, 0, p(src), dst.length);
     }
 
     @Override
     public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
-        checkOpen();
+        enter();
         OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
-        cuMemcpyDtoDAsync(p(dst), p(src), n * Float.BYTES, stream);
+        driver.copyDtoD(p(dst), p(src), n * Float.BYTES);
     }
 
-    void release(CUdeviceptr ptr) {
+    void release(DevicePointer ptr) {
         if (closed) return; // the pool freed everything at close
         pool.release(ptr);
     }
@@ -272,7 +241,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
             DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
-        checkOpen();
+        enter();
         OpChecks.patchEmbed(this, s, images, weight, bias, clsToken, posEmbed, out);
         launch(CudaKernels.patchEmbed(s, p(images), p(weight), p(bias), p(clsToken), p(posEmbed), p(out)));
     }
@@ -280,7 +249,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
             float eps) {
-        checkOpen();
+        enter();
         OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
         launch(CudaKernels.layerNorm(p(x), p(gamma), p(beta), p(out), rows, dim, eps));
     }
@@ -288,7 +257,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
             DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
-        checkOpen();
+        enter();
         OpChecks.layerNorm(this, x, gamma, beta, normed, rows, dim, eps);
         OpChecks.buffer(this, "addLayerNorm", "residual", residual, (long) rows * dim);
         OpChecks.buffer(this, "addLayerNorm", "sum", sum, (long) rows * dim);
@@ -298,7 +267,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
             int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
-        checkOpen();
+        enter();
         OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
         if (cublas == null) {
             launch(CudaKernels.linear(p(x), p(weight), p(bias), p(out), rows, inFeatures, outFeatures, epilogue,
@@ -314,7 +283,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
             int tokens, int dim, int heads) {
-        checkOpen();
+        enter();
         OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
         if (cublas == null) {
             launch(CudaKernels.linearQkv(p(x), p(weight), p(bias), p(qkv), batch, tokens, dim, heads));
@@ -333,28 +302,28 @@ public final class CudaBackend implements Backend {
     @Override
     public void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
             float scale) {
-        checkOpen();
+        enter();
         OpChecks.attention(this, qkv, out, batch, tokens, heads, headDim, scale);
         launch(CudaKernels.attention(p(qkv), p(out), batch, tokens, heads, headDim, scale));
     }
 
     @Override
     public void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
-        checkOpen();
+        enter();
         OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
         launch(CudaKernels.gelu(p(x), p(out), n));
     }
 
     @Override
     public void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
-        checkOpen();
+        enter();
         OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
         launch(CudaKernels.add(p(a), p(b), p(out), n));
     }
 
     @Override
     public void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
-        checkOpen();
+        enter();
         OpChecks.selectToken(this, x, out, batch, tokens, dim, token);
         launch(CudaKernels.selectToken(p(x), p(out), batch, tokens, dim, token));
     }
@@ -362,65 +331,111 @@ public final class CudaBackend implements Backend {
     // ---- graphs ----
 
     /**
-     * Records {@code body} into a CUDA graph the first time per {@code key} (stream capture: the
-     * kernels are not run while recording) and launches the graph, then and on every later call:
-     * one driver call for a whole pass.
+     * Records {@code body} into a graph the first time per {@code key} (stream capture: the kernels
+     * are not run while recording) and launches the graph, then and on every later call: one driver
+     * call for a whole pass. With {@link BackendOptions#noGraph()}, just runs {@code body}.
+     *
+     * <p>Where {@code body} throws while it is recorded, that exception is what the caller gets (an
+     * error of ending the broken capture is added to it as suppressed), and no graph is kept.
      */
     @Override
     public void run(Object key, Runnable body) {
-        checkOpen();
-        if (capturing) {
+        enter();
+        if (capturing || options.noGraph()) {
             body.run(); // nested: part of the recording already under way
             return;
         }
-        CUgraphExec exec = graphs.get(key);
-        if (exec == null) {
-            CUgraph graph = new CUgraph();
-            capturing = true;
-            // Relaxed: a first pass may still grow a scratch buffer (cuMemAlloc) while it is recorded.
-            cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
-            try {
-                body.run();
-            } finally {
-                capturing = false;
-                cuStreamEndCapture(stream, graph);
-            }
-            exec = new CUgraphExec();
-            cuGraphInstantiate(exec, graph, 0);
-            graphs.put(key, exec);
-            graphSources.put(key, graph);
+        CudaDriver.Graph graph = graphs.get(key);
+        if (graph == null) {
+            graph = record(body);
+            graphs.put(key, graph);
+            driver.makeCurrent();
         }
-        cuGraphLaunch(exec, stream);
+        driver.launchGraph(graph);
+    }
+
+    private CudaDriver.Graph record(Runnable body) {
+        driver.beginCapture();
+        capturing = true;
+        try {
+            body.run();
+        } catch (Throwable first) {
+            capturing = false;
+            abandonCapture(first);
+            throw first;
+        } finally {
+            capturing = false;
+        }
+        driver.makeCurrent(); // the body may have entered another backend on this thread
+        return driver.endCapture();
+    }
+
+    /**
+     * Ends a capture that {@code first} broke off and destroys what it recorded, so the stream leaves
+     * capture mode and no graph leaks; what goes wrong meanwhile is added to {@code first}, which the
+     * caller rethrows: the capture's own error (invalidated, say) would only hide the cause.
+     */
+    private void abandonCapture(Throwable first) {
+        CudaDriver.Graph partial;
+        try {
+            driver.makeCurrent();
+            partial = driver.endCapture();
+        } catch (RuntimeException e) {
+            first.addSuppressed(e);
+            return;
+        }
+        try {
+            driver.destroyGraph(partial);
+        } catch (RuntimeException e) {
+            first.addSuppressed(e);
+        }
     }
 
     @Override
     public void forget(Object key) {
-        CUgraphExec exec = graphs.remove(key);
-        if (exec != null) cuGraphExecDestroy(exec);
-        CUgraph graph = graphSources.remove(key);
-        if (graph != null) cuGraphDestroy(graph);
+        if (closed) return; // close destroyed every graph
+        CudaDriver.Graph graph = graphs.get(key);
+        if (graph == null) return;
+        driver.makeCurrent();
+        graphs.remove(key);
+        driver.destroyGraph(graph);
     }
 
     @Override
     public void synchronize() {
-        checkOpen();
-        cuStreamSynchronize(stream);
+        enter();
+        driver.synchronize();
     }
 
+    /**
+     * Waits for the stream, then releases graphs, cuBLAS, the pool's memory and the driver, from
+     * whatever thread calls it; each step runs even where one before it failed, and the first failure
+     * is thrown at the end with the others suppressed.
+     */
     @Override
     public void close() {
         if (closed) return;
+        List<RuntimeException> failures = new ArrayList<>();
+        step(failures, driver::makeCurrent);
+        step(failures, driver::synchronize);
+        closed = true;
+        for (CudaDriver.Graph g : graphs.values()) step(failures, () -> driver.destroyGraph(g));
+        graphs.clear();
+        if (cublas != null) step(failures, cublas::close);
+        step(failures, pool::close);
+        step(failures, driver::close);
+        if (!failures.isEmpty()) {
+            RuntimeException first = failures.get(0);
+            for (RuntimeException e : failures.subList(1, failures.size())) first.addSuppressed(e);
+            throw first;
+        }
+    }
+
+    private static void step(List<RuntimeException> failures, Runnable step) {
         try {
-            cuStreamSynchronize(stream);
-        } finally {
-            closed = true;
-            for (Object key : graphs.keySet().toArray()) forget(key);
-            if (cublas != null) cublas.close();
-            pool.close();
-            if (stagingBytes > 0) cuMemFreeHost(staging);
-            modules.values().forEach(m -> cuModuleUnload(m));
-            cuStreamDestroy(stream);
-            cuDevicePrimaryCtxRelease(device);
+            step.run();
+        } catch (RuntimeException e) {
+            failures.add(e);
         }
     }
 }

@@ -1,23 +1,22 @@
 package org.vit4j.backend.cuda;
 
-import jcuda.driver.CUdeviceptr;
 import org.vit4j.memory.PooledBuffer;
 
-/** A float buffer in CUDA device memory: a pooled {@code CUdeviceptr}. */
-final class CudaBuffer extends PooledBuffer<CUdeviceptr> {
+/** A float buffer in CUDA device memory: a pooled device address. */
+final class CudaBuffer extends PooledBuffer<DevicePointer> {
     private final CudaBackend backend;
 
-    CudaBuffer(CudaBackend backend, CUdeviceptr ptr, long length) {
+    CudaBuffer(CudaBackend backend, DevicePointer ptr, long length) {
         super(backend, ptr, length);
         this.backend = backend;
     }
 
-    CUdeviceptr ptr() {
-        return handle();
+    long address() {
+        return handle().address();
     }
 
     @Override
-    protected void release(CUdeviceptr ptr) {
+    protected void release(DevicePointer ptr) {
         backend.release(ptr);
     }
 }

@@ -2,9 +2,10 @@ package org.vit4j.backend.cuda;
 
 import java.util.Arrays;
 import java.util.List;
+import org.vit4j.backend.cuda.KernelArg.F32;
+import org.vit4j.backend.cuda.KernelArg.I32;
+import org.vit4j.backend.cuda.KernelArg.Ptr;
 import java.util.Map;
-import jcuda.Pointer;
-import jcuda.driver.CUdeviceptr;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Epilogue;
 import org.vit4j.backend.PatchEmbedShape;
@@ -13,13 +14,13 @@ import org.vit4j.backend.PatchEmbedShape;
  * Launch plans for the CUDA kernels in {@code kernels/cuda/*.cu}: for each op, which kernel of which
  * module runs, on what grid and block, and its argument list in the exact order of the kernel's
  * parameters. No CUDA call happens here, so the arithmetic is testable without a GPU; the backend
- * loads {@code kernels/<module>.fatbin} once per module and runs
- * {@code cuLaunchKernel(function(module, kernelName), grid, block, sharedBytes, stream, args, null)}.
+ * asks its {@link CudaDriver} for {@code function(module, kernelName)} once and launches it with
+ * the plan's grid, block, shared memory and typed arguments ({@link KernelArg}: pointer, int, float,
+ * in the kernel's parameter order, which {@code CudaKernelsTest} checks against the .cu sources).
  *
- * <p>Device pointers are {@link CUdeviceptr}s; an absent optional buffer (a null bias) may be given as
- * Java {@code null} or as a {@code new CUdeviceptr()} (value 0): the kernel receives a null pointer.
- * Kernels decide float4 versus scalar access themselves (a uniform alignment test on the pointers),
- * because JCuda does not expose a device address, so any sub-buffer view is safe to pass.
+ * <p>Device pointers are addresses; an absent optional buffer (a null bias) is address 0, and the
+ * kernel receives a null pointer. Kernels decide float4 versus scalar access themselves (a uniform
+ * alignment test on the pointers), so any sub-buffer view is safe to pass.
  *
  * <p>Tile sizes are the nested classes' constants; each mirrors the {@code #define}/{@code constexpr}
  * block of one .cu file (named in its javadoc), which is the single place they are set on the device
@@ -37,12 +38,24 @@ public final class CudaKernels {
      * @param grid              grid dimensions x, y, z
      * @param block             block dimensions x, y, z
      * @param sharedBytes       dynamic shared memory for cuLaunchKernel (0: all kernels use static)
-     * @param args              kernelParams: a pointer to an array of pointers, one per parameter
-     * @param argCount          how many parameters {@code args} holds
+     * @param args              one value per kernel parameter, in order
      * @param staticSharedBytes the static shared memory the kernel declares (informational)
      */
-    public record Launch(String module, String kernelName, int[] grid, int[] block, int sharedBytes, Pointer args,
-            int argCount, int staticSharedBytes) {
+    public record Launch(String module, String kernelName, int[] grid, int[] block, int sharedBytes,
+            List<KernelArg> args, int staticSharedBytes) {
+
+        public Launch {
+            args = List.copyOf(args);
+        }
+
+        public int argCount() {
+            return args.size();
+        }
+
+        /** The argument kinds, as {@code CudaCpuNative.signature} gives a kernel's: e.g. "pppppiii". */
+        public String kinds() {
+            return KernelArg.kinds(args);
+        }
 
         public long threads() {
             return (long) grid[0] * grid[1] * grid[2] * block[0] * block[1] * block[2];
@@ -51,7 +64,7 @@ public final class CudaKernels {
         @Override
         public String toString() {
             return module + "/" + kernelName + " grid " + Arrays.toString(grid) + " block " + Arrays.toString(block)
-                    + " args " + argCount + " static smem " + staticSharedBytes;
+                    + " args " + kinds() + " static smem " + staticSharedBytes;
         }
     }
 
@@ -132,43 +145,43 @@ public final class CudaKernels {
     // ---- linear.cu ----
 
     /**
-     * out[rows, outFeatures] = epilogue(x . weight^T). As in the CPU reference, a non-null bias with
+     * out[rows, outFeatures] = epilogue(x . weight^T). As in the CPU reference, a bias (address != 0) with
      * {@link Epilogue#NONE} is added (the plan then runs linear_bias). {@code residual} may equal {@code out}.
      */
-    public static Launch linear(CUdeviceptr x, CUdeviceptr weight, CUdeviceptr bias, CUdeviceptr out, int rows,
-            int inFeatures, int outFeatures, Epilogue epilogue, CUdeviceptr residual) {
+    public static Launch linear(long x, long weight, long bias, long out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
         positive("linear", "rows", rows);
         positive("linear", "inFeatures", inFeatures);
         positive("linear", "outFeatures", outFeatures);
         String kernel = switch (epilogue) {
-            case NONE -> bias == null ? "linear_none" : "linear_bias";
+            case NONE -> bias == 0 ? "linear_none" : "linear_bias";
             case BIAS -> "linear_bias";
             case BIAS_GELU -> "linear_bias_gelu";
             case BIAS_RESIDUAL -> "linear_bias_residual";
         };
-        if (epilogue != Epilogue.NONE && bias == null) {
+        if (epilogue != Epilogue.NONE && bias == 0) {
             throw new Vit4jException("linear: epilogue " + epilogue + " needs a bias");
         }
-        if (epilogue == Epilogue.BIAS_RESIDUAL && residual == null) {
+        if (epilogue == Epilogue.BIAS_RESIDUAL && residual == 0) {
             throw new Vit4jException("linear: epilogue BIAS_RESIDUAL needs a residual");
         }
         return new Launch("linear", kernel, gemmGrid(rows, outFeatures), block(Gemm.THREADS), 0,
                 args(ptr(x), ptr(weight), ptr(bias), ptr(residual), ptr(out), i(rows), i(outFeatures), i(inFeatures)),
-                8, Gemm.STATIC_SHARED_BYTES);
+                Gemm.STATIC_SHARED_BYTES);
     }
 
     /** The naive baseline linear_v1 (runtime epilogue, 16x16 blocks), kept for comparisons. */
-    public static Launch linearV1(CUdeviceptr x, CUdeviceptr weight, CUdeviceptr bias, CUdeviceptr out, int rows,
-            int inFeatures, int outFeatures, Epilogue epilogue, CUdeviceptr residual) {
-        int epi = epilogue == Epilogue.NONE && bias != null ? Epilogue.BIAS.ordinal() : epilogue.ordinal();
+    public static Launch linearV1(long x, long weight, long bias, long out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
+        int epi = epilogue == Epilogue.NONE && bias != 0 ? Epilogue.BIAS.ordinal() : epilogue.ordinal();
         return new Launch("linear", "linear_v1", new int[] {ceilDiv(outFeatures, 16), checkY(ceilDiv(rows, 16)), 1},
                 new int[] {16, 16, 1}, 0, args(ptr(x), ptr(weight), ptr(bias), ptr(residual), ptr(out), i(rows),
                         i(outFeatures), i(inFeatures), i(epi)),
-                9, 0);
+                0);
     }
 
-    /** x [batch * tokens, dim] . weight[3 * dim, dim]^T (+ bias or null) into qkv [3, batch, heads, tokens, dim / heads]. */
-    public static Launch linearQkv(CUdeviceptr x, CUdeviceptr weight, CUdeviceptr bias, CUdeviceptr qkv, int batch,
+    /** x [batch * tokens, dim] . weight[3 * dim, dim]^T (+ bias, or 0 for none) into qkv [3, batch, heads, tokens, dim / heads]. */
+    public static Launch linearQkv(long x, long weight, long bias, long qkv, int batch,
             int tokens, int dim, int heads) {
         positive("linearQkv", "batch", batch);
         positive("linearQkv", "tokens", tokens);
@@ -177,62 +190,62 @@ public final class CudaKernels {
         if (dim % heads != 0) throw new Vit4jException("linearQkv: dim " + dim + " is not a multiple of heads " + heads);
         int rows = Math.multiplyExact(batch, tokens);
         return new Launch("linear", "linear_qkv", gemmGrid(rows, Math.multiplyExact(3, dim)), block(Gemm.THREADS), 0,
-                args(ptr(x), ptr(weight), ptr(bias), ptr(qkv), i(batch), i(tokens), i(dim), i(heads)), 8,
+                args(ptr(x), ptr(weight), ptr(bias), ptr(qkv), i(batch), i(tokens), i(dim), i(heads)),
                 Gemm.STATIC_SHARED_BYTES);
     }
 
     // ---- patch_embed.cu ----
 
     /** The patch-embedding GEMM (M = B * Np, N = D, K = C * P * P); its first grid row also writes the class rows. */
-    public static Launch patchEmbed(PatchEmbedShape s, CUdeviceptr images, CUdeviceptr weight, CUdeviceptr bias,
-            CUdeviceptr clsToken, CUdeviceptr posEmbed, CUdeviceptr out) {
+    public static Launch patchEmbed(PatchEmbedShape s, long images, long weight, long bias,
+            long clsToken, long posEmbed, long out) {
         int patches = Math.multiplyExact(s.batch(), s.grid() * s.grid());
         return new Launch("patch_embed", "patch_embed", gemmGrid(patches, s.dim()), block(Gemm.THREADS), 0,
-                patchArgs(s, images, weight, bias, clsToken, posEmbed, out), 11, Gemm.STATIC_SHARED_BYTES);
+                patchArgs(s, images, weight, bias, clsToken, posEmbed, out), Gemm.STATIC_SHARED_BYTES);
     }
 
     /** The naive baseline patch_embed_v1 (one output per thread, 16x16 blocks). */
-    public static Launch patchEmbedV1(PatchEmbedShape s, CUdeviceptr images, CUdeviceptr weight, CUdeviceptr bias,
-            CUdeviceptr clsToken, CUdeviceptr posEmbed, CUdeviceptr out) {
+    public static Launch patchEmbedV1(PatchEmbedShape s, long images, long weight, long bias,
+            long clsToken, long posEmbed, long out) {
         int rows = Math.multiplyExact(s.batch(), s.tokens());
         return new Launch("patch_embed", "patch_embed_v1",
                 new int[] {ceilDiv(s.dim(), 16), checkY(ceilDiv(rows, 16)), 1}, new int[] {16, 16, 1}, 0,
-                patchArgs(s, images, weight, bias, clsToken, posEmbed, out), 11, 0);
+                patchArgs(s, images, weight, bias, clsToken, posEmbed, out), 0);
     }
 
-    private static Pointer patchArgs(PatchEmbedShape s, CUdeviceptr images, CUdeviceptr weight, CUdeviceptr bias,
-            CUdeviceptr clsToken, CUdeviceptr posEmbed, CUdeviceptr out) {
+    private static List<KernelArg> patchArgs(PatchEmbedShape s, long images, long weight, long bias,
+            long clsToken, long posEmbed, long out) {
         return args(ptr(images), ptr(weight), ptr(bias), ptr(clsToken), ptr(posEmbed), ptr(out), i(s.batch()),
                 i(s.channels()), i(s.imageSize()), i(s.patch()), i(s.dim()));
     }
 
     // ---- layernorm.cu ----
 
-    public static Launch layerNorm(CUdeviceptr x, CUdeviceptr gamma, CUdeviceptr beta, CUdeviceptr out, int rows,
+    public static Launch layerNorm(long x, long gamma, long beta, long out, int rows,
             int dim, float eps) {
         positive("layerNorm", "rows", rows);
         positive("layerNorm", "dim", dim);
         return new Launch("layernorm", "layernorm", new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1},
                 block(LayerNorm.THREADS), 0, args(ptr(x), ptr(gamma), ptr(beta), ptr(out), i(rows), i(dim), f(eps)),
-                7, 0);
+                0);
     }
 
     /** sum = x + residual, normed = layerNorm(sum); sum may alias x or residual. */
-    public static Launch addLayerNorm(CUdeviceptr x, CUdeviceptr residual, CUdeviceptr sum, CUdeviceptr normed,
-            CUdeviceptr gamma, CUdeviceptr beta, int rows, int dim, float eps) {
+    public static Launch addLayerNorm(long x, long residual, long sum, long normed,
+            long gamma, long beta, int rows, int dim, float eps) {
         positive("addLayerNorm", "rows", rows);
         positive("addLayerNorm", "dim", dim);
         return new Launch("layernorm", "add_layernorm", new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1},
                 block(LayerNorm.THREADS), 0, args(ptr(x), ptr(residual), ptr(sum), ptr(normed), ptr(gamma),
                         ptr(beta), i(rows), i(dim), f(eps)),
-                9, 0);
+                0);
     }
 
     /** The naive baseline layernorm_v1 (one thread per row). */
-    public static Launch layerNormV1(CUdeviceptr x, CUdeviceptr gamma, CUdeviceptr beta, CUdeviceptr out, int rows,
+    public static Launch layerNormV1(long x, long gamma, long beta, long out, int rows,
             int dim, float eps) {
         return new Launch("layernorm", "layernorm_v1", new int[] {ceilDiv(rows, 128), 1, 1}, block(128), 0,
-                args(ptr(x), ptr(gamma), ptr(beta), ptr(out), i(rows), i(dim), f(eps)), 7, 0);
+                args(ptr(x), ptr(gamma), ptr(beta), ptr(out), i(rows), i(dim), f(eps)), 0);
     }
 
     // ---- attention.cu ----
@@ -241,7 +254,7 @@ public final class CudaKernels {
      * Flash attention over qkv [3, batch, heads, tokens, headDim] into out [batch, tokens, heads * headDim]:
      * attention_hd{32,64,80,128} for those head dims, attention_generic for any other up to {@link Attention#HD_MAX}.
      */
-    public static Launch attention(CUdeviceptr qkv, CUdeviceptr out, int batch, int tokens, int heads, int headDim,
+    public static Launch attention(long qkv, long out, int batch, int tokens, int heads, int headDim,
             float scale) {
         positive("attention", "batch", batch);
         positive("attention", "tokens", tokens);
@@ -255,30 +268,30 @@ public final class CudaKernels {
         int smem = Attention.staticSharedBytes(headDim);
         if (Attention.TEMPLATED.contains(headDim)) {
             return new Launch("attention", "attention_hd" + headDim, grid, block(Attention.THREADS), 0,
-                    args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), f(scale)), 6, smem);
+                    args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), f(scale)), smem);
         }
         return new Launch("attention", "attention_generic", grid, block(Attention.THREADS), 0,
-                args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), i(headDim), f(scale)), 7, smem);
+                args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), i(headDim), f(scale)), smem);
     }
 
     // ---- elementwise.cu ----
 
     /** out = GELU(x); out may be x. */
-    public static Launch gelu(CUdeviceptr x, CUdeviceptr out, long n) {
+    public static Launch gelu(long x, long out, long n) {
         int len = intLength("gelu", n);
         return new Launch("elementwise", "gelu", elementwiseGrid(len), block(Elementwise.THREADS), 0,
-                args(ptr(x), ptr(out), i(len)), 3, 0);
+                args(ptr(x), ptr(out), i(len)), 0);
     }
 
     /** out = a + b; out may be a or b. */
-    public static Launch add(CUdeviceptr a, CUdeviceptr b, CUdeviceptr out, long n) {
+    public static Launch add(long a, long b, long out, long n) {
         int len = intLength("add", n);
         return new Launch("elementwise", "add", elementwiseGrid(len), block(Elementwise.THREADS), 0,
-                args(ptr(a), ptr(b), ptr(out), i(len)), 4, 0);
+                args(ptr(a), ptr(b), ptr(out), i(len)), 0);
     }
 
     /** out[b, :] = x[b, token, :]. */
-    public static Launch selectToken(CUdeviceptr x, CUdeviceptr out, int batch, int tokens, int dim, int token) {
+    public static Launch selectToken(long x, long out, int batch, int tokens, int dim, int token) {
         positive("selectToken", "batch", batch);
         positive("selectToken", "tokens", tokens);
         positive("selectToken", "dim", dim);
@@ -287,7 +300,7 @@ public final class CudaKernels {
         }
         int len = intLength("selectToken", (long) batch * dim);
         return new Launch("elementwise", "select_token", elementwiseGrid(len), block(Elementwise.THREADS), 0,
-                args(ptr(x), ptr(out), i(batch), i(tokens), i(dim), i(token)), 6, 0);
+                args(ptr(x), ptr(out), i(batch), i(tokens), i(dim), i(token)), 0);
     }
 
     // ---- epilogue.cu: what the cuBLAS path applies after cublasSgemm ----
@@ -296,15 +309,15 @@ public final class CudaKernels {
     public static final int EPILOGUE_THREADS = 256;
 
     /** out[rows, cols] = act(out + bias[col]), act = exact GELU when {@code gelu}. */
-    public static Launch biasRows(CUdeviceptr out, CUdeviceptr bias, int rows, int cols, boolean gelu) {
+    public static Launch biasRows(long out, long bias, int rows, int cols, boolean gelu) {
         positive("biasRows", "rows", rows);
         positive("biasRows", "cols", cols);
         return new Launch("epilogue", "bias_rows", new int[] {ceilDiv((long) rows * cols, EPILOGUE_THREADS), 1, 1},
-                block(EPILOGUE_THREADS), 0, args(ptr(out), ptr(bias), i(rows), i(cols), i(gelu ? 1 : 0)), 5, 0);
+                block(EPILOGUE_THREADS), 0, args(ptr(out), ptr(bias), i(rows), i(cols), i(gelu ? 1 : 0)), 0);
     }
 
-    /** flat [batch * tokens, 3 * dim] (+ bias [3 * dim] or null) into qkv [3, batch, heads, tokens, dim / heads]. */
-    public static Launch qkvScatter(CUdeviceptr flat, CUdeviceptr bias, CUdeviceptr qkv, int batch, int tokens, int dim,
+    /** flat [batch * tokens, 3 * dim] (+ bias [3 * dim], or 0 for none) into qkv [3, batch, heads, tokens, dim / heads]. */
+    public static Launch qkvScatter(long flat, long bias, long qkv, int batch, int tokens, int dim,
             int heads) {
         positive("qkvScatter", "batch", batch);
         positive("qkvScatter", "tokens", tokens);
@@ -313,7 +326,7 @@ public final class CudaKernels {
         long n = 3L * batch * tokens * dim;
         return new Launch("epilogue", "qkv_scatter", new int[] {ceilDiv(n, EPILOGUE_THREADS), 1, 1},
                 block(EPILOGUE_THREADS), 0, args(ptr(flat), ptr(bias), ptr(qkv), i(batch), i(tokens), i(dim), i(heads)),
-                7, 0);
+                0);
     }
 
     // ---- arithmetic ----
@@ -353,19 +366,19 @@ public final class CudaKernels {
 
     // ---- kernel arguments ----
 
-    private static Pointer ptr(CUdeviceptr p) {
-        return Pointer.to(p == null ? new CUdeviceptr() : p);
+    private static KernelArg ptr(long address) {
+        return new Ptr(address);
     }
 
-    private static Pointer i(int v) {
-        return Pointer.to(new int[] {v});
+    private static KernelArg i(int v) {
+        return new I32(v);
     }
 
-    private static Pointer f(float v) {
-        return Pointer.to(new float[] {v});
+    private static KernelArg f(float v) {
+        return new F32(v);
     }
 
-    private static Pointer args(Pointer... each) {
-        return Pointer.to(each);
+    private static List<KernelArg> args(KernelArg... each) {
+        return List.of(each);
     }
 }

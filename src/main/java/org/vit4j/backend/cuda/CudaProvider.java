@@ -3,9 +3,9 @@ package org.vit4j.backend.cuda;
 import java.util.ArrayList;
 import java.util.List;
 import jcuda.driver.CUdevice;
-import jcuda.driver.JCudaDriver;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
+import org.vit4j.backend.BackendOptions;
 import org.vit4j.backend.BackendProvider;
 
 /**
@@ -28,15 +28,15 @@ public final class CudaProvider implements BackendProvider {
     public Probe probe() {
         List<String> devices = new ArrayList<>();
         try {
-            JCudaDriver.setExceptionsEnabled(true);
-            JCudaDriver.cuInit(0);
+            jcuda.driver.JCudaDriver.setExceptionsEnabled(true);
+            jcuda.driver.JCudaDriver.cuInit(0);
             int[] count = new int[1];
-            JCudaDriver.cuDeviceGetCount(count);
+            jcuda.driver.JCudaDriver.cuDeviceGetCount(count);
             for (int i = 0; i < count[0]; i++) {
                 CUdevice dev = new CUdevice();
-                JCudaDriver.cuDeviceGet(dev, i);
+                jcuda.driver.JCudaDriver.cuDeviceGet(dev, i);
                 byte[] name = new byte[256];
-                JCudaDriver.cuDeviceGetName(name, name.length, dev);
+                jcuda.driver.JCudaDriver.cuDeviceGetName(name, name.length, dev);
                 int n = 0;
                 while (n < name.length && name[n] != 0) n++;
                 devices.add(new String(name, 0, n, java.nio.charset.StandardCharsets.UTF_8));
@@ -48,7 +48,7 @@ public final class CudaProvider implements BackendProvider {
             return Probe.unavailable(List.of(), "the NVIDIA driver did not initialise: " + e.getMessage());
         }
         if (devices.isEmpty()) return Probe.unavailable(devices, "the NVIDIA driver reports no CUDA device");
-        if (!CudaBackend.kernelsBuilt()) {
+        if (!JCudaDriver.kernelsBuilt()) {
             return Probe.unavailable(devices, "kernels not built: this jar has no CUDA fatbins (build it where nvcc is)");
         }
         return Probe.available(devices);
@@ -56,8 +56,13 @@ public final class CudaProvider implements BackendProvider {
 
     @Override
     public Backend open(int device) {
+        return open(device, BackendOptions.DEFAULT);
+    }
+
+    @Override
+    public Backend open(int device, BackendOptions options) {
         Probe probe = probe();
         if (!probe.available()) throw new Vit4jException("backend 'cuda': " + probe.reason());
-        return new CudaBackend(device);
+        return new CudaBackend(new JCudaDriver(device), options);
     }
 }

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.Test;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Epilogue;
@@ -28,11 +27,13 @@ import org.vit4j.backend.cuda.CudaKernels.LayerNorm;
 /**
  * The launch plans' arithmetic, with no GPU: grids cover every output, blocks and shared memory are
  * within the limits every target architecture has without opt-in, and each plan names a kernel that
- * {@code kernels/cuda/<module>.cu} declares, with as many arguments as that kernel has parameters.
+ * {@code kernels/cuda/<module>.cu} declares, with an argument of the right kind (pointer, int, float)
+ * for each of that kernel's parameters.
  * The tile constants are compared with the .cu files so the two sides cannot drift apart.
  */
 class CudaKernelsTest {
-    private static final CUdeviceptr P = new CUdeviceptr();
+    /** Any device address (plans only pass addresses on); 0 would mean an absent buffer. */
+    private static final long P = 0x7f00_0000_0100L;
     private static final int SMEM_LIMIT = 48 * 1024;
     private static final Path CUDA_DIR = Path.of(System.getProperty("user.dir"), "kernels", "cuda");
 
@@ -62,7 +63,7 @@ class CudaKernelsTest {
                 assertTrue((long) l.grid()[1] * Gemm.BM >= m && (long) (l.grid()[1] - 1) * Gemm.BM < m);
                 assertEquals(8, l.argCount());
             }
-            Launch v1 = CudaKernels.linearV1(P, P, null, P, m, k, n, Epilogue.NONE, null);
+            Launch v1 = CudaKernels.linearV1(P, P, 0, P, m, k, n, Epilogue.NONE, 0);
             checkLimits(v1);
             assertTrue((long) v1.grid()[0] * v1.block()[0] >= n && (long) v1.grid()[1] * v1.block()[1] >= m);
         }
@@ -70,25 +71,25 @@ class CudaKernelsTest {
 
     @Test
     void linearPicksKernelByEpilogue() {
-        assertEquals("linear_none", CudaKernels.linear(P, P, null, P, 4, 4, 4, Epilogue.NONE, null).kernelName());
+        assertEquals("linear_none", CudaKernels.linear(P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0).kernelName());
         // as in the CPU reference, a bias given with NONE is added
-        assertEquals("linear_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.NONE, null).kernelName());
-        assertEquals("linear_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS, null).kernelName());
+        assertEquals("linear_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.NONE, 0).kernelName());
+        assertEquals("linear_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS, 0).kernelName());
         assertEquals("linear_bias_gelu",
-                CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_GELU, null).kernelName());
+                CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_GELU, 0).kernelName());
         assertEquals("linear_bias_residual",
                 CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_RESIDUAL, P).kernelName());
-        assertThrows(Vit4jException.class, () -> CudaKernels.linear(P, P, null, P, 4, 4, 4, Epilogue.BIAS, null));
+        assertThrows(Vit4jException.class, () -> CudaKernels.linear(P, P, 0, P, 4, 4, 4, Epilogue.BIAS, 0));
         assertThrows(Vit4jException.class,
-                () -> CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_RESIDUAL, null));
-        assertThrows(Vit4jException.class, () -> CudaKernels.linear(P, P, P, P, 0, 4, 4, Epilogue.BIAS, null));
+                () -> CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_RESIDUAL, 0));
+        assertThrows(Vit4jException.class, () -> CudaKernels.linear(P, P, P, P, 0, 4, 4, Epilogue.BIAS, 0));
     }
 
     @Test
     void qkvGridCoversOutput() {
         int[][] shapes = {{1, 1, 48, 3}, {2, 197, 384, 6}, {8, 197, 768, 12}, {3, 17, 80, 1}};
         for (int[] s : shapes) {
-            Launch l = CudaKernels.linearQkv(P, P, null, P, s[0], s[1], s[2], s[3]);
+            Launch l = CudaKernels.linearQkv(P, P, 0, P, s[0], s[1], s[2], s[3]);
             checkLimits(l);
             assertEquals("linear_qkv", l.kernelName());
             assertTrue((long) l.grid()[0] * Gemm.BN >= 3L * s[2]);
@@ -172,6 +173,23 @@ class CudaKernelsTest {
         assertThrows(Vit4jException.class, () -> CudaKernels.gelu(P, P, 1L << 32));
     }
 
+    /** The values reach the kernel in parameter order, an absent buffer as the null pointer, a float by its bits. */
+    @Test
+    void argumentsCarryTheirValuesInParameterOrder() {
+        Launch l = CudaKernels.linear(0x100, 0x200, 0, 0x300, 5, 6, 7, Epilogue.NONE, 0);
+        assertEquals(List.of(KernelArg.ptr(0x100), KernelArg.ptr(0x200), KernelArg.ptr(0), KernelArg.ptr(0),
+                KernelArg.ptr(0x300), KernelArg.i32(5), KernelArg.i32(7), KernelArg.i32(6)), l.args());
+        assertEquals("pppppiii", l.kinds());
+        Launch ln = CudaKernels.layerNorm(0x10, 0x20, 0x30, 0x40, 3, 8, 1e-6f);
+        assertEquals("ppppiif", ln.kinds());
+        assertEquals(Float.floatToRawIntBits(1e-6f), ln.args().get(6).bits());
+        assertEquals(-3L, KernelArg.i32(-3).bits(), "an int's bits are sign-extended");
+        List<KernelArg> args = new ArrayList<>(List.of(KernelArg.i32(1)));
+        Launch copy = new Launch("elementwise", "gelu", new int[] {1, 1, 1}, new int[] {1, 1, 1}, 0, args, 0);
+        args.add(KernelArg.i32(2));
+        assertEquals(1, copy.argCount(), "a plan keeps its own copy of the argument list");
+    }
+
     // ---- the .cu sources: kernel names, parameter counts, tile constants ----
 
     private static String source(String module) throws IOException {
@@ -180,8 +198,8 @@ class CudaKernelsTest {
         return text.replace("\\\n", " ");
     }
 
-    /** Kernel name -> parameter count, with object-like macros (parameter lists) expanded. */
-    private static Map<String, Integer> kernels(String module) throws IOException {
+    /** Kernel name -> parameter kinds ('p' pointer, 'i' int, 'f' float), with object-like macros (parameter lists) expanded. */
+    private static Map<String, String> kernels(String module) throws IOException {
         String text = source(module);
         Matcher def = Pattern.compile("(?m)^#define\\s+(\\w+)\\s+(.*)$").matcher(text);
         Map<String, String> macros = new HashMap<>();
@@ -192,8 +210,19 @@ class CudaKernelsTest {
         Matcher k = Pattern.compile(
                 "extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+)\\s*\\(([^)]*)\\)")
                 .matcher(text);
-        Map<String, Integer> out = new HashMap<>();
-        while (k.find()) out.put(k.group(1), k.group(2).isBlank() ? 0 : k.group(2).split(",").length);
+        Map<String, String> out = new HashMap<>();
+        while (k.find()) {
+            StringBuilder kinds = new StringBuilder();
+            if (!k.group(2).isBlank()) {
+                for (String param : k.group(2).split(",")) {
+                    if (param.contains("*")) kinds.append('p');
+                    else if (param.matches("\\s*(const\\s+)?float\\s+\\w+\\s*")) kinds.append('f');
+                    else if (param.matches("\\s*(const\\s+)?int\\s+\\w+\\s*")) kinds.append('i');
+                    else throw new AssertionError("parameter '" + param.strip() + "' of " + k.group(1) + " is not a pointer, int or float");
+                }
+            }
+            out.put(k.group(1), kinds.toString());
+        }
         return out;
     }
 
@@ -207,7 +236,7 @@ class CudaKernelsTest {
     void plansMatchTheKernelSources() throws IOException {
         if (!Files.isDirectory(CUDA_DIR)) return; // run from elsewhere than the project root
         List<Launch> plans = new ArrayList<>();
-        plans.add(CudaKernels.linearV1(P, P, P, P, 4, 4, 4, Epilogue.BIAS, null));
+        plans.add(CudaKernels.linearV1(P, P, P, P, 4, 4, 4, Epilogue.BIAS, 0));
         for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(P, P, P, P, 4, 4, 4, e, P));
         plans.add(CudaKernels.linearQkv(P, P, P, P, 1, 4, 8, 2));
         PatchEmbedShape s = new PatchEmbedShape(1, 3, 32, 16, 8);
@@ -220,9 +249,11 @@ class CudaKernelsTest {
         plans.add(CudaKernels.gelu(P, P, 5));
         plans.add(CudaKernels.add(P, P, P, 5));
         plans.add(CudaKernels.selectToken(P, P, 1, 2, 3, 0));
-        Map<String, Map<String, Integer>> declared = new HashMap<>();
+        plans.add(CudaKernels.biasRows(P, P, 2, 3, true));
+        plans.add(CudaKernels.qkvScatter(P, P, P, 1, 2, 8, 2));
+        Map<String, Map<String, String>> declared = new HashMap<>();
         for (Launch l : plans) {
-            Map<String, Integer> ks = declared.computeIfAbsent(l.module(), m -> {
+            Map<String, String> ks = declared.computeIfAbsent(l.module(), m -> {
                 try {
                     return kernels(m);
                 } catch (IOException e) {
@@ -230,7 +261,7 @@ class CudaKernelsTest {
                 }
             });
             assertTrue(ks.containsKey(l.kernelName()), l.kernelName() + " not declared in " + l.module() + ".cu");
-            assertEquals(ks.get(l.kernelName()), l.argCount(), "parameter count of " + l.kernelName());
+            assertEquals(ks.get(l.kernelName()), l.kinds(), "parameter kinds of " + l.kernelName());
         }
         for (Map.Entry<String, List<String>> e : CudaKernels.KERNELS.entrySet()) {
             assertEquals(new java.util.TreeSet<>(e.getValue()), new java.util.TreeSet<>(kernels(e.getKey()).keySet()),

@@ -1,0 +1,323 @@
+package org.vit4j.backend.cuda;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.vit4j.Vit4jException;
+
+/**
+ * {@link CudaDriver} over {@link CudaCpuNative}: every kernel of kernels/cuda compiled for the CPU,
+ * for running the CUDA backend, and so its tests, where no GPU is. Device pointers are host
+ * addresses and every launch and copy runs to completion before it returns.
+ *
+ * <p>What would make a real GPU fail, this fails too, at the call that did it: a call on a thread
+ * where {@link #makeCurrent()} was not called (CUDA_ERROR_INVALID_CONTEXT), a host transfer or a
+ * synchronize while a graph is recorded (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, which spoils the
+ * capture as it does in CUDA), a launch whose arguments do not match the kernel's parameters. Graph
+ * capture is done here: between {@link #beginCapture()} and {@link #endCapture()}, launches and
+ * device-to-device copies are recorded with their arguments' values and not run, and launching the
+ * graph replays them in order.
+ */
+public final class CpuCudaDriver implements CudaDriver {
+
+    /**
+     * How the CPU runs each block's threads.
+     *
+     * @param reverse run a block's threads last to first (a missing barrier shows in one order only)
+     * @param strict  a barrier reached by part of a block, a shuffle naming an exited or unmasked lane,
+     *                or a deadlock, is an error naming the kernel and thread (see {@link CudaCpuNative#STRICT})
+     */
+    public record Options(boolean reverse, boolean strict) {
+        /** Forward order, strict. */
+        public static final Options DEFAULT = new Options(false, true);
+
+        int flags() {
+            return (reverse ? CudaCpuNative.REVERSE : 0) | (strict ? CudaCpuNative.STRICT : 0);
+        }
+
+        @Override
+        public String toString() {
+            return (reverse ? "reverse" : "forward") + " order, " + (strict ? "strict" : "lenient");
+        }
+    }
+
+    /** The driver whose context is current on each thread, as CUDA keeps one per thread. */
+    private static final ThreadLocal<CpuCudaDriver> CURRENT = new ThreadLocal<>();
+
+    private final Options options;
+    private final int flags;
+    private final String deviceName;
+    private final Map<String, Kernel> functions = new HashMap<>();
+    private final Map<Long, Long> allocations = new HashMap<>();
+    /** The graph being recorded, or null. */
+    private List<Op> recording;
+    /** Why the recording under way is spoilt, or null. */
+    private String spoilt;
+    private int liveGraphs;
+    private boolean closed;
+
+    private record Kernel(String name, long handle, String signature) implements Function {}
+
+    /** A recorded step: a launch or a device-to-device copy, with its values. */
+    private sealed interface Op permits Launch, Copy {}
+
+    private record Launch(Kernel kernel, int[] grid, int[] block, int sharedBytes, List<KernelArg> args) implements Op {}
+
+    private record Copy(long dst, long src, long bytes) implements Op {}
+
+    private static final class Recorded implements Graph {
+        final List<Op> ops;
+        boolean destroyed;
+
+        Recorded(List<Op> ops) {
+            this.ops = ops;
+        }
+    }
+
+    /** Null where the library is loaded, else why it is not (missing, wrong platform, a link error). */
+    public static String unavailableReason() {
+        String error = CudaCpuNative.load();
+        if (error != null) return error;
+        try {
+            CudaCpuNative.describe();
+            return null;
+        } catch (UnsatisfiedLinkError e) {
+            return "libvit4j_cudacpu.so lacks the native method describe(): " + e.getMessage();
+        }
+    }
+
+    /** The library's own description: "vit4j cuda-cpu n kernels, w workers". */
+    public static String describe() {
+        requireLibrary();
+        return CudaCpuNative.describe();
+    }
+
+    private static void requireLibrary() {
+        String error = CudaCpuNative.load();
+        if (error != null) throw new Vit4jException("cuda-cpu: " + error);
+    }
+
+    /** A driver whose context is current on the calling thread. */
+    public CpuCudaDriver(Options options) {
+        requireLibrary();
+        this.options = options;
+        this.flags = options.flags();
+        this.deviceName = CudaCpuNative.describe() + " (" + options + ")";
+        CURRENT.set(this);
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** Graphs made and not yet destroyed, for tests: a failed recording must leave none. */
+    int liveGraphs() {
+        return liveGraphs;
+    }
+
+    /** Allocations not yet freed, for tests. */
+    int liveAllocations() {
+        return allocations.size();
+    }
+
+    @Override
+    public String name() {
+        return "cuda-cpu";
+    }
+
+    @Override
+    public String deviceName() {
+        return deviceName;
+    }
+
+    @Override
+    public void makeCurrent() {
+        if (closed) throw new IllegalStateException("cuda-cpu: driver used after close");
+        CURRENT.set(this);
+    }
+
+    /** What CUDA's context rule would give: an error where this driver's context is not current. */
+    private void current(String call) {
+        if (closed) throw new IllegalStateException("cuda-cpu: " + call + " after close");
+        if (CURRENT.get() != this) {
+            throw new Vit4jException("cuda-cpu: " + call + " on thread '" + Thread.currentThread().getName()
+                    + "', where this context is not current (CUDA_ERROR_INVALID_CONTEXT): call makeCurrent() "
+                    + "on each thread that enters the backend");
+        }
+    }
+
+    /** A host-synchronous call during a recording: refused, and the recording spoilt, as in CUDA. */
+    private void notWhileRecording(String call) {
+        if (recording == null) return;
+        String why = call + " while a graph is being recorded (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED)";
+        if (spoilt == null) spoilt = why;
+        throw new Vit4jException("cuda-cpu: " + why);
+    }
+
+    @Override
+    public long malloc(long bytes) {
+        current("malloc");
+        if (bytes <= 0) throw new Vit4jException("cuda-cpu: malloc of " + bytes + " bytes; must be > 0");
+        long address = CudaCpuNative.malloc(bytes);
+        allocations.put(address, bytes);
+        return address;
+    }
+
+    @Override
+    public void free(long address) {
+        current("free");
+        if (allocations.remove(address) == null) {
+            throw new Vit4jException("cuda-cpu: free of 0x" + Long.toHexString(address)
+                    + ", which malloc did not return or which was freed already");
+        }
+        CudaCpuNative.free(address);
+    }
+
+    /** Checks that [address, address + bytes) lies within one live allocation: no host memory is touched blindly. */
+    private void inBounds(String call, String arg, long address, long bytes) {
+        for (Map.Entry<Long, Long> a : allocations.entrySet()) {
+            long base = a.getKey();
+            if (address >= base && bytes <= a.getValue() && address - base <= a.getValue() - bytes) return;
+        }
+        throw new Vit4jException("cuda-cpu: " + call + ": " + arg + " [0x" + Long.toHexString(address) + ", +"
+                + bytes + " bytes) is not within a live allocation");
+    }
+
+    @Override
+    public void copyHtoD(long dst, float[] src, int srcOffset, int count) {
+        current("copyHtoD");
+        notWhileRecording("copyHtoD");
+        if (count == 0) return;
+        inBounds("copyHtoD", "dst", dst, (long) count * Float.BYTES);
+        CudaCpuNative.copyHtoD(dst, src, srcOffset, count);
+    }
+
+    @Override
+    public void copyDtoH(float[] dst, int dstOffset, long src, int count) {
+        current("copyDtoH");
+        notWhileRecording("copyDtoH");
+        if (count == 0) return;
+        inBounds("copyDtoH", "src", src, (long) count * Float.BYTES);
+        CudaCpuNative.copyDtoH(dst, dstOffset, src, count);
+    }
+
+    @Override
+    public void copyDtoD(long dst, long src, long bytes) {
+        current("copyDtoD");
+        if (bytes == 0) return;
+        inBounds("copyDtoD", "dst", dst, bytes);
+        inBounds("copyDtoD", "src", src, bytes);
+        if (recording != null) {
+            recording.add(new Copy(dst, src, bytes));
+            return;
+        }
+        CudaCpuNative.copyDtoD(dst, src, bytes);
+    }
+
+    @Override
+    public Function function(String module, String kernel) {
+        current("function");
+        String key = module + "/" + kernel;
+        Kernel k = functions.get(key);
+        if (k == null) {
+            long handle = CudaCpuNative.function(module, kernel);
+            k = new Kernel(key, handle, CudaCpuNative.signature(handle));
+            functions.put(key, k);
+        }
+        return k;
+    }
+
+    @Override
+    public void launch(Function function, int[] grid, int[] block, int sharedBytes, List<KernelArg> args) {
+        current("launch");
+        Kernel k = (Kernel) function;
+        if (grid.length != 3 || block.length != 3) {
+            throw new Vit4jException("cuda-cpu: launch of " + k.name() + ": grid and block need 3 dimensions each");
+        }
+        if (recording != null) {
+            // Checked now, not at replay: the error belongs to the launch that made it.
+            String kinds = KernelArg.kinds(args);
+            if (!kinds.equals(k.signature())) {
+                throw new Vit4jException("cuda-cpu: launch of " + k.name() + " recorded with arguments '" + kinds
+                        + "' (" + args.size() + "), but the kernel takes '" + k.signature() + "' ("
+                        + k.signature().length() + ")");
+            }
+            recording.add(new Launch(k, grid.clone(), block.clone(), sharedBytes, List.copyOf(args)));
+            return;
+        }
+        run(k, grid, block, sharedBytes, args);
+    }
+
+    private void run(Kernel k, int[] grid, int[] block, int sharedBytes, List<KernelArg> args) {
+        long[] values = new long[args.size()];
+        for (int i = 0; i < values.length; i++) values[i] = args.get(i).bits();
+        CudaCpuNative.launch(k.handle(), grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes,
+                KernelArg.kinds(args), values, flags);
+    }
+
+    @Override
+    public void synchronize() {
+        current("synchronize");
+        notWhileRecording("synchronize"); // every call has finished already
+    }
+
+    @Override
+    public void beginCapture() {
+        current("beginCapture");
+        if (recording != null) throw new Vit4jException("cuda-cpu: beginCapture while a graph is being recorded");
+        recording = new ArrayList<>();
+        spoilt = null;
+    }
+
+    @Override
+    public Graph endCapture() {
+        current("endCapture");
+        if (recording == null) throw new Vit4jException("cuda-cpu: endCapture without beginCapture");
+        List<Op> ops = recording;
+        String why = spoilt;
+        recording = null;
+        spoilt = null;
+        if (why != null) {
+            throw new Vit4jException("cuda-cpu: the graph capture was invalidated by " + why
+                    + " (CUDA_ERROR_STREAM_CAPTURE_INVALIDATED)");
+        }
+        liveGraphs++;
+        return new Recorded(List.copyOf(ops));
+    }
+
+    @Override
+    public void launchGraph(Graph graph) {
+        current("launchGraph");
+        Recorded g = (Recorded) graph;
+        if (g.destroyed) throw new IllegalStateException("cuda-cpu: launch of a destroyed graph");
+        if (recording != null) {
+            recording.addAll(g.ops); // a graph launched into a capture becomes part of it
+            return;
+        }
+        for (Op op : g.ops) {
+            if (op instanceof Launch l) run(l.kernel(), l.grid(), l.block(), l.sharedBytes(), l.args());
+            else if (op instanceof Copy c) CudaCpuNative.copyDtoD(c.dst(), c.src(), c.bytes());
+        }
+    }
+
+    @Override
+    public void destroyGraph(Graph graph) {
+        current("destroyGraph");
+        Recorded g = (Recorded) graph;
+        if (g.destroyed) throw new IllegalStateException("cuda-cpu: graph destroyed twice");
+        g.destroyed = true;
+        liveGraphs--;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        current("close");
+        closed = true;
+        if (CURRENT.get() == this) CURRENT.remove();
+        // CUDA frees a context's memory with it; so does this, so that a leak in a test costs nothing later.
+        for (long address : allocations.keySet()) CudaCpuNative.free(address);
+        allocations.clear();
+    }
+}

@@ -1,0 +1,291 @@
+package org.vit4j.backend.cuda;
+
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetName;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuGraphDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
+import static jcuda.driver.JCudaDriver.cuGraphLaunch;
+import static jcuda.driver.JCudaDriver.cuInit;
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemAllocHost;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemFreeHost;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleLoadData;
+import static jcuda.driver.JCudaDriver.cuModuleUnload;
+import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
+import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
+import org.vit4j.Vit4jException;
+
+/**
+ * {@link CudaDriver} over JCuda's driver API: the device's primary context, one stream, one pinned
+ * staging buffer for host transfers, modules loaded from the fatbins in the jar
+ * ({@code /org/vit4j/kernels/cuda/<module>.fatbin}, built by scripts/build-cuda-kernels.sh), and
+ * graphs by stream capture in relaxed mode.
+ */
+public final class JCudaDriver implements CudaDriver {
+    static final String FATBIN_ROOT = "/org/vit4j/kernels/cuda/";
+
+    private final CUdevice device = new CUdevice();
+    private final CUcontext context = new CUcontext();
+    private final CUstream stream = new CUstream();
+    private final String deviceName;
+    private final Map<String, CUmodule> modules = new HashMap<>();
+    private final Map<String, Kernel> functions = new HashMap<>();
+    private Pointer staging = new Pointer();
+    private long stagingBytes;
+    private boolean closed;
+
+    private record Kernel(String name, CUfunction handle) implements Function {}
+
+    private record CapturedGraph(CUgraph graph, CUgraphExec exec) implements Graph {}
+
+    /**
+     * A CUdeviceptr at a given address. JCuda hands a pointer to the driver as its native value plus
+     * its byte offset, so a null base with the address as offset is that address; and a subclass may
+     * read the (protected) value back, which is how {@link #malloc} learns the address.
+     */
+    private static final class Address extends CUdeviceptr {
+        private static final CUdeviceptr NULL = new CUdeviceptr();
+
+        Address() {}
+
+        Address(long address) {
+            super(NULL, address);
+        }
+
+        long address() {
+            return getNativePointer() + getByteOffset();
+        }
+    }
+
+    /** The JCuda pointer for a device address, for JCuda calls outside this class (cuBLAS). */
+    static CUdeviceptr ptr(long address) {
+        return new Address(address);
+    }
+
+    /** True where every kernel module is in the jar (built with nvcc). */
+    public static boolean kernelsBuilt() {
+        for (String module : CudaKernels.KERNELS.keySet()) {
+            if (JCudaDriver.class.getResource(FATBIN_ROOT + module + ".fatbin") == null) return false;
+        }
+        return true;
+    }
+
+    public JCudaDriver(int index) {
+        jcuda.driver.JCudaDriver.setExceptionsEnabled(true);
+        cuInit(0);
+        cuDeviceGet(device, index);
+        byte[] name = new byte[256];
+        cuDeviceGetName(name, name.length, device);
+        int n = 0;
+        while (n < name.length && name[n] != 0) n++;
+        deviceName = new String(name, 0, n, StandardCharsets.UTF_8);
+        cuDevicePrimaryCtxRetain(context, device);
+        try {
+            cuCtxSetCurrent(context);
+            cuStreamCreate(stream, 0);
+        } catch (RuntimeException e) {
+            cuDevicePrimaryCtxRelease(device);
+            throw e;
+        }
+    }
+
+    /** The stream every op is queued on, for cuBLAS. */
+    CUstream stream() {
+        return stream;
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String deviceName() {
+        return deviceName;
+    }
+
+    @Override
+    public void makeCurrent() {
+        if (closed) throw new IllegalStateException("cuda: driver used after close");
+        cuCtxSetCurrent(context);
+    }
+
+    @Override
+    public long malloc(long bytes) {
+        Address p = new Address();
+        cuMemAlloc(p, bytes);
+        return p.address();
+    }
+
+    @Override
+    public void free(long address) {
+        cuMemFree(new Address(address));
+    }
+
+    /** The pinned staging buffer, grown to at least {@code bytes}; waits for the stream before reuse. */
+    private FloatBuffer staging(long bytes) {
+        cuStreamSynchronize(stream);
+        if (bytes > stagingBytes) {
+            if (stagingBytes > 0) cuMemFreeHost(staging);
+            stagingBytes = 0;
+            staging = new Pointer();
+            cuMemAllocHost(staging, bytes);
+            stagingBytes = bytes;
+        }
+        return staging.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    @Override
+    public void copyHtoD(long dst, float[] src, int srcOffset, int count) {
+        if (count == 0) return;
+        long bytes = (long) count * Float.BYTES;
+        staging(bytes).put(src, srcOffset, count);
+        cuMemcpyHtoDAsync(new Address(dst), staging, bytes, stream);
+    }
+
+    @Override
+    public void copyDtoH(float[] dst, int dstOffset, long src, int count) {
+        if (count == 0) return;
+        long bytes = (long) count * Float.BYTES;
+        FloatBuffer host = staging(bytes);
+        cuMemcpyDtoHAsync(staging, new Address(src), bytes, stream);
+        cuStreamSynchronize(stream);
+        host.get(dst, dstOffset, count);
+    }
+
+    @Override
+    public void copyDtoD(long dst, long src, long bytes) {
+        cuMemcpyDtoDAsync(new Address(dst), new Address(src), bytes, stream);
+    }
+
+    @Override
+    public Function function(String module, String kernel) {
+        String key = module + "/" + kernel;
+        Kernel k = functions.get(key);
+        if (k != null) return k;
+        CUmodule m = modules.get(module);
+        if (m == null) {
+            m = new CUmodule();
+            cuModuleLoadData(m, fatbin(module));
+            modules.put(module, m);
+        }
+        CUfunction f = new CUfunction();
+        cuModuleGetFunction(f, m, kernel);
+        k = new Kernel(key, f);
+        functions.put(key, k);
+        return k;
+    }
+
+    private static byte[] fatbin(String module) {
+        try (InputStream in = JCudaDriver.class.getResourceAsStream(FATBIN_ROOT + module + ".fatbin")) {
+            if (in == null) {
+                throw new Vit4jException("cuda: kernels not built: " + module + ".fatbin is not in the jar "
+                        + "(build on a machine with nvcc: scripts/build-cuda-kernels.sh)");
+            }
+            byte[] bytes = in.readAllBytes();
+            return Arrays.copyOf(bytes, bytes.length + 1); // the driver wants it NUL-terminated
+        } catch (IOException e) {
+            throw new Vit4jException("cuda: cannot read " + module + ".fatbin: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void launch(Function function, int[] grid, int[] block, int sharedBytes, List<KernelArg> args) {
+        Pointer[] params = new Pointer[args.size()];
+        for (int i = 0; i < params.length; i++) {
+            KernelArg a = args.get(i);
+            // Each kernel parameter is passed by the address of its value: 8 bytes for a pointer, 4 else.
+            if (a instanceof KernelArg.Ptr p) params[i] = Pointer.to(new long[] {p.address()});
+            else if (a instanceof KernelArg.I32 v) params[i] = Pointer.to(new int[] {v.value()});
+            else params[i] = Pointer.to(new float[] {((KernelArg.F32) a).value()});
+        }
+        cuLaunchKernel(((Kernel) function).handle(), grid[0], grid[1], grid[2], block[0], block[1], block[2],
+                sharedBytes, stream, Pointer.to(params), null);
+    }
+
+    @Override
+    public void synchronize() {
+        cuStreamSynchronize(stream);
+    }
+
+    @Override
+    public void beginCapture() {
+        // Relaxed: a first pass may still grow a scratch buffer (cuMemAlloc) while it is recorded.
+        cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
+    }
+
+    @Override
+    public Graph endCapture() {
+        CUgraph graph = new CUgraph();
+        cuStreamEndCapture(stream, graph);
+        CUgraphExec exec = new CUgraphExec();
+        try {
+            cuGraphInstantiate(exec, graph, 0);
+        } catch (RuntimeException e) {
+            cuGraphDestroy(graph);
+            throw e;
+        }
+        return new CapturedGraph(graph, exec);
+    }
+
+    @Override
+    public void launchGraph(Graph graph) {
+        cuGraphLaunch(((CapturedGraph) graph).exec(), stream);
+    }
+
+    @Override
+    public void destroyGraph(Graph graph) {
+        CapturedGraph g = (CapturedGraph) graph;
+        try {
+            cuGraphExecDestroy(g.exec());
+        } finally {
+            cuGraphDestroy(g.graph());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            if (stagingBytes > 0) cuMemFreeHost(staging);
+            modules.values().forEach(m -> cuModuleUnload(m));
+            cuStreamDestroy(stream);
+        } finally {
+            cuDevicePrimaryCtxRelease(device);
+        }
+    }
+}
