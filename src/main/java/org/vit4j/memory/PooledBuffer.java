@@ -4,8 +4,8 @@ import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
 
 /**
- * A device buffer whose memory came from a {@link BufferPool}: a handle ({@code cl_mem},
- * {@code CUdeviceptr}) at least {@code length} floats long, given back to the pool on close. Used
+ * A device buffer whose memory came from a {@link BufferPool}: a handle ({@code cl_mem}, a CUDA
+ * device address) at least {@code length} floats long, given back to the pool on close. Used
  * after close, or closed twice, it fails with an {@link IllegalStateException} naming the device.
  */
 public abstract class PooledBuffer<H> implements DeviceBuffer {

@@ -36,7 +36,7 @@ public final class SegmentAllocator<H> implements DeviceAllocator<H> {
 
     /**
      * @param device       the real allocator (cuMemAlloc)
-     * @param offset       the handle {@code bytes} past a handle (CUdeviceptr.withByteOffset)
+     * @param offset       the handle {@code bytes} past a handle (a device address plus bytes)
      * @param segmentBytes size of each carved segment
      * @param smallLimit   largest request carved from a segment
      */

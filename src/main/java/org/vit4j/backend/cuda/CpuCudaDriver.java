@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.vit4j.Vit4jException;
 
 /**
@@ -49,7 +50,8 @@ public final class CpuCudaDriver implements CudaDriver {
     private final int flags;
     private final String deviceName;
     private final Map<String, Kernel> functions = new HashMap<>();
-    private final Map<Long, Long> allocations = new HashMap<>();
+    /** Live allocations, base address to size: what a pointer may point into. */
+    private final TreeMap<Long, Long> allocations = new TreeMap<>();
     /** The graph being recorded, or null. */
     private List<Op> recording;
     /** Why the recording under way is spoilt, or null. */
@@ -174,14 +176,33 @@ public final class CpuCudaDriver implements CudaDriver {
         CudaCpuNative.free(address);
     }
 
-    /** Checks that [address, address + bytes) lies within one live allocation: no host memory is touched blindly. */
+    /** True where [address, address + bytes) lies within one live allocation. */
+    private boolean live(long address, long bytes) {
+        Map.Entry<Long, Long> a = allocations.floorEntry(address);
+        return a != null && bytes <= a.getValue() && address - a.getKey() <= a.getValue() - bytes;
+    }
+
+    /** Checks a copy's range: no host memory is touched blindly (a freed or foreign address would crash the JVM). */
     private void inBounds(String call, String arg, long address, long bytes) {
-        for (Map.Entry<Long, Long> a : allocations.entrySet()) {
-            long base = a.getKey();
-            if (address >= base && bytes <= a.getValue() && address - base <= a.getValue() - bytes) return;
+        if (!live(address, bytes)) {
+            throw new Vit4jException("cuda-cpu: " + call + ": " + arg + " [0x" + Long.toHexString(address) + ", +"
+                    + bytes + " bytes) is not within a live allocation");
         }
-        throw new Vit4jException("cuda-cpu: " + call + ": " + arg + " [0x" + Long.toHexString(address) + ", +"
-                + bytes + " bytes) is not within a live allocation");
+    }
+
+    /**
+     * Checks that each pointer argument is null or points into a live allocation: a launch on freed
+     * memory (a graph replayed after its buffers went back) is then an error, not a crash. Where the
+     * kernel reads past that, AddressSanitizer builds of the native tests are the check.
+     */
+    private void pointersLive(Kernel k, List<KernelArg> args) {
+        for (int i = 0; i < args.size(); i++) {
+            if (args.get(i) instanceof KernelArg.Ptr p && p.address() != 0 && !live(p.address(), 1)) {
+                throw new Vit4jException("cuda-cpu: launch of " + k.name() + ": argument " + i + " (pointer 0x"
+                        + Long.toHexString(p.address()) + ") is not within a live allocation (freed, or not "
+                        + "device memory)");
+            }
+        }
     }
 
     @Override
@@ -243,6 +264,7 @@ public final class CpuCudaDriver implements CudaDriver {
                         + "' (" + args.size() + "), but the kernel takes '" + k.signature() + "' ("
                         + k.signature().length() + ")");
             }
+            pointersLive(k, args);
             recording.add(new Launch(k, grid.clone(), block.clone(), sharedBytes, List.copyOf(args)));
             return;
         }
@@ -250,6 +272,7 @@ public final class CpuCudaDriver implements CudaDriver {
     }
 
     private void run(Kernel k, int[] grid, int[] block, int sharedBytes, List<KernelArg> args) {
+        pointersLive(k, args);
         long[] values = new long[args.size()];
         for (int i = 0; i < values.length; i++) values[i] = args.get(i).bits();
         CudaCpuNative.launch(k.handle(), grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes,
@@ -297,8 +320,14 @@ public final class CpuCudaDriver implements CudaDriver {
         }
         for (Op op : g.ops) {
             if (op instanceof Launch l) run(l.kernel(), l.grid(), l.block(), l.sharedBytes(), l.args());
-            else if (op instanceof Copy c) CudaCpuNative.copyDtoD(c.dst(), c.src(), c.bytes());
+            else if (op instanceof Copy c) copyRecorded(c);
         }
+    }
+
+    private void copyRecorded(Copy c) {
+        inBounds("copyDtoD (replayed)", "dst", c.dst(), c.bytes());
+        inBounds("copyDtoD (replayed)", "src", c.src(), c.bytes());
+        CudaCpuNative.copyDtoD(c.dst(), c.src(), c.bytes());
     }
 
     @Override

@@ -370,6 +370,28 @@ class CudaBackendTest {
         }
     }
 
+    /** A graph replayed after its memory was freed is an error naming the kernel, not a crash of the JVM. */
+    @Test
+    void aLaunchOnFreedMemoryIsAnErrorNotACrash() {
+        try (CudaBackend cuda = cudaCpu()) {
+            CudaDriver driver = cuda.driver();
+            long a = driver.malloc(1024), b = driver.malloc(1024);
+            CudaDriver.Function gelu = driver.function("elementwise", "gelu");
+            driver.beginCapture();
+            driver.launch(gelu, new int[] {1, 1, 1}, new int[] {256, 1, 1}, 0,
+                    List.of(KernelArg.ptr(a), KernelArg.ptr(b), KernelArg.i32(4)));
+            CudaDriver.Graph graph = driver.endCapture();
+            driver.launchGraph(graph); // fine while the memory lives
+            driver.free(b);
+            Vit4jException e = assertThrows(Vit4jException.class, () -> driver.launchGraph(graph));
+            assertTrue(e.getMessage().contains("elementwise/gelu") && e.getMessage().contains("argument 1"),
+                    e.getMessage());
+            assertThrows(Vit4jException.class, () -> driver.copyDtoH(new float[4], 0, b, 4));
+            driver.destroyGraph(graph);
+            driver.free(a);
+        }
+    }
+
     /** The parity entry point on cuda-cpu with and without graphs, against PyTorch. */
     @Test
     void runOnCudaCpuMatchesPyTorchWithAndWithoutGraphs() {
