@@ -197,7 +197,7 @@ public final class CpuCudaDriver implements CudaDriver {
      */
     private void pointersLive(Kernel k, List<KernelArg> args) {
         for (int i = 0; i < args.size(); i++) {
-            if (args.get(i) instanceof KernelArg.Ptr p && p.address() != 0 && !live(p.address(), 1)) {
+            if (args.get(i) instanceof KernelArg.Ptr p && p.address() != 0 && !live(p.address(), 0)) {
                 throw new Vit4jException("cuda-cpu: launch of " + k.name() + ": argument " + i + " (pointer 0x"
                         + Long.toHexString(p.address()) + ") is not within a live allocation (freed, or not "
                         + "device memory)");
