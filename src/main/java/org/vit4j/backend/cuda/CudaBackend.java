@@ -65,6 +65,11 @@ public final class CudaBackend implements Backend {
         this(new JCudaDriver(index), BackendOptions.DEFAULT);
     }
 
+    /** A backend over {@code driver}, with graphs; see {@link #CudaBackend(CudaDriver, BackendOptions)}. */
+    public CudaBackend(CudaDriver driver) {
+        this(driver, BackendOptions.DEFAULT);
+    }
+
     /** A backend over {@code driver}, which it owns from now on (and closes, on failure here too). */
     public CudaBackend(CudaDriver driver, BackendOptions options) {
         this.driver = driver;
