@@ -8,6 +8,10 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 need=()
 [ -e /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 ] || ldconfig -p 2>/dev/null | grep -q 'libOpenCL.so.1' || need+=(ocl-icd-libopencl1)
 ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1 || need+=(pocl-opencl-icd)
+# Boost.Context: the fibers that run the CUDA kernels on the CPU (the cuda-cpu backend, CTest).
+[ -f /usr/include/boost/context/detail/fcontext.hpp ] || need+=(libboost-context-dev)
+command -v cmake >/dev/null || need+=(cmake)
+command -v g++ >/dev/null || need+=(g++)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-all: installing ${need[*]}" >&2
   sudo_=""
@@ -16,6 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# The OpenCL tests must run here, not skip: a missing ICD fails them. A CUDA kernel that does not
-# build (warning, spill) fails the build.
-VIT4J_REQUIRE_OPENCL=1 VIT4J_CUDA_STRICT=1 mvn -B -ntp verify
+# The OpenCL tests must run here, not skip: a missing ICD fails them; likewise the CUDA tests on the
+# cuda-cpu backend (the kernels executed on the CPU). A CUDA kernel that does not build (warning,
+# spill) fails the build, and so does a failed standalone check under CTest (VIT4J_CTEST=1).
+VIT4J_REQUIRE_OPENCL=1 VIT4J_REQUIRE_CUDA_CPU=1 VIT4J_CUDA_STRICT=1 VIT4J_CTEST=1 mvn -B -ntp verify

@@ -84,7 +84,7 @@ struct ThreadState; // one CUDA thread (a fiber)
 struct BlockState;  // one running block
 
 /** Launch flags: the order a block's threads take turns in, and strict checking. */
-enum : int { REVERSE = 1, STRICT = 2 };
+constexpr int REVERSE = 1, STRICT = 2;
 
 /** The CUDA thread running on this worker now; null outside a kernel. */
 extern thread_local ThreadState* tl_thread;
@@ -150,7 +150,7 @@ template <class T> inline T __shfl_down_sync(unsigned m, T v, unsigned d, int w 
 template <class T> inline T __shfl_xor_sync(unsigned m, T v, int lm, int w = 32) { return ::vit4j_cpu::shuffle(3, m, v, lm, w); }
 inline unsigned __ballot_sync(unsigned m, int p) { return (unsigned) ::vit4j_cpu::warp_collective(4, m, p != 0, 0, 32); }
 inline int __any_sync(unsigned m, int p) { return __ballot_sync(m, p) != 0; }
-inline int __all_sync(unsigned m, int p) { return __ballot_sync(m, p) == (m & ::vit4j_cpu::active_mask()); }
+inline int __all_sync(unsigned m, int p) { return __ballot_sync(m, !p) == 0; } // no participating lane has p false
 
 // ---- atomics (blocks run in parallel on worker threads: real atomics) ----------------------------
 template <class T> inline T vit4j_atomic_cas_loop_(T* p, T (*f)(T, T), T v) {

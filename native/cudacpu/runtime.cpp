@@ -525,13 +525,12 @@ uint64_t warp_collective(int kind, unsigned mask, uint64_t bits, int arg, int wi
     return t->result;
 }
 
+// The lanes of the calling thread's warp that exist in the block. Fibers run one at a time, so
+// "converged now" has no meaning here; kernels written for converged warps see the whole warp.
 unsigned active_mask() {
     const Worker& w = *tl_worker;
-    const ThreadState* t = tl_thread;
-    unsigned m = 0;
-    for (int l = 0; l < 32; l++)
-        if (!lane_gone(w, t->warp, l)) m |= 1u << l;
-    return m;
+    const int lanes = std::min(32, w.nthreads - tl_thread->warp * 32);
+    return lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
 }
 
 void set_last_error(const std::string& err) {
