@@ -89,7 +89,7 @@ public final class CpuCudaDriver implements CudaDriver {
         }
     }
 
-    /** The library's own description: "vit4j cuda-cpu n kernels, w workers". */
+    /** The library's own description of itself (its kernels and worker threads). */
     public static String describe() {
         requireLibrary();
         return CudaCpuNative.describe();

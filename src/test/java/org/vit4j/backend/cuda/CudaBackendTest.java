@@ -192,6 +192,32 @@ class CudaBackendTest {
         }
     }
 
+    /** Two backends, each passed to a thread of its own, running passes at the same time: each context stays its own. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("targets")
+    void twoBackendsOnTwoThreadsAtOnce(Target target) throws Exception {
+        Case c = Case.of("vit-odd");
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try (CudaBackend one = target.apply(BackendOptions.DEFAULT);
+                CudaBackend two = target.apply(new BackendOptions(true));
+                VisionTransformer a = new VisionTransformer(c.model().weights(), one);
+                VisionTransformer b = new VisionTransformer(c.model().weights(), two)) {
+            List<java.util.concurrent.Future<float[]>> runs = new ArrayList<>();
+            for (VisionTransformer vit : List.of(a, b)) {
+                runs.add(pool.submit(() -> {
+                    float[] last = null;
+                    for (int pass = 0; pass < 5; pass++) last = vit.forward(c.input()).logits().data();
+                    return last;
+                }));
+            }
+            for (java.util.concurrent.Future<float[]> run : runs) {
+                Numerics.assertClose(run.get(), c.logits(), Golden.FP32_TOLERANCE, "concurrent passes vs PyTorch");
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
     /** Close from a thread that never used the backend, as a shutdown hook does: everything is freed. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("targets")
