@@ -77,7 +77,7 @@ final class CudaCpuNative {
      */
     static final int STRICT = 2;
 
-    /** "vit4j cuda-cpu <n> kernels, <workers> workers". */
+    /** "CUDA kernels on the CPU (<n> kernels in <m> modules, <w> worker threads)". */
     static native String describe();
 
     /** 256-byte-aligned memory of at least {@code bytes} (> 0); never 0. */
