@@ -2,22 +2,58 @@ package org.vit4j.backend;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.Set;
+import org.slf4j.LoggerFactory;
 import org.vit4j.Vit4jException;
-import org.vit4j.backend.cpu.CpuProvider;
-import org.vit4j.backend.cuda.CudaCpuProvider;
-import org.vit4j.backend.cuda.CudaProvider;
-import org.vit4j.backend.opencl.OpenClProvider;
 
-/** The backends vit4j knows, and the choice among them by name or {@code auto}. */
+/**
+ * The backends on the class path, and the choice among them by name or {@code auto}. A backend is
+ * found by {@link ServiceLoader}: its jar (or module) lists its {@link BackendProvider} in
+ * {@code META-INF/services/org.vit4j.backend.BackendProvider}, and nothing here names it.
+ */
 public final class Backends {
     private Backends() {}
 
+    /**
+     * Every backend the {@link ServiceLoader} finds through the thread's context class loader, most
+     * preferred first (by {@link BackendProvider#preference()}, then name); where two share a name,
+     * the first on the class path.
+     */
     public static List<BackendProvider> all() {
-        List<BackendProvider> all = new ArrayList<>(List.of(new CudaProvider(), new OpenClProvider(), new CpuProvider(),
-                new CudaCpuProvider()));
-        all.sort(Comparator.comparingInt(BackendProvider::preference));
+        return all(ServiceLoader.load(BackendProvider.class));
+    }
+
+    /** As {@link #all()}, through {@code loader}. */
+    public static List<BackendProvider> all(ClassLoader loader) {
+        return all(ServiceLoader.load(BackendProvider.class, loader));
+    }
+
+    private static List<BackendProvider> all(ServiceLoader<BackendProvider> loader) {
+        List<BackendProvider> all = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        Iterator<BackendProvider> it = loader.iterator();
+        // One broken provider (a class missing from its jar) must not hide the others; the loader
+        // recovers on a best-effort basis, so a run of failures ends the search rather than looping.
+        for (int failures = 0; failures < 16; ) {
+            BackendProvider p;
+            try {
+                if (!it.hasNext()) break;
+                p = it.next();
+            } catch (ServiceConfigurationError e) {
+                failures++;
+                LoggerFactory.getLogger(Backends.class).warn("a backend provider could not be loaded: {}",
+                        e.getMessage());
+                continue;
+            }
+            if (names.add(p.name())) all.add(p);
+        }
+        all.sort(Comparator.comparingInt(BackendProvider::preference).thenComparing(BackendProvider::name));
         return all;
     }
 

@@ -7,9 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.cpu.CpuBackend;
 import org.vit4j.backend.cuda.CudaCpuProvider;
@@ -94,6 +100,48 @@ class BackendsTest {
         assertTrue(cudaCpu.testingOnly().contains("CUDA kernels executed on the CPU"), cudaCpu.testingOnly());
         try (Backend auto = Backends.open("auto")) {
             assertNotEquals("cuda-cpu", auto.name());
+        }
+    }
+
+    /** A backend that only a services file of its own names: what a backend in a jar of its own looks like. */
+    public static final class Discovered implements BackendProvider {
+        @Override
+        public String name() {
+            return "discovered";
+        }
+
+        @Override
+        public int preference() {
+            return 15;
+        }
+
+        @Override
+        public Probe probe() {
+            return Probe.unavailable(List.of(), "a test's provider");
+        }
+
+        @Override
+        public Backend open(int device) {
+            throw new AssertionError("never opened");
+        }
+    }
+
+    @Test
+    void theBackendsAreFoundByTheServiceLoaderInPreferenceOrder() {
+        List<String> names = Backends.all().stream().map(BackendProvider::name).toList();
+        assertEquals(List.of("cuda", "opencl", "cpu", "cuda-cpu"), names);
+    }
+
+    /** A new backend is a jar with a services file: found with no edit elsewhere; a broken entry hides no other. */
+    @Test
+    void aBackendInAJarOfItsOwnIsFoundAndABrokenOneIsSkipped(@TempDir Path jar) throws IOException {
+        Path services = jar.resolve("META-INF/services/" + BackendProvider.class.getName());
+        Files.createDirectories(services.getParent());
+        Files.writeString(services, "org.vit4j.backend.NoSuchProvider\n" + Discovered.class.getName() + "\n");
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL()},
+                BackendsTest.class.getClassLoader())) {
+            List<String> names = Backends.all(loader).stream().map(BackendProvider::name).toList();
+            assertEquals(List.of("cuda", "discovered", "opencl", "cpu", "cuda-cpu"), names);
         }
     }
 
