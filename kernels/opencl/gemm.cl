@@ -2,9 +2,11 @@
 // FLOPs 2*M*N*K; least bytes 4*(M*K + N*K + M*N) (+ M*N for a residual).
 // CPU reference: CpuBackend.linear and CpuBackend.linearQkv.
 //
-// Epilogues (EPILOGUE, a build-time define so each variant is its own kernel):
-//   0 none, 1 + bias, 2 + bias then exact GELU (0.5 x erfc(-x / sqrt 2), no 1 + erf cancellation),
-//   3 + bias + residual (the residual element is read before the store, so it may alias C).
+// Epilogues (EPILOGUE, a build-time define so each variant is its own kernel; the EPI_* codes below,
+// which are Epilogue.code() in Java and EPI_* of kernels/cuda/linear.cu, checked by EpilogueCodesTest):
+//   EPI_NONE 0 none, EPI_BIAS 1 + bias, EPI_BIAS_GELU 2 + bias then exact GELU (0.5 x erfc(-x / sqrt 2),
+//   no 1 + erf cancellation), EPI_BIAS_RESIDUAL 3 + bias + residual (the residual element is read
+//   before the store, so it may alias C).
 // QKV layout (argument heads > 0): output column n = which * D + h * hd + e goes to
 //   qkv[which, b, h, t, e] for row m = b * T + t, so attention reads per-head rows contiguously
 //   and no transpose kernel runs.
@@ -32,8 +34,13 @@
 //   ViT-B fc1   N=3072 K=768  (GELU)       -     33    -     142
 //   ViT-B fc2   N=768  K=3072 (residual)   -    192    -     192
 
+#define EPI_NONE 0
+#define EPI_BIAS 1
+#define EPI_BIAS_GELU 2
+#define EPI_BIAS_RESIDUAL 3
+
 #ifndef EPILOGUE
-#define EPILOGUE 0
+#define EPILOGUE EPI_NONE
 #endif
 
 
@@ -46,12 +53,12 @@ long out_index(int m, int n, int M, int N, int tokens, int heads) {
 }
 
 float apply_epilogue(float acc, __global const float* bias, __global const float* residual, long at, int n) {
-#if EPILOGUE >= 1
+#if EPILOGUE >= EPI_BIAS
     acc += bias[n];
 #endif
-#if EPILOGUE == 2
+#if EPILOGUE == EPI_BIAS_GELU
     acc = GELU(acc); // common.cl
-#elif EPILOGUE == 3
+#elif EPILOGUE == EPI_BIAS_RESIDUAL
     acc += residual[at];
 #endif
     return acc;
@@ -317,12 +324,12 @@ __kernel void linear_v4(__global const float* A, __global const float* W, __glob
     }
 
     if (contiguous) {
-#if EPILOGUE >= 1
+#if EPILOGUE >= EPI_BIAS
         floatR bv = vloadR(0, bias + n0);
 #pragma unroll
         for (int i = 0; i < GEMM_V4_RM; i++) v[i] += bv;
 #endif
-#if EPILOGUE == 2
+#if EPILOGUE == EPI_BIAS_GELU
         // GELU (common.cl) through float16s: PoCL vectorises exp best at its widest.
 #if (GEMM_V4_RM * GEMM_V4_RN) % 16 == 0
         float g[GEMM_V4_RM * GEMM_V4_RN];
@@ -345,7 +352,7 @@ __kernel void linear_v4(__global const float* A, __global const float* W, __glob
             int m = m0 + i;
             if (m >= M) break;
             long at = (heads == 0 ? (long) m * N : (long) (m / tokens) * tokens * D + (long) (m % tokens) * hd) + col0;
-#if EPILOGUE == 3
+#if EPILOGUE == EPI_BIAS_RESIDUAL
             v[i] += vloadR(0, residual + at); // read before the store: residual may be C
 #endif
             vstoreR(v[i], 0, C + at);

@@ -173,7 +173,7 @@ public final class CudaKernels {
     /** The naive baseline linear_v1 (runtime epilogue, 16x16 blocks), kept for comparisons. */
     public static Launch linearV1(long x, long weight, long bias, long out, int rows,
             int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
-        int epi = epilogue == Epilogue.NONE && bias != 0 ? Epilogue.BIAS.ordinal() : epilogue.ordinal();
+        int epi = epilogue == Epilogue.NONE && bias != 0 ? Epilogue.BIAS.code() : epilogue.code();
         return new Launch("linear", "linear_v1", new int[] {ceilDiv(outFeatures, 16), checkY(ceilDiv(rows, 16)), 1},
                 new int[] {16, 16, 1}, 0, args(ptr(x), ptr(weight), ptr(bias), ptr(residual), ptr(out), i(rows),
                         i(outFeatures), i(inFeatures), i(epi)),

@@ -1,5 +1,7 @@
 package org.vit4j.backend.opencl;
 
+import java.util.EnumMap;
+import java.util.Map;
 import org.jocl.cl_kernel;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Epilogue;
@@ -48,7 +50,7 @@ final class GemmOps {
     private final int variant;
     private final String name;
     private final String defines;
-    private final cl_kernel[] byEpilogue = new cl_kernel[Epilogue.values().length];
+    private final Map<Epilogue, cl_kernel> byEpilogue = new EnumMap<>(Epilogue.class);
 
     GemmOps(ClRuntime rt, Tuning tuning) {
         this.rt = rt;
@@ -94,12 +96,8 @@ final class GemmOps {
     }
 
     private cl_kernel kernel(Epilogue e) {
-        cl_kernel k = byEpilogue[e.ordinal()];
-        if (k == null) {
-            k = rt.kernel("gemm", name, "-D EPILOGUE=" + e.ordinal() + defines);
-            byEpilogue[e.ordinal()] = k;
-        }
-        return k;
+        // EPILOGUE takes gemm.cl's EPI_* codes, which are Epilogue.code() (EpilogueCodesTest).
+        return byEpilogue.computeIfAbsent(e, x -> rt.kernel("gemm", name, "-D EPILOGUE=" + x.code() + defines));
     }
 
     void linear(ClBuffer x, ClBuffer w, ClBuffer bias, ClBuffer out, int rows, int in, int outFeatures,

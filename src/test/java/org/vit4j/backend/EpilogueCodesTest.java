@@ -1,0 +1,98 @@
+package org.vit4j.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.vit4j.backend.cuda.CudaKernels;
+import org.vit4j.backend.cuda.KernelArg;
+
+/**
+ * The epilogue codes Java passes are the ones the kernels test for: {@link Epilogue#code()} against
+ * {@code enum Epi} of kernels/cuda/linear.cu and the {@code EPI_*} defines of kernels/opencl/gemm.cl,
+ * read from the sources (the tests run from the project root). Adding or reordering an epilogue on
+ * one side only fails here, not as wrong numbers on a device.
+ */
+class EpilogueCodesTest {
+    private static final Path KERNELS = Path.of(System.getProperty("user.dir"), "kernels");
+
+    /** The names (without EPI_) and codes of {@code enum Epi { EPI_X = n, ... }} in linear.cu. */
+    static Map<String, Integer> cudaCodes() throws IOException {
+        String src = Files.readString(KERNELS.resolve("cuda/linear.cu"));
+        Matcher m = Pattern.compile("enum\\s+Epi\\s*\\{([^}]*)}").matcher(src);
+        assertTrue(m.find(), "kernels/cuda/linear.cu declares no enum Epi");
+        Map<String, Integer> codes = new LinkedHashMap<>();
+        for (String item : m.group(1).split(",")) {
+            Matcher e = Pattern.compile("\\s*EPI_(\\w+)\\s*=\\s*(\\d+)\\s*").matcher(item);
+            assertTrue(e.matches(), "enum Epi entry without an explicit value: '" + item.trim() + "'");
+            codes.put(e.group(1), Integer.parseInt(e.group(2)));
+        }
+        return codes;
+    }
+
+    /** The names (without EPI_) and codes of the {@code #define EPI_X n} lines in gemm.cl. */
+    static Map<String, Integer> openClCodes() throws IOException {
+        String src = Files.readString(KERNELS.resolve("opencl/gemm.cl"));
+        Matcher m = Pattern.compile("(?m)^\\s*#define\\s+EPI_(\\w+)\\s+(\\d+)\\s*$").matcher(src);
+        Map<String, Integer> codes = new LinkedHashMap<>();
+        while (m.find()) codes.put(m.group(1), Integer.parseInt(m.group(2)));
+        return codes;
+    }
+
+    static Map<String, Integer> javaCodes() {
+        Map<String, Integer> codes = new LinkedHashMap<>();
+        for (Epilogue e : Epilogue.values()) codes.put(e.name(), e.code());
+        return codes;
+    }
+
+    @Test
+    void javaCodesAreTheCudaKernelsCodes() throws IOException {
+        assertEquals(cudaCodes(), javaCodes(), "Epilogue.code() vs enum Epi of kernels/cuda/linear.cu");
+    }
+
+    @Test
+    void javaCodesAreTheOpenClKernelsCodes() throws IOException {
+        assertEquals(openClCodes(), javaCodes(), "Epilogue.code() vs #define EPI_* of kernels/opencl/gemm.cl");
+    }
+
+    @Test
+    void codesAreDistinct() {
+        assertEquals(Epilogue.values().length, javaCodes().values().stream().distinct().count(), javaCodes().toString());
+    }
+
+    /** The one launch that passes the code at run time (linear_v1's last argument; NONE without a bias). */
+    @Test
+    void theCudaBaselinePassesTheCode() {
+        long p = 0x7f00_0000_0100L;
+        for (Epilogue e : Epilogue.values()) {
+            long bias = e == Epilogue.NONE ? 0 : p;
+            List<KernelArg> args = CudaKernels.linearV1(p, p, bias, p, 4, 4, 4, e, p).args();
+            assertEquals(new KernelArg.I32(e.code()), args.get(args.size() - 1), e.name());
+        }
+    }
+
+    /** Codes are explicit, never an enum's position: no main source calls ordinal(). */
+    @Test
+    void noMainSourceCallsOrdinal() throws IOException {
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(Path.of(System.getProperty("user.dir"), "src", "main", "java"))) {
+            for (Path f : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".java"))::iterator) {
+                List<String> lines = Files.readAllLines(f);
+                for (int i = 0; i < lines.size(); i++) {
+                    if (lines.get(i).contains(".ordinal()")) found.add(f.getFileName() + ":" + (i + 1));
+                }
+            }
+        }
+        assertEquals(List.of(), found, "pass an explicit code (as Epilogue.code()) instead of ordinal()");
+    }
+}
