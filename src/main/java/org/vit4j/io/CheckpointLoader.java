@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import org.vit4j.HostTensor;
 import org.vit4j.model.VitConfig;
 import org.vit4j.model.VitWeights;
+import org.vit4j.model.WeightsException;
 
 /**
  * Loads a ViT from a safetensors checkpoint in timm, Hugging Face or torchvision naming.
@@ -133,16 +134,25 @@ public final class CheckpointLoader {
             tensors.put(name, map.read(name));
         }
         map.rejectUnused();
-        VitWeights w = VitWeights.of(trained, tensors, src + " (" + naming.label() + " naming)");
+        VitWeights w = weights(trained, tensors, src + " (" + naming.label() + " naming)");
         if (size != trainedSize) {
             LOG.info("{}: resizing the position embedding from a {}x{} to a {}x{} grid for {} px images", src,
                     grid, grid, wanted.gridSize(), wanted.gridSize(), size);
             Map<String, HostTensor> resized = new LinkedHashMap<>(w.all());
             resized.put("pos_embed", PositionEmbeddingResize.resize(w.get("pos_embed"), grid, wanted.gridSize()));
-            w = VitWeights.of(wanted, resized, src);
+            w = weights(wanted, resized, src);
         }
         List<String> labels = labels(cfg, classes, cfgName);
         return new LoadedModel(w, preprocessing(cfg, wanted), labels, file.path().toString());
+    }
+
+    /** {@link VitWeights#of}, its complaint about a tensor reported as a checkpoint's. */
+    private static VitWeights weights(VitConfig config, Map<String, HostTensor> tensors, String source) {
+        try {
+            return VitWeights.of(config, tensors, source);
+        } catch (WeightsException e) {
+            throw new CheckpointException(e.getMessage(), e);
+        }
     }
 
     private static int depth(WeightNaming naming, Set<String> names, String src) {

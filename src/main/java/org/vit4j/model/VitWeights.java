@@ -5,14 +5,13 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.vit4j.HostTensor;
-import org.vit4j.io.CheckpointException;
 
 /**
  * A ViT's parameters in host memory under timm's names, the canonical names of vit4j
  * ({@code patch_embed.proj.weight}, {@code cls_token}, {@code pos_embed},
  * {@code blocks.N.attn.qkv.weight}, ..., {@code norm.weight}, {@code head.weight}), each checked
  * against the shape the config implies. Checkpoints in other namings are mapped to these by
- * {@link org.vit4j.io.CheckpointLoader}.
+ * the checkpoint loader (org.vit4j.io, which builds on this package, never the other way).
  */
 public final class VitWeights {
     private final VitConfig config;
@@ -27,6 +26,8 @@ public final class VitWeights {
      * Checks that {@code tensors} hold every parameter of {@code config} with its shape and keeps
      * them. Optional: the qkv biases (timm's {@code qkv_bias=False}). {@code source} names where the
      * tensors came from, for the error message.
+     *
+     * @throws WeightsException naming the tensor that is missing or misshapen
      */
     public static VitWeights of(VitConfig config, Map<String, HostTensor> tensors, String source) {
         Map<String, HostTensor> kept = new LinkedHashMap<>();
@@ -35,11 +36,11 @@ public final class VitWeights {
             HostTensor t = tensors.get(name);
             if (t == null) {
                 if (isOptional(name)) continue;
-                throw new CheckpointException(source + ": missing tensor '" + name + "' of shape "
+                throw new WeightsException(source + ": missing tensor '" + name + "' of shape "
                         + Arrays.toString(e.getValue()));
             }
             if (!Arrays.equals(t.shape(), e.getValue())) {
-                throw new CheckpointException(source + ": tensor '" + name + "' has shape "
+                throw new WeightsException(source + ": tensor '" + name + "' has shape "
                         + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
             }
             kept.put(name, t);
