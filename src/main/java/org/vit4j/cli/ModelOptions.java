@@ -1,6 +1,8 @@
 package org.vit4j.cli;
 
 import java.nio.file.Path;
+import java.util.Map;
+import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.BackendOptions;
 import org.vit4j.backend.Backends;
@@ -41,17 +43,35 @@ final class ModelOptions {
     @Option(names = "--layer-norm-eps", paramLabel = "E", description = "LayerNorm epsilon (default: config or 1e-6)")
     Double layerNormEps;
 
-    @Option(names = "--gemm", paramLabel = "G", description = "linear layers on CUDA: vit4j (its own kernels, the "
-            + "default) or cublas (where libcublas.so.12 loads; else a one-line note and vit4j's)")
-    void gemm(String provider) {
-        System.setProperty(org.vit4j.backend.cuda.CudaBackend.GEMM_PROPERTY, provider);
-    }
+    @Option(names = "--gemm", paramLabel = "G", defaultValue = "${env:VIT4J_CUDA_GEMM:-vit4j}",
+            description = "linear layers on CUDA: vit4j (its own kernels) or cublas (where libcublas.so.12 loads; else "
+                    + "a one-line note and vit4j's) (default: ${DEFAULT-VALUE}, from VIT4J_CUDA_GEMM where set)")
+    String gemm;
 
+    @Option(names = "--opencl-tuning", paramLabel = "NAME=V[,NAME=V...]", defaultValue = "${env:VIT4J_OPENCL_TUNING}",
+            description = "OpenCL tuning values over the device's defaults, e.g. GEMM_VARIANT=3,GEMM_V3_TM=32 (the "
+                    + "TuningParam names of backend/opencl; an unknown one is an error) (default: VIT4J_OPENCL_TUNING "
+                    + "where set, else none)")
+    String openClTuning;
+
+    /** Every backend setting the options name, for {@link Backends#open(String, int, BackendOptions)}. */
     BackendOptions backendOptions() {
-        return new BackendOptions(noGraph);
+        BackendOptions.Gemm g;
+        try {
+            g = BackendOptions.Gemm.parse(gemm);
+        } catch (Vit4jException e) {
+            throw new Vit4jException("--gemm: " + e.getMessage());
+        }
+        Map<String, Integer> tuning;
+        try {
+            tuning = BackendOptions.parseOpenClTuning(openClTuning);
+        } catch (Vit4jException e) {
+            throw new Vit4jException("--opencl-tuning: " + e.getMessage());
+        }
+        return new BackendOptions(noGraph, g, tuning);
     }
 
-    /** The backend that --backend, --device and --no-graph name. */
+    /** The backend that --backend and --device name, opened with {@link #backendOptions()}. */
     Backend openBackend() {
         return Backends.open(backend, device, backendOptions());
     }

@@ -148,7 +148,7 @@ class BackendsTest {
     @Test
     void optionsReachTheProvider() {
         Fake real = new Fake("cpu", 50, null, true);
-        BackendOptions noGraph = new BackendOptions(true);
+        BackendOptions noGraph = BackendOptions.DEFAULT.withNoGraph(true);
         try (Backend b = Backends.open(List.of(real), "cpu", 0, noGraph)) {
             assertNotNull(b);
         }

@@ -188,6 +188,40 @@ class CliTest {
         }
     }
 
+    /** --gemm and --opencl-tuning travel in the options the backend is opened with, on every command that runs one. */
+    @Test
+    void backendSettingsAreFlagsPassedToTheBackend() {
+        for (String command : new String[] {"classify", "run", "bench"}) {
+            Result help = cli(command, "--help");
+            assertTrue(help.out().contains("--gemm") && help.out().contains("--opencl-tuning"), command + ": " + help.out());
+        }
+        Result r = cli("classify", "--backend", "cpu", "--gemm", "mkl");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "--gemm: unknown GEMM provider 'mkl'; expected vit4j or cublas");
+        r = cli("classify", "--backend", "cpu", "--opencl-tuning", "GEMM_VARIANT=three");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "--opencl-tuning: OpenCL tuning 'GEMM_VARIANT=three' is not NAME=integer");
+        // A backend ignores the settings that are not its own.
+        r = cli("classify", "--backend", "cpu", "--gemm", "cublas", "--opencl-tuning", "GEMM_VARIANT=1");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("digit-3.png: 3 ("), r.out());
+        if (new org.vit4j.backend.opencl.OpenClProvider().probe().available()) {
+            // Only the OpenCL backend knows its parameter names: the error shows the value reached it.
+            r = cli("classify", "--backend", "opencl", "--opencl-tuning", "GEMM_VARIANT=1,NO_SUCH_TILE=8");
+            assertEquals(2, r.status());
+            assertOneLineError(r, "unknown parameter 'NO_SUCH_TILE'");
+            r = cli("classify", "--backend", "opencl", "--opencl-tuning", "gemm_variant=2");
+            assertEquals(0, r.status(), r.err());
+            assertTrue(r.out().contains("digit-3.png: 3 ("), r.out());
+        }
+        if (new org.vit4j.backend.cuda.CudaCpuProvider().probe().available()) {
+            // cuda-cpu has no cuBLAS: that it says so shows --gemm reached the CUDA backend.
+            r = cli("classify", "--backend", "cuda-cpu", "--gemm", "cublas");
+            assertEquals(0, r.status(), r.err());
+            assertTrue(r.err().contains("--gemm cublas: cuBLAS needs an NVIDIA GPU"), r.err());
+        }
+    }
+
     private static void assertOneLineError(Result r, String... parts) {
         String err = r.err().strip();
         assertTrue(err.startsWith("vit4j: error: "), err);

@@ -41,18 +41,13 @@ public final class CudaBackend implements Backend {
     private final BufferPool<DevicePointer> pool;
     private boolean capturing;
     private boolean closed;
-    /** cuBLAS for the linear layers where asked for and loadable (see {@link #GEMM_PROPERTY}), else null. */
+    /** cuBLAS for the linear layers where asked for ({@link BackendOptions#gemm()}) and loadable, else null. */
     private CublasGemm cublas;
     private DevicePointer cublasWorkspace;
     /** The linear layers' [M, 3D] result before the head-layout scatter, on the cuBLAS path. */
     private DeviceBuffer qkvScratch;
     private final List<DeviceBuffer> retiredScratch = new ArrayList<>();
 
-    /**
-     * Which GEMM runs the linear layers: "vit4j" (the default: kernels/cuda/linear.cu) or "cublas";
-     * the system property wins over the environment variable {@code VIT4J_CUDA_GEMM}.
-     */
-    public static final String GEMM_PROPERTY = "vit4j.cuda.gemm";
     private static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
 
     /** True where every kernel module is in the jar (built with nvcc). */
@@ -103,8 +98,7 @@ public final class CudaBackend implements Backend {
             for (Map.Entry<String, List<String>> m : CudaKernels.KERNELS.entrySet()) {
                 for (String k : m.getValue()) functions.put(m.getKey() + "/" + k, driver.function(m.getKey(), k));
             }
-            String gemm = System.getProperty(GEMM_PROPERTY, System.getenv().getOrDefault("VIT4J_CUDA_GEMM", "vit4j"));
-            if (gemm.equalsIgnoreCase("cublas")) {
+            if (this.options.gemm() == BackendOptions.Gemm.CUBLAS) {
                 if (driver instanceof JCudaDriver jcuda) {
                     cublasWorkspace = pool.acquire(CUBLAS_WORKSPACE_BYTES);
                     cublas = CublasGemm.tryCreate(jcuda.stream(), cublasWorkspace.address(), CUBLAS_WORKSPACE_BYTES);
@@ -116,8 +110,6 @@ public final class CudaBackend implements Backend {
                     System.err.println("vit4j: --gemm cublas: cuBLAS needs an NVIDIA GPU; " + name
                             + " uses vit4j's own GEMM");
                 }
-            } else if (!gemm.equalsIgnoreCase("vit4j")) {
-                throw new Vit4jException(name + ": unknown GEMM provider '" + gemm + "'; expected vit4j or cublas");
             }
         } catch (RuntimeException e) {
             try {

@@ -57,9 +57,14 @@ public final class OpenClBackend implements Backend {
         }
     }
 
-    /** The backend on device {@code index} of {@link ClDevice#all()}, tuned by the environment's overrides. */
+    /** The backend on device {@code index} of {@link ClDevice#all()}, with its device kind's tuning defaults. */
     public static OpenClBackend open(int index) {
-        return open(index, Tuning.fromEnvironment());
+        return open(index, Map.of());
+    }
+
+    /** The backend on device {@code index}, with {@code options}' tuning overrides (the only option it takes). */
+    public static OpenClBackend open(int index, org.vit4j.backend.BackendOptions options) {
+        return open(index, options.openClTuning(), null);
     }
 
     /** The backend on device {@code index}, with tuning values overridden by name (e.g. "GEMM_VARIANT" -> 1). */

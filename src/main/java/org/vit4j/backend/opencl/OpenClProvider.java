@@ -2,6 +2,7 @@ package org.vit4j.backend.opencl;
 
 import java.util.List;
 import org.vit4j.backend.Backend;
+import org.vit4j.backend.BackendOptions;
 import org.vit4j.backend.BackendProvider;
 
 /** Finds OpenCL devices through JOCL; a missing ICD loader or platform is the reason it cannot run. */
@@ -35,7 +36,13 @@ public final class OpenClProvider implements BackendProvider {
 
     @Override
     public Backend open(int device) {
-        return OpenClBackend.open(device);
+        return open(device, BackendOptions.DEFAULT);
+    }
+
+    /** With {@link BackendOptions#openClTuning()}; the other options are CUDA's. */
+    @Override
+    public Backend open(int device, BackendOptions options) {
+        return OpenClBackend.open(device, options);
     }
 
     static String firstLine(Throwable e) {

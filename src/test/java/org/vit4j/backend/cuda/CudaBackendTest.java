@@ -138,9 +138,7 @@ class CudaBackendTest {
     @MethodSource("targets")
     void cublasProviderOrItsFallbackMatchesPyTorch(Target target) {
         Case c = Case.of("vit-odd");
-        String before = System.getProperty(CudaBackend.GEMM_PROPERTY);
-        System.setProperty(CudaBackend.GEMM_PROPERTY, "cublas");
-        try (CudaBackend cuda = target.apply(BackendOptions.DEFAULT);
+        try (CudaBackend cuda = target.apply(BackendOptions.DEFAULT.withGemm(BackendOptions.Gemm.CUBLAS));
                 VisionTransformer vit = new VisionTransformer(c.model().weights(), cuda)) {
             System.out.println(cuda.name() + " GEMM provider: " + cuda.gemmProvider());
             if (onCpu(cuda)) assertEquals("vit4j", cuda.gemmProvider(), "cuda-cpu has no cuBLAS: the fallback");
@@ -148,9 +146,6 @@ class CudaBackendTest {
                 Numerics.assertClose(vit.forward(c.input()).logits().data(), c.logits(), Golden.FP32_TOLERANCE,
                         cuda.gemmProvider() + " logits vs PyTorch, pass " + pass);
             }
-        } finally {
-            if (before == null) System.clearProperty(CudaBackend.GEMM_PROPERTY);
-            else System.setProperty(CudaBackend.GEMM_PROPERTY, before);
         }
     }
 
@@ -199,7 +194,7 @@ class CudaBackendTest {
         Case c = Case.of("vit-odd");
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
         try (CudaBackend one = target.apply(BackendOptions.DEFAULT);
-                CudaBackend two = target.apply(new BackendOptions(true));
+                CudaBackend two = target.apply(BackendOptions.DEFAULT.withNoGraph(true));
                 VisionTransformer a = new VisionTransformer(c.model().weights(), one);
                 VisionTransformer b = new VisionTransformer(c.model().weights(), two)) {
             List<java.util.concurrent.Future<float[]>> runs = new ArrayList<>();
@@ -302,7 +297,7 @@ class CudaBackendTest {
                 VisionTransformer vit = new VisionTransformer(c.model().weights(), cuda)) {
             graphed = vit.forward(c.input()).logits().data();
         }
-        try (CudaBackend cuda = target.apply(new BackendOptions(true));
+        try (CudaBackend cuda = target.apply(BackendOptions.DEFAULT.withNoGraph(true));
                 VisionTransformer vit = new VisionTransformer(c.model().weights(), cuda)) {
             for (int pass = 0; pass < 2; pass++) {
                 assertEquals(0, Numerics.relativeL2(vit.forward(c.input()).logits().data(), graphed),

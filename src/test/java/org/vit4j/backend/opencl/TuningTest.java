@@ -5,15 +5,32 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.vit4j.Vit4jException;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.BackendOptions;
+import org.vit4j.backend.Backends;
 
 class TuningTest {
+    /** Overrides travel in the options given at open time, through Backends.open, to the ops. */
     @Test
-    void parsesOverridesAndNamesBadOnes() {
-        assertEquals(Map.of("GEMM_VARIANT", 3, "GEMM_V3_TM", 32), Tuning.parse("gemm_variant=3, GEMM_V3_TM=32"));
-        Vit4jException e = assertThrows(Vit4jException.class, () -> Tuning.parse("GEMM_VARIANT=three"));
-        assertTrue(e.getMessage().contains("GEMM_VARIANT=three"), e.getMessage());
+    void overridesArriveInTheOptionsTheBackendIsOpenedWith() {
+        Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
+        BackendOptions options = BackendOptions.DEFAULT.withOpenClTuning(BackendOptions.parseOpenClTuning(
+                "gemm_variant=1, GEMM_WG=4"));
+        try (Backend b = Backends.open("opencl", 0, options)) {
+            Tuning t = ((OpenClBackend) b).tuning();
+            assertEquals(1, t.get(GemmOps.VARIANT));
+            assertEquals(4, t.get(GemmOps.WG));
+        }
+        try (Backend b = Backends.open("opencl", 0, BackendOptions.DEFAULT)) {
+            Tuning t = ((OpenClBackend) b).tuning();
+            assertEquals(GemmOps.VARIANT.defaultFor(t.kind()), t.get(GemmOps.VARIANT), "no overrides: the defaults");
+        }
+        Vit4jException e = assertThrows(Vit4jException.class, () -> Backends.open("opencl", 0,
+                BackendOptions.DEFAULT.withOpenClTuning(Map.of("GEMM_V3_TILE", 32))).close());
+        assertTrue(e.getMessage().contains("unknown parameter 'GEMM_V3_TILE'"), e.getMessage());
     }
 
     @Test
