@@ -24,3 +24,12 @@ fi
 # cuda-cpu backend (the kernels executed on the CPU). A CUDA kernel that does not build (warning,
 # spill) fails the build, and so does a failed standalone check under CTest (VIT4J_CTEST=1).
 VIT4J_REQUIRE_OPENCL=1 VIT4J_REQUIRE_CUDA_CPU=1 VIT4J_CUDA_STRICT=1 VIT4J_CTEST=1 mvn -B -ntp verify
+
+# The CLI jar is shaded: its merged META-INF/services file must still name every backend, or the
+# ServiceLoader finds none of the missing ones. Quiet unless one is missing.
+java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+devices=$(LD_PRELOAD="$java_home/lib/libjsig.so" java -jar target/vit4j.jar devices)
+for b in cuda opencl cpu cuda-cpu; do
+  echo "$devices" | grep -Eq "^$b +(available|unavailable)" || {
+    echo "test-all: target/vit4j.jar devices lists no backend '$b':" >&2; echo "$devices" >&2; exit 1; }
+done
