@@ -154,6 +154,24 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyDtoH(JNIEnv
     });
 }
 
+JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyHtoDBits(JNIEnv* env, jclass, jlong dst,
+                                                                              jshortArray src, jint offset, jint count) {
+    guarded(env, [&] {
+        if (count < 0 || offset < 0) throw JavaError{"copyHtoDBits: negative offset or count"};
+        check_range((uintptr_t) dst, (size_t) count * 2, "copyHtoDBits destination");
+        env->GetShortArrayRegion(src, offset, count, reinterpret_cast<jshort*>(dst));
+    });
+}
+
+JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyDtoHBits(JNIEnv* env, jclass, jshortArray dst,
+                                                                              jint offset, jlong src, jint count) {
+    guarded(env, [&] {
+        if (count < 0 || offset < 0) throw JavaError{"copyDtoHBits: negative offset or count"};
+        check_range((uintptr_t) src, (size_t) count * 2, "copyDtoHBits source");
+        env->SetShortArrayRegion(dst, offset, count, reinterpret_cast<const jshort*>(src));
+    });
+}
+
 JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyDtoD(JNIEnv* env, jclass, jlong dst, jlong src,
                                                                           jlong bytes) {
     guarded(env, [&] {

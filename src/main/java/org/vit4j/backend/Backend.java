@@ -1,5 +1,8 @@
 package org.vit4j.backend;
 
+import org.vit4j.ElementType;
+import org.vit4j.HostTensor;
+import org.vit4j.Vit4jException;
 import org.vit4j.memory.PoolStats;
 
 /**
@@ -11,6 +14,11 @@ import org.vit4j.memory.PoolStats;
  *
  * <p>Layouts are row-major. Linear weights are stored as PyTorch stores them, [out, in]. Ops run
  * in order on the backend's queue; {@link #download} waits for them.
+ *
+ * <p>Buffers carry their element type ({@link ElementType}): every buffer of one op has the same
+ * type, the op reads it, computes in float32 and rounds its result once at the store (the rounding
+ * points are written down in {@link ElementType}). Host transfers are float32 on the host side and
+ * convert (round to nearest even) to and from the buffer's type.
  */
 public interface Backend extends AutoCloseable {
 
@@ -22,19 +30,73 @@ public interface Backend extends AutoCloseable {
 
     // ---- memory ----
 
-    /** A buffer of {@code length} floats, contents undefined. */
-    DeviceBuffer allocate(long length);
+    /** A float32 buffer of {@code length} elements, contents undefined. */
+    default DeviceBuffer allocate(long length) {
+        return allocate(ElementType.F32, length);
+    }
 
-    /** A new buffer holding a copy of {@code host}. */
-    DeviceBuffer upload(float[] host);
+    /** A buffer of {@code length} elements of {@code type}, contents undefined. */
+    DeviceBuffer allocate(ElementType type, long length);
 
-    /** Copies all of {@code src} into {@code dst}, which must have the same length, after pending ops finish. */
+    /** Whether this backend's ops run on buffers of {@code type} (every backend runs fp32). */
+    default boolean supports(ElementType type) {
+        return type == ElementType.F32;
+    }
+
+    /** A new float32 buffer holding a copy of {@code host}. */
+    default DeviceBuffer upload(float[] host) {
+        return upload(host, ElementType.F32);
+    }
+
+    /** A new buffer of {@code type} holding {@code host} rounded to it. */
+    default DeviceBuffer upload(float[] host, ElementType type) {
+        if (host == null) throw new Vit4jException("upload: host array is null");
+        DeviceBuffer b = allocate(type, host.length);
+        try {
+            write(host, b);
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+        return b;
+    }
+
+    /**
+     * A new buffer of {@code type} holding {@code host}: its 16-bit patterns as they are where the
+     * types agree (no float32 copy on the host), else its values rounded to {@code type}.
+     */
+    default DeviceBuffer upload(HostTensor host, ElementType type) {
+        if (host == null) throw new Vit4jException("upload: tensor is null");
+        if (host.dtype() == ElementType.F32 || host.dtype() != type) return upload(host.toFloats(), type);
+        DeviceBuffer b = allocate(type, host.elementCount());
+        try {
+            writeBits(host.bits(), b);
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+        return b;
+    }
+
+    /** Copies all of {@code src} into {@code dst} (same length) as float32, after pending ops finish. */
     void download(DeviceBuffer src, float[] dst);
 
-    /** Copies {@code src} into {@code dst} (same length), in order with the queued ops. */
+    /** Copies {@code src} into {@code dst} (same length), rounded to its type, in order with the queued ops. */
     void write(float[] src, DeviceBuffer dst);
 
-    /** Copies the first {@code n} floats of {@code src} to {@code dst} on the device. */
+    /**
+     * Copies the 16-bit patterns {@code src} (position to limit) into the bf16/fp16 buffer {@code dst}
+     * of the same type and length. The default goes through float32, a tensor at a time; device
+     * backends copy the patterns as they are.
+     */
+    default void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
+        OpChecks.bitsTransfer(this, "writeBits", dst, src);
+        float[] v = new float[src.remaining()];
+        for (int i = 0; i < v.length; i++) v[i] = dst.dtype().fromBits(src.get(src.position() + i));
+        write(v, dst);
+    }
+
+    /** Copies the first {@code n} elements of {@code src} to {@code dst} (same type) on the device. */
     void copy(DeviceBuffer src, DeviceBuffer dst, long n);
 
     // ---- ops ----

@@ -1,13 +1,18 @@
 package org.vit4j.backend;
 
+import org.vit4j.ElementType;
+
 /**
- * A float32 array in a backend's memory: host arrays for the CPU reference, {@code cl_mem} for
+ * An array of {@link #dtype()} elements in a backend's memory: host arrays for the CPU reference, {@code cl_mem} for
  * OpenCL, device pointers for CUDA. A buffer belongs to the backend that made it and is released by
  * {@link #close()}; using it after that is an {@link IllegalStateException}, never a crash.
  */
 public interface DeviceBuffer extends AutoCloseable {
 
-    /** Length in floats. */
+    /** How the elements are stored: fp32, bf16 or fp16. */
+    ElementType dtype();
+
+    /** Length in elements. */
     long length();
 
     /** The backend that allocated this buffer. */

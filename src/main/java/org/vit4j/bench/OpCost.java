@@ -6,7 +6,13 @@ package org.vit4j.bench;
  * an op is bound by arithmetic or by memory.
  */
 public record OpCost(double flops, double bytes) {
+    /** Bytes of the fp32 element the counts below assume; {@link #in} rescales to the op's storage type. */
     static final int F = Float.BYTES;
+
+    /** The same op on elements of {@code type}: same FLOPs, bytes scaled by its element size. */
+    OpCost in(org.vit4j.ElementType type) {
+        return new OpCost(flops, bytes * type.bytes() / F);
+    }
 
     static OpCost patchEmbed(int batch, int channels, int size, int patch, int dim) {
         int grid = size / patch, np = grid * grid, k = channels * patch * patch, tokens = np + 1;

@@ -62,13 +62,28 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
-    public DeviceBuffer allocate(long length) {
-        return inner.allocate(length);
+    public DeviceBuffer allocate(org.vit4j.ElementType type, long length) {
+        return inner.allocate(type, length);
     }
 
     @Override
-    public DeviceBuffer upload(float[] host) {
-        return inner.upload(host);
+    public boolean supports(org.vit4j.ElementType type) {
+        return inner.supports(type);
+    }
+
+    @Override
+    public DeviceBuffer upload(float[] host, org.vit4j.ElementType type) {
+        return inner.upload(host, type);
+    }
+
+    @Override
+    public DeviceBuffer upload(org.vit4j.HostTensor host, org.vit4j.ElementType type) {
+        return inner.upload(host, type);
+    }
+
+    @Override
+    public void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
+        inner.writeBits(src, dst);
     }
 
     @Override
@@ -83,28 +98,28 @@ public final class ProfilingBackend implements Backend {
 
     @Override
     public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
-        timed("copy", "n=" + n, OpCost.elementwise(n, 1, 0), () -> inner.copy(src, dst, n));
+        timed("copy", "n=" + n, OpCost.elementwise(n, 1, 0).in(src.dtype()), () -> inner.copy(src, dst, n));
     }
 
     @Override
     public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
             DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
         timed("patch_embed", "B=" + s.batch() + " C=" + s.channels() + " S=" + s.imageSize() + " P=" + s.patch()
-                + " D=" + s.dim(), OpCost.patchEmbed(s.batch(), s.channels(), s.imageSize(), s.patch(), s.dim()),
+                + " D=" + s.dim(), OpCost.patchEmbed(s.batch(), s.channels(), s.imageSize(), s.patch(), s.dim()).in(out.dtype()),
                 () -> inner.patchEmbed(s, images, weight, bias, clsToken, posEmbed, out));
     }
 
     @Override
     public void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
             float eps) {
-        timed("layernorm", "rows=" + rows + " D=" + dim, OpCost.layerNorm(rows, dim),
+        timed("layernorm", "rows=" + rows + " D=" + dim, OpCost.layerNorm(rows, dim).in(out.dtype()),
                 () -> inner.layerNorm(x, gamma, beta, out, rows, dim, eps));
     }
 
     @Override
     public void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
             DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
-        timed("add_layernorm", "rows=" + rows + " D=" + dim, OpCost.addLayerNorm(rows, dim),
+        timed("add_layernorm", "rows=" + rows + " D=" + dim, OpCost.addLayerNorm(rows, dim).in(normed.dtype()),
                 () -> inner.addLayerNorm(x, residual, sum, normed, gamma, beta, rows, dim, eps));
     }
 
@@ -113,7 +128,7 @@ public final class ProfilingBackend implements Backend {
             int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
         timed("linear+" + epilogue.name().toLowerCase(java.util.Locale.ROOT),
                 "M=" + rows + " K=" + inFeatures + " N=" + outFeatures,
-                OpCost.linear(rows, inFeatures, outFeatures, bias != null, residual != null),
+                OpCost.linear(rows, inFeatures, outFeatures, bias != null, residual != null).in(out.dtype()),
                 () -> inner.linear(x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual));
     }
 
@@ -121,7 +136,7 @@ public final class ProfilingBackend implements Backend {
     public void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
             int tokens, int dim, int heads) {
         timed("linear_qkv", "M=" + batch * tokens + " K=" + dim + " N=" + 3 * dim,
-                OpCost.linear(batch * tokens, dim, 3 * dim, bias != null, false),
+                OpCost.linear(batch * tokens, dim, 3 * dim, bias != null, false).in(qkv.dtype()),
                 () -> inner.linearQkv(x, weight, bias, qkv, batch, tokens, dim, heads));
     }
 
@@ -129,23 +144,23 @@ public final class ProfilingBackend implements Backend {
     public void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
             float scale) {
         timed("attention", "B=" + batch + " T=" + tokens + " H=" + heads + " hd=" + headDim,
-                OpCost.attention(batch, tokens, heads, headDim),
+                OpCost.attention(batch, tokens, heads, headDim).in(out.dtype()),
                 () -> inner.attention(qkv, out, batch, tokens, heads, headDim, scale));
     }
 
     @Override
     public void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
-        timed("gelu", "n=" + n, OpCost.elementwise(n, 1, 8), () -> inner.gelu(x, out, n));
+        timed("gelu", "n=" + n, OpCost.elementwise(n, 1, 8).in(out.dtype()), () -> inner.gelu(x, out, n));
     }
 
     @Override
     public void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
-        timed("add", "n=" + n, OpCost.elementwise(n, 2, 1), () -> inner.add(a, b, out, n));
+        timed("add", "n=" + n, OpCost.elementwise(n, 2, 1).in(out.dtype()), () -> inner.add(a, b, out, n));
     }
 
     @Override
     public void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
-        timed("select_token", "B=" + batch + " D=" + dim, OpCost.elementwise((long) batch * dim, 1, 0),
+        timed("select_token", "B=" + batch + " D=" + dim, OpCost.elementwise((long) batch * dim, 1, 0).in(out.dtype()),
                 () -> inner.selectToken(x, out, batch, tokens, dim, token));
     }
 

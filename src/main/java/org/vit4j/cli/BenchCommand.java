@@ -62,9 +62,6 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "IN", description = "safetensors file with tensor 'input' to run instead of random images")
     Path input;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 (the only precision so far: the "
-            + "half-precision kernels are still to come) (default: ${DEFAULT-VALUE})")
-    String precision;
 
     @Option(names = "--remeasure-peaks", description = "measure the device's copy bandwidth and GEMM rate again "
             + "instead of using the cached figures")
@@ -89,10 +86,7 @@ final class BenchCommand implements Callable<Integer> {
         if (batch < 1 || iterations < 1 || warmup < 0 || profilePasses < 0) {
             throw new org.vit4j.Vit4jException("bench: --batch and --iterations must be >= 1, --warmup and --profile-passes >= 0");
         }
-        if (!precision.equalsIgnoreCase("fp32")) {
-            throw new org.vit4j.Vit4jException("bench: --precision " + precision + " is not available: vit4j's kernels "
-                    + "are fp32 so far (bf16/fp16 tensor-core kernels are a later issue)");
-        }
+        org.vit4j.ElementType precision = model.precision();
         List<Integer> sizes = batches == null || batches.isEmpty() ? List.of(batch) : batches;
         for (int s : sizes) if (s < 1) throw new org.vit4j.Vit4jException("bench: batch sizes must be >= 1, got " + s);
         VitWeights weights = model.weights != null ? model.load().weights()
@@ -105,14 +99,14 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> result = new LinkedHashMap<>();
         for (String backendName : model.backend.split(",")) {
             try (Backend backend = Backends.open(backendName.trim(), model.device, model.backendOptions());
-                    VisionTransformer vit = new VisionTransformer(weights, backend)) {
+                    VisionTransformer vit = new VisionTransformer(weights, backend, precision)) {
                 HostTensor logits = null;
                 HostTensor images = null;
                 for (int b : sizes) {
                     images = given != null ? given : RandomWeights.images(c, b, 2);
                     System.out.printf(Locale.ROOT, "vit4j bench: %s (D=%d, depth %d, %d heads, %d px, patch %d), batch %d, "
-                            + "%s on %s%n", label, c.hiddenSize(), c.depth(), c.heads(), c.imageSize(), c.patchSize(), b,
-                            backend.name(), backend.deviceName());
+                            + "%s on %s, %s%n", label, c.hiddenSize(), c.depth(), c.heads(), c.imageSize(), c.patchSize(), b,
+                            backend.name(), backend.deviceName(), precision.label());
                     for (int i = 0; i < warmup; i++) vit.forward(images);
                     long[] nanos = new long[iterations];
                     for (int i = 0; i < iterations; i++) {
@@ -136,6 +130,7 @@ final class BenchCommand implements Callable<Integer> {
                 result.put("backend", backend.name());
                 result.put("device", backend.deviceName());
                 result.put("graphs", !model.noGraph);
+                result.put("precision", precision.label());
                 result.put("batch", last.batch());
                 result.put("encoder_ms", Map.of("median", last.medianMs(), "min", last.minMs(), "max", last.maxMs(),
                         "runs", iterations));
@@ -146,7 +141,8 @@ final class BenchCommand implements Callable<Integer> {
                         + "GFLOP/s (vit4j's linear, best of large shapes up to %d^3)%n", peaks.measured(), peaks.copyGBs(),
                         peaks.gemmGflops(), peaks.gemmSize());
                 result.put("peaks", peaks);
-                result.put("ops", profile(weights, backend, images, peaks));
+                result.put("ops", profile(weights, backend, images, peaks, precision));
+                System.out.println("device memory: " + backend.memoryStats());
                 result.put("memory", backend.memoryStats().toString());
                 if (logitsOut != null && logits != null) {
                     org.vit4j.io.SafetensorsWriter.write(logitsOut, Map.of("logits", logits), Map.of("backend", backend.name()));
@@ -174,11 +170,12 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private List<Map<String, Object>> profile(VitWeights weights, Backend backend, HostTensor images, DevicePeaks peaks) {
+    private List<Map<String, Object>> profile(VitWeights weights, Backend backend, HostTensor images, DevicePeaks peaks,
+            org.vit4j.ElementType precision) {
         List<Map<String, Object>> rows = new ArrayList<>();
         if (profilePasses == 0) return rows;
         ProfilingBackend prof = new ProfilingBackend(backend);
-        try (VisionTransformer vit = new VisionTransformer(weights, prof)) {
+        try (VisionTransformer vit = new VisionTransformer(weights, prof, precision)) {
             for (int i = 0; i < profilePasses; i++) vit.forward(images);
         }
         double passTotal = 0;

@@ -49,7 +49,7 @@ final class ClassifyCommand implements Callable<Integer> {
                         + "'vit4j run' for its embeddings");
             }
             HostTensor batch = ImagePreprocessor.loadBatch(images, loaded.preprocessing());
-            try (VisionTransformer vit = new VisionTransformer(loaded.weights(), backend)) {
+            try (VisionTransformer vit = new VisionTransformer(loaded.weights(), backend, model.precision())) {
                 float[] logits = vit.forward(batch).logits().data();
                 int classes = loaded.config().numClasses();
                 for (int i = 0; i < images.size(); i++) {

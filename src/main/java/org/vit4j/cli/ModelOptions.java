@@ -33,6 +33,11 @@ final class ModelOptions {
             + "CUDA graph and replaying it (slower; an op's failure shows where it is queued)")
     boolean noGraph;
 
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
+            description = "how weights and activations are stored: fp32, bf16 or fp16; every op accumulates in fp32 "
+                    + "(default: ${DEFAULT-VALUE})")
+    String precision;
+
     @Option(names = "--heads", paramLabel = "H", description = "attention heads, where no config states them")
     Integer heads;
 
@@ -53,6 +58,15 @@ final class ModelOptions {
                     + "TuningParam names of backend/opencl; an unknown one is an error) (default: VIT4J_OPENCL_TUNING "
                     + "where set, else none)")
     String openClTuning;
+
+    /** The element type --precision names (an error naming the option otherwise). */
+    org.vit4j.ElementType precision() {
+        try {
+            return org.vit4j.ElementType.parse(precision);
+        } catch (org.vit4j.Vit4jException e) {
+            throw new org.vit4j.Vit4jException("--precision: " + e.getMessage());
+        }
+    }
 
     /** Every backend setting the options name, for {@link Backends#open(String, int, BackendOptions)}. */
     BackendOptions backendOptions() {

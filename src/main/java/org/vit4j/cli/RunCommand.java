@@ -47,7 +47,7 @@ final class RunCommand implements Callable<Integer> {
             images = in.read("input");
         }
         try (Backend backend = model.openBackend();
-                VisionTransformer vit = new VisionTransformer(loaded.weights(), backend)) {
+                VisionTransformer vit = new VisionTransformer(loaded.weights(), backend, model.precision())) {
             VitOutput out = vit.forward(images);
             Map<String, HostTensor> tensors = new LinkedHashMap<>();
             if (out.logits() != null) tensors.put("logits", out.logits());

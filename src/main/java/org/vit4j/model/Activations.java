@@ -1,5 +1,6 @@
 package org.vit4j.model;
 
+import org.vit4j.ElementType;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
 
@@ -30,7 +31,7 @@ final class Activations implements AutoCloseable {
     /** [B, classes], or null without a head. */
     final DeviceBuffer logits;
 
-    Activations(Backend be, VitConfig c, int batch) {
+    Activations(Backend be, VitConfig c, int batch, ElementType type) {
         this.batch = batch;
         this.tokens = c.tokens();
         long rows = (long) batch * tokens;
@@ -38,15 +39,15 @@ final class Activations implements AutoCloseable {
         // Allocate in a try so that a failure half way leaks nothing.
         DeviceBuffer[] made = new DeviceBuffer[9];
         try {
-            made[0] = be.allocate(rows * d);
-            made[1] = be.allocate(rows * d);
-            made[2] = be.allocate(3 * rows * d);
-            made[3] = be.allocate(rows * d);
-            made[4] = be.allocate(rows * c.mlpSize());
-            made[5] = be.allocate(batch * d);
-            made[6] = be.allocate(batch * d);
-            made[7] = c.numClasses() > 0 ? be.allocate((long) batch * c.numClasses()) : null;
-            made[8] = be.allocate((long) batch * c.channels() * c.imageSize() * c.imageSize());
+            made[0] = be.allocate(type, rows * d);
+            made[1] = be.allocate(type, rows * d);
+            made[2] = be.allocate(type, 3 * rows * d);
+            made[3] = be.allocate(type, rows * d);
+            made[4] = be.allocate(type, rows * c.mlpSize());
+            made[5] = be.allocate(type, batch * d);
+            made[6] = be.allocate(type, batch * d);
+            made[7] = c.numClasses() > 0 ? be.allocate(type, (long) batch * c.numClasses()) : null;
+            made[8] = be.allocate(type, (long) batch * c.channels() * c.imageSize() * c.imageSize());
         } catch (RuntimeException e) {
             for (DeviceBuffer b : made) if (b != null) b.close();
             throw e;

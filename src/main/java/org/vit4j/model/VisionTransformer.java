@@ -3,6 +3,7 @@ package org.vit4j.model;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.vit4j.ElementType;
 import org.vit4j.HostTensor;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
@@ -21,10 +22,15 @@ import org.vit4j.backend.Epilogue;
  * The weights are uploaded once, when the model is made, and the activation buffers once per batch
  * size; {@link #close()} releases both. The model does not own the backend. Not thread-safe: one
  * forward pass at a time per instance.
+ *
+ * <p>The precision is chosen once, here: weights and activations are stored as that
+ * {@link ElementType} (fp32, bf16, fp16), every op accumulates in float32 and rounds where
+ * {@link ElementType} says; logits and pre-logits come back as float32.
  */
 public final class VisionTransformer implements AutoCloseable {
     private final VitConfig config;
     private final Backend backend;
+    private final ElementType precision;
     private final DeviceWeights weights;
     private final PatchEmbed patchEmbed;
     private final List<Block> blocks = new ArrayList<>();
@@ -33,10 +39,22 @@ public final class VisionTransformer implements AutoCloseable {
     private Activations activations;
     private boolean closed;
 
+    /** The model in float32. */
     public VisionTransformer(VitWeights hostWeights, Backend backend) {
+        this(hostWeights, backend, ElementType.F32);
+    }
+
+    /** The model with weights and activations stored as {@code precision}. */
+    public VisionTransformer(VitWeights hostWeights, Backend backend, ElementType precision) {
+        if (precision == null) throw new Vit4jException("precision is null: expected fp32, bf16 or fp16");
+        if (!backend.supports(precision)) {
+            throw new Vit4jException("backend " + backend.name() + " does not run " + precision.label()
+                    + " models (it runs " + supported(backend) + ")");
+        }
         this.config = hostWeights.config();
         this.backend = backend;
-        this.weights = new DeviceWeights(backend, hostWeights);
+        this.precision = precision;
+        this.weights = new DeviceWeights(backend, hostWeights, precision);
         try {
             this.patchEmbed = new PatchEmbed(weights, config);
             for (int i = 0; i < config.depth(); i++) blocks.add(new Block(weights, i, config));
@@ -55,6 +73,19 @@ public final class VisionTransformer implements AutoCloseable {
 
     public Backend backend() {
         return backend;
+    }
+
+    /** How weights and activations are stored. */
+    public ElementType precision() {
+        return precision;
+    }
+
+    private static String supported(Backend backend) {
+        StringBuilder sb = new StringBuilder();
+        for (ElementType t : ElementType.values()) {
+            if (backend.supports(t)) sb.append(sb.length() == 0 ? "" : ", ").append(t.label());
+        }
+        return sb.toString();
     }
 
     /** Runs images [B, C, H, W] (normalised as the model was trained) through the model. */
@@ -104,7 +135,7 @@ public final class VisionTransformer implements AutoCloseable {
             activations.close();
             activations = null;
         }
-        activations = new Activations(backend, config, batch);
+        activations = new Activations(backend, config, batch, precision);
         return activations;
     }
 

@@ -209,8 +209,13 @@ class CpuBackendTest {
             DeviceBuffer x = be.allocate(10), w = be.allocate(6), y = be.allocate(4);
             Vit4jException shortBuffer = assertThrows(Vit4jException.class,
                     () -> be.linear(x, w, null, y, 4, 3, 2, Epilogue.NONE, null));
-            assertTrue(shortBuffer.getMessage().contains("'x' holds 10 floats, expected at least 12"),
+            assertTrue(shortBuffer.getMessage().contains("'x' holds 10 elements, expected at least 12"),
                     shortBuffer.getMessage());
+            DeviceBuffer half = be.allocate(org.vit4j.ElementType.BF16, 12);
+            Vit4jException mixed = assertThrows(Vit4jException.class,
+                    () -> be.linear(half, w, null, y, 2, 3, 2, Epilogue.NONE, null));
+            assertTrue(mixed.getMessage().contains("linear: argument 'weight' is fp32, expected bf16 like 'x'"),
+                    mixed.getMessage());
             DeviceBuffer foreign = other.allocate(12);
             Vit4jException wrongOwner = assertThrows(Vit4jException.class,
                     () -> be.linear(foreign, w, null, y, 4, 3, 2, Epilogue.NONE, null));

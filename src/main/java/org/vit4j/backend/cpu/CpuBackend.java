@@ -2,6 +2,7 @@ package org.vit4j.backend.cpu;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
@@ -15,6 +16,11 @@ import org.vit4j.backend.PatchEmbedShape;
  * accumulated in double; activations are stored in float32 between ops, as on a device. Rows are
  * spread over the common fork-join pool, which changes no result: each output element is computed
  * by one thread in a fixed order.
+ *
+ * <p>On bf16/fp16 buffers it runs the half-precision path of the device kernels: the same double
+ * arithmetic on the stored values, with each op's output rounded once at the points {@link ElementType}
+ * lists, so a device kernel in half precision can be checked against it to a unit or two in the
+ * last place of the storage type.
  */
 public final class CpuBackend implements Backend {
     private final AtomicLong liveBuffers = new AtomicLong();
@@ -44,21 +50,19 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public DeviceBuffer allocate(long length) {
-        checkOpen();
-        if (length < 0 || length > Integer.MAX_VALUE - 8) {
-            throw new Vit4jException("cpu: cannot allocate " + length + " floats (limit " + (Integer.MAX_VALUE - 8) + ")");
-        }
-        liveBuffers.incrementAndGet();
-        return new CpuBuffer(this, new float[(int) length]);
+    public boolean supports(ElementType type) {
+        return type != null;
     }
 
     @Override
-    public DeviceBuffer upload(float[] host) {
+    public DeviceBuffer allocate(ElementType type, long length) {
         checkOpen();
-        if (host == null) throw new Vit4jException("upload: host array is null");
+        if (type == null) throw new Vit4jException("cpu: allocate: element type is null");
+        if (length < 0 || length > Integer.MAX_VALUE - 8) {
+            throw new Vit4jException("cpu: cannot allocate " + length + " elements (limit " + (Integer.MAX_VALUE - 8) + ")");
+        }
         liveBuffers.incrementAndGet();
-        return new CpuBuffer(this, host.clone());
+        return new CpuBuffer(this, type, new float[(int) length]);
     }
 
     @Override
@@ -72,7 +76,26 @@ public final class CpuBackend implements Backend {
     public void write(float[] src, DeviceBuffer dst) {
         checkOpen();
         OpChecks.hostTransfer(this, "write", dst, src);
-        System.arraycopy(src, 0, data(dst), 0, src.length);
+        float[] d = data(dst);
+        ElementType t = dst.dtype();
+        for (int i = 0; i < src.length; i++) d[i] = t.round(src[i]);
+    }
+
+    @Override
+    public void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
+        checkOpen();
+        OpChecks.bitsTransfer(this, "writeBits", dst, src);
+        float[] d = data(dst);
+        ElementType t = dst.dtype();
+        for (int i = 0; i < d.length; i++) d[i] = t.fromBits(src.get(src.position() + i));
+    }
+
+    /** Rounds the op's output {@code [from, from + n)} to the buffer's type: the store of a half-precision op. */
+    private static void stored(DeviceBuffer out, long from, long n) {
+        ElementType t = out.dtype();
+        if (t == ElementType.F32) return;
+        float[] y = data(out);
+        for (int i = (int) from, end = (int) (from + n); i < end; i++) y[i] = t.round(y[i]);
     }
 
     @Override
@@ -118,6 +141,7 @@ public final class CpuBackend implements Backend {
                 }
             });
         }
+        stored(out, 0, s.outputFloats());
     }
 
     @Override
@@ -141,6 +165,7 @@ public final class CpuBackend implements Backend {
             double inv = 1.0 / Math.sqrt(var + eps);
             for (int i = 0; i < dim; i++) y[base + i] = (float) ((in[base + i] - mean) * inv * g[i] + bt[i]);
         });
+        stored(out, 0, (long) rows * dim);
     }
 
     @Override
@@ -166,6 +191,7 @@ public final class CpuBackend implements Backend {
                 y[at] = (float) acc;
             }
         });
+        stored(out, 0, (long) rows * outFeatures);
     }
 
     @Override
@@ -186,6 +212,7 @@ public final class CpuBackend implements Backend {
                 y[(int) at] = (float) acc;
             }
         });
+        stored(qkv, 0, 3L * batch * tokens * dim);
     }
 
     @Override
@@ -220,6 +247,7 @@ public final class CpuBackend implements Backend {
                 y[outRow + e] = (float) (acc / total);
             }
         });
+        stored(out, 0, (long) batch * tokens * heads * headDim);
     }
 
     @Override
@@ -228,6 +256,7 @@ public final class CpuBackend implements Backend {
         OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
         float[] in = data(x), y = data(out);
         for (int i = 0; i < n; i++) y[i] = (float) Gelu.exact(in[i]);
+        stored(out, 0, n);
     }
 
     @Override
@@ -236,6 +265,7 @@ public final class CpuBackend implements Backend {
         OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
         float[] x = data(a), y = data(b), z = data(out);
         for (int i = 0; i < n; i++) z[i] = (float) ((double) x[i] + y[i]);
+        stored(out, 0, n);
     }
 
     @Override

@@ -215,6 +215,24 @@ public final class CpuCudaDriver implements CudaDriver {
     }
 
     @Override
+    public void copyHtoD(long dst, short[] src, int srcOffset, int count) {
+        current("copyHtoD");
+        notWhileRecording("copyHtoD");
+        if (count == 0) return;
+        inBounds("copyHtoD", "dst", dst, (long) count * Short.BYTES);
+        CudaCpuNative.copyHtoDBits(dst, src, srcOffset, count);
+    }
+
+    @Override
+    public void copyDtoH(short[] dst, int dstOffset, long src, int count) {
+        current("copyDtoH");
+        notWhileRecording("copyDtoH");
+        if (count == 0) return;
+        inBounds("copyDtoH", "src", src, (long) count * Short.BYTES);
+        CudaCpuNative.copyDtoHBits(dst, dstOffset, src, count);
+    }
+
+    @Override
     public void copyDtoH(float[] dst, int dstOffset, long src, int count) {
         current("copyDtoH");
         notWhileRecording("copyDtoH");

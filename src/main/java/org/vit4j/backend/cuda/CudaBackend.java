@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.BackendOptions;
@@ -186,46 +187,55 @@ public final class CudaBackend implements Backend {
     // ---- memory ----
 
     @Override
-    public DeviceBuffer allocate(long length) {
+    public DeviceBuffer allocate(ElementType type, long length) {
         enter();
+        if (type == null) throw new Vit4jException(name + ": allocate: element type is null");
         if (length < 0 || length > Integer.MAX_VALUE) {
-            throw new Vit4jException(name + ": cannot allocate " + length + " floats (kernels index with int)");
+            throw new Vit4jException(name + ": cannot allocate " + length + " elements (kernels index with int)");
         }
-        return new CudaBuffer(this, pool.acquire(length * Float.BYTES), length);
-    }
-
-    @Override
-    public DeviceBuffer upload(float[] host) {
-        if (host == null) throw new Vit4jException("upload: host array is null");
-        DeviceBuffer b = allocate(host.length);
-        try {
-            write(host, b);
-        } catch (RuntimeException e) {
-            b.close();
-            throw e;
-        }
-        return b;
+        return new CudaBuffer(this, pool.acquire(length * type.bytes()), type, length);
     }
 
     @Override
     public void write(float[] src, DeviceBuffer dst) {
         enter();
         OpChecks.hostTransfer(this, "write", dst, src);
-        driver.copyHtoD(p(dst), src, 0, src.length);
+        if (dst.dtype() == ElementType.F32) {
+            driver.copyHtoD(p(dst), src, 0, src.length);
+            return;
+        }
+        short[] bits = new short[src.length];
+        for (int i = 0; i < bits.length; i++) bits[i] = dst.dtype().toBits(src[i]);
+        driver.copyHtoD(p(dst), bits, 0, bits.length);
+    }
+
+    @Override
+    public void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
+        enter();
+        OpChecks.bitsTransfer(this, "writeBits", dst, src);
+        short[] bits = new short[src.remaining()];
+        src.duplicate().get(bits);
+        driver.copyHtoD(p(dst), bits, 0, bits.length);
     }
 
     @Override
     public void download(DeviceBuffer src, float[] dst) {
         enter();
         OpChecks.hostTransfer(this, "download", src, dst);
-        driver.copyDtoH(dst, 0, p(src), dst.length);
+        if (src.dtype() == ElementType.F32) {
+            driver.copyDtoH(dst, 0, p(src), dst.length);
+            return;
+        }
+        short[] bits = new short[dst.length];
+        driver.copyDtoH(bits, 0, p(src), bits.length);
+        for (int i = 0; i < bits.length; i++) dst[i] = src.dtype().fromBits(bits[i]);
     }
 
     @Override
     public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
         enter();
         OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
-        driver.copyDtoD(p(dst), p(src), n * Float.BYTES);
+        driver.copyDtoD(p(dst), p(src), n * src.dtype().bytes());
     }
 
     void release(DevicePointer ptr) {
@@ -255,9 +265,7 @@ public final class CudaBackend implements Backend {
     public void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
             DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
         enter();
-        OpChecks.layerNorm(this, x, gamma, beta, normed, rows, dim, eps);
-        OpChecks.buffer(this, "addLayerNorm", "residual", residual, (long) rows * dim);
-        OpChecks.buffer(this, "addLayerNorm", "sum", sum, (long) rows * dim);
+        OpChecks.addLayerNorm(this, x, residual, sum, normed, gamma, beta, rows, dim, eps);
         launch(CudaKernels.addLayerNorm(p(x), p(residual), p(sum), p(normed), p(gamma), p(beta), rows, dim, eps));
     }
 

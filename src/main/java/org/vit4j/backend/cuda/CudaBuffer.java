@@ -1,13 +1,14 @@
 package org.vit4j.backend.cuda;
 
-import org.vit4j.memory.PooledBuffer;
+import org.vit4j.ElementType;
+import org.vit4j.backend.PooledBuffer;
 
-/** A float buffer in CUDA device memory: a pooled device address. */
+/** A buffer in CUDA device memory: a pooled device address. */
 final class CudaBuffer extends PooledBuffer<DevicePointer> {
     private final CudaBackend backend;
 
-    CudaBuffer(CudaBackend backend, DevicePointer ptr, long length) {
-        super(backend, ptr, length);
+    CudaBuffer(CudaBackend backend, DevicePointer ptr, ElementType dtype, long length) {
+        super(backend, ptr, dtype, length);
         this.backend = backend;
     }
 

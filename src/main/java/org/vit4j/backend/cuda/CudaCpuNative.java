@@ -91,6 +91,12 @@ final class CudaCpuNative {
     /** Copies {@code count} floats at address {@code src} into {@code dst} from {@code dstOffset}. */
     static native void copyDtoH(float[] dst, int dstOffset, long src, int count);
 
+    /** Copies {@code count} 16-bit patterns of {@code src} from {@code srcOffset} to address {@code dst}. */
+    static native void copyHtoDBits(long dst, short[] src, int srcOffset, int count);
+
+    /** Copies {@code count} 16-bit patterns at address {@code src} into {@code dst} from {@code dstOffset}. */
+    static native void copyDtoHBits(short[] dst, int dstOffset, long src, int count);
+
     static native void copyDtoD(long dst, long src, long bytes);
 
     /** The kernel {@code kernel} of module {@code module} (the .cu file's base name): a handle, never 0. */

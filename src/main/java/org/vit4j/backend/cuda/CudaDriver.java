@@ -47,6 +47,12 @@ public interface CudaDriver extends AutoCloseable {
     /** Copies {@code count} floats at {@code src} into {@code dst} from {@code dstOffset}, after queued work. */
     void copyDtoH(float[] dst, int dstOffset, long src, int count);
 
+    /** Copies {@code count} 16-bit patterns (bf16/fp16 elements) of {@code src} from {@code srcOffset} to {@code dst}. */
+    void copyHtoD(long dst, short[] src, int srcOffset, int count);
+
+    /** Copies {@code count} 16-bit patterns at {@code src} into {@code dst} from {@code dstOffset}, after queued work. */
+    void copyDtoH(short[] dst, int dstOffset, long src, int count);
+
     /** Copies {@code bytes} from {@code src} to {@code dst} on the device, in stream order. */
     void copyDtoD(long dst, long src, long bytes);
 

@@ -157,6 +157,14 @@ public final class JCudaDriver implements CudaDriver {
 
     /** The pinned staging buffer, grown to at least {@code bytes}; waits for the stream before reuse. */
     private FloatBuffer staging(long bytes) {
+        return stagingBytes(bytes).asFloatBuffer();
+    }
+
+    private java.nio.ShortBuffer stagingShorts(long bytes) {
+        return stagingBytes(bytes).asShortBuffer();
+    }
+
+    private java.nio.ByteBuffer stagingBytes(long bytes) {
         cuStreamSynchronize(stream);
         if (bytes > stagingBytes) {
             if (stagingBytes > 0) cuMemFreeHost(staging);
@@ -165,7 +173,25 @@ public final class JCudaDriver implements CudaDriver {
             cuMemAllocHost(staging, bytes);
             stagingBytes = bytes;
         }
-        return staging.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return staging.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder());
+    }
+
+    @Override
+    public void copyHtoD(long dst, short[] src, int srcOffset, int count) {
+        if (count == 0) return;
+        long bytes = (long) count * Short.BYTES;
+        stagingShorts(bytes).put(src, srcOffset, count);
+        cuMemcpyHtoDAsync(new Address(dst), staging, bytes, stream);
+    }
+
+    @Override
+    public void copyDtoH(short[] dst, int dstOffset, long src, int count) {
+        if (count == 0) return;
+        long bytes = (long) count * Short.BYTES;
+        java.nio.ShortBuffer host = stagingShorts(bytes);
+        cuMemcpyDtoHAsync(staging, new Address(src), bytes, stream);
+        cuStreamSynchronize(stream);
+        host.get(dst, dstOffset, count);
     }
 
     @Override

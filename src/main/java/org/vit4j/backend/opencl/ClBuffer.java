@@ -1,14 +1,15 @@
 package org.vit4j.backend.opencl;
 
 import org.jocl.cl_mem;
-import org.vit4j.memory.PooledBuffer;
+import org.vit4j.ElementType;
+import org.vit4j.backend.PooledBuffer;
 
-/** A float buffer on an OpenCL device: a pooled {@code cl_mem}. */
+/** A buffer on an OpenCL device: a pooled {@code cl_mem}. */
 final class ClBuffer extends PooledBuffer<cl_mem> {
     private final OpenClBackend backend;
 
-    ClBuffer(OpenClBackend backend, cl_mem mem, long length) {
-        super(backend, mem, length);
+    ClBuffer(OpenClBackend backend, cl_mem mem, ElementType dtype, long length) {
+        super(backend, mem, dtype, length);
         this.backend = backend;
     }
 

@@ -170,6 +170,14 @@ final class ClRuntime implements AutoCloseable {
         clEnqueueReadBuffer(queue, mem, CL_TRUE, 0, (long) host.length * Sizeof.cl_float, Pointer.to(host), 0, null, null);
     }
 
+    void write(cl_mem mem, short[] host) {
+        clEnqueueWriteBuffer(queue, mem, CL_TRUE, 0, (long) host.length * Sizeof.cl_short, Pointer.to(host), 0, null, null);
+    }
+
+    void read(cl_mem mem, short[] host) {
+        clEnqueueReadBuffer(queue, mem, CL_TRUE, 0, (long) host.length * Sizeof.cl_short, Pointer.to(host), 0, null, null);
+    }
+
     void copy(cl_mem src, cl_mem dst, long bytes) {
         org.jocl.CL.clEnqueueCopyBuffer(queue, src, dst, 0, 0, bytes, 0, null, null);
     }

@@ -3,6 +3,7 @@ package org.vit4j.backend.opencl;
 import java.util.List;
 import java.util.Map;
 import org.jocl.cl_mem;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
@@ -49,7 +50,7 @@ public final class OpenClBackend implements Backend {
             this.gemm = new GemmOps(rt, tuning);
             this.patchEmbed = new PatchEmbedOps(rt, tuning);
             this.layerNorm = new LayerNormOps(rt, tuning);
-            this.attention = new AttentionOps(rt, tuning, n -> (ClBuffer) allocate(n));
+            this.attention = new AttentionOps(rt, tuning, n -> (ClBuffer) allocate(ElementType.F32, n));
             tuning.rejectUnknownOverrides();
         } catch (RuntimeException e) {
             rt.close();
@@ -139,42 +140,58 @@ public final class OpenClBackend implements Backend {
     // ---- memory ----
 
     @Override
-    public DeviceBuffer allocate(long length) {
+    public DeviceBuffer allocate(ElementType type, long length) {
         checkOpen();
+        if (type == null) throw new Vit4jException("opencl: allocate: element type is null");
         if (length < 0 || length > Integer.MAX_VALUE) {
-            throw new Vit4jException("opencl: cannot allocate " + length + " floats (kernels index with int)");
+            throw new Vit4jException("opencl: cannot allocate " + length + " elements (kernels index with int)");
         }
-        return new ClBuffer(this, pool.acquire(length * Float.BYTES), length);
-    }
-
-    @Override
-    public DeviceBuffer upload(float[] host) {
-        checkOpen();
-        if (host == null) throw new Vit4jException("upload: host array is null");
-        ClBuffer b = (ClBuffer) allocate(host.length);
-        if (host.length > 0) rt.write(b.mem(), host);
-        return b;
+        return new ClBuffer(this, pool.acquire(length * type.bytes()), type, length);
     }
 
     @Override
     public void download(DeviceBuffer src, float[] dst) {
         checkOpen();
         OpChecks.hostTransfer(this, "download", src, dst);
-        if (dst.length > 0) rt.read(cl(src).mem(), dst);
+        if (dst.length == 0) return;
+        if (src.dtype() == ElementType.F32) {
+            rt.read(cl(src).mem(), dst);
+            return;
+        }
+        short[] bits = new short[dst.length];
+        rt.read(cl(src).mem(), bits);
+        for (int i = 0; i < bits.length; i++) dst[i] = src.dtype().fromBits(bits[i]);
     }
 
     @Override
     public void write(float[] src, DeviceBuffer dst) {
         checkOpen();
         OpChecks.hostTransfer(this, "write", dst, src);
-        if (src.length > 0) rt.write(cl(dst).mem(), src);
+        if (src.length == 0) return;
+        if (dst.dtype() == ElementType.F32) {
+            rt.write(cl(dst).mem(), src);
+            return;
+        }
+        short[] bits = new short[src.length];
+        for (int i = 0; i < bits.length; i++) bits[i] = dst.dtype().toBits(src[i]);
+        rt.write(cl(dst).mem(), bits);
+    }
+
+    @Override
+    public void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
+        checkOpen();
+        OpChecks.bitsTransfer(this, "writeBits", dst, src);
+        if (src.remaining() == 0) return;
+        short[] bits = new short[src.remaining()];
+        src.duplicate().get(bits);
+        rt.write(cl(dst).mem(), bits);
     }
 
     @Override
     public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
         checkOpen();
         OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
-        rt.copy(cl(src).mem(), cl(dst).mem(), n * Float.BYTES);
+        rt.copy(cl(src).mem(), cl(dst).mem(), n * src.dtype().bytes());
     }
 
     void release(cl_mem mem) {
@@ -214,9 +231,7 @@ public final class OpenClBackend implements Backend {
     public void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
             DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
         checkOpen();
-        OpChecks.layerNorm(this, x, gamma, beta, normed, rows, dim, eps);
-        OpChecks.buffer(this, "addLayerNorm", "residual", residual, (long) rows * dim);
-        OpChecks.buffer(this, "addLayerNorm", "sum", sum, (long) rows * dim);
+        OpChecks.addLayerNorm(this, x, residual, sum, normed, gamma, beta, rows, dim, eps);
         size("addLayerNorm", (long) rows * dim);
         layerNorm.addLayerNorm(cl(x), cl(residual), cl(sum), cl(normed), cl(gamma), cl(beta), rows, dim, eps);
     }

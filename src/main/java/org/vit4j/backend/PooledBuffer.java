@@ -1,21 +1,22 @@
-package org.vit4j.memory;
+package org.vit4j.backend;
 
-import org.vit4j.backend.Backend;
-import org.vit4j.backend.DeviceBuffer;
+import org.vit4j.ElementType;
 
 /**
- * A device buffer whose memory came from a {@link BufferPool}: a handle ({@code cl_mem}, a CUDA
- * device address) at least {@code length} floats long, given back to the pool on close. Used
+ * A device buffer whose memory came from a {@link org.vit4j.memory.BufferPool}: a handle
+ * ({@code cl_mem}, a CUDA device address) of at least {@code length} elements of {@code dtype}, given back to the pool on close. Used
  * after close, or closed twice, it fails with an {@link IllegalStateException} naming the device.
  */
 public abstract class PooledBuffer<H> implements DeviceBuffer {
     private final Backend backend;
+    private final ElementType dtype;
     private final long length;
     private H handle;
 
-    protected PooledBuffer(Backend backend, H handle, long length) {
+    protected PooledBuffer(Backend backend, H handle, ElementType dtype, long length) {
         this.backend = backend;
         this.handle = handle;
+        this.dtype = dtype;
         this.length = length;
     }
 
@@ -25,6 +26,11 @@ public abstract class PooledBuffer<H> implements DeviceBuffer {
     public final H handle() {
         if (handle == null) throw new IllegalStateException(backend.name() + " buffer used after close");
         return handle;
+    }
+
+    @Override
+    public final ElementType dtype() {
+        return dtype;
     }
 
     @Override
