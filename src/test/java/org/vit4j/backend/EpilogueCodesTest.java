@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.vit4j.backend.cuda.CudaKernels;
 import org.vit4j.backend.cuda.KernelArg;
@@ -20,14 +21,22 @@ import org.vit4j.backend.cuda.KernelArg;
 /**
  * The epilogue codes Java passes are the ones the kernels test for: {@link Epilogue#code()} against
  * {@code enum Epi} of kernels/cuda/linear.cu and the {@code EPI_*} defines of kernels/opencl/gemm.cl,
- * read from the sources (the tests run from the project root). Adding or reordering an epilogue on
- * one side only fails here, not as wrong numbers on a device.
+ * read from the sources (Maven runs the tests from the project root; elsewhere, as in the GPU
+ * distribution, which has no sources, the source checks are skipped). Adding or reordering an
+ * epilogue on one side only fails here, not as wrong numbers on a device.
  */
 class EpilogueCodesTest {
-    private static final Path KERNELS = Path.of(System.getProperty("user.dir"), "kernels");
+    private static final Path ROOT = Path.of(System.getProperty("user.dir"));
+    private static final Path KERNELS = ROOT.resolve("kernels");
+
+    private static void assumeSources() {
+        Assumptions.assumeTrue(Files.isDirectory(KERNELS) && Files.isDirectory(ROOT.resolve("src/main/java")),
+                "not run from the project root: no kernels/ and src/main/java to read");
+    }
 
     /** The names (without EPI_) and codes of {@code enum Epi { EPI_X = n, ... }} in linear.cu. */
     static Map<String, Integer> cudaCodes() throws IOException {
+        assumeSources();
         String src = Files.readString(KERNELS.resolve("cuda/linear.cu"));
         Matcher m = Pattern.compile("enum\\s+Epi\\s*\\{([^}]*)}").matcher(src);
         assertTrue(m.find(), "kernels/cuda/linear.cu declares no enum Epi");
@@ -42,6 +51,7 @@ class EpilogueCodesTest {
 
     /** The names (without EPI_) and codes of the {@code #define EPI_X n} lines in gemm.cl. */
     static Map<String, Integer> openClCodes() throws IOException {
+        assumeSources();
         String src = Files.readString(KERNELS.resolve("opencl/gemm.cl"));
         Matcher m = Pattern.compile("(?m)^\\s*#define\\s+EPI_(\\w+)\\s+(\\d+)\\s*$").matcher(src);
         Map<String, Integer> codes = new LinkedHashMap<>();
@@ -84,8 +94,9 @@ class EpilogueCodesTest {
     /** Codes are explicit, never an enum's position: no main source calls ordinal(). */
     @Test
     void noMainSourceCallsOrdinal() throws IOException {
+        assumeSources();
         List<String> found = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(Path.of(System.getProperty("user.dir"), "src", "main", "java"))) {
+        try (Stream<Path> files = Files.walk(ROOT.resolve("src/main/java"))) {
             for (Path f : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".java"))::iterator) {
                 List<String> lines = Files.readAllLines(f);
                 for (int i = 0; i < lines.size(); i++) {
