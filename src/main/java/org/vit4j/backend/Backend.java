@@ -7,7 +7,7 @@ import org.vit4j.memory.PoolStats;
 
 /**
  * The ops a ViT encoder is made of, on buffers in one device's memory. The model
- * ({@link org.vit4j.model.VisionTransformer}) composes them and never looks behind this interface,
+ * ({@code org.vit4j.model.VisionTransformer}) composes them and never looks behind this interface,
  * so a new backend needs no change to the model. Each op is public for users who compose kernels
  * themselves; every implementation checks its arguments with {@link OpChecks} first, so a wrong
  * length or a foreign buffer is a clear exception on every backend alike.
