@@ -249,6 +249,12 @@ public final class CheckpointLoader {
         HostTensor read(String canonical) {
             List<String> parts = sources(canonical);
             int[] shape = shape(canonical);
+            if (parts.size() == 1) { // as stored: bf16/fp16 stay 16-bit views of the mapping
+                String n = parts.get(0);
+                HostTensor t = file.read(n);
+                used.add(n);
+                return t;
+            }
             float[] data = new float[Math.toIntExact(HostTensor.elementCount(shape))];
             int at = 0;
             for (String n : parts) {
@@ -266,7 +272,12 @@ public final class CheckpointLoader {
                 at += part.length;
                 used.add(n);
             }
-            return new HostTensor(data, shape);
+            HostTensor joined = new HostTensor(data, shape);
+            // Parts of one half type (HF's split q/k/v in bf16): keep that type; the float32 detour is exact.
+            DType first = file.info(parts.get(0)).dtype();
+            boolean sameHalf = (first == DType.BF16 || first == DType.F16)
+                    && parts.stream().allMatch(n -> file.info(n).dtype() == first);
+            return sameHalf ? joined.to(first == DType.BF16 ? org.vit4j.ElementType.BF16 : org.vit4j.ElementType.F16) : joined;
         }
 
         void rejectUnused() {

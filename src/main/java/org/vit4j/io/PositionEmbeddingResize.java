@@ -24,7 +24,7 @@ public final class PositionEmbeddingResize {
                     + from + "x" + from + " grid plus class token, got " + java.util.Arrays.toString(s));
         }
         int d = s[2];
-        float[] in = pos.data();
+        float[] in = pos.toFloats();
         float[] out = new float[(1 + to * to) * d];
         System.arraycopy(in, 0, out, 0, d); // class token: no position to interpolate
         ResampleFilter.Taps taps = ResampleFilter.BICUBIC.taps(from, to);

@@ -332,10 +332,19 @@ public final class SafetensorsFile implements AutoCloseable {
         return out;
     }
 
-    /** {@link #readFloats(String)} with the tensor's shape. */
+    /**
+     * The tensor with its shape, in its stored type where vit4j has one: BF16 and F16 as their 16-bit
+     * patterns over a read-only mapping of the file (no float32 copy, no copy at all), F32 as floats;
+     * F64 narrowed to float32.
+     */
     public HostTensor read(String name) {
         TensorInfo t = info(name);
         int[] shape = t.intShape();
+        if ((t.dtype() == DType.BF16 || t.dtype() == DType.F16) && t.elementCount() > 0) {
+            if (t.elementCount() > Integer.MAX_VALUE - 8) readFloats(name); // the same clear error
+            org.vit4j.ElementType type = t.dtype() == DType.BF16 ? org.vit4j.ElementType.BF16 : org.vit4j.ElementType.F16;
+            return HostTensor.ofBits(type, map(t).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer(), shape);
+        }
         return new HostTensor(readFloats(name), shape);
     }
 

@@ -29,8 +29,19 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {}
 
     /**
-     * Writes {@code tensors} (and {@code metadata}, which may be null or empty) to {@code path},
-     * replacing any existing file.
+     * Writes {@code tensors} converted to {@code type} (round to nearest even where it narrows), e.g.
+     * a bf16 copy of a float32 checkpoint.
+     */
+    public static void write(Path path, Map<String, HostTensor> tensors, Map<String, String> metadata,
+            org.vit4j.ElementType type) {
+        Map<String, HostTensor> converted = new java.util.LinkedHashMap<>();
+        tensors.forEach((k, v) -> converted.put(k, v == null ? null : v.to(type)));
+        write(path, converted, metadata);
+    }
+
+    /**
+     * Writes {@code tensors}, each in its own element type (F32, BF16 or F16), and {@code metadata}
+     * (which may be null or empty) to {@code path}, replacing any existing file.
      *
      * @throws CheckpointException on a bad name or an I/O error, naming the file
      */
@@ -43,6 +54,19 @@ public final class SafetensorsWriter {
             writeFully(ch, ByteBuffer.wrap(header));
             ByteBuffer buf = ByteBuffer.allocate(CHUNK_FLOATS * 4).order(ByteOrder.LITTLE_ENDIAN);
             for (HostTensor t : tensors.values()) {
+                if (t.dtype() != org.vit4j.ElementType.F32) { // 16-bit patterns as they are
+                    java.nio.ShortBuffer bits = t.bits();
+                    for (int i = 0; i < bits.limit(); i += 2 * CHUNK_FLOATS) {
+                        int n = Math.min(2 * CHUNK_FLOATS, bits.limit() - i);
+                        buf.clear();
+                        java.nio.ShortBuffer part = bits.duplicate();
+                        part.position(i).limit(i + n);
+                        buf.asShortBuffer().put(part);
+                        buf.limit(n * 2);
+                        writeFully(ch, buf);
+                    }
+                    continue;
+                }
                 float[] d = t.data();
                 for (int i = 0; i < d.length; i += CHUNK_FLOATS) {
                     int n = Math.min(CHUNK_FLOATS, d.length - i);
@@ -81,10 +105,14 @@ public final class SafetensorsWriter {
                 throw new CheckpointException(path + ": tensor \"" + name + "\" is null (expected a HostTensor)");
             }
             ObjectNode entry = root.putObject(name);
-            entry.put("dtype", DType.F32.name());
+            entry.put("dtype", switch (t.dtype()) {
+                case F32 -> DType.F32.name();
+                case BF16 -> DType.BF16.name();
+                case F16 -> DType.F16.name();
+            });
             ArrayNode shape = entry.putArray("shape");
             for (int d : t.shape()) shape.add(d);
-            long end = offset + 4L * t.data().length;
+            long end = offset + (long) t.dtype().bytes() * t.elementCount();
             entry.putArray("data_offsets").add(offset).add(end);
             offset = end;
         }

@@ -97,7 +97,7 @@ public final class VisionTransformer implements AutoCloseable {
         if (closed) throw new IllegalStateException("VisionTransformer used after close");
         int batch = checkInput(images);
         Activations a = activations(batch);
-        backend.write(images.data(), a.images);
+        backend.write(images.toFloats(), a.images); // rounded to the model's precision here
         if (observer == null) {
             backend.run(a, () -> encode(a, null));
         } else {

@@ -105,7 +105,7 @@ public final class VitWeights {
     /** Number of parameters. */
     public long parameterCount() {
         long n = 0;
-        for (HostTensor t : tensors.values()) n += t.data().length;
+        for (HostTensor t : tensors.values()) n += t.elementCount();
         return n;
     }
 }
