@@ -13,6 +13,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.vit4j.ElementType;
 import org.vit4j.HostTensor;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.Backends;
@@ -41,6 +42,10 @@ public class EncoderBenchmark {
     @Param({"1", "8", "64"})
     public int batch;
 
+    /** How weights and activations are stored: fp32, bf16 or fp16 (accumulation is fp32 in all). */
+    @Param({"fp32"})
+    public String precision;
+
     private Backend be;
     private VisionTransformer vit;
     private HostTensor[] images;
@@ -50,7 +55,7 @@ public class EncoderBenchmark {
     public void setUp() {
         VitConfig c = VitConfig.preset(model);
         be = Backends.open(backend, device);
-        vit = new VisionTransformer(RandomWeights.of(c, 1), be);
+        vit = new VisionTransformer(RandomWeights.of(c, 1), be, ElementType.parse(precision));
         images = new HostTensor[] {RandomWeights.images(c, batch, 2), RandomWeights.images(c, batch, 3)};
     }
 

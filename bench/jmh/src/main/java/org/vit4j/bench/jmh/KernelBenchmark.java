@@ -12,6 +12,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.vit4j.ElementType;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.Backends;
 import org.vit4j.backend.DeviceBuffer;
@@ -40,6 +41,10 @@ public class KernelBenchmark {
     /** Device index within the backend, as {@code vit4j devices} lists them. */
     @Param({"0"})
     public int device;
+
+    /** The storage type of every buffer of the op: fp32, bf16 or fp16. */
+    @Param({"fp32"})
+    public String precision;
 
     /**
      * The op and its shape, at batch 8 and 224 px (M = 8 * 197 = 1576 tokens): "qkv:B:T:D:H",
@@ -76,6 +81,7 @@ public class KernelBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         be = Backends.open(backend, device);
+        ElementType type = ElementType.parse(precision);
         String[] parts = op.split(":");
         kind = parts[0];
         dims = new int[parts.length - 1];
@@ -86,14 +92,14 @@ public class KernelBenchmark {
             case "linear_gelu", "linear_residual" -> {
                 inSize = (long) dims[0] * dims[1];
                 outSize = (long) dims[0] * dims[2];
-                w = be.upload(randn(r, dims[2] * dims[1], 1 / Math.sqrt(dims[1])));
-                bias = be.upload(randn(r, dims[2], 0.1));
+                w = be.upload(randn(r, dims[2] * dims[1], 1 / Math.sqrt(dims[1])), type);
+                bias = be.upload(randn(r, dims[2], 0.1), type);
             }
             case "qkv" -> {
                 inSize = (long) dims[0] * dims[1] * dims[2];
                 outSize = 3 * inSize;
-                w = be.upload(randn(r, 3 * dims[2] * dims[2], 1 / Math.sqrt(dims[2])));
-                bias = be.upload(randn(r, 3 * dims[2], 0.1));
+                w = be.upload(randn(r, 3 * dims[2] * dims[2], 1 / Math.sqrt(dims[2])), type);
+                bias = be.upload(randn(r, 3 * dims[2], 0.1), type);
             }
             case "attention" -> {
                 outSize = (long) dims[0] * dims[1] * dims[2] * dims[3];
@@ -101,26 +107,26 @@ public class KernelBenchmark {
             }
             case "layernorm", "add_layernorm" -> {
                 inSize = outSize = (long) dims[0] * dims[1];
-                gamma = be.upload(randn(r, dims[1], 1));
-                bias = be.upload(randn(r, dims[1], 0.1));
-                residual = be.upload(randn(r, (int) inSize, 1));
-                sum = be.upload(randn(r, (int) inSize, 1));
+                gamma = be.upload(randn(r, dims[1], 1), type);
+                bias = be.upload(randn(r, dims[1], 0.1), type);
+                residual = be.upload(randn(r, (int) inSize, 1), type);
+                sum = be.upload(randn(r, (int) inSize, 1), type);
             }
             case "patch_embed" -> {
                 shape = new PatchEmbedShape(dims[0], 3, 224, 16, dims[1]);
                 inSize = shape.imageFloats();
                 outSize = shape.outputFloats();
-                w = be.upload(randn(r, dims[1] * shape.patchDim(), 1 / Math.sqrt(shape.patchDim())));
-                bias = be.upload(randn(r, dims[1], 0.1));
-                gamma = be.upload(randn(r, dims[1], 1)); // the class token
-                residual = be.upload(randn(r, shape.tokens() * dims[1], 0.1)); // the position embedding
+                w = be.upload(randn(r, dims[1] * shape.patchDim(), 1 / Math.sqrt(shape.patchDim())), type);
+                bias = be.upload(randn(r, dims[1], 0.1), type);
+                gamma = be.upload(randn(r, dims[1], 1), type); // the class token
+                residual = be.upload(randn(r, shape.tokens() * dims[1], 0.1), type); // the position embedding
             }
             case "gelu" -> inSize = outSize = dims[0];
             default -> throw new IllegalArgumentException("unknown op " + op);
         }
         in = new DeviceBuffer[ROTATE];
-        for (int i = 0; i < ROTATE; i++) in[i] = be.upload(randn(r, (int) inSize, 1));
-        out = be.upload(randn(r, (int) outSize, 1));
+        for (int i = 0; i < ROTATE; i++) in[i] = be.upload(randn(r, (int) inSize, 1), type);
+        out = be.upload(randn(r, (int) outSize, 1), type);
         be.synchronize();
     }
 
