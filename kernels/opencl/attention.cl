@@ -1,7 +1,10 @@
 // Scaled dot-product self-attention per (batch, head): out = softmax(q k^T * scale) v.
 // q, k, v read from qkv [3, B, H, T, hd]; out [B, T, H * hd] (heads concatenated for the projection).
-// FLOPs 4*B*H*T*T*hd; least bytes 4*(3*B*T*D + B*T*D).
+// FLOPs 4*B*H*T*T*hd; least bytes s*(3*B*T*D + B*T*D), s = sizeof(store_t).
 // CPU reference: CpuBackend.attention (per row: scores in double, max-subtracted softmax, P.V).
+// Storage: qkv, out (and attention_cpu's K^T scratch, an exact copy of K) are store_t (common.cl,
+// per VIT4J_STORAGE_*). Scores, the running max and sum, the probabilities and the P.V accumulators
+// are float in every storage type; only the output is rounded, once, at its store.
 // Variants (ATTN_VARIANT): 1 = attention_v1 below, the naive baseline; 2 = attention_flash (GPU);
 // 3 = attention_kt + attention_cpu (CPU devices). Tricks are named where they are used.
 
@@ -11,39 +14,37 @@
 #ifndef HD_MAX
 #define HD_MAX 128
 #endif
-__kernel void attention_v1(__global const float* qkv, __global float* out, int batch, int tokens, int heads,
+__kernel void attention_v1(__global const store_t* qkv, __global store_t* out, int batch, int tokens, int heads,
                            int hd, float scale) {
     int idx = get_global_id(0);
     if (idx >= batch * heads * tokens) return;
     int t = idx % tokens, bh = idx / tokens, b = bh / heads, h = bh % heads;
     long plane = (long) batch * heads * tokens * hd;
-    __global const float* q = qkv + ((long) bh * tokens + t) * hd;
-    __global const float* k = qkv + plane + (long) bh * tokens * hd;
-    __global const float* v = qkv + 2 * plane + (long) bh * tokens * hd;
+    __global const store_t* q = qkv + ((long) bh * tokens + t) * hd;
+    __global const store_t* k = qkv + plane + (long) bh * tokens * hd;
+    __global const store_t* v = qkv + 2 * plane + (long) bh * tokens * hd;
     float acc[HD_MAX];
     for (int e = 0; e < hd; e++) acc[e] = 0.0f;
     float m = -INFINITY, l = 0.0f;
     for (int s = 0; s < tokens; s++) {
         float score = 0.0f;
-        for (int e = 0; e < hd; e++) score += q[e] * k[(long) s * hd + e];
+        for (int e = 0; e < hd; e++) score += ld1(e, q) * ld1((long) s * hd + e, k);
         score *= scale;
         float m_new = fmax(m, score);
         float correction = exp(m - m_new);
         float p = exp(score - m_new);
         l = l * correction + p;
-        for (int e = 0; e < hd; e++) acc[e] = acc[e] * correction + p * v[(long) s * hd + e];
+        for (int e = 0; e < hd; e++) acc[e] = acc[e] * correction + p * ld1((long) s * hd + e, v);
         m = m_new;
     }
-    __global float* o = out + ((long) b * tokens + t) * heads * hd + h * hd;
-    for (int e = 0; e < hd; e++) o[e] = acc[e] / l;
+    __global store_t* o = out + ((long) b * tokens + t) * heads * hd + h * hd;
+    for (int e = 0; e < hd; e++) st1(acc[e] / l, e, o);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers. HD (the head dim) is a build define for the v2 kernels: each head dim is its own
 // program (programs are cached per build options), so every loop over the head dim has a constant
 // trip count and the compiler unrolls it and keeps the accumulators in registers.
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
 
 // ---------------------------------------------------------------------------------------------
 // Version 2, GPU shape (ATTN_VARIANT = 2): FlashAttention-1 tiling. A work-group of ATTN_GPU_BQ
@@ -54,7 +55,7 @@ __kernel void attention_v1(__global const float* qkv, __global float* out, int b
 #ifdef HD
 #ifdef ATTN_GPU_BQ
 __kernel __attribute__((reqd_work_group_size(ATTN_GPU_BQ, 1, 1)))
-void attention_flash(__global const float* qkv, __global float* out, int batch, int tokens, int heads,
+void attention_flash(__global const store_t* qkv, __global store_t* out, int batch, int tokens, int heads,
                      float scale) {
     __local float ks[ATTN_GPU_BK * HD];
     __local float vs[ATTN_GPU_BK * HD];
@@ -63,24 +64,24 @@ void attention_flash(__global const float* qkv, __global float* out, int batch, 
     const int bh = get_group_id(1);
     const int b = bh / heads, h = bh % heads;
     const long plane = (long) batch * heads * tokens * HD;
-    __global const float* kp = qkv + plane + (long) bh * tokens * HD;
-    __global const float* vp = qkv + 2 * plane + (long) bh * tokens * HD;
+    __global const store_t* kp = qkv + plane + (long) bh * tokens * HD;
+    __global const store_t* vp = qkv + 2 * plane + (long) bh * tokens * HD;
     // Rows past the end still join the loads and barriers; they read the last row and store nothing.
-    __global const float* qp = qkv + ((long) bh * tokens + min(t, tokens - 1)) * HD;
+    __global const store_t* qp = qkv + ((long) bh * tokens + min(t, tokens - 1)) * HD;
     float q[HD], acc[HD];
 #pragma unroll
     for (int e = 0; e < HD; e++) {
-        q[e] = qp[e] * scale; // scale folded into q once, not into every score
+        q[e] = ld1(e, qp) * scale; // scale folded into q once, not into every score
         acc[e] = 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
     for (int s0 = 0; s0 < tokens; s0 += ATTN_GPU_BK) {
         const int nk = min(ATTN_GPU_BK, tokens - s0);
         barrier(CLK_LOCAL_MEM_FENCE); // the previous tile is consumed
-        // The tile's K and V rows are contiguous in qkv: one coalesced copy each.
+        // The tile's K and V rows are contiguous in qkv: one coalesced copy each (to float).
         for (int i = lid; i < nk * HD; i += ATTN_GPU_BQ) {
-            ks[i] = kp[(long) s0 * HD + i];
-            vs[i] = vp[(long) s0 * HD + i];
+            ks[i] = ld1((long) s0 * HD + i, kp);
+            vs[i] = ld1((long) s0 * HD + i, vp);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         float sc[ATTN_GPU_BK];
@@ -116,10 +117,10 @@ void attention_flash(__global const float* qkv, __global float* out, int batch, 
         m = m_new;
     }
     if (t < tokens) {
-        __global float* o = out + ((long) b * tokens + t) * heads * HD + h * HD;
+        __global store_t* o = out + ((long) b * tokens + t) * heads * HD + h * HD;
         const float inv = 1.0f / l;
 #pragma unroll
-        for (int e = 0; e < HD; e++) o[e] = acc[e] * inv;
+        for (int e = 0; e < HD; e++) st1(acc[e] * inv, e, o);
     }
 }
 #endif // ATTN_GPU_BQ
@@ -129,6 +130,7 @@ void attention_flash(__global const float* qkv, __global float* out, int batch, 
 // loop over its work-items and local memory and barriers cost more than they save.
 //   Pass 1, attention_kt: K^T [B*H, HD, tpad] into a scratch buffer (tpad = T rounded up to
 //     ATTN_CPU_KB * ATTN_CPU_KN, zero-padded), so that ATTN_CPU_KB consecutive keys are one vector load.
+//     The scratch has the storage type (an exact copy: 2 bytes per element in bf16/fp16).
 //   Pass 2, attention_cpu: each work-item owns ATTN_CPU_QR query rows of one (b, h) and walks the
 //     keys ATTN_CPU_KB * ATTN_CPU_KN at a time. Scores are an outer product: for each e, KN vectors of
 //     K^T times q[r][e] broadcast, QR * KN independent FMA chains. The softmax exponentials run on
@@ -171,19 +173,17 @@ static inline float hsum_k(float8 v) {
 #else
 #error "ATTN_CPU_KB must be 8 or 16"
 #endif
-#define vloadK CAT(vload, ATTN_CPU_KB)
-#define vstoreK CAT(vstore, ATTN_CPU_KB)
+#define ldK CAT(ld, ATTN_CPU_KB)         // K^T (store_t) -> floatK
+#define vstoreK CAT(vstore, ATTN_CPU_KB) // private float arrays
 
 // Vectors along the head dim: ATTN_CPU_VW divides HD (the host picks it), 1 means scalars.
 #if ATTN_CPU_VW == 1
 typedef float floatV;
-#define vloadV(i, p) ((p)[i])
-#define vstoreV(x, i, p) ((p)[i] = (x))
 #else
 typedef CAT(float, ATTN_CPU_VW) floatV;
-#define vloadV CAT(vload, ATTN_CPU_VW)
-#define vstoreV CAT(vstore, ATTN_CPU_VW)
 #endif
+#define ldV CAT(ld, ATTN_CPU_VW) // ld1 .. ld16, st1 .. st16: common.cl
+#define stV CAT(st, ATTN_CPU_VW)
 #define NV (HD / ATTN_CPU_VW)
 #define QR ATTN_CPU_QR
 #define KB ATTN_CPU_KB
@@ -196,33 +196,33 @@ typedef CAT(float, ATTN_CPU_VW) floatV;
 #endif
 
 
-__kernel void attention_kt(__global const float* qkv, __global float* kt, int batch, int tokens, int heads,
+__kernel void attention_kt(__global const store_t* qkv, __global store_t* kt, int batch, int tokens, int heads,
                            int tpad) {
     const int s = get_global_id(0), bh = get_global_id(1);
     if (s >= tpad || bh >= batch * heads) return;
     const long plane = (long) batch * heads * tokens * HD;
-    __global float* dst = kt + (long) bh * HD * tpad + s;
+    __global store_t* dst = kt + (long) bh * HD * tpad + s;
     if (s < tokens) {
-        __global const float* k = qkv + plane + ((long) bh * tokens + s) * HD;
+        __global const store_t* k = qkv + plane + ((long) bh * tokens + s) * HD;
 #pragma unroll
-        for (int e = 0; e < HD; e++) dst[(long) e * tpad] = k[e];
+        for (int e = 0; e < HD; e++) st1(ld1(e, k), (long) e * tpad, dst); // exact: a stored value
     } else {
 #pragma unroll
-        for (int e = 0; e < HD; e++) dst[(long) e * tpad] = 0.0f; // padding keys: finite, masked later
+        for (int e = 0; e < HD; e++) st1(0.0f, (long) e * tpad, dst); // padding keys: finite, masked later
     }
 }
 
-__kernel void attention_cpu(__global const float* qkv, __global const float* kt, __global float* out, int batch,
-                            int tokens, int heads, int tpad, float scale) {
+__kernel void attention_cpu(__global const store_t* qkv, __global const store_t* kt, __global store_t* out,
+                            int batch, int tokens, int heads, int tpad, float scale) {
     const int groups = (tokens + QR - 1) / QR;
     const int gid = get_global_id(0);
     if (gid >= batch * heads * groups) return;
     const int bh = gid / groups, t0 = (gid % groups) * QR;
     const int b = bh / heads, h = bh % heads;
     const long plane = (long) batch * heads * tokens * HD;
-    __global const float* k = kt + (long) bh * HD * tpad;
-    __global const float* v = qkv + 2 * plane + (long) bh * tokens * HD;
-    __global const float* q[QR];
+    __global const store_t* k = kt + (long) bh * HD * tpad;
+    __global const store_t* v = qkv + 2 * plane + (long) bh * tokens * HD;
+    __global const store_t* q[QR];
 #pragma unroll
     for (int r = 0; r < QR; r++) q[r] = qkv + ((long) bh * tokens + min(t0 + r, tokens - 1)) * HD; // rows past the end: recomputed, not stored
 
@@ -252,10 +252,10 @@ __kernel void attention_cpu(__global const float* qkv, __global const float* kt,
         for (int e = 0; e < HD; e++) {
             floatK kv[KN];
 #pragma unroll
-            for (int n = 0; n < KN; n++) kv[n] = vloadK(n, k + (long) e * tpad + s0);
+            for (int n = 0; n < KN; n++) kv[n] = ldK(n, k + (long) e * tpad + s0);
 #pragma unroll
             for (int r = 0; r < QR; r++) {
-                const floatK qe = (floatK) q[r][e];
+                const floatK qe = (floatK) ld1(e, q[r]);
 #pragma unroll
                 for (int n = 0; n < KN; n++) sc[r][n] = fma(qe, kv[n], sc[r][n]);
             }
@@ -291,10 +291,10 @@ __kernel void attention_cpu(__global const float* qkv, __global const float* kt,
         }
         // P.V: each V row is loaded once and used by all QR rows.
         for (int j = 0; j < nk; j++) {
-            __global const float* vr = v + (long) (s0 + j) * HD;
+            __global const store_t* vr = v + (long) (s0 + j) * HD;
 #pragma unroll
             for (int c = 0; c < NV; c++) {
-                const floatV vv = vloadV(c, vr);
+                const floatV vv = ldV(c, vr);
 #pragma unroll
                 for (int r = 0; r < QR; r++) acc[r][c] = fma((floatV) p[r][j], vv, acc[r][c]);
             }
@@ -303,10 +303,10 @@ __kernel void attention_cpu(__global const float* qkv, __global const float* kt,
 #pragma unroll
     for (int r = 0; r < QR; r++) {
         if (t0 + r < tokens) {
-            __global float* o = out + ((long) b * tokens + t0 + r) * heads * HD + h * HD;
+            __global store_t* o = out + ((long) b * tokens + t0 + r) * heads * HD + h * HD;
             const float inv = 1.0f / hsum_k(lv[r]);
 #pragma unroll
-            for (int c = 0; c < NV; c++) vstoreV(acc[r][c] * inv, c, o);
+            for (int c = 0; c < NV; c++) stV(acc[r][c] * inv, c, o);
         }
     }
 }

@@ -1,4 +1,102 @@
 // Shared by every OpenCL program of vit4j: ClRuntime puts this file in front of each kernel file.
+// It defines (1) the storage type of the program's tensors with their load/store helpers and (2) the
+// exact GELU.
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+
+// ---- Storage type ----------------------------------------------------------------------------
+// Every program is built for one element type of its tensors, chosen by a define as CLBlast's
+// PRECISION (ClRuntime adds exactly one of them; OpenClBackend builds each storage type's programs
+// on the first op in that type):
+//   VIT4J_STORAGE_F32   store_t = float
+//   VIT4J_STORAGE_BF16  store_t = ushort, the top half of a float32; explicit conversion below
+//   VIT4J_STORAGE_F16   store_t = half, converted by vload_half / vstore_half_rte (OpenCL 1.2 core:
+//                       pointers to half need no cl_khr_fp16 as long as no half value is touched)
+// Kernels never touch a store_t value directly: they compute in float (every accumulation, in every
+// type) and go through
+//   ld1(i, p)       element i of p, as a float (exact)
+//   st1(x, i, p)    stores x rounded to the storage type: round to nearest, ties to even; NaN stays
+//                   NaN; past the largest finite value, infinity (ElementType's rules, bit for bit)
+//   ldN(i, p)       floatN from elements [N i, N i + N), as vloadN (N = 2, 4, 8, 16; any alignment
+//                   of the element type)
+//   stN(x, i, p)    the store of a floatN, as vstoreN
+//   rt1(x), rtN(x)  x rounded to the storage type and back, in registers: the value st1 would store
+//                   (the fused add + LayerNorm normalises the rounded sum it stores)
+// Each op rounds once, at its store (ElementType lists the rounding points).
+#if defined(VIT4J_STORAGE_BF16)
+typedef ushort store_t;
+// float -> bf16 bits, round to nearest even, NaN kept quiet (ElementType.floatToBf16).
+#define BF16_BITS(u) select(((u) + 0x7fffu + (((u) >> 16) & 1u)) >> 16, ((u) >> 16) | 0x40u, \
+                            ((u) & 0x7fffffffu) > 0x7f800000u)
+static inline ushort bf16_of(float x) {
+    const uint u = as_uint(x);
+    return (ushort) ((u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40u : (u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+static inline float ld1(size_t i, const __global ushort* p) { return as_float((uint) p[i] << 16); }
+static inline void st1(float x, size_t i, __global ushort* p) { p[i] = bf16_of(x); }
+static inline float rt1(float x) { return as_float((uint) bf16_of(x) << 16); }
+#define BF16_VEC(N)                                                                                       \
+    static inline CAT(ushort, N) CAT(bf16_of, N)(CAT(float, N) x) {                                       \
+        const CAT(uint, N) u = CAT(as_uint, N)(x);                                                        \
+        return CAT(convert_ushort, N)(BF16_BITS(u));                                                      \
+    }                                                                                                     \
+    static inline CAT(float, N) CAT(ld, N)(size_t i, const __global ushort* p) {                          \
+        return CAT(as_float, N)(CAT(convert_uint, N)(CAT(vload, N)(i, p)) << 16);                         \
+    }                                                                                                     \
+    static inline void CAT(st, N)(CAT(float, N) x, size_t i, __global ushort* p) {                        \
+        CAT(vstore, N)(CAT(bf16_of, N)(x), i, p);                                                         \
+    }                                                                                                     \
+    static inline CAT(float, N) CAT(rt, N)(CAT(float, N) x) {                                             \
+        return CAT(as_float, N)(CAT(convert_uint, N)(CAT(bf16_of, N)(x)) << 16);                          \
+    }
+BF16_VEC(2)
+BF16_VEC(4)
+BF16_VEC(8)
+BF16_VEC(16)
+#elif defined(VIT4J_STORAGE_F16)
+typedef half store_t;
+static inline float ld1(size_t i, const __global half* p) { return vload_half(i, p); }
+static inline void st1(float x, size_t i, __global half* p) { vstore_half_rte(x, i, p); }
+static inline float rt1(float x) {
+    ushort h[1]; // half values may only sit behind pointers without cl_khr_fp16: ushort storage
+    vstore_half_rte(x, 0, (__private half*) h);
+    return vload_half(0, (const __private half*) h);
+}
+#define F16_VEC(N)                                                                                        \
+    static inline CAT(float, N) CAT(ld, N)(size_t i, const __global half* p) {                            \
+        return CAT(vload_half, N)(i, p);                                                                  \
+    }                                                                                                     \
+    static inline void CAT(st, N)(CAT(float, N) x, size_t i, __global half* p) {                          \
+        CAT(CAT(vstore_half, N), _rte)(x, i, p);                                                          \
+    }                                                                                                     \
+    static inline CAT(float, N) CAT(rt, N)(CAT(float, N) x) {                                             \
+        ushort h[N];                                                                                      \
+        CAT(CAT(vstore_half, N), _rte)(x, 0, (__private half*) h);                                        \
+        return CAT(vload_half, N)(0, (const __private half*) h);                                          \
+    }
+F16_VEC(2)
+F16_VEC(4)
+F16_VEC(8)
+F16_VEC(16)
+#elif defined(VIT4J_STORAGE_F32)
+typedef float store_t;
+static inline float ld1(size_t i, const __global float* p) { return p[i]; }
+static inline void st1(float x, size_t i, __global float* p) { p[i] = x; }
+static inline float rt1(float x) { return x; }
+#define F32_VEC(N)                                                                                        \
+    static inline CAT(float, N) CAT(ld, N)(size_t i, const __global float* p) { return CAT(vload, N)(i, p); } \
+    static inline void CAT(st, N)(CAT(float, N) x, size_t i, __global float* p) { CAT(vstore, N)(x, i, p); } \
+    static inline CAT(float, N) CAT(rt, N)(CAT(float, N) x) { return x; }
+F32_VEC(2)
+F32_VEC(4)
+F32_VEC(8)
+F32_VEC(16)
+#else
+#error "define one of VIT4J_STORAGE_F32, VIT4J_STORAGE_BF16, VIT4J_STORAGE_F16 (ClRuntime does)"
+#endif
+
+// ---- GELU ------------------------------------------------------------------------------------
 
 // The exact GELU, x * Phi(x) = x / 2 * erfc(-x / sqrt 2) (the erf form, not tanh). Two choices:
 // - erfc, not 1 + erf: for negative x, 1 + erf cancels to a few correct bits (1% off at x = -4),

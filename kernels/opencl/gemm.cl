@@ -1,6 +1,10 @@
 // Linear layers: C[M, N] = epilogue(A[M, K] . W[N, K]^T), W in PyTorch's [out, in] layout.
-// FLOPs 2*M*N*K; least bytes 4*(M*K + N*K + M*N) (+ M*N for a residual).
+// FLOPs 2*M*N*K; least bytes s*(M*K + N*K + M*N) (+ M*N for a residual), s = sizeof(store_t).
 // CPU reference: CpuBackend.linear and CpuBackend.linearQkv.
+//
+// Storage: A, W, bias, residual and C are store_t (common.cl, per VIT4J_STORAGE_*): every version
+// loads through ld1/ldN (v3 converts as it stages its tiles, so local memory holds floats), sums in
+// float, applies the whole epilogue in float and rounds only the final value, once, at the store.
 //
 // Epilogues (EPILOGUE, a build-time define so each variant is its own kernel; the EPI_* codes below,
 // which are Epilogue.code() in Java and EPI_* of kernels/cuda/linear.cu, checked by EpilogueCodesTest):
@@ -44,6 +48,10 @@
 #endif
 
 
+#if EPILOGUE < EPI_NONE || EPILOGUE > EPI_BIAS_RESIDUAL
+#error "EPILOGUE must be one of the EPI_* codes"
+#endif
+
 // Where output element (m, n) is stored: row-major [M, N], or the per-head QKV layout.
 long out_index(int m, int n, int M, int N, int tokens, int heads) {
     if (heads == 0) return (long) m * N + n;
@@ -52,42 +60,39 @@ long out_index(int m, int n, int M, int N, int tokens, int heads) {
     return ((((long) which * batch + b) * heads + h) * tokens + t) * hd + e;
 }
 
-float apply_epilogue(float acc, __global const float* bias, __global const float* residual, long at, int n) {
+float apply_epilogue(float acc, __global const store_t* bias, __global const store_t* residual, long at, int n) {
 #if EPILOGUE >= EPI_BIAS
-    acc += bias[n];
+    acc += ld1(n, bias);
 #endif
 #if EPILOGUE == EPI_BIAS_GELU
     acc = GELU(acc); // common.cl
 #elif EPILOGUE == EPI_BIAS_RESIDUAL
-    acc += residual[at];
+    acc += ld1(at, residual);
 #endif
     return acc;
 }
 
 // Version 1: one output per work-item, straight from the definition. Kept as the baseline the
 // tuned versions are measured against. global = (N, M).
-__kernel void linear_v1(__global const float* A, __global const float* W, __global const float* bias,
-                        __global const float* residual, __global float* C, int M, int N, int K,
+__kernel void linear_v1(__global const store_t* A, __global const store_t* W, __global const store_t* bias,
+                        __global const store_t* residual, __global store_t* C, int M, int N, int K,
                         int tokens, int heads) {
     int n = get_global_id(0), m = get_global_id(1);
     if (n >= N || m >= M) return;
     float acc = 0.0f;
-    for (int k = 0; k < K; k++) acc += A[(long) m * K + k] * W[(long) n * K + k];
+    for (int k = 0; k < K; k++) acc += ld1((long) m * K + k, A) * ld1((long) n * K + k, W);
     long at = out_index(m, n, M, N, tokens, heads);
-    C[at] = apply_epilogue(acc, bias, residual, at, n);
+    st1(apply_epilogue(acc, bias, residual, at, n), at, C);
 }
 
 // ---- shared helpers for the tuned versions ----
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
 
 // Stores the finished value of output (m, n) with the epilogue; the residual element is read before
 // the store, so residual may alias C.
 #define STORE_OUT(m, n, value)                                                 \
     do {                                                                       \
         long at_ = out_index((m), (n), M, N, tokens, heads);                   \
-        C[at_] = apply_epilogue((value), bias, residual, at_, (n));            \
+        st1(apply_epilogue((value), bias, residual, at_, (n)), at_, C);        \
     } while (0)
 
 // ---- Version 2 (CPU devices): register-blocked "NT" dot products, no local memory, no barriers ----
@@ -100,7 +105,7 @@ __kernel void linear_v1(__global const float* A, __global const float* W, __glob
 // global = (ceil(N / RN), ceil(M / RM)) rounded up to the work-group (GEMM_V2_WGX, GEMM_V2_WGY).
 #ifdef GEMM_V2_VW
 #define floatV CAT(float, GEMM_V2_VW)
-#define vloadV CAT(vload, GEMM_V2_VW)
+#define ldV CAT(ld, GEMM_V2_VW)
 
 float hsum2(float2 v) { return v.s0 + v.s1; }
 float hsum4(float4 v) { return hsum2(v.lo + v.hi); }
@@ -108,13 +113,13 @@ float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
 float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
 #define hsumV CAT(hsum, GEMM_V2_VW)
 
-__kernel void linear_v2(__global const float* A, __global const float* W, __global const float* bias,
-                        __global const float* residual, __global float* C, int M, int N, int K,
+__kernel void linear_v2(__global const store_t* A, __global const store_t* W, __global const store_t* bias,
+                        __global const store_t* residual, __global store_t* C, int M, int N, int K,
                         int tokens, int heads) {
     int n0 = get_global_id(0) * GEMM_V2_RN, m0 = get_global_id(1) * GEMM_V2_RM;
     if (n0 >= N || m0 >= M) return;
-    __global const float* a[GEMM_V2_RM];
-    __global const float* w[GEMM_V2_RN];
+    __global const store_t* a[GEMM_V2_RM];
+    __global const store_t* w[GEMM_V2_RN];
 #pragma unroll
     for (int i = 0; i < GEMM_V2_RM; i++) a[i] = A + (long) min(m0 + i, M - 1) * K;
 #pragma unroll
@@ -130,10 +135,10 @@ __kernel void linear_v2(__global const float* A, __global const float* W, __glob
     for (int k = 0; k < kv; k += GEMM_V2_VW) {
         floatV av[GEMM_V2_RM];
 #pragma unroll
-        for (int i = 0; i < GEMM_V2_RM; i++) av[i] = vloadV(0, a[i] + k);
+        for (int i = 0; i < GEMM_V2_RM; i++) av[i] = ldV(0, a[i] + k);
 #pragma unroll
         for (int j = 0; j < GEMM_V2_RN; j++) {
-            floatV wv = vloadV(0, w[j] + k);
+            floatV wv = ldV(0, w[j] + k);
 #pragma unroll
             for (int i = 0; i < GEMM_V2_RM; i++) acc[i][j] = fma(av[i], wv, acc[i][j]);
         }
@@ -148,7 +153,7 @@ __kernel void linear_v2(__global const float* A, __global const float* W, __glob
 #pragma unroll
         for (int i = 0; i < GEMM_V2_RM; i++)
 #pragma unroll
-            for (int j = 0; j < GEMM_V2_RN; j++) s[i][j] = fma(a[i][k], w[j][k], s[i][j]);
+            for (int j = 0; j < GEMM_V2_RN; j++) s[i][j] = fma(ld1(k, a[i]), ld1(k, w[j]), s[i][j]);
     }
 
 #pragma unroll
@@ -173,8 +178,8 @@ __kernel void linear_v2(__global const float* A, __global const float* W, __glob
 #define GEMM_V3_WGS (GEMM_V3_WGX * GEMM_V3_WGY)
 
 __kernel __attribute__((reqd_work_group_size(GEMM_V3_WGX, GEMM_V3_WGY, 1)))
-void linear_v3(__global const float* A, __global const float* W, __global const float* bias,
-               __global const float* residual, __global float* C, int M, int N, int K,
+void linear_v3(__global const store_t* A, __global const store_t* W, __global const store_t* bias,
+               __global const store_t* residual, __global store_t* C, int M, int N, int K,
                int tokens, int heads) {
     __local float As[GEMM_V3_TK][GEMM_V3_TM + 1];
     __local float Ws[GEMM_V3_TK][GEMM_V3_TN + 1];
@@ -190,11 +195,11 @@ void linear_v3(__global const float* A, __global const float* W, __global const 
     for (int k0 = 0; k0 < K; k0 += GEMM_V3_TK) {
         for (int idx = tid; idx < GEMM_V3_TM * GEMM_V3_TK; idx += GEMM_V3_WGS) {
             int r = idx / GEMM_V3_TK, kk = idx % GEMM_V3_TK, m = mTile + r, k = k0 + kk;
-            As[kk][r] = (m < M && k < K) ? A[(long) m * K + k] : 0.0f;
+            As[kk][r] = (m < M && k < K) ? ld1((long) m * K + k, A) : 0.0f;
         }
         for (int idx = tid; idx < GEMM_V3_TN * GEMM_V3_TK; idx += GEMM_V3_WGS) {
             int r = idx / GEMM_V3_TK, kk = idx % GEMM_V3_TK, n = nTile + r, k = k0 + kk;
-            Ws[kk][r] = (n < N && k < K) ? W[(long) n * K + k] : 0.0f;
+            Ws[kk][r] = (n < N && k < K) ? ld1((long) n * K + k, W) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll
@@ -235,10 +240,12 @@ void linear_v3(__global const float* A, __global const float* W, __global const 
 // GEMM_V4_RN must be a power of two no larger than GEMM_V4_VW.
 #ifdef GEMM_V4_VW
 #define floatW CAT(float, GEMM_V4_VW)
-#define vloadW CAT(vload, GEMM_V4_VW)
+#define ldW CAT(ld, GEMM_V4_VW)
 #define floatR CAT(float, GEMM_V4_RN)
-#define vloadR CAT(vload, GEMM_V4_RN)
+#define vloadR CAT(vload, GEMM_V4_RN)   // private float arrays
 #define vstoreR CAT(vstore, GEMM_V4_RN)
+#define ldR CAT(ld, GEMM_V4_RN)         // global store_t tensors
+#define stR CAT(st, GEMM_V4_RN)
 // Interleave-and-add: lanes of x then y, each group of partial sums halved.
 #define COMB(x, y) ((floatW)((x).even, (y).even) + (floatW)((x).odd, (y).odd))
 #define FOLD(x) ((x).even + (x).odd)
@@ -254,13 +261,13 @@ void linear_v3(__global const float* A, __global const float* W, __global const 
 #error GEMM_V4_RN must be a power of two from 2 to GEMM_V4_VW
 #endif
 
-__kernel void linear_v4(__global const float* A, __global const float* W, __global const float* bias,
-                        __global const float* residual, __global float* C, int M, int N, int K,
+__kernel void linear_v4(__global const store_t* A, __global const store_t* W, __global const store_t* bias,
+                        __global const store_t* residual, __global store_t* C, int M, int N, int K,
                         int tokens, int heads) {
     int n0 = get_global_id(0) * GEMM_V4_RN, m0 = get_global_id(1) * GEMM_V4_RM;
     if (n0 >= N || m0 >= M) return;
-    __global const float* a[GEMM_V4_RM];
-    __global const float* w[GEMM_V4_RN];
+    __global const store_t* a[GEMM_V4_RM];
+    __global const store_t* w[GEMM_V4_RN];
 #pragma unroll
     for (int i = 0; i < GEMM_V4_RM; i++) a[i] = A + (long) min(m0 + i, M - 1) * K;
 #pragma unroll
@@ -276,10 +283,10 @@ __kernel void linear_v4(__global const float* A, __global const float* W, __glob
     for (int k = 0; k < kv; k += GEMM_V4_VW) {
         floatW av[GEMM_V4_RM];
 #pragma unroll
-        for (int i = 0; i < GEMM_V4_RM; i++) av[i] = vloadW(0, a[i] + k);
+        for (int i = 0; i < GEMM_V4_RM; i++) av[i] = ldW(0, a[i] + k);
 #pragma unroll
         for (int j = 0; j < GEMM_V4_RN; j++) {
-            floatW wv = vloadW(0, w[j] + k);
+            floatW wv = ldW(0, w[j] + k);
 #pragma unroll
             for (int i = 0; i < GEMM_V4_RM; i++) acc[i][j] = fma(av[i], wv, acc[i][j]);
         }
@@ -293,7 +300,7 @@ __kernel void linear_v4(__global const float* A, __global const float* W, __glob
 #pragma unroll
         for (int i = 0; i < GEMM_V4_RM; i++)
 #pragma unroll
-            for (int j = 0; j < GEMM_V4_RN; j++) tail[i][j] = fma(a[i][k], w[j][k], tail[i][j]);
+            for (int j = 0; j < GEMM_V4_RN; j++) tail[i][j] = fma(ld1(k, a[i]), ld1(k, w[j]), tail[i][j]);
     }
 
     // Column part of the output offset, and whether the RN columns are contiguous there.
@@ -325,7 +332,7 @@ __kernel void linear_v4(__global const float* A, __global const float* W, __glob
 
     if (contiguous) {
 #if EPILOGUE >= EPI_BIAS
-        floatR bv = vloadR(0, bias + n0);
+        floatR bv = ldR(0, bias + n0);
 #pragma unroll
         for (int i = 0; i < GEMM_V4_RM; i++) v[i] += bv;
 #endif
@@ -353,9 +360,9 @@ __kernel void linear_v4(__global const float* A, __global const float* W, __glob
             if (m >= M) break;
             long at = (heads == 0 ? (long) m * N : (long) (m / tokens) * tokens * D + (long) (m % tokens) * hd) + col0;
 #if EPILOGUE == EPI_BIAS_RESIDUAL
-            v[i] += vloadR(0, residual + at); // read before the store: residual may be C
+            v[i] += ldR(0, residual + at); // read before the store: residual may be C
 #endif
-            vstoreR(v[i], 0, C + at);
+            stR(v[i], 0, C + at); // the one rounding of this output
         }
     } else {
 #pragma unroll

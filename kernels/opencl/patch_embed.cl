@@ -2,8 +2,11 @@
 // out[b, 1 + p] = patch_p . W^T + bias + pos[1 + p], with patch p read in (c, y, x) order straight
 // from the NCHW image: the stride-P convolution as a GEMM whose A operand is formed on the fly,
 // so no im2col buffer exists in global memory.
-// FLOPs 2*B*Np*D*C*P*P; least bytes 4*(B*C*H*W + D*C*P*P + (Np+1)*D + B*(Np+1)*D).
+// FLOPs 2*B*Np*D*C*P*P; least bytes s*(B*C*H*W + D*C*P*P + (Np+1)*D + B*(Np+1)*D), s = sizeof(store_t).
 // CPU reference: CpuBackend.patchEmbed.
+// Storage: every tensor is store_t (common.cl, per VIT4J_STORAGE_*); loads convert to float (v3 as
+// it stages its tiles), the dot product, bias and position embedding are summed in float, and each
+// output (cls + pos for the class-token rows) is rounded once at its store.
 //
 // Versions (PatchEmbedOps picks one by the tuning value PE_VARIANT; sizes are PE_V<n>_* values):
 //   v1  one output per work-item.                                             the baseline
@@ -20,8 +23,8 @@
 //   ViT-S/16, batch 1:                     v2 174-186
 
 // Version 1: one output per work-item. global = (D, B * (Np + 1)).
-__kernel void patch_embed_v1(__global const float* image, __global const float* W, __global const float* bias,
-                             __global const float* cls, __global const float* pos, __global float* out,
+__kernel void patch_embed_v1(__global const store_t* image, __global const store_t* W, __global const store_t* bias,
+                             __global const store_t* cls, __global const store_t* pos, __global store_t* out,
                              int batch, int channels, int size, int patch, int dim) {
     int j = get_global_id(0), row = get_global_id(1);
     int grid = size / patch, tokens = grid * grid + 1;
@@ -29,28 +32,25 @@ __kernel void patch_embed_v1(__global const float* image, __global const float* 
     int b = row / tokens, t = row % tokens;
     float acc;
     if (t == 0) {
-        acc = cls[j];
+        acc = ld1(j, cls);
     } else {
         int p = t - 1, py = p / grid, px = p % grid, K = channels * patch * patch;
-        acc = bias[j];
+        acc = ld1(j, bias);
         int k = 0;
         for (int c = 0; c < channels; c++)
             for (int dy = 0; dy < patch; dy++) {
-                __global const float* src = image + (((long) b * channels + c) * size + py * patch + dy) * size + px * patch;
-                for (int dx = 0; dx < patch; dx++, k++) acc += src[dx] * W[(long) j * K + k];
+                __global const store_t* src = image + (((long) b * channels + c) * size + py * patch + dy) * size + px * patch;
+                for (int dx = 0; dx < patch; dx++, k++) acc += ld1(dx, src) * ld1((long) j * K + k, W);
             }
     }
-    out[(long) row * dim + j] = acc + pos[(long) t * dim + j];
+    st1(acc + ld1((long) t * dim + j, pos), (long) row * dim + j, out);
 }
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
 
 // The class-token rows out[b, 0] = cls + pos[0] for columns j0 .. j0 + count - 1 of every image.
 #define WRITE_CLS_ROWS(j0, count)                                                   \
     for (int b_ = 0; b_ < batch; b_++)                                              \
         for (int j_ = (j0); j_ < min((j0) + (count), dim); j_++)                    \
-            out[(long) b_ * tokens * dim + j_] = cls[j_] + pos[j_];
+            st1(ld1(j_, cls) + ld1(j_, pos), (long) b_ * tokens * dim + j_, out);
 
 // ---- Version 2 (CPU devices): register-blocked vector dot products, no local memory ----
 // linear_v2's shape with the A operand read straight from the image: each work-item owns
@@ -61,23 +61,23 @@ __kernel void patch_embed_v1(__global const float* image, __global const float* 
 // global = (ceil(dim / PE_V2_RN), ceil(B * Np / PE_V2_RM)) rounded up to (PE_V2_WGX, PE_V2_WGY).
 #ifdef PE_V2_VW
 #define floatV CAT(float, PE_V2_VW)
-#define vloadV CAT(vload, PE_V2_VW)
+#define ldV CAT(ld, PE_V2_VW)
 float hsum2(float2 v) { return v.s0 + v.s1; }
 float hsum4(float4 v) { return hsum2(v.lo + v.hi); }
 float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
 float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
 #define hsumV CAT(hsum, PE_V2_VW)
 
-__kernel void patch_embed_v2(__global const float* image, __global const float* W, __global const float* bias,
-                             __global const float* cls, __global const float* pos, __global float* out,
+__kernel void patch_embed_v2(__global const store_t* image, __global const store_t* W, __global const store_t* bias,
+                             __global const store_t* cls, __global const store_t* pos, __global store_t* out,
                              int batch, int channels, int size, int patch, int dim) {
     int grid = size / patch, np = grid * grid, tokens = np + 1, M = batch * np, K = channels * patch * patch;
     int j0 = get_global_id(0) * PE_V2_RN, r0 = get_global_id(1) * PE_V2_RM;
     if (j0 >= dim || r0 >= M) return;
     if (r0 == 0) WRITE_CLS_ROWS(j0, PE_V2_RN)
 
-    __global const float* a[PE_V2_RM];
-    __global const float* w[PE_V2_RN];
+    __global const store_t* a[PE_V2_RM];
+    __global const store_t* w[PE_V2_RN];
 #pragma unroll
     for (int i = 0; i < PE_V2_RM; i++) {
         int p = min(r0 + i, M - 1), b = p / np, q = p % np;
@@ -104,10 +104,10 @@ __kernel void patch_embed_v2(__global const float* image, __global const float* 
             for (int dx = 0; dx < pv; dx += PE_V2_VW) {
                 floatV av[PE_V2_RM];
 #pragma unroll
-                for (int i = 0; i < PE_V2_RM; i++) av[i] = vloadV(0, a[i] + ao + dx);
+                for (int i = 0; i < PE_V2_RM; i++) av[i] = ldV(0, a[i] + ao + dx);
 #pragma unroll
                 for (int j = 0; j < PE_V2_RN; j++) {
-                    floatV wv = vloadV(0, w[j] + wo + dx);
+                    floatV wv = ldV(0, w[j] + wo + dx);
 #pragma unroll
                     for (int i = 0; i < PE_V2_RM; i++) acc[i][j] = fma(av[i], wv, acc[i][j]);
                 }
@@ -116,7 +116,7 @@ __kernel void patch_embed_v2(__global const float* image, __global const float* 
 #pragma unroll
                 for (int i = 0; i < PE_V2_RM; i++)
 #pragma unroll
-                    for (int j = 0; j < PE_V2_RN; j++) s[i][j] = fma(a[i][ao + dx], w[j][wo + dx], s[i][j]);
+                    for (int j = 0; j < PE_V2_RN; j++) s[i][j] = fma(ld1(ao + dx, a[i]), ld1(wo + dx, w[j]), s[i][j]);
             }
         }
 
@@ -129,8 +129,8 @@ __kernel void patch_embed_v2(__global const float* image, __global const float* 
         for (int j = 0; j < PE_V2_RN; j++) {
             int n = j0 + j;
             if (n < dim)
-                out[((long) b * tokens + t) * dim + n] =
-                        s[i][j] + hsumV(acc[i][j]) + bias[n] + pos[(long) t * dim + n];
+                st1(s[i][j] + hsumV(acc[i][j]) + ld1(n, bias) + ld1((long) t * dim + n, pos),
+                    ((long) b * tokens + t) * dim + n, out);
         }
     }
 }
@@ -147,8 +147,8 @@ __kernel void patch_embed_v2(__global const float* image, __global const float* 
 #define PE_V3_WGS (PE_V3_WGX * PE_V3_WGY)
 
 __kernel __attribute__((reqd_work_group_size(PE_V3_WGX, PE_V3_WGY, 1)))
-void patch_embed_v3(__global const float* image, __global const float* W, __global const float* bias,
-                    __global const float* cls, __global const float* pos, __global float* out,
+void patch_embed_v3(__global const store_t* image, __global const store_t* W, __global const store_t* bias,
+                    __global const store_t* cls, __global const store_t* pos, __global store_t* out,
                     int batch, int channels, int size, int patch, int dim) {
     __local float As[PE_V3_TK][PE_V3_TM + 1];
     __local float Ws[PE_V3_TK][PE_V3_TN + 1];
@@ -159,7 +159,7 @@ void patch_embed_v3(__global const float* image, __global const float* W, __glob
     if (mTile == 0 && ty == 0) {
         for (int b = 0; b < batch; b++)
             for (int n = nTile + tx; n < min(nTile + PE_V3_TN, dim); n += PE_V3_WGX)
-                out[(long) b * tokens * dim + n] = cls[n] + pos[n];
+                st1(ld1(n, cls) + ld1(n, pos), (long) b * tokens * dim + n, out);
     }
 
     float acc[PE_V3_RM][PE_V3_RN];
@@ -175,13 +175,13 @@ void patch_embed_v3(__global const float* image, __global const float* W, __glob
             if (p < M && k < K) {
                 int b = p / np, q = p % np, c = k / pp, dy = (k % pp) / patch, dx = k % patch;
                 long row = ((long) b * channels + c) * size + (q / grid) * patch + dy;
-                v = image[row * size + (q % grid) * patch + dx];
+                v = ld1(row * size + (q % grid) * patch + dx, image);
             }
             As[kk][r] = v;
         }
         for (int idx = tid; idx < PE_V3_TN * PE_V3_TK; idx += PE_V3_WGS) {
             int r = idx / PE_V3_TK, kk = idx % PE_V3_TK, n = nTile + r, k = k0 + kk;
-            Ws[kk][r] = (n < dim && k < K) ? W[(long) n * K + k] : 0.0f;
+            Ws[kk][r] = (n < dim && k < K) ? ld1((long) n * K + k, W) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll
@@ -207,7 +207,7 @@ void patch_embed_v3(__global const float* image, __global const float* W, __glob
 #pragma unroll
         for (int j = 0; j < PE_V3_RN; j++) {
             int n = nTile + tx + j * PE_V3_WGX;
-            if (n < dim) out[((long) b * tokens + t) * dim + n] = acc[i][j] + bias[n] + pos[(long) t * dim + n];
+            if (n < dim) st1(acc[i][j] + ld1(n, bias) + ld1((long) t * dim + n, pos), ((long) b * tokens + t) * dim + n, out);
         }
     }
 }

@@ -1,17 +1,18 @@
 package org.vit4j.backend.opencl;
 
-import java.util.function.LongFunction;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
 import org.jocl.cl_kernel;
-import org.jocl.cl_mem;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 
 /**
  * Flash-style scaled dot-product attention (kernels/opencl/attention.cl). Three variants, chosen by
  * {@link #VARIANT}: the naive v1 baseline, a GPU kernel that tiles K/V through local memory, and a
  * CPU kernel that keeps everything in vector registers (K transposed once into a scratch buffer).
- * The v2/v3 kernels are built per head dim (a -D define), so their loops over it are unrolled.
+ * The v2/v3 kernels are built per head dim (a -D define), so their loops over it are unrolled, and
+ * per storage type; the K^T scratch has the op's storage type (an exact copy of K).
  */
 final class AttentionOps {
     static final TuningParam VARIANT = new TuningParam("ATTN_VARIANT", 2, 3,
@@ -40,16 +41,24 @@ final class AttentionOps {
     private final ClRuntime rt;
     private final Tuning tuning;
     private final int variant;
-    private final Map<Integer, Built> byHeadDim = new HashMap<>();
-    private final LongFunction<ClBuffer> allocate;
-    /** K^T for attention_cpu, kept between calls and regrown when a call needs more; null until needed. */
-    private ClBuffer scratch;
+    private final Map<ElementType, Map<Integer, Built>> built = new EnumMap<>(ElementType.class);
+    private final Allocator allocate;
+    /**
+     * K^T for attention_cpu per storage type, kept between calls and regrown when a call needs more;
+     * absent until needed.
+     */
+    private final Map<ElementType, ClBuffer> scratch = new EnumMap<>(ElementType.class);
 
     /** The kernels built for one head dim, and the rows per work-item attention_cpu was built with. */
     private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows) {}
 
+    /** Buffers from the backend's pool. */
+    interface Allocator {
+        ClBuffer allocate(ElementType type, long length);
+    }
+
     /** @param allocate buffers from the backend's pool, for the K^T scratch */
-    AttentionOps(ClRuntime rt, Tuning tuning, LongFunction<ClBuffer> allocate) {
+    AttentionOps(ClRuntime rt, Tuning tuning, Allocator allocate) {
         this.rt = rt;
         this.allocate = allocate;
         this.tuning = tuning;
@@ -75,7 +84,8 @@ final class AttentionOps {
 
     private void v1(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
         int wg = tuning.get(WG);
-        cl_kernel k = rt.kernel("attention", "attention_v1", tuning.defines(WG) + " -D HD_MAX=" + MAX_HEAD_DIM);
+        cl_kernel k = rt.kernel("attention", "attention_v1", tuning.defines(WG) + " -D HD_MAX=" + MAX_HEAD_DIM,
+                qkv.dtype());
         long n = (long) batch * heads * tokens;
         rt.launch(k, "attention_v1", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, out, batch, tokens,
                 heads, headDim, scale);
@@ -83,26 +93,28 @@ final class AttentionOps {
 
     private void flash(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
         int bq = tuning.get(GPU_BQ);
-        cl_kernel k = kernels(headDim).flash();
+        cl_kernel k = kernels(qkv.dtype(), headDim).flash();
         rt.launch(k, "attention_flash", new long[] {(tokens + bq - 1L) / bq * bq, (long) batch * heads},
                 new long[] {bq, 1}, qkv, out, batch, tokens, heads, scale);
     }
 
     private void cpu(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
-        Built k = kernels(headDim);
+        ElementType type = qkv.dtype();
+        Built k = kernels(type, headDim);
         int kb = tuning.get(CPU_KB) * tuning.get(CPU_KN), qr = k.rows(), wg = tuning.get(CPU_WG);
         int tpad = (tokens + kb - 1) / kb * kb;
         long bh = (long) batch * heads;
         // Scratch K^T, kept between calls (the in-order queue runs a call's attention_kt only after the
         // previous attention_cpu has read it) and regrown when a call needs more: a fresh buffer per call
         // cost ~5% here (allocation plus first-touch page faults on PoCL).
-        long floats = bh * headDim * tpad;
-        if (scratch == null || scratch.length() < floats) {
+        long elements = bh * headDim * tpad;
+        ClBuffer ktBuf = scratch.get(type);
+        if (ktBuf == null || ktBuf.length() < elements) {
             // Giving the old one back is safe: the queue is in order, so whoever gets it next runs after us.
-            if (scratch != null) scratch.close();
-            scratch = allocate.apply(floats);
+            if (ktBuf != null) ktBuf.close();
+            ktBuf = allocate.allocate(type, elements);
+            scratch.put(type, ktBuf);
         }
-        ClBuffer ktBuf = scratch;
         rt.launch(k.kt(), "attention_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
         long n = bh * ((tokens + qr - 1) / qr);
         rt.launch(k.cpu(), "attention_cpu", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
@@ -111,24 +123,24 @@ final class AttentionOps {
 
     /** Gives the scratch back to the pool; the backend calls this before it closes the pool. */
     void close() {
-        if (scratch != null) scratch.close();
-        scratch = null;
+        scratch.values().forEach(ClBuffer::close);
+        scratch.clear();
     }
 
-    /** The kernels for one head dim (null where the variant needs none). */
-    private Built kernels(int headDim) {
-        return byHeadDim.computeIfAbsent(headDim, hd -> {
+    /** The kernels for one storage type and head dim (null where the variant needs none). */
+    private Built kernels(ElementType type, int headDim) {
+        return built.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(headDim, hd -> {
             String defines = " -D HD=" + hd;
             if (variant == 2) {
                 String o = defines + tuning.defines(GPU_BQ, GPU_BK);
-                return new Built(rt.kernel("attention", "attention_flash", o), null, null, 0);
+                return new Built(rt.kernel("attention", "attention_flash", o, type), null, null, 0);
             }
             int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
             while (hd % vw != 0) vw /= 2;
             int rows = Math.max(1, Math.min(tuning.get(CPU_QR), tuning.get(CPU_ACC) / (hd / vw)));
             String o = defines + tuning.defines(CPU_KB, CPU_KN, CPU_SLACK) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
-            return new Built(null, rt.kernel("attention", "attention_kt", o), rt.kernel("attention", "attention_cpu", o),
-                    rows);
+            return new Built(null, rt.kernel("attention", "attention_kt", o, type),
+                    rt.kernel("attention", "attention_cpu", o, type), rows);
         });
     }
 }

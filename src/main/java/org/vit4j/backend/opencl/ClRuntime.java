@@ -37,13 +37,15 @@ import org.jocl.cl_mem;
 import org.jocl.cl_program;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 
 /**
  * One device's OpenCL state: the context, an in-order queue, and the programs built for it.
  * Kernel sources ship in the jar under {@code org/vit4j/kernels/opencl/}, each program prefixed with
- * {@code common.cl}; each (program, build options) pair is built once per device and its kernels
- * are cached.
+ * {@code common.cl}; each (program, build options, storage type) is built once per device, on the
+ * first kernel asked of it, and its kernels are cached. The storage type is a define of the build
+ * ({@link #storageDefine}), so a bf16 model builds only bf16 programs.
  */
 final class ClRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClRuntime.class);
@@ -70,8 +72,21 @@ final class ClRuntime implements AutoCloseable {
         }
     }
 
-    /** Kernel {@code name} of program {@code program} (kernels/opencl/{program}.cl) built with {@code options}. */
-    cl_kernel kernel(String program, String name, String options) {
+    /**
+     * Kernel {@code name} of program {@code program} (kernels/opencl/{program}.cl) built with
+     * {@code options} for tensors stored as {@code type}.
+     */
+    cl_kernel kernel(String program, String name, String options, ElementType type) {
+        return kernel(program, name, options + storageDefine(type));
+    }
+
+    /** The build option that selects common.cl's storage type: " -D VIT4J_STORAGE_F32" (BF16, F16). */
+    static String storageDefine(ElementType type) {
+        if (type == null) throw new IllegalArgumentException("storage type is null");
+        return " -D VIT4J_STORAGE_" + type.name();
+    }
+
+    private cl_kernel kernel(String program, String name, String options) {
         String key = program + "|" + options + "|" + name;
         cl_kernel k = kernels.get(key);
         if (k == null) {

@@ -3,6 +3,7 @@ package org.vit4j.backend.opencl;
 import java.util.EnumMap;
 import java.util.Map;
 import org.jocl.cl_kernel;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Epilogue;
 
@@ -11,7 +12,8 @@ import org.vit4j.backend.Epilogue;
  * tuning value GEMM_VARIANT: 1 the naive baseline; 2 register-blocked vector dot products (no local
  * memory, no barriers: what PoCL runs well); 3 the local-memory tiled kernel for GPUs (the GPU
  * default); 4 version 2 with a transposing lane-sum and a vector epilogue (the CPU default). Tile
- * and vector sizes are the GEMM_V{n}_* tuning values of the chosen version.
+ * and vector sizes are the GEMM_V{n}_* tuning values of the chosen version. Each (storage type,
+ * epilogue) is its own build of the chosen kernel, made on first use.
  */
 final class GemmOps {
     static final TuningParam VARIANT = new TuningParam("GEMM_VARIANT", 3, 4,
@@ -50,7 +52,7 @@ final class GemmOps {
     private final int variant;
     private final String name;
     private final String defines;
-    private final Map<Epilogue, cl_kernel> byEpilogue = new EnumMap<>(Epilogue.class);
+    private final Map<ElementType, Map<Epilogue, cl_kernel>> built = new EnumMap<>(ElementType.class);
 
     GemmOps(ClRuntime rt, Tuning tuning) {
         this.rt = rt;
@@ -95,9 +97,10 @@ final class GemmOps {
         }
     }
 
-    private cl_kernel kernel(Epilogue e) {
+    private cl_kernel kernel(ElementType type, Epilogue e) {
         // EPILOGUE takes gemm.cl's EPI_* codes, which are Epilogue.code() (EpilogueCodesTest).
-        return byEpilogue.computeIfAbsent(e, x -> rt.kernel("gemm", name, "-D EPILOGUE=" + x.code() + defines));
+        return built.computeIfAbsent(type, t -> new EnumMap<>(Epilogue.class))
+                .computeIfAbsent(e, x -> rt.kernel("gemm", name, "-D EPILOGUE=" + x.code() + defines, type));
     }
 
     void linear(ClBuffer x, ClBuffer w, ClBuffer bias, ClBuffer out, int rows, int in, int outFeatures,
@@ -141,6 +144,6 @@ final class GemmOps {
                 local = new long[] {wgx, wgy};
             }
         }
-        rt.launch(kernel(e), name, global, local, x, w, bias, residual, out, m, n, k, tokens, heads);
+        rt.launch(kernel(x.dtype(), e), name, global, local, x, w, bias, residual, out, m, n, k, tokens, heads);
     }
 }

@@ -1,13 +1,14 @@
 package org.vit4j.backend.opencl;
 
 import org.jocl.cl_kernel;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 
 /**
  * LayerNorm and the residual add fused with it (kernels/opencl/layernorm.cl). {@link #VARIANT}
  * picks the kernel shape: a work-group per row with local-memory reductions (GPUs), or a work-item
  * per row with float vectors (CPU devices). v1, the naive baseline, has no fused form; with it the
- * fused op runs the vector kernel's fused form.
+ * fused op runs the vector kernel's fused form. Kernels are built per storage type on first use.
  */
 final class LayerNormOps {
     static final TuningParam VARIANT = new TuningParam("LN_VARIANT", 2, 3,
@@ -31,26 +32,26 @@ final class LayerNormOps {
         if (wg < 1 || Integer.bitCount(wg) != 1) throw new Vit4jException("LN_GPU_WG must be a power of two, got " + wg);
     }
 
-    private cl_kernel gpu(String name) {
-        return rt.kernel("layernorm", name, tuning.defines(GPU_WG));
+    private cl_kernel gpu(String name, ElementType type) {
+        return rt.kernel("layernorm", name, tuning.defines(GPU_WG), type);
     }
 
-    private cl_kernel cpu(String name) {
-        return rt.kernel("layernorm", name, tuning.defines(CPU_VW));
+    private cl_kernel cpu(String name, ElementType type) {
+        return rt.kernel("layernorm", name, tuning.defines(CPU_VW), type);
     }
 
     void layerNorm(ClBuffer x, ClBuffer gamma, ClBuffer beta, ClBuffer out, int rows, int dim, float eps) {
         if (variant == 1) {
             int wg = tuning.get(WG);
-            rt.launch(rt.kernel("layernorm", "layernorm_v1", tuning.defines(WG)), "layernorm_v1",
+            rt.launch(rt.kernel("layernorm", "layernorm_v1", tuning.defines(WG), x.dtype()), "layernorm_v1",
                     new long[] {(rows + wg - 1) / wg * (long) wg}, new long[] {wg}, x, gamma, beta, out, rows, dim, eps);
         } else if (variant == 2) {
             int wg = tuning.get(GPU_WG);
-            rt.launch(gpu("layernorm_wg"), "layernorm_wg", new long[] {(long) rows * wg}, new long[] {wg}, x, gamma,
+            rt.launch(gpu("layernorm_wg", x.dtype()), "layernorm_wg", new long[] {(long) rows * wg}, new long[] {wg}, x, gamma,
                     beta, out, dim, eps);
         } else {
             int wg = tuning.get(CPU_WG);
-            rt.launch(cpu("layernorm_vec"), "layernorm_vec", new long[] {(rows + wg - 1) / wg * (long) wg},
+            rt.launch(cpu("layernorm_vec", x.dtype()), "layernorm_vec", new long[] {(rows + wg - 1) / wg * (long) wg},
                     new long[] {wg}, x, gamma, beta, out, rows, dim, eps);
         }
     }
@@ -60,11 +61,11 @@ final class LayerNormOps {
             int rows, int dim, float eps) {
         if (variant == 2) {
             int wg = tuning.get(GPU_WG);
-            rt.launch(gpu("add_layernorm_wg"), "add_layernorm_wg", new long[] {(long) rows * wg}, new long[] {wg}, x,
+            rt.launch(gpu("add_layernorm_wg", x.dtype()), "add_layernorm_wg", new long[] {(long) rows * wg}, new long[] {wg}, x,
                     residual, sum, normed, gamma, beta, dim, eps);
         } else {
             int wg = tuning.get(CPU_WG);
-            rt.launch(cpu("add_layernorm_vec"), "add_layernorm_vec", new long[] {(rows + wg - 1) / wg * (long) wg},
+            rt.launch(cpu("add_layernorm_vec", x.dtype()), "add_layernorm_vec", new long[] {(rows + wg - 1) / wg * (long) wg},
                     new long[] {wg}, x, residual, sum, normed, gamma, beta, rows, dim, eps);
         }
     }

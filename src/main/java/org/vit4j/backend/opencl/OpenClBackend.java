@@ -19,6 +19,12 @@ import org.vit4j.memory.PoolStats;
  * op lives in its own class with its kernel file and tuning parameters; this class owns the device
  * state (context, queue, programs), the memory pool, and the argument checks. Not thread-safe: one
  * caller at a time, as the queue is in order.
+ *
+ * <p>Every op runs on fp32, bf16 and fp16 buffers: the kernels are generic over their storage type
+ * (kernels/opencl/common.cl's {@code store_t}, a build define), each storage type's programs are
+ * built on its first op, and the op's buffers (one type, {@link OpChecks#sameType}) pick them.
+ * bf16/fp16 tensors take 2 bytes per element on the device; every op computes in float and rounds
+ * once at its store (the points {@link ElementType} lists).
  */
 public final class OpenClBackend implements Backend {
     private final ClRuntime rt;
@@ -50,7 +56,7 @@ public final class OpenClBackend implements Backend {
             this.gemm = new GemmOps(rt, tuning);
             this.patchEmbed = new PatchEmbedOps(rt, tuning);
             this.layerNorm = new LayerNormOps(rt, tuning);
-            this.attention = new AttentionOps(rt, tuning, n -> (ClBuffer) allocate(ElementType.F32, n));
+            this.attention = new AttentionOps(rt, tuning, (type, n) -> (ClBuffer) allocate(type, n));
             tuning.rejectUnknownOverrides();
         } catch (RuntimeException e) {
             rt.close();
@@ -126,6 +132,12 @@ public final class OpenClBackend implements Backend {
     /** The tuning values in force. */
     public Tuning tuning() {
         return tuning;
+    }
+
+    /** fp32, bf16 and fp16: every kernel is built for each storage type. */
+    @Override
+    public boolean supports(ElementType type) {
+        return type != null;
     }
 
     @Override

@@ -1,12 +1,16 @@
 package org.vit4j.backend.opencl;
 
+import java.util.EnumMap;
+import java.util.Map;
 import org.jocl.cl_kernel;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.PatchEmbedShape;
 
 /**
  * The fused patch-embedding GEMM (kernels/opencl/patch_embed.cl). PE_VARIANT picks the kernel: 1
- * the naive baseline, 2 register-blocked vectors (CPU devices), 3 local-memory tiles (GPUs).
+ * the naive baseline, 2 register-blocked vectors (CPU devices), 3 local-memory tiles (GPUs). Built
+ * per storage type on first use.
  */
 final class PatchEmbedOps {
     static final TuningParam VARIANT = new TuningParam("PE_VARIANT", 3, 2,
@@ -31,13 +35,14 @@ final class PatchEmbedOps {
     private final Tuning tuning;
     private final int variant;
     private final String name;
-    private final cl_kernel kernel;
+    private final String defines;
+    private final Map<ElementType, cl_kernel> byType = new EnumMap<>(ElementType.class);
 
     PatchEmbedOps(ClRuntime rt, Tuning tuning) {
         this.rt = rt;
         this.tuning = tuning;
         this.variant = tuning.get(VARIANT);
-        String defines = switch (variant) {
+        this.defines = switch (variant) {
             case 1 -> tuning.defines(WG);
             case 2 -> {
                 int vw = tuning.get(V2_VW);
@@ -57,7 +62,6 @@ final class PatchEmbedOps {
             default -> throw new Vit4jException("PE_VARIANT must be 1, 2 or 3, not " + variant);
         };
         this.name = "patch_embed_v" + variant;
-        this.kernel = rt.kernel("patch_embed", name, defines);
     }
 
     private void positive(TuningParam... ps) {
@@ -93,6 +97,7 @@ final class PatchEmbedOps {
                 local = new long[] {wgx, wgy};
             }
         }
+        cl_kernel kernel = byType.computeIfAbsent(images.dtype(), t -> rt.kernel("patch_embed", name, defines, t));
         rt.launch(kernel, name, global, local, images, w, bias, cls, pos, out, s.batch(), s.channels(),
                 s.imageSize(), s.patch(), s.dim());
     }
