@@ -38,6 +38,10 @@ final class ModelOptions {
                     + "(default: ${DEFAULT-VALUE})")
     String precision;
 
+    @Option(names = "--allow-non-finite-weights", description = "load a checkpoint that holds NaN or infinite "
+            + "weights (by default an error naming the tensor)")
+    boolean allowNonFiniteWeights;
+
     @Option(names = "--heads", paramLabel = "H", description = "attention heads, where no config states them")
     Integer heads;
 
@@ -91,6 +95,7 @@ final class ModelOptions {
     }
 
     LoadedModel load() {
-        return CheckpointLoader.load(weights, config, new ConfigOverrides(heads, imageSize, layerNormEps));
+        ConfigOverrides over = new ConfigOverrides(heads, imageSize, layerNormEps);
+        return CheckpointLoader.load(weights, config, allowNonFiniteWeights ? over.withNonFiniteWeightsAllowed() : over);
     }
 }

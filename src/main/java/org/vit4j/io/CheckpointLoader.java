@@ -131,7 +131,9 @@ public final class CheckpointLoader {
                 throw new CheckpointException(src + ": tensor " + map.describe(name) + " has shape "
                         + Arrays.toString(shape) + ", expected " + Arrays.toString(e.getValue()));
             }
-            tensors.put(name, map.read(name));
+            HostTensor t = map.read(name);
+            if (!over.allowNonFiniteWeights()) requireFinite(src, map.describe(name), t);
+            tensors.put(name, t);
         }
         map.rejectUnused();
         VitWeights w = weights(trained, tensors, src + " (" + naming.label() + " naming)");
@@ -144,6 +146,25 @@ public final class CheckpointLoader {
         }
         List<String> labels = labels(cfg, classes, cfgName);
         return new LoadedModel(w, preprocessing(cfg, wanted), labels, file.path().toString());
+    }
+
+    /** A NaN or infinity in a weight is an error naming the tensor and the first bad element. */
+    static void requireFinite(String src, String tensor, HostTensor t) {
+        int bad = -1;
+        if (t.dtype() == org.vit4j.ElementType.F32) {
+            float[] d = t.data();
+            for (int i = 0; i < d.length && bad < 0; i++) if (!Float.isFinite(d[i])) bad = i;
+        } else {
+            java.nio.ShortBuffer b = t.bits();
+            int exp = t.dtype() == org.vit4j.ElementType.BF16 ? 0x7f80 : 0x7c00; // all-ones exponent: inf or NaN
+            for (int i = 0; i < b.limit() && bad < 0; i++) if ((b.get(i) & exp) == exp) bad = i;
+        }
+        if (bad >= 0) {
+            float v = t.dtype() == org.vit4j.ElementType.F32 ? t.data()[bad] : t.dtype().fromBits(t.bits().get(bad));
+            throw new CheckpointException(src + ": tensor " + tensor + " holds " + v + " at element " + bad + " of "
+                    + t.elementCount() + ", expected finite weights (a damaged or diverged checkpoint? "
+                    + "--allow-non-finite-weights loads it anyway)");
+        }
     }
 
     /** {@link VitWeights#of}, its complaint about a tensor reported as a checkpoint's. */

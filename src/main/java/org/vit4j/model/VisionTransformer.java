@@ -96,6 +96,7 @@ public final class VisionTransformer implements AutoCloseable {
     public VitOutput forward(HostTensor images, ActivationObserver observer) {
         if (closed) throw new IllegalStateException("VisionTransformer used after close");
         int batch = checkInput(images);
+        requireFinite(images);
         Activations a = activations(batch);
         backend.write(images.toFloats(), a.images); // rounded to the model's precision here
         if (observer == null) {
@@ -147,6 +148,19 @@ public final class VisionTransformer implements AutoCloseable {
                     + "] (B >= 1), got " + Arrays.toString(s));
         }
         return s[0];
+    }
+
+    /** A NaN or infinite pixel would turn every logit NaN without a word: name where it is. */
+    private static void requireFinite(HostTensor images) {
+        float[] v = images.toFloats();
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                int[] s = images.shape();
+                int x = i % s[3], y = i / s[3] % s[2], c = i / (s[3] * s[2]) % s[1], b = i / (s[3] * s[2] * s[1]);
+                throw new Vit4jException("input: " + v[i] + " at image " + b + ", channel " + c + ", y " + y + ", x " + x
+                        + ": expected finite pixel values");
+            }
+        }
     }
 
     private void observe(ActivationObserver observer, String name, DeviceBuffer buffer, int... shape) {

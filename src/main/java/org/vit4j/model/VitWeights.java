@@ -45,6 +45,16 @@ public final class VitWeights {
             }
             kept.put(name, t);
         }
+        // The qkv biases are all there or all absent (timm's qkv_bias is one flag for the model): a
+        // checkpoint missing some would silently run those blocks without one.
+        java.util.List<String> with = new java.util.ArrayList<>(), without = new java.util.ArrayList<>();
+        for (int i = 0; i < config.depth(); i++) {
+            (kept.containsKey("blocks." + i + ".attn.qkv.bias") ? with : without).add("blocks." + i + ".attn.qkv.bias");
+        }
+        if (!with.isEmpty() && !without.isEmpty()) {
+            throw new WeightsException(source + ": missing tensor '" + without.get(0) + "' of shape [" + 3 * config.hiddenSize()
+                    + "] (" + with.size() + " of " + config.depth() + " blocks have a qkv bias: all or none must)");
+        }
         return new VitWeights(config, kept);
     }
 

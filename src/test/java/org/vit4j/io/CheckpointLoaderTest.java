@@ -214,4 +214,53 @@ class CheckpointLoaderTest {
         assertEquals(Preprocessing.Interpolation.BILINEAR, p.interpolation());
         assertEquals(Preprocessing.ResizeMode.DIRECT, p.resizeMode());
     }
+
+    // ---- values checked (issue 12): non-finite weights, a qkv bias missing in one block, non-finite pixels ----
+
+    @Test
+    void aNonFiniteWeightIsAnErrorNamingTensorAndElementUnlessAllowed() throws IOException {
+        config(HEADS);
+        float[] fc1 = tensors.get("blocks.1.mlp.fc1.weight").data().clone();
+        fc1[37] = Float.NaN;
+        tensors.put("blocks.1.mlp.fc1.weight", new HostTensor(fc1, tensors.get("blocks.1.mlp.fc1.weight").shape()));
+        Path p = write(tensors);
+        says(fails(p), "model.safetensors", "blocks.1.mlp.fc1.weight", "NaN at element 37", "--allow-non-finite-weights");
+        LoadedModel m = CheckpointLoader.load(p, null, ConfigOverrides.NONE.withNonFiniteWeightsAllowed());
+        assertTrue(Float.isNaN(m.weights().get("blocks.1.mlp.fc1.weight").data()[37]));
+    }
+
+    @Test
+    void anInfinityInABf16CheckpointIsFoundWithoutWideningIt() throws IOException {
+        config(HEADS);
+        float[] head = tensors.get("head.weight").data().clone();
+        head[5] = Float.NEGATIVE_INFINITY;
+        tensors.put("head.weight", new HostTensor(head, tensors.get("head.weight").shape()));
+        Path p = dir.resolve("model.safetensors");
+        SafetensorsWriter.write(p, tensors, Map.of(), org.vit4j.ElementType.BF16);
+        says(fails(p), "head.weight", "-Infinity at element 5");
+    }
+
+    @Test
+    void aQkvBiasMissingInOneBlockIsAnError() throws IOException {
+        config(HEADS);
+        tensors.remove("blocks.1.attn.qkv.bias");
+        says(fails(write(tensors)), "blocks.1.attn.qkv.bias", "1 of 2 blocks have a qkv bias");
+        tensors.remove("blocks.0.attn.qkv.bias"); // none at all is timm's qkv_bias=False: fine
+        assertEquals(2, CheckpointLoader.load(write(tensors)).config().depth());
+    }
+
+    @Test
+    void aNonFinitePixelIsAnErrorNamingWhereItIs() throws IOException {
+        config(HEADS);
+        LoadedModel m = CheckpointLoader.load(write(tensors));
+        float[] px = new float[2 * 3 * 32 * 32];
+        java.util.Arrays.fill(px, 0.25f);
+        px[1 * 3 * 32 * 32 + 2 * 32 * 32 + 5 * 32 + 7] = Float.POSITIVE_INFINITY;
+        try (org.vit4j.backend.cpu.CpuBackend cpu = new org.vit4j.backend.cpu.CpuBackend();
+                org.vit4j.model.VisionTransformer vit = new org.vit4j.model.VisionTransformer(m.weights(), cpu)) {
+            org.vit4j.Vit4jException e = assertThrows(org.vit4j.Vit4jException.class,
+                    () -> vit.forward(new HostTensor(px, new int[] {2, 3, 32, 32})));
+            says(e, "input: Infinity at image 1, channel 2, y 5, x 7");
+        }
+    }
 }
