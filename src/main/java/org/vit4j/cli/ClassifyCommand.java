@@ -62,7 +62,8 @@ final class ClassifyCommand implements Callable<Integer> {
                     System.out.printf(Locale.ROOT, "model: embedded default, a ViT (%d blocks, D=%d, %d heads, patch %d)"
                             + " trained on scikit-learn's 8x8 digits%nheld-out accuracy: %.1f%% (%d of %d test digits),"
                             + " computed now on %s%n", c.depth(), c.hiddenSize(), c.heads(), c.patchSize(),
-                            100 * acc.fraction(), acc.correct(), acc.total(), backend.name());
+                            100 * acc.fraction(), acc.correct(), acc.total(),
+                            backend.name() + (vit.precision() == org.vit4j.ElementType.F32 ? "" : " in " + vit.precision().label()));
                 }
             }
         }
