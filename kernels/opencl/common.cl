@@ -23,6 +23,7 @@
 //   stN(x, i, p)    the store of a floatN, as vstoreN
 //   rt1(x), rtN(x)  x rounded to the storage type and back, in registers: the value st1 would store
 //                   (the fused add + LayerNorm normalises the rounded sum it stores)
+//   cp1(i, p, j, q) copies element i of p to element j of q as it is stored (no conversion)
 // Each op rounds once, at its store (ElementType lists the rounding points).
 #if defined(VIT4J_STORAGE_BF16)
 typedef ushort store_t;
@@ -36,6 +37,7 @@ static inline ushort bf16_of(float x) {
 static inline float ld1(size_t i, const __global ushort* p) { return as_float((uint) p[i] << 16); }
 static inline void st1(float x, size_t i, __global ushort* p) { p[i] = bf16_of(x); }
 static inline float rt1(float x) { return as_float((uint) bf16_of(x) << 16); }
+static inline void cp1(size_t i, const __global ushort* p, size_t j, __global ushort* q) { q[j] = p[i]; }
 #define BF16_VEC(N)                                                                                       \
     static inline CAT(ushort, N) CAT(bf16_of, N)(CAT(float, N) x) {                                       \
         const CAT(uint, N) u = CAT(as_uint, N)(x);                                                        \
@@ -63,6 +65,9 @@ static inline float rt1(float x) {
     vstore_half_rte(x, 0, (__private half*) h);
     return vload_half(0, (const __private half*) h);
 }
+static inline void cp1(size_t i, const __global half* p, size_t j, __global half* q) {
+    ((__global ushort*) q)[j] = ((const __global ushort*) p)[i]; // the 16 bits, no half value touched
+}
 #define F16_VEC(N)                                                                                        \
     static inline CAT(float, N) CAT(ld, N)(size_t i, const __global half* p) {                            \
         return CAT(vload_half, N)(i, p);                                                                  \
@@ -84,6 +89,7 @@ typedef float store_t;
 static inline float ld1(size_t i, const __global float* p) { return p[i]; }
 static inline void st1(float x, size_t i, __global float* p) { p[i] = x; }
 static inline float rt1(float x) { return x; }
+static inline void cp1(size_t i, const __global float* p, size_t j, __global float* q) { q[j] = p[i]; }
 #define F32_VEC(N)                                                                                        \
     static inline CAT(float, N) CAT(ld, N)(size_t i, const __global float* p) { return CAT(vload, N)(i, p); } \
     static inline void CAT(st, N)(CAT(float, N) x, size_t i, __global float* p) { CAT(vstore, N)(x, i, p); } \

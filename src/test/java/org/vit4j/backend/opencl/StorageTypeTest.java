@@ -61,21 +61,26 @@ class StorageTypeTest {
         int n = 1 << 16;
         short[] bits = new short[n];
         for (int i = 0; i < n; i++) bits[i] = (short) i;
-        // Rows [p, 0 x 15] times w = [1, 0 x 15]: the GEMM loads p on its vector path (K = 16) and
-        // stores p * 1 + 0 = p, except -0 (becomes +0) and infinities times... none: 0 * 0 only.
+        // Rows [p, 0 x 15] times w = [1, 0 x 15]: the GEMM loads p (on its vector path where the
+        // variant has one, K = 16) and stores p * 1 + 0 * 0 + ... = p, except -0, which becomes +0.
         float[] rows = new float[n * 16], w = new float[16];
         w[0] = 1;
         try (DeviceBuffer x = be.allocate(type, n); DeviceBuffer copy = be.allocate(type, n);
+                DeviceBuffer zeros = be.upload(new float[n], type); DeviceBuffer sum = be.allocate(type, n);
                 DeviceBuffer wide = be.allocate(type, (long) n * 16); DeviceBuffer one = be.upload(w, type);
                 DeviceBuffer viaGemm = be.allocate(type, n)) {
             be.writeBits(ShortBuffer.wrap(bits), x);
-            be.selectToken(x, copy, n, 1, 1, 0); // one element per image: the scalar ld1/st1
-            float[] values = new float[n], got = new float[n];
+            be.selectToken(x, copy, n, 1, 1, 0); // one element per image: cp1, the bits as they are
+            be.add(x, zeros, sum, n); // the scalar ld1 and st1: p + 0 = p
+            float[] values = new float[n], got = new float[n], added = new float[n];
             be.download(x, values);
             be.download(copy, got);
+            be.download(sum, added);
             for (int i = 0; i < n; i++) {
                 assertSameValue(type.fromBits(bits[i]), values[i], type.label() + " pattern " + Integer.toHexString(i));
                 assertSameValue(values[i], got[i], type.label() + " copy of pattern " + Integer.toHexString(i));
+                assertSameValue(values[i] == 0 ? 0f : values[i], added[i], type.label() + " pattern "
+                        + Integer.toHexString(i) + " + 0");
                 rows[i * 16] = values[i];
             }
             be.write(rows, wide);
