@@ -260,9 +260,19 @@ public final class CheckpointLoader {
                 }
             }
             int[] first = file.info(sources(canonical).get(0)).intShape().clone();
-            for (String n : sources(canonical).subList(1, sources(canonical).size())) {
-                first[0] += file.info(n).intShape()[0];
+            List<String> rest = sources(canonical).subList(1, sources(canonical).size());
+            for (String n : sources(canonical)) {
+                if (!rest.isEmpty() && file.info(n).intShape().length == 0) {
+                    throw new CheckpointException(src + ": tensor '" + n + "' is a scalar (shape []), expected a "
+                            + "part of '" + canonical + "' with at least one dimension");
+                }
             }
+            long rows = first.length == 0 ? 0 : first[0];
+            for (String n : rest) rows += file.info(n).intShape()[0];
+            if (rows > Integer.MAX_VALUE) {
+                throw new CheckpointException(src + ": the parts of '" + canonical + "' have " + rows + " rows together");
+            }
+            if (first.length > 0) first[0] = (int) rows;
             return first;
         }
 

@@ -64,13 +64,16 @@ public record Preprocessing(int imageSize, int channels, float[] mean, float[] s
             if (!Float.isFinite(mean[c])) {
                 throw new Vit4jException("preprocessing mean " + Arrays.toString(mean) + " has a non-finite value");
             }
-            if (!Float.isFinite(std[c]) || std[c] == 0f) {
+            // 1e-6: below it (x - mean) / std overflows float for 8-bit pixels or is a typo (std 1e-45).
+            if (!Float.isFinite(std[c]) || Math.abs(std[c]) < 1e-6f) {
                 throw new Vit4jException("preprocessing std " + Arrays.toString(std)
                         + " has a zero or non-finite value, expected finite non-zero values");
             }
         }
-        if (!(cropPct > 0) || !Double.isFinite(cropPct)) {
-            throw new Vit4jException("preprocessing cropPct is " + cropPct + ", expected a positive number such as 0.9");
+        // (0.05, 4]: timm's crop_pct values are 0.875..1.0; far outside, the resized side (imageSize /
+        // cropPct) would be absurd: 1e-4 makes a 2.24-megapixel side, 1e-9 an overflow.
+        if (!(cropPct >= 0.05 && cropPct <= 4) || !Double.isFinite(cropPct)) {
+            throw new Vit4jException("preprocessing cropPct is " + cropPct + ", expected a number in [0.05, 4] such as 0.9");
         }
         if (resizeMode == ResizeMode.SHORTEST_SIDE_CENTER_CROP && Math.floor(imageSize / cropPct) < 1) {
             throw new Vit4jException("preprocessing cropPct " + cropPct + " makes the resized side "

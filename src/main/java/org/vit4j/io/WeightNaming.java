@@ -50,7 +50,13 @@ public enum WeightNaming {
         Set<Integer> found = new TreeSet<>();
         for (String n : names) {
             Matcher m = blockPattern.matcher(n);
-            if (m.find()) found.add(Integer.parseInt(m.group(1)));
+            if (!m.find()) continue;
+            // A depth past 100,000 blocks is no ViT: such an index (2147483648 overflows int) is a damaged name.
+            if (m.group(1).length() > 6) {
+                throw new CheckpointException("tensor '" + n + "' has block index " + m.group(1)
+                        + ", expected 0..99999 (a damaged checkpoint?)");
+            }
+            found.add(Integer.parseInt(m.group(1)));
         }
         return found;
     }

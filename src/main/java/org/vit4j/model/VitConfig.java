@@ -52,8 +52,17 @@ public record VitConfig(
             throw new Vit4jException("hidden size D = " + hiddenSize + " is not divisible by heads = " + heads
                     + ": each head needs D / heads channels");
         }
-        if (!(layerNormEps > 0) || Double.isInfinite(layerNormEps)) {
-            throw new Vit4jException("layerNormEps must be a positive finite number, got " + layerNormEps);
+        // (0, 1]: ViTs use 1e-6..1e-5; an epsilon near the variance of the activations erases them.
+        if (!(layerNormEps > 0) || !(layerNormEps <= 1)) {
+            throw new Vit4jException("layerNormEps must be in (0, 1] (ViTs use 1e-6 or 1e-5), got " + layerNormEps);
+        }
+        // The kernels index one image's tokens, and a pass's activations, with int: sizes past that are
+        // an error here, not an overflow later (--image-size 65536 at patch 16 is 16.8M tokens).
+        long tokens = (long) (imageSize / patchSize) * (imageSize / patchSize) + 1;
+        if (tokens * Math.max(hiddenSize, mlpSize) > Integer.MAX_VALUE / 64) {
+            throw new Vit4jException("imageSize " + imageSize + " at patch " + patchSize + " makes " + tokens
+                    + " tokens of width " + Math.max(hiddenSize, mlpSize) + " per image: more than vit4j runs ("
+                    + (Integer.MAX_VALUE / 64) + " activations per image)");
         }
         if (pooling == null) {
             throw new Vit4jException("pooling must be given");

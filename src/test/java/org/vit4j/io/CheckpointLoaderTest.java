@@ -263,4 +263,48 @@ class CheckpointLoaderTest {
             says(e, "input: Infinity at image 1, channel 2, y 5, x 7");
         }
     }
+
+    // ---- the probes of issue 12 that ended in a stack trace: now one-line errors ----
+
+    @Test
+    void aBlockIndexPastIntIsAnErrorNotANumberFormatException() throws IOException {
+        config(HEADS);
+        tensors.put("blocks.2147483648.norm1.weight", tensors.get("norm.weight"));
+        says(fails(write(tensors)), "block index 2147483648", "expected 0..99999");
+    }
+
+    @Test
+    void aScalarPartOfASplitTensorIsAnError() throws IOException {
+        Map<String, HostTensor> hf = new LinkedHashMap<>();
+        try (SafetensorsFile f = SafetensorsFile.open(Golden.file("vit-odd", "model-hf.safetensors"))) {
+            for (String n : f.names()) hf.put(n, f.read(n));
+        }
+        String q = hf.keySet().stream().filter(n -> n.endsWith("attention.attention.query.bias")).findFirst().orElseThrow();
+        hf.put(q, new HostTensor(new float[] {1f}, new int[0]));
+        Files.copy(Golden.file("vit-odd", "config.json"), dir.resolve("config.json"));
+        says(fails(write(hf)), q, "is a scalar (shape [])");
+    }
+
+    @Test
+    void anImageSizeThatWouldOverflowIsAnError() throws IOException {
+        config(HEADS);
+        Path p = write(tensors);
+        org.vit4j.Vit4jException e = assertThrows(org.vit4j.Vit4jException.class,
+                () -> CheckpointLoader.load(p, null, new ConfigOverrides(null, 65536, null)));
+        says(e, "imageSize 65536", "tokens", "more than vit4j runs");
+    }
+
+    @Test
+    void outOfRangeConfigValuesAreErrors() throws IOException {
+        config("{\"num_attention_heads\": 4, \"layer_norm_eps\": 1e308}");
+        says(assertThrows(org.vit4j.Vit4jException.class, () -> CheckpointLoader.load(write(tensors))),
+                "layerNormEps must be in (0, 1]");
+        for (String crop : new String[] {"1e-4", "1e-9"}) {
+            config("{\"num_attention_heads\": 4, \"crop_pct\": " + crop + "}");
+            says(assertThrows(org.vit4j.Vit4jException.class, () -> CheckpointLoader.load(write(tensors))),
+                    "cropPct is " + Double.parseDouble(crop), "[0.05, 4]");
+        }
+        config("{\"num_attention_heads\": 4, \"image_std\": [1e-45, 0.5, 0.5]}");
+        says(assertThrows(org.vit4j.Vit4jException.class, () -> CheckpointLoader.load(write(tensors))), "std");
+    }
 }
