@@ -54,7 +54,11 @@ public final class CheckpointLoader {
             Path preprocessor = config.toAbsolutePath().resolveSibling("preprocessor_config.json");
             if (Files.isRegularFile(preprocessor)) cfg = cfg.withPreprocessorConfig(preprocessor);
         }
-        if (!Files.isRegularFile(weights)) throw new CheckpointException(weights + ": weights file not found");
+        if (!Files.isRegularFile(weights)) {
+            throw new CheckpointException(weights + ": " + (!Files.exists(weights) ? "weights file not found"
+                    : Files.isDirectory(weights) ? "is a directory, expected a safetensors weights file"
+                    : "is not a regular file (a named pipe or a device?), expected a safetensors weights file"));
+        }
         try (SafetensorsFile file = SafetensorsFile.open(weights)) {
             return load(file, cfg, overrides == null ? ConfigOverrides.NONE : overrides);
         }

@@ -37,6 +37,10 @@ public final class ImageLoader {
         if (Files.isDirectory(path)) {
             throw new ImageException(path + ": is a directory, expected a PNG or JPEG image file");
         }
+        // A named pipe (or a device) would block the read forever: only regular files.
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new ImageException(path + ": is not a regular file (a named pipe or a device?), expected a PNG or JPEG image file");
+        }
         String format = detectFormat(path);
         Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
         if (!readers.hasNext()) {

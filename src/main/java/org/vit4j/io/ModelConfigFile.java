@@ -43,6 +43,9 @@ public record ModelConfigFile(
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public static ModelConfigFile read(Path path) {
+        if (Files.exists(path) && !Files.isRegularFile(path)) { // a pipe would block the read forever
+            throw new CheckpointException(path + ": is not a regular file, expected a config.json");
+        }
         JsonNode root;
         try {
             root = JSON.readTree(Files.readAllBytes(path));

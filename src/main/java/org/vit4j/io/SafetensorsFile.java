@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -71,6 +72,11 @@ public final class SafetensorsFile implements AutoCloseable {
      *     the message names the file, the tensor at fault where there is one, and what was expected
      */
     public static SafetensorsFile open(Path path) {
+        // A named pipe or a device would block the open or the read forever: only regular files.
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new CheckpointException(path + ": " + (Files.isDirectory(path) ? "is a directory" : "is not a regular file"
+                    + " (a named pipe or a device?)") + ", expected a safetensors checkpoint file");
+        }
         FileChannel ch;
         try {
             ch = FileChannel.open(path, StandardOpenOption.READ);

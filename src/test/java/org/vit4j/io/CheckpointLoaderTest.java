@@ -307,4 +307,17 @@ class CheckpointLoaderTest {
         config("{\"num_attention_heads\": 4, \"image_std\": [1e-45, 0.5, 0.5]}");
         says(assertThrows(org.vit4j.Vit4jException.class, () -> CheckpointLoader.load(write(tensors))), "std");
     }
+
+    /** A named pipe as weights or as an image: an error at once, not a read that waits forever. */
+    @Test
+    void aNamedPipeIsAnErrorNotAHang() throws Exception {
+        Path fifo = dir.resolve("pipe");
+        org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0,
+                "mkfifo is not available");
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+            says(assertThrows(CheckpointException.class, () -> CheckpointLoader.load(fifo)), "pipe", "not a regular file");
+            says(assertThrows(ImageException.class, () -> ImageLoader.read(fifo)), "pipe", "not a regular file");
+            says(assertThrows(CheckpointException.class, () -> ModelConfigFile.read(fifo)), "pipe", "not a regular file");
+        });
+    }
 }
