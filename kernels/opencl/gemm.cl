@@ -240,6 +240,7 @@ void linear_v3(__global const store_t* A, __global const store_t* W, __global co
 // GEMM_V4_RN must be a power of two no larger than GEMM_V4_VW.
 #ifdef GEMM_V4_VW
 #define floatW CAT(float, GEMM_V4_VW)
+#define uintW CAT(uint, GEMM_V4_VW)
 #define ldW CAT(ld, GEMM_V4_VW)
 #define floatR CAT(float, GEMM_V4_RN)
 #define vloadR CAT(vload, GEMM_V4_RN)   // private float arrays
@@ -280,7 +281,34 @@ __kernel void linear_v4(__global const store_t* A, __global const store_t* W, __
         for (int j = 0; j < GEMM_V4_RN; j++) acc[i][j] = (floatW) 0.0f;
 
     int kv = K - K % GEMM_V4_VW;
-    for (int k = 0; k < kv; k += GEMM_V4_VW) {
+    int k0 = 0;
+#if defined(VIT4J_STORAGE_BF16)
+    // bf16 in pairs: a uint holds elements 2k (low half) and 2k + 1 (high half), and u << 16 and
+    // u & 0xffff0000 are their floats, exactly. One load of 2 * VW elements gives the even and the odd
+    // elements as two float{VW} vectors in two integer ops: half the conversion work of ldW's
+    // zero-extend and shift, which competes with the FMAs for the same ports. A and W split the same
+    // way, so the products pair up as before (summed in another order). Needs K even (uint alignment).
+    if ((K & 1) == 0) {
+        k0 = K - K % (2 * GEMM_V4_VW);
+        for (int k = 0; k < k0; k += 2 * GEMM_V4_VW) {
+            floatW ae[GEMM_V4_RM], ao[GEMM_V4_RM];
+#pragma unroll
+            for (int i = 0; i < GEMM_V4_RM; i++) {
+                const uintW u = CAT(vload, GEMM_V4_VW)(0, (const __global uint*) (a[i] + k));
+                ae[i] = CAT(as_float, GEMM_V4_VW)(u << 16);
+                ao[i] = CAT(as_float, GEMM_V4_VW)(u & 0xffff0000u);
+            }
+#pragma unroll
+            for (int j = 0; j < GEMM_V4_RN; j++) {
+                const uintW u = CAT(vload, GEMM_V4_VW)(0, (const __global uint*) (w[j] + k));
+                const floatW we = CAT(as_float, GEMM_V4_VW)(u << 16), wo = CAT(as_float, GEMM_V4_VW)(u & 0xffff0000u);
+#pragma unroll
+                for (int i = 0; i < GEMM_V4_RM; i++) acc[i][j] = fma(ao[i], wo, fma(ae[i], we, acc[i][j]));
+            }
+        }
+    }
+#endif
+    for (int k = k0; k < kv; k += GEMM_V4_VW) {
         floatW av[GEMM_V4_RM];
 #pragma unroll
         for (int i = 0; i < GEMM_V4_RM; i++) av[i] = ldW(0, a[i] + k);
