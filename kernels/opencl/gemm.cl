@@ -23,7 +23,8 @@
 //   v3  GPU: TM x TN tile per group staged in local memory TK at a time,      classic SGEMM
 //       RM x RN outputs per work-item from registers.
 //   v4  CPU default: v2's loop, then a transposing lane-sum tree, row/column  vector epilogue
-//       output offsets, bias/GELU/residual/store as float{RN} (erfc on float16).
+//       output offsets, bias/GELU/residual/store as float{RN} (erfc on float16);
+//       in bf16 the loop takes K in element pairs (even/odd lanes, cheaper conversion).
 // Measured 2026-11-28 on PoCL 3.1, 2 AMD EPYC cores (AVX-512), M = 1576 (batch 8 x 197 tokens),
 // median GFLOP/s over interleaved runs, CPU defaults of each version (v3 with its GPU tiles); the
 // same shapes in numpy/OpenBLAS: 195-205.
