@@ -10,14 +10,18 @@
 //
 // Kernels: attention_hd32 / _hd64 / _hd80 / _hd128 (head dim a template constant: every loop over it
 // unrolls and q and the output accumulator live in registers), attention_generic (any head dim
-// 1..ATTN_HD_MAX, read at run time, loops bounded by ATTN_HD_MAX). Any T >= 1.
+// 1..ATTN_HD_MAX, read at run time, loops bounded by ATTN_HD_MAX). Any T >= 1. Each in three storage
+// types (VIT4J_FOR_EACH_DTYPE of common.cuh: name, name_bf16, name_f16): q, k and v are widened to
+// float as they are read (the K/V tiles in shared memory are float for every type), scores,
+// probabilities and the accumulator stay float, and the output is rounded once. Least bytes above are
+// for float; the half types halve them.
 //
 // FlashAttention-1 tiling (Dao et al. 2022), as done here:
 //  * a block owns ATTN_BQ query rows of one (b, h); each row is served by ATTN_TPR threads that
 //    split the head dim between them (thread p holds float4 chunks p, p+TPR, p+2*TPR, ... of q and
 //    of the accumulator), so a row's registers are spread over 4 threads instead of 1;
 //  * K and V stream through shared memory ATTN_BK rows (keys) at a time; one (b, h)'s rows are
-//    contiguous in qkv, so a tile is one coalesced float4 copy;
+//    contiguous in qkv, so a tile is one coalesced copy of quads (4 elements per load);
 //  * a score is a partial dot product per thread, completed by two butterfly shuffles among the
 //    row's 4 threads; the scores of a tile live in registers only: no T x T matrix anywhere;
 //  * online softmax: m is the running max of the scores, l the running sum of exp(score - m), acc the
@@ -44,28 +48,15 @@ constexpr int ATTN_THREADS = ATTN_BQ * ATTN_TPR; // 128
 constexpr int ATTN_HD_MAX = 128;                 // largest head dim of attention_generic
 constexpr float LOG2E = 1.4426950408889634f;
 
-// Global float4 access with a uniform alignment test: qkv and out are whole cuMemAlloc buffers in
-// practice (256-byte aligned), but a view at an odd offset must still work, through 4 scalar accesses.
-__device__ __forceinline__ float4 load4(const float* p, bool vec) {
-    if (vec) return *reinterpret_cast<const float4*>(p);
-    return make_float4(p[0], p[1], p[2], p[3]);
-}
-__device__ __forceinline__ void store4(float* p, float4 v, bool vec) {
-    if (vec) {
-        *reinterpret_cast<float4*>(p) = v;
-    } else {
-        p[0] = v.x;
-        p[1] = v.y;
-        p[2] = v.z;
-        p[3] = v.w;
-    }
-}
+// Global quad access (ld4/st4 of common.cuh) with a uniform alignment test: qkv and out are whole
+// cuMemAlloc buffers in practice (256-byte aligned), but a view at an odd offset must still work,
+// through 4 scalar accesses.
 
 // ---- templated head dim: float4 chunks ----------------------------------------------------------
 // grid = (ceil(T/ATTN_BQ), B*H), block = ATTN_THREADS; static shared memory 2*ATTN_BK*HD*4 bytes
 // (32 KiB at HD = 128).
-template <int HD>
-__device__ __forceinline__ void attention_tiled(const float* __restrict__ qkv, float* __restrict__ out, int batch,
+template <int HD, class T>
+__device__ __forceinline__ void attention_tiled(const T* __restrict__ qkv, T* __restrict__ out, int batch,
                                                 int tokens, int heads, float scale) {
     static_assert(HD % (4 * ATTN_TPR) == 0, "HD must be a multiple of 16");
     constexpr int NC = HD / (4 * ATTN_TPR); // float4 chunks per thread
@@ -78,16 +69,16 @@ __device__ __forceinline__ void attention_tiled(const float* __restrict__ qkv, f
     const int t = blockIdx.x * ATTN_BQ + tid / ATTN_TPR;
     const int bh = blockIdx.y;
     const long long plane = (long long) batch * heads * tokens * HD;
-    const float* kp = qkv + plane + (long long) bh * tokens * HD;
-    const float* vp = qkv + 2 * plane + (long long) bh * tokens * HD;
-    const float* qp = qkv + ((long long) bh * tokens + min(t, tokens - 1)) * HD;
-    const bool vin = aligned16(qkv); // HD % 16 == 0: then every chunk below is 16-byte aligned
+    const T* kp = qkv + plane + (long long) bh * tokens * HD;
+    const T* vp = qkv + 2 * plane + (long long) bh * tokens * HD;
+    const T* qp = qkv + ((long long) bh * tokens + min(t, tokens - 1)) * HD;
+    const bool vin = aligned4<T>(qkv); // HD % 16 == 0: then every chunk below is aligned to 4 elements
 
     const float qs = scale * LOG2E;
     float4 q[NC], acc[NC];
 #pragma unroll
     for (int c = 0; c < NC; c++) {
-        const float4 v = load4(qp + (c * ATTN_TPR + p) * 4, vin);
+        const float4 v = ld4(qp + (c * ATTN_TPR + p) * 4, vin);
         q[c] = make_float4(v.x * qs, v.y * qs, v.z * qs, v.w * qs);
         acc[c] = make_float4(0.f, 0.f, 0.f, 0.f);
     }
@@ -99,8 +90,8 @@ __device__ __forceinline__ void attention_tiled(const float* __restrict__ qkv, f
         for (int i = tid; i < ATTN_BK * HD4; i += ATTN_THREADS) {
             const bool in = i < nk * HD4;
             const long long g = ((long long) s0 * HD4 + i) * 4;
-            ks[i] = in ? load4(kp + g, vin) : make_float4(0.f, 0.f, 0.f, 0.f);
-            vs[i] = in ? load4(vp + g, vin) : make_float4(0.f, 0.f, 0.f, 0.f);
+            ks[i] = in ? ld4(kp + g, vin) : make_float4(0.f, 0.f, 0.f, 0.f);
+            vs[i] = in ? ld4(vp + g, vin) : make_float4(0.f, 0.f, 0.f, 0.f);
         }
         __syncthreads();
 
@@ -149,42 +140,24 @@ __device__ __forceinline__ void attention_tiled(const float* __restrict__ qkv, f
 
     if (t < tokens) {
         const int b = bh / heads, h = bh - b * heads;
-        float* o = out + (((long long) b * tokens + t) * heads + h) * HD;
-        const bool vout = aligned16(out);
+        T* o = out + (((long long) b * tokens + t) * heads + h) * HD;
+        const bool vout = aligned4<T>(out);
         const float inv = 1.0f / l;
 #pragma unroll
         for (int c = 0; c < NC; c++)
-            store4(o + (c * ATTN_TPR + p) * 4,
-                   make_float4(acc[c].x * inv, acc[c].y * inv, acc[c].z * inv, acc[c].w * inv), vout);
+            st4(o + (c * ATTN_TPR + p) * 4, make_float4(acc[c].x * inv, acc[c].y * inv, acc[c].z * inv, acc[c].w * inv),
+                vout);
     }
 }
-
-// __launch_bounds__(threads, min blocks per SM): the second number caps registers at
-// 65536 / (min blocks * 128) (128 for 4 blocks, 170 for 3) and stops ptxas from aiming lower and
-// spilling, which it did for hd64 on sm_86/89 with the thread count alone.
-#define ATTN_PARAMS const float *__restrict__ qkv, float *__restrict__ out, int batch, int tokens, int heads, float scale
-extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd32(ATTN_PARAMS) {
-    attention_tiled<32>(qkv, out, batch, tokens, heads, scale);
-}
-extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd64(ATTN_PARAMS) {
-    attention_tiled<64>(qkv, out, batch, tokens, heads, scale);
-}
-extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd80(ATTN_PARAMS) {
-    attention_tiled<80>(qkv, out, batch, tokens, heads, scale);
-}
-extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 3) attention_hd128(ATTN_PARAMS) {
-    attention_tiled<128>(qkv, out, batch, tokens, heads, scale);
-}
-#undef ATTN_PARAMS
 
 // ---- generic head dim (1..ATTN_HD_MAX): scalar elements -----------------------------------------
 // The same algorithm with scalars: thread p of a row owns elements e = i*TPR + p, i < ATTN_HD_MAX/TPR,
 // those with e >= hd masked. Loops are bounded by ATTN_HD_MAX and unrolled, so q and acc stay in
 // registers; the cost is wasted lanes for small hd. No alignment needed (hd may be odd).
 // grid = (ceil(T/ATTN_BQ), B*H), block = ATTN_THREADS; static shared memory 2*ATTN_BK*ATTN_HD_MAX*4.
-extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
-    attention_generic(const float* __restrict__ qkv, float* __restrict__ out, int batch, int tokens, int heads,
-                      int hd, float scale) {
+template <class T>
+__device__ __forceinline__ void attention_any_hd(const T* __restrict__ qkv, T* __restrict__ out, int batch,
+                                                 int tokens, int heads, int hd, float scale) {
     constexpr int NE = ATTN_HD_MAX / ATTN_TPR; // elements per thread
     __shared__ float ks[ATTN_BK * ATTN_HD_MAX];
     __shared__ float vs[ATTN_BK * ATTN_HD_MAX];
@@ -194,16 +167,16 @@ extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
     const int t = blockIdx.x * ATTN_BQ + tid / ATTN_TPR;
     const int bh = blockIdx.y;
     const long long plane = (long long) batch * heads * tokens * hd;
-    const float* kp = qkv + plane + (long long) bh * tokens * hd;
-    const float* vp = qkv + 2 * plane + (long long) bh * tokens * hd;
-    const float* qp = qkv + ((long long) bh * tokens + min(t, tokens - 1)) * hd;
+    const T* kp = qkv + plane + (long long) bh * tokens * hd;
+    const T* vp = qkv + 2 * plane + (long long) bh * tokens * hd;
+    const T* qp = qkv + ((long long) bh * tokens + min(t, tokens - 1)) * hd;
 
     const float qs = scale * LOG2E;
     float q[NE], acc[NE];
 #pragma unroll
     for (int i = 0; i < NE; i++) {
         const int e = i * ATTN_TPR + p;
-        q[i] = e < hd ? qp[e] * qs : 0.f;
+        q[i] = e < hd ? ld(qp + e) * qs : 0.f;
         acc[i] = 0.f;
     }
     float m = -INFINITY, l = 0.f;
@@ -213,8 +186,8 @@ extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
         __syncthreads();
         for (int i = tid; i < ATTN_BK * hd; i += ATTN_THREADS) {
             const bool in = i < nk * hd;
-            ks[i] = in ? kp[(long long) s0 * hd + i] : 0.f;
-            vs[i] = in ? vp[(long long) s0 * hd + i] : 0.f;
+            ks[i] = in ? ld(kp + (long long) s0 * hd + i) : 0.f;
+            vs[i] = in ? ld(vp + (long long) s0 * hd + i) : 0.f;
         }
         __syncthreads();
 
@@ -253,15 +226,42 @@ extern "C" __global__ void __launch_bounds__(ATTN_THREADS)
 
     if (t < tokens) {
         const int b = bh / heads, h = bh - b * heads;
-        float* o = out + (((long long) b * tokens + t) * heads + h) * hd;
+        T* o = out + (((long long) b * tokens + t) * heads + h) * hd;
         const float inv = 1.0f / l;
 #pragma unroll
         for (int i = 0; i < NE; i++) {
             const int e = i * ATTN_TPR + p;
-            if (e < hd) o[e] = acc[i] * inv;
+            if (e < hd) st(o + e, acc[i] * inv);
         }
     }
 }
+
+// ---- the entry points, per storage type ----------------------------------------------------------
+// __launch_bounds__(threads, min blocks per SM): the second number caps registers at
+// 65536 / (min blocks * 128) (128 for 4 blocks, 170 for 3) and stops ptxas from aiming lower and
+// spilling, which it did for hd64 on sm_86/89 with the thread count alone.
+#define ATTN_PARAMS(T) const T *__restrict__ qkv, T *__restrict__ out, int batch, int tokens, int heads, float scale
+#define ATTENTION_KERNELS(T, S)                                                                             \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd32##S(ATTN_PARAMS(T)) {       \
+        attention_tiled<32>(qkv, out, batch, tokens, heads, scale);                                         \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd64##S(ATTN_PARAMS(T)) {       \
+        attention_tiled<64>(qkv, out, batch, tokens, heads, scale);                                         \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd80##S(ATTN_PARAMS(T)) {       \
+        attention_tiled<80>(qkv, out, batch, tokens, heads, scale);                                         \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 3) attention_hd128##S(ATTN_PARAMS(T)) {      \
+        attention_tiled<128>(qkv, out, batch, tokens, heads, scale);                                        \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS)                                              \
+        attention_generic##S(const T* __restrict__ qkv, T* __restrict__ out, int batch, int tokens, int heads, \
+                             int hd, float scale) {                                                         \
+        attention_any_hd(qkv, out, batch, tokens, heads, hd, scale);                                        \
+    }
+VIT4J_FOR_EACH_DTYPE(ATTENTION_KERNELS)
+#undef ATTENTION_KERNELS
+#undef ATTN_PARAMS
 
 // ================================================================================================
 #ifdef VIT4J_STANDALONE
@@ -295,68 +295,99 @@ static void cpu_attention(const std::vector<float>& qkv, int B, int T, int H, in
         }
 }
 
+template <class T> struct Kernels;
+#define ATTENTION_TABLE(T, S)                                                                               \
+    template <> struct Kernels<T> {                                                                         \
+        static constexpr auto hd32 = attention_hd32##S, hd64 = attention_hd64##S, hd80 = attention_hd80##S;  \
+        static constexpr auto hd128 = attention_hd128##S, generic = attention_generic##S;                   \
+    };
+VIT4J_FOR_EACH_DTYPE(ATTENTION_TABLE)
+#undef ATTENTION_TABLE
+
 // Launches the kernel CudaKernels.attention would pick for this head dim.
-static void launch(const float* qkv, float* out, int B, int T, int H, int hd, float scale, bool forceGeneric) {
-    dim3 grid(sa::ceil_div(T, ATTN_BQ), B * H);
-    if (!forceGeneric && hd == 32) VIT4J_LAUNCH(attention_hd32, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, scale);
-    else if (!forceGeneric && hd == 64) VIT4J_LAUNCH(attention_hd64, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, scale);
-    else if (!forceGeneric && hd == 80) VIT4J_LAUNCH(attention_hd80, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, scale);
-    else if (!forceGeneric && hd == 128) VIT4J_LAUNCH(attention_hd128, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, scale);
-    else VIT4J_LAUNCH(attention_generic, grid, ATTN_THREADS, 0)(qkv, out, B, T, H, hd, scale);
+template <class T>
+static void launch(const T* qkv, T* out, int B, int T_, int H, int hd, float scale, bool forceGeneric) {
+    using K = Kernels<T>;
+    dim3 grid(sa::ceil_div(T_, ATTN_BQ), B * H);
+    if (!forceGeneric && hd == 32) VIT4J_LAUNCH(K::hd32, grid, ATTN_THREADS, 0)(qkv, out, B, T_, H, scale);
+    else if (!forceGeneric && hd == 64) VIT4J_LAUNCH(K::hd64, grid, ATTN_THREADS, 0)(qkv, out, B, T_, H, scale);
+    else if (!forceGeneric && hd == 80) VIT4J_LAUNCH(K::hd80, grid, ATTN_THREADS, 0)(qkv, out, B, T_, H, scale);
+    else if (!forceGeneric && hd == 128) VIT4J_LAUNCH(K::hd128, grid, ATTN_THREADS, 0)(qkv, out, B, T_, H, scale);
+    else VIT4J_LAUNCH(K::generic, grid, ATTN_THREADS, 0)(qkv, out, B, T_, H, hd, scale);
 }
 
-static void check(int B, int T, int H, int hd, bool time) {
-    std::printf("B=%d T=%d H=%d hd=%d\n", B, T, H, hd);
+template <class T>
+static void check(int B, int T_, int H, int hd, bool time) {
+    const char* ty = sa::dtype_name<T>();
+    std::printf("B=%d T=%d H=%d hd=%d %s\n", B, T_, H, hd, ty);
     const float scale = 1.0f / std::sqrt((float) hd);
-    const size_t nq = (size_t) 3 * B * H * T * hd, no = (size_t) B * T * H * hd;
-    auto hq = sa::random_vec(nq, 2.0f); // wide enough that the softmax is far from uniform
+    const size_t nq = (size_t) 3 * B * H * T_ * hd, no = (size_t) B * T_ * H * hd;
+    auto hq = sa::rounded<T>(sa::random_vec(nq, 2.0f)); // wide enough that the softmax is far from uniform
     std::vector<double> want;
-    cpu_attention(hq, B, T, H, hd, scale, want);
-    float* dq = sa::to_device(hq);
-    float *o = sa::poisoned(no), *og = sa::poisoned(no);
-    launch(dq, o, B, T, H, hd, scale, false);
-    launch(dq, og, B, T, H, hd, scale, true);
+    cpu_attention(hq, B, T_, H, hd, scale, want);
+    T* dq = sa::to_device_as<T>(hq);
+    T *o = sa::poisoned<T>(no), *og = sa::poisoned<T>(no);
+    launch<T>(dq, o, B, T_, H, hd, scale, false);
+    launch<T>(dq, og, B, T_, H, hd, scale, true);
     CUDA_CHECK(cudaDeviceSynchronize());
+    const double tol = sa::tolerance<T>();
     const bool templated = hd == 32 || hd == 64 || hd == 80 || hd == 128;
-    sa::report(templated ? "attention (templated head dim)" : "attention_generic", sa::rel_l2(sa::to_host(o, no), want));
+    char what[96];
+    std::snprintf(what, sizeof what, "%s %s", templated ? "attention (templated head dim)" : "attention_generic", ty);
+    sa::report(what, sa::rel_l2(sa::to_host(o, no), want), tol);
     if (templated) {
-        sa::report("attention_generic", sa::rel_l2(sa::to_host(og, no), want));
-        // views at +1 float: the templated kernel's scalar fallback
-        float* dq1 = sa::poisoned(nq + 1);
-        float* o1 = sa::poisoned(no + 1);
-        CUDA_CHECK(cudaMemcpy(dq1 + 1, hq.data(), nq * sizeof(float), cudaMemcpyHostToDevice));
-        launch(dq1 + 1, o1 + 1, B, T, H, hd, scale, false);
+        std::snprintf(what, sizeof what, "attention_generic %s", ty);
+        sa::report(what, sa::rel_l2(sa::to_host(og, no), want), tol);
+        // views at +1 element: the templated kernel's scalar fallback
+        T* dq1 = sa::poisoned<T>(nq + 1);
+        T* o1 = sa::poisoned<T>(no + 1);
+        T* staged = sa::to_device_as<T>(hq);
+        CUDA_CHECK(cudaMemcpy(dq1 + 1, staged, nq * sizeof(T), cudaMemcpyDeviceToDevice));
+        launch<T>(dq1 + 1, o1 + 1, B, T_, H, hd, scale, false);
         CUDA_CHECK(cudaDeviceSynchronize());
-        sa::report("attention (templated), unaligned qkv/out views", sa::rel_l2(sa::to_host(o1 + 1, no), want));
+        std::snprintf(what, sizeof what, "attention (templated) %s, unaligned qkv/out views", ty);
+        sa::report(what, sa::rel_l2(sa::to_host(o1 + 1, no), want), tol);
         CUDA_CHECK(cudaFree(dq1));
         CUDA_CHECK(cudaFree(o1));
+        CUDA_CHECK(cudaFree(staged));
     }
     if (time && sa::timing()) {
-        const double flops = 4.0 * B * H * (double) T * T * hd;
-        float ms = sa::time_ms([&] { launch(dq, o, B, T, H, hd, scale, false); });
-        float msg = sa::time_ms([&] { launch(dq, og, B, T, H, hd, scale, true); });
+        const double flops = 4.0 * B * H * (double) T_ * T_ * hd;
+        float ms = sa::time_ms([&] { launch<T>(dq, o, B, T_, H, hd, scale, false); });
+        float msg = sa::time_ms([&] { launch<T>(dq, og, B, T_, H, hd, scale, true); });
         std::printf("  timing: %.4f ms (%.1f GFLOP/s), generic %.4f ms (%.1f GFLOP/s)\n", ms, flops / ms * 1e-6, msg,
                     flops / msg * 1e-6);
     }
-    for (float* ptr : {dq, o, og}) CUDA_CHECK(cudaFree(ptr));
+    for (T* ptr : {dq, o, og}) CUDA_CHECK(cudaFree(ptr));
+}
+
+template <class T>
+static void check_half() {
+    check<T>(2, 5, 3, 32, false);
+    check<T>(1, 40, 2, 64, false);  // two key tiles
+    check<T>(1, 33, 1, 80, false);
+    check<T>(1, 33, 1, 128, false);
+    check<T>(1, 50, 2, 17, false); // generic, odd head dim
 }
 
 int main() {
     std::printf("attention.cu standalone check (BQ %d, TPR %d, BK %d)\n", ATTN_BQ, ATTN_TPR, ATTN_BK);
-    check(1, 1, 1, 64, false);
-    check(2, 5, 3, 32, false);
-    check(2, 197, 6, 64, false);
-    check(1, 257, 2, 80, false);
-    check(1, 33, 2, 128, false);
-    check(2, 31, 3, 16, false);  // generic
-    check(1, 50, 2, 17, false);  // generic, odd head dim
-    check(1, 65, 1, 100, false); // generic
-    check(1, 577, 2, 64, false); // 19 key tiles
-    check(8, 197, 6, 64, true);  // ViT-S, batch 8
+    check<float>(1, 1, 1, 64, false);
+    check<float>(2, 5, 3, 32, false);
+    check<float>(2, 197, 6, 64, false);
+    check<float>(1, 257, 2, 80, false);
+    check<float>(1, 33, 2, 128, false);
+    check<float>(2, 31, 3, 16, false);  // generic
+    check<float>(1, 50, 2, 17, false);  // generic, odd head dim
+    check<float>(1, 65, 1, 100, false); // generic
+    check<float>(1, 577, 2, 64, false); // 19 key tiles
+    check<float>(8, 197, 6, 64, true);  // ViT-S, batch 8
     if (sa::timing()) {          // benchmark shapes: on the CPU runtime their checks add minutes, not coverage
-        check(8, 197, 12, 64, true); // ViT-B, batch 8
-        check(2, 577, 16, 64, true); // ViT-L/16 at 384 px
+        check<float>(8, 197, 12, 64, true); // ViT-B, batch 8
+        check<float>(2, 577, 16, 64, true); // ViT-L/16 at 384 px
     }
+    check_half<__nv_bfloat16>();
+    check_half<__half>();
     return sa::finish("attention");
 }
 #endif // VIT4J_STANDALONE

@@ -7,18 +7,22 @@
 // Build (as the project does):   cmake -S . -B build && cmake --build build   -> build/kernels/linear.fatbin
 // Standalone check and timing:   nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 kernels/cuda/linear.cu -o /tmp/linear && /tmp/linear
 //
-// Kernels (all take int sizes, any M, N, K: every edge is bounds-checked):
+// Kernels (all take int sizes, any M, N, K: every edge is bounds-checked), each in three storage types
+// (VIT4J_FOR_EACH_DTYPE of common.cuh): the name as below for float, name_bf16 and name_f16, computing
+// in float and rounding each output once:
 //   linear_v1                 version 1, one output per thread, straight from the definition; the
 //                             baseline (runtime epilogue argument, row-major output only).
 //   linear_none / linear_bias / linear_bias_gelu / linear_bias_residual
 //                             version 2, the tiled SGEMM of common.cuh (shared-memory tiles,
-//                             4x4 register blocking, float4 loads, register prefetch) with the
+//                             4x4 register blocking, vector loads, register prefetch) with the
 //                             epilogue fused into the store: no extra pass over C.
 //   linear_qkv                version 2 writing straight into the attention layout
 //                             qkv [3, B, H, T, D/H]; bias may be null.
 // Epilogues: none; + bias; + bias then exact GELU (0.5x erfc(-x/sqrt2)); + bias + residual, where
 // residual MAY ALIAS C: each element of residual is read by the thread that then writes that same
-// element of C, so in-place residual adds are safe (hence no __restrict__ on C or residual).
+// element of C, so in-place residual adds are safe (hence no __restrict__ on C or residual). The
+// epilogue works on the float accumulator; the one rounding to the storage type is the store.
+// Least bytes above are for float; the half types halve every term.
 #include "common.cuh"
 
 using namespace vit4j;
@@ -30,63 +34,45 @@ enum Epi { EPI_NONE = 0, EPI_BIAS = 1, EPI_BIAS_GELU = 2, EPI_BIAS_RESIDUAL = 3 
 // ---- version 1: naive baseline ----------------------------------------------------------------
 // grid = (ceil(N/16), ceil(M/16)), block = (16, 16). Each output reads a full row of A and of W from
 // global memory: 2*K loads per 2*K FLOPs, so it is bound by L1/L2 bandwidth.
-extern "C" __global__ void linear_v1(const float* A, const float* W, const float* bias, const float* residual,
-                                     float* C, int M, int N, int K, int epilogue) {
+template <class T>
+__device__ __forceinline__ void linear_naive(const T* A, const T* W, const T* bias, const T* residual, T* C, int M,
+                                             int N, int K, int epilogue) {
     const int n = blockIdx.x * blockDim.x + threadIdx.x;
     const int m = blockIdx.y * blockDim.y + threadIdx.y;
     if (m >= M || n >= N) return;
     float acc = 0.f;
-    for (int k = 0; k < K; k++) acc = fmaf(A[(long long) m * K + k], W[(long long) n * K + k], acc);
+    for (int k = 0; k < K; k++) acc = fmaf(ld(A + (long long) m * K + k), ld(W + (long long) n * K + k), acc);
     const long long at = (long long) m * N + n;
-    if (epilogue >= EPI_BIAS) acc += bias[n];
+    if (epilogue >= EPI_BIAS) acc += ld(bias + n);
     if (epilogue == EPI_BIAS_GELU) acc = gelu_exact(acc);
-    if (epilogue == EPI_BIAS_RESIDUAL) acc += residual[at];
-    C[at] = acc;
+    if (epilogue == EPI_BIAS_RESIDUAL) acc += ld(residual + at);
+    st(C + at, acc);
 }
 
 // ---- version 2: tiled SGEMM with fused epilogues ----------------------------------------------
 // grid = (ceil(N/GEMM_BN), ceil(M/GEMM_BM)), block = GEMM_THREADS. The main loop is gemm_tile in
 // common.cuh; what differs per kernel is only the store.
-template <int EPI>
+template <class T, int EPI>
 struct RowMajorStore {
-    const float* bias;
-    const float* residual;
-    float* C;
+    const T* bias;
+    const T* residual;
+    T* C;
     int N;
     __device__ __forceinline__ void operator()(int m, int n, float v) const {
         const long long at = (long long) m * N + n;
-        if (EPI >= EPI_BIAS) v += bias[n];
+        if (EPI >= EPI_BIAS) v += ld(bias + n);
         if (EPI == EPI_BIAS_GELU) v = gelu_exact(v);
-        if (EPI == EPI_BIAS_RESIDUAL) v += residual[at]; // read before the write below: may alias C
-        C[at] = v;
+        if (EPI == EPI_BIAS_RESIDUAL) v += ld(residual + at); // read before the write below: may alias C
+        st(C + at, v);
     }
 };
 
-template <int EPI>
-__device__ __forceinline__ void linear_v2(const float* A, const float* W, const float* bias, const float* residual,
-                                          float* C, int M, int N, int K) {
-    const bool vec = (K & 3) == 0; // K % 4 == 0: rows start 16-byte aligned if the base is
-    const RowMajorLoader la{A, M, K, vec && aligned16(A)};
-    const RowMajorLoader lw{W, N, K, vec && aligned16(W)};
-    gemm_tile(la, lw, M, N, K, RowMajorStore<EPI>{bias, residual, C, N});
+template <int EPI, class T>
+__device__ __forceinline__ void linear_v2(const T* A, const T* W, const T* bias, const T* residual, T* C, int M,
+                                          int N, int K) {
+    // K % 4 == 0 and an aligned base: every row starts aligned, so quads are whole vector loads
+    gemm_tile(row_major(A, M, K), row_major(W, N, K), M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
 }
-
-#define LINEAR_PARAMS                                                                                   \
-    const float *__restrict__ A, const float *__restrict__ W, const float *__restrict__ bias, const float *residual, \
-        float *C, int M, int N, int K
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_none(LINEAR_PARAMS) {
-    linear_v2<EPI_NONE>(A, W, bias, residual, C, M, N, K);
-}
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias(LINEAR_PARAMS) {
-    linear_v2<EPI_BIAS>(A, W, bias, residual, C, M, N, K);
-}
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias_gelu(LINEAR_PARAMS) {
-    linear_v2<EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);
-}
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias_residual(LINEAR_PARAMS) {
-    linear_v2<EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);
-}
-#undef LINEAR_PARAMS
 
 // ---- QKV projection into the per-head layout ----------------------------------------------------
 // x [B*T, D] . W[3D, D]^T (+ bias [3D] or null) -> qkv [3, B, H, T, hd], hd = D / H. Output column
@@ -94,31 +80,60 @@ extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias_residual(
 // splits into a column part (which*B*H*T*hd + h*T*hd + e) and a row part (b*H*T*hd + t*hd), so the
 // store costs a few integer divisions per element, none per FMA. Attention then reads each head's
 // rows contiguously and no transpose kernel runs.
+template <class T>
 struct QkvStore {
-    const float* bias; // may be null
-    float* qkv;
+    const T* bias; // may be null
+    T* qkv;
     int tokens, heads, hd, D;
     long long plane; // B*H*T*hd: one of q, k, v
     __device__ __forceinline__ void operator()(int m, int n, float v) const {
-        if (bias != nullptr) v += bias[n];
+        if (bias != nullptr) v += ld(bias + n);
         const int which = n / D, rem = n - which * D, h = rem / hd, e = rem - h * hd;
         const int b = m / tokens, t = m - b * tokens;
         const long long at = which * plane + ((long long) (b * heads + h) * tokens + t) * hd + e;
-        qkv[at] = v;
+        st(qkv + at, v);
     }
 };
 
 // grid = (ceil(3D/GEMM_BN), ceil(B*T/GEMM_BM)), block = GEMM_THREADS; M = B*T, N = 3D, K = D.
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
-    linear_qkv(const float* __restrict__ x, const float* __restrict__ W, const float* __restrict__ bias,
-               float* __restrict__ qkv, int batch, int tokens, int dim, int heads) {
+template <class T>
+__device__ __forceinline__ void linear_qkv_tile(const T* x, const T* W, const T* bias, T* qkv, int batch, int tokens,
+                                                int dim, int heads) {
     const int M = batch * tokens, N = 3 * dim, K = dim;
-    const bool vec = (K & 3) == 0;
-    const RowMajorLoader la{x, M, K, vec && aligned16(x)};
-    const RowMajorLoader lw{W, N, K, vec && aligned16(W)};
     const int hd = dim / heads;
-    gemm_tile(la, lw, M, N, K, QkvStore{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
+    gemm_tile(row_major(x, M, K), row_major(W, N, K), M, N, K,
+              QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
 }
+
+// ---- the entry points, per storage type ----------------------------------------------------------
+#define LINEAR_PARAMS(T)                                                                                    \
+    const T *__restrict__ A, const T *__restrict__ W, const T *__restrict__ bias, const T *residual, T *C, int M, \
+        int N, int K
+#define LINEAR_KERNELS(T, S)                                                                                \
+    extern "C" __global__ void linear_v1##S(const T* A, const T* W, const T* bias, const T* residual, T* C, int M, \
+                                            int N, int K, int epilogue) {                                    \
+        linear_naive(A, W, bias, residual, C, M, N, K, epilogue);                                           \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_none##S(LINEAR_PARAMS(T)) {           \
+        linear_v2<EPI_NONE>(A, W, bias, residual, C, M, N, K);                                              \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias##S(LINEAR_PARAMS(T)) {           \
+        linear_v2<EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                              \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias_gelu##S(LINEAR_PARAMS(T)) {      \
+        linear_v2<EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                         \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias_residual##S(LINEAR_PARAMS(T)) {  \
+        linear_v2<EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                     \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS)                                              \
+        linear_qkv##S(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,          \
+                      T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                     \
+        linear_qkv_tile(x, W, bias, qkv, batch, tokens, dim, heads);                                        \
+    }
+VIT4J_FOR_EACH_DTYPE(LINEAR_KERNELS)
+#undef LINEAR_KERNELS
+#undef LINEAR_PARAMS
 
 // ================================================================================================
 #ifdef VIT4J_STANDALONE
@@ -140,45 +155,65 @@ static void cpu_linear(const std::vector<float>& A, const std::vector<float>& W,
 
 static const char* kNames[4] = {"linear_none", "linear_bias", "linear_bias_gelu", "linear_bias_residual"};
 
-static void launch_v2(int epi, const float* A, const float* W, const float* bias, const float* res, float* C, int M,
-                      int N, int K) {
+// The entry points of one storage type.
+template <class T> struct Kernels;
+#define LINEAR_TABLE(T, S)                                                                                  \
+    template <> struct Kernels<T> {                                                                         \
+        static constexpr auto v1 = linear_v1##S;                                                            \
+        static constexpr auto none = linear_none##S, bias = linear_bias##S, gelu = linear_bias_gelu##S;      \
+        static constexpr auto residual = linear_bias_residual##S;                                           \
+        static constexpr auto qkv = linear_qkv##S;                                                          \
+    };
+VIT4J_FOR_EACH_DTYPE(LINEAR_TABLE)
+#undef LINEAR_TABLE
+
+template <class T>
+static void launch_v2(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
+    using Kn = Kernels<T>;
     dim3 grid(sa::ceil_div(N, GEMM_BN), sa::ceil_div(M, GEMM_BM));
     switch (epi) {
-        case EPI_NONE: VIT4J_LAUNCH(linear_none, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
-        case EPI_BIAS: VIT4J_LAUNCH(linear_bias, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
-        case EPI_BIAS_GELU: VIT4J_LAUNCH(linear_bias_gelu, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
-        default: VIT4J_LAUNCH(linear_bias_residual, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_NONE: VIT4J_LAUNCH(Kn::none, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS: VIT4J_LAUNCH(Kn::bias, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS_GELU: VIT4J_LAUNCH(Kn::gelu, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        default: VIT4J_LAUNCH(Kn::residual, grid, GEMM_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
     }
 }
 
-static void check_shape(int M, int N, int K, int offsetFloats) {
-    std::printf("M=%d N=%d K=%d%s\n", M, N, K, offsetFloats ? " (A at +1 float: unaligned, scalar path)" : "");
-    auto hA = sa::random_vec((size_t) M * K + offsetFloats), hW = sa::random_vec((size_t) N * K);
-    auto hb = sa::random_vec(N), hr = sa::random_vec((size_t) M * N);
-    std::vector<float> hA0(hA.begin() + offsetFloats, hA.end());
-    float *dAbase = sa::to_device(hA), *dW = sa::to_device(hW), *db = sa::to_device(hb);
-    const float* dA = dAbase + offsetFloats;
+// Every epilogue of version 2 and of linear_v1 in storage type T, against the double reference on
+// the T-rounded inputs; offset: A starts that many elements into its allocation (unaligned).
+template <class T>
+static void check_shape(int M, int N, int K, int offset) {
+    std::printf("M=%d N=%d K=%d %s%s\n", M, N, K, sa::dtype_name<T>(),
+                offset ? " (A at +1 element: unaligned, scalar path)" : "");
+    auto hA = sa::rounded<T>(sa::random_vec((size_t) M * K + offset)), hW = sa::rounded<T>(sa::random_vec((size_t) N * K));
+    auto hb = sa::rounded<T>(sa::random_vec(N)), hr = sa::rounded<T>(sa::random_vec((size_t) M * N));
+    std::vector<float> hA0(hA.begin() + offset, hA.end());
+    T *dAbase = sa::to_device_as<T>(hA), *dW = sa::to_device_as<T>(hW), *db = sa::to_device_as<T>(hb);
+    const T* dA = dAbase + offset;
+    const double tol = sa::tolerance<T>();
     std::vector<double> want;
     char what[128];
     for (int epi = 0; epi < 4; epi++) {
         cpu_linear(hA0, hW, hb.data(), &hr, epi, M, N, K, want);
-        float* dC = sa::poisoned((size_t) M * N);
-        float* dR = sa::to_device(hr);
-        launch_v2(epi, dA, dW, db, dR, dC, M, N, K);
+        T* dC = sa::poisoned<T>((size_t) M * N);
+        T* dR = sa::to_device_as<T>(hr);
+        launch_v2<T>(epi, dA, dW, db, dR, dC, M, N, K);
         CUDA_CHECK(cudaDeviceSynchronize());
-        std::snprintf(what, sizeof what, "%s", kNames[epi]);
-        sa::report(what, sa::rel_l2(sa::to_host(dC, (size_t) M * N), want));
+        std::snprintf(what, sizeof what, "%s %s", kNames[epi], sa::dtype_name<T>());
+        sa::report(what, sa::rel_l2(sa::to_host(dC, (size_t) M * N), want), tol);
         if (epi == EPI_BIAS_RESIDUAL) { // in place: residual is the output buffer
-            launch_v2(epi, dA, dW, db, dR, dR, M, N, K);
+            launch_v2<T>(epi, dA, dW, db, dR, dR, M, N, K);
             CUDA_CHECK(cudaDeviceSynchronize());
-            sa::report("linear_bias_residual, residual aliasing C", sa::rel_l2(sa::to_host(dR, (size_t) M * N), want));
+            std::snprintf(what, sizeof what, "linear_bias_residual %s, residual aliasing C", sa::dtype_name<T>());
+            sa::report(what, sa::rel_l2(sa::to_host(dR, (size_t) M * N), want), tol);
         }
-        float* dC1 = sa::poisoned((size_t) M * N);
-        CUDA_CHECK(cudaMemcpy(dR, hr.data(), hr.size() * sizeof(float), cudaMemcpyHostToDevice));
-        VIT4J_LAUNCH(linear_v1, dim3(sa::ceil_div(N, 16), sa::ceil_div(M, 16)), dim3(16, 16), 0)(dA, dW, db, dR, dC1, M, N, K, epi);
+        T* dC1 = sa::poisoned<T>((size_t) M * N);
+        CUDA_CHECK(cudaFree(dR));
+        dR = sa::to_device_as<T>(hr);
+        VIT4J_LAUNCH(Kernels<T>::v1, dim3(sa::ceil_div(N, 16), sa::ceil_div(M, 16)), dim3(16, 16), 0)(dA, dW, db, dR, dC1, M, N, K, epi);
         CUDA_CHECK(cudaDeviceSynchronize());
-        std::snprintf(what, sizeof what, "linear_v1 (epilogue %d)", epi);
-        sa::report(what, sa::rel_l2(sa::to_host(dC1, (size_t) M * N), want));
+        std::snprintf(what, sizeof what, "linear_v1 %s (epilogue %d)", sa::dtype_name<T>(), epi);
+        sa::report(what, sa::rel_l2(sa::to_host(dC1, (size_t) M * N), want), tol);
         CUDA_CHECK(cudaFree(dC));
         CUDA_CHECK(cudaFree(dC1));
         CUDA_CHECK(cudaFree(dR));
@@ -188,24 +223,28 @@ static void check_shape(int M, int N, int K, int offsetFloats) {
     CUDA_CHECK(cudaFree(db));
 }
 
-static void check_qkv(int B, int T, int D, int H, bool withBias) {
-    std::printf("qkv B=%d T=%d D=%d H=%d bias=%s\n", B, T, D, H, withBias ? "yes" : "null");
-    const int M = B * T, N = 3 * D, K = D, hd = D / H;
-    auto hx = sa::random_vec((size_t) M * K), hW = sa::random_vec((size_t) N * K), hb = sa::random_vec(N);
+template <class T>
+static void check_qkv(int B, int T_, int D, int H, bool withBias) {
+    std::printf("qkv B=%d T=%d D=%d H=%d bias=%s %s\n", B, T_, D, H, withBias ? "yes" : "null", sa::dtype_name<T>());
+    const int M = B * T_, N = 3 * D, K = D, hd = D / H;
+    auto hx = sa::rounded<T>(sa::random_vec((size_t) M * K)), hW = sa::rounded<T>(sa::random_vec((size_t) N * K));
+    auto hb = sa::rounded<T>(sa::random_vec(N));
     std::vector<double> flat;
     cpu_linear(hx, hW, hb.data(), nullptr, withBias ? EPI_BIAS : EPI_NONE, M, N, K, flat);
     std::vector<double> want((size_t) M * N);
     for (int m = 0; m < M; m++)
         for (int n = 0; n < N; n++) {
-            int which = n / D, h = (n % D) / hd, e = n % hd, b = m / T, t = m % T;
-            want[((((size_t) which * B + b) * H + h) * T + t) * hd + e] = flat[(size_t) m * N + n];
+            int which = n / D, h = (n % D) / hd, e = n % hd, b = m / T_, t = m % T_;
+            want[((((size_t) which * B + b) * H + h) * T_ + t) * hd + e] = flat[(size_t) m * N + n];
         }
-    float *dx = sa::to_device(hx), *dW = sa::to_device(hW), *db = withBias ? sa::to_device(hb) : nullptr;
-    float* dq = sa::poisoned((size_t) M * N);
+    T *dx = sa::to_device_as<T>(hx), *dW = sa::to_device_as<T>(hW), *db = withBias ? sa::to_device_as<T>(hb) : nullptr;
+    T* dq = sa::poisoned<T>((size_t) M * N);
     dim3 grid(sa::ceil_div(N, GEMM_BN), sa::ceil_div(M, GEMM_BM));
-    VIT4J_LAUNCH(linear_qkv, grid, GEMM_THREADS, 0)(dx, dW, db, dq, B, T, D, H);
+    VIT4J_LAUNCH(Kernels<T>::qkv, grid, GEMM_THREADS, 0)(dx, dW, db, dq, B, T_, D, H);
     CUDA_CHECK(cudaDeviceSynchronize());
-    sa::report("linear_qkv", sa::rel_l2(sa::to_host(dq, (size_t) M * N), want));
+    char what[64];
+    std::snprintf(what, sizeof what, "linear_qkv %s", sa::dtype_name<T>());
+    sa::report(what, sa::rel_l2(sa::to_host(dq, (size_t) M * N), want), sa::tolerance<T>());
     CUDA_CHECK(cudaFree(dx));
     CUDA_CHECK(cudaFree(dW));
     if (db) CUDA_CHECK(cudaFree(db));
@@ -220,7 +259,7 @@ static void time_shape(const char* label, int M, int N, int K) {
     float ms1 = sa::time_ms([&] {
         VIT4J_LAUNCH(linear_v1, dim3(sa::ceil_div(N, 16), sa::ceil_div(M, 16)), dim3(16, 16), 0)(dA, dW, db, nullptr, dC, M, N, K, 1);
     });
-    float ms2 = sa::time_ms([&] { launch_v2(EPI_BIAS_GELU, dA, dW, db, nullptr, dC, M, N, K); });
+    float ms2 = sa::time_ms([&] { launch_v2<float>(EPI_BIAS_GELU, dA, dW, db, nullptr, dC, M, N, K); });
     std::printf("  %-28s M=%5d N=%5d K=%5d  v1 %8.3f ms %7.1f GFLOP/s | v2 (bias+gelu) %8.3f ms %7.1f GFLOP/s\n", label,
                 M, N, K, ms1, flops / ms1 * 1e-6, ms2, flops / ms2 * 1e-6);
     CUDA_CHECK(cudaFree(dA));
@@ -229,17 +268,29 @@ static void time_shape(const char* label, int M, int N, int K) {
     CUDA_CHECK(cudaFree(dC));
 }
 
+template <class T>
+static void check_half() {
+    check_shape<T>(1, 1, 1, 0);
+    check_shape<T>(197, 384, 384, 0); // vector loads
+    check_shape<T>(77, 129, 67, 0);   // scalar path
+    check_shape<T>(130, 70, 36, 1);   // A unaligned (2 bytes off): scalar path for A, vector loads for W
+    check_qkv<T>(2, 197, 384, 6, true);
+    check_qkv<T>(1, 5, 48, 3, false);
+}
+
 int main() {
     std::printf("linear.cu standalone check (tile %dx%dx%d, %d threads)\n", GEMM_BM, GEMM_BN, GEMM_BK, GEMM_THREADS);
-    check_shape(1, 1, 1, 0);
-    check_shape(197, 384, 384, 0);
-    check_shape(77, 129, 67, 0);   // no dimension a tile multiple, K % 4 != 0: scalar path
-    check_shape(130, 70, 36, 1);   // K % 4 == 0 but A unaligned: scalar path for A, float4 for W
-    check_shape(394, 1536, 384, 0);
-    check_shape(5, 3, 1537, 0);
-    check_qkv(2, 197, 384, 6, true);
-    check_qkv(1, 5, 48, 3, false);
-    check_qkv(3, 17, 80, 1, true);
+    check_shape<float>(1, 1, 1, 0);
+    check_shape<float>(197, 384, 384, 0);
+    check_shape<float>(77, 129, 67, 0);   // no dimension a tile multiple, K % 4 != 0: scalar path
+    check_shape<float>(130, 70, 36, 1);   // K % 4 == 0 but A unaligned: scalar path for A, float4 for W
+    check_shape<float>(394, 1536, 384, 0);
+    check_shape<float>(5, 3, 1537, 0);
+    check_qkv<float>(2, 197, 384, 6, true);
+    check_qkv<float>(1, 5, 48, 3, false);
+    check_qkv<float>(3, 17, 80, 1, true);
+    check_half<__nv_bfloat16>();
+    check_half<__half>();
     if (sa::timing()) {
         std::printf("timing (mean of 20 after 3 warm-up):\n");
         time_shape("ViT-S qkv, B=8", 8 * 197, 1152, 384);

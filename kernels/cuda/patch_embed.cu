@@ -8,16 +8,19 @@
 // Build: cmake -S . -B build && cmake --build build          -> build/kernels/patch_embed.fatbin
 // Standalone: nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 kernels/cuda/patch_embed.cu -o /tmp/patch_embed && /tmp/patch_embed
 //
-// Kernels: patch_embed_v1 (one output per thread, the baseline), patch_embed (the tiled GEMM).
+// Kernels: patch_embed_v1 (one output per thread, the baseline), patch_embed (the tiled GEMM); each in
+// three storage types (VIT4J_FOR_EACH_DTYPE of common.cuh: name, name_bf16, name_f16). The sum
+// acc + bias + pos (cls + pos for the class rows) is formed in float and rounded once at the store.
 #include "common.cuh"
 
 using namespace vit4j;
 
 // ---- version 1: one output per thread ----------------------------------------------------------
 // grid = (ceil(D/16), ceil(B*(Np+1)/16)), block = (16, 16).
-extern "C" __global__ void patch_embed_v1(const float* image, const float* W, const float* bias, const float* cls,
-                                          const float* pos, float* out, int batch, int channels, int size,
-                                          int patch, int dim) {
+template <class T>
+__device__ __forceinline__ void patch_embed_naive(const T* image, const T* W, const T* bias, const T* cls,
+                                                  const T* pos, T* out, int batch, int channels, int size, int patch,
+                                                  int dim) {
     const int j = blockIdx.x * blockDim.x + threadIdx.x;
     const int row = blockIdx.y * blockDim.y + threadIdx.y;
     const int grid = size / patch, tokens = grid * grid + 1;
@@ -25,40 +28,41 @@ extern "C" __global__ void patch_embed_v1(const float* image, const float* W, co
     const int b = row / tokens, t = row % tokens;
     float acc;
     if (t == 0) {
-        acc = cls[j];
+        acc = ld(cls + j);
     } else {
         const int p = t - 1, py = p / grid, px = p % grid, K = channels * patch * patch;
-        acc = bias[j];
+        acc = ld(bias + j);
         int k = 0;
         for (int c = 0; c < channels; c++)
             for (int dy = 0; dy < patch; dy++) {
-                const float* src = image + (((long long) b * channels + c) * size + py * patch + dy) * size + px * patch;
-                for (int dx = 0; dx < patch; dx++, k++) acc = fmaf(src[dx], W[(long long) j * K + k], acc);
+                const T* src = image + (((long long) b * channels + c) * size + py * patch + dy) * size + px * patch;
+                for (int dx = 0; dx < patch; dx++, k++) acc = fmaf(ld(src + dx), ld(W + (long long) j * K + k), acc);
             }
     }
-    out[(long long) row * dim + j] = acc + pos[(long long) t * dim + j];
+    st(out + (long long) row * dim + j, acc + ld(pos + (long long) t * dim + j));
 }
 
 // ---- version 2: the tiled GEMM with an on-the-fly A operand -------------------------------------
 // Loads 4 consecutive k of patch row m: k = (c*P + dy)*P + dx lands on image pixel
 // (b, c, py*P + dy, px*P + dx). The patch's top-left corner is fixed per row, so only the (c, dy, dx)
-// split of k costs divisions: once per float4 per slab, not per FMA.
-// float4 path when P % 4 == 0, S % 4 == 0 and the image is 16-byte aligned: then k % 4 == 0 gives
-// dx % 4 == 0, the quad never crosses a patch row, and its address is a multiple of 4 floats.
+// split of k costs divisions: once per quad per slab, not per FMA.
+// Vector path when P % 4 == 0, S % 4 == 0 and the image is aligned to 4 elements: then k % 4 == 0
+// gives dx % 4 == 0, the quad never crosses a patch row, and its address is a multiple of 4 elements.
+template <class T>
 struct PatchLoader {
-    const float* image;
+    const T* image;
     int rows, K, Np, grid, channels, size, patch;
     bool vec;
     __device__ __forceinline__ float4 operator()(int m, int k) const {
         float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
         if (m >= rows) return v;
         const int b = m / Np, p = m - b * Np, py = p / grid, px = p - py * grid;
-        const float* corner = image + ((long long) b * channels * size + py * patch) * size + px * patch;
+        const T* corner = image + ((long long) b * channels * size + py * patch) * size + px * patch;
         const int pp = patch * patch;
         if (vec) {
             if (k < K) {
                 const int c = k / pp, r = k - c * pp, dy = r / patch, dx = r - dy * patch;
-                v = *reinterpret_cast<const float4*>(corner + ((long long) c * size + dy) * size + dx);
+                v = ld4(corner + ((long long) c * size + dy) * size + dx);
             }
         } else {
             float e[4];
@@ -68,7 +72,7 @@ struct PatchLoader {
                 const int kk = k + i;
                 if (kk < K) {
                     const int c = kk / pp, r = kk - c * pp, dy = r / patch, dx = r - dy * patch;
-                    e[i] = corner[((long long) c * size + dy) * size + dx];
+                    e[i] = ld(corner + ((long long) c * size + dy) * size + dx);
                 }
             }
             v = make_float4(e[0], e[1], e[2], e[3]);
@@ -77,37 +81,53 @@ struct PatchLoader {
     }
 };
 
+template <class T>
 struct PatchStore {
-    const float* bias;
-    const float* pos;
-    float* out;
+    const T* bias;
+    const T* pos;
+    T* out;
     int Np, dim;
     __device__ __forceinline__ void operator()(int m, int n, float v) const {
         const int b = m / Np, p = m - b * Np;
-        out[((long long) b * (Np + 1) + 1 + p) * dim + n] = v + bias[n] + pos[(long long) (1 + p) * dim + n];
+        st(out + ((long long) b * (Np + 1) + 1 + p) * dim + n, v + ld(bias + n) + ld(pos + (long long) (1 + p) * dim + n));
     }
 };
 
 // grid = (ceil(D/GEMM_BN), ceil(B*Np/GEMM_BM)), block = GEMM_THREADS. The blocks of the first row
 // of the grid (blockIdx.y == 0) also write the class-token rows of their GEMM_BN columns, for every
 // image: B*GEMM_BN stores, so no second launch is needed for them.
-extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
-    patch_embed(const float* __restrict__ image, const float* __restrict__ W, const float* __restrict__ bias,
-                const float* __restrict__ cls, const float* __restrict__ pos, float* __restrict__ out, int batch,
-                int channels, int size, int patch, int dim) {
+template <class T>
+__device__ __forceinline__ void patch_embed_tiled(const T* image, const T* W, const T* bias, const T* cls,
+                                                  const T* pos, T* out, int batch, int channels, int size, int patch,
+                                                  int dim) {
     const int grid = size / patch, Np = grid * grid;
     const int M = batch * Np, N = dim, K = channels * patch * patch;
     if (blockIdx.y == 0) {
         for (int i = threadIdx.x; i < batch * GEMM_BN; i += GEMM_THREADS) {
             const int b = i / GEMM_BN, n = blockIdx.x * GEMM_BN + i % GEMM_BN;
-            if (n < dim) out[(long long) b * (Np + 1) * dim + n] = cls[n] + pos[n];
+            if (n < dim) st(out + (long long) b * (Np + 1) * dim + n, ld(cls + n) + ld(pos + n));
         }
     }
-    const PatchLoader la{image, M, K, Np, grid, channels, size, patch,
-                         (patch & 3) == 0 && (size & 3) == 0 && aligned16(image)};
-    const RowMajorLoader lw{W, N, K, (K & 3) == 0 && aligned16(W)};
-    gemm_tile(la, lw, M, N, K, PatchStore{bias, pos, out, Np, dim});
+    const PatchLoader<T> la{image, M, K, Np, grid, channels, size, patch,
+                            (patch & 3) == 0 && (size & 3) == 0 && aligned4<T>(image)};
+    gemm_tile(la, row_major(W, N, K), M, N, K, PatchStore<T>{bias, pos, out, Np, dim});
 }
+
+// ---- the entry points, per storage type ----------------------------------------------------------
+#define PATCH_EMBED_KERNELS(T, S)                                                                           \
+    extern "C" __global__ void patch_embed_v1##S(const T* image, const T* W, const T* bias, const T* cls,   \
+                                                 const T* pos, T* out, int batch, int channels, int size,   \
+                                                 int patch, int dim) {                                      \
+        patch_embed_naive(image, W, bias, cls, pos, out, batch, channels, size, patch, dim);                \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS)                                              \
+        patch_embed##S(const T* __restrict__ image, const T* __restrict__ W, const T* __restrict__ bias,     \
+                       const T* __restrict__ cls, const T* __restrict__ pos, T* __restrict__ out, int batch, \
+                       int channels, int size, int patch, int dim) {                                        \
+        patch_embed_tiled(image, W, bias, cls, pos, out, batch, channels, size, patch, dim);                \
+    }
+VIT4J_FOR_EACH_DTYPE(PATCH_EMBED_KERNELS)
+#undef PATCH_EMBED_KERNELS
 
 // ================================================================================================
 #ifdef VIT4J_STANDALONE
@@ -141,45 +161,75 @@ struct PeCase {
     int B, C, S, P, D;
 };
 
-static void check(PeCase s, bool time) {
-    const int G = s.S / s.P, T = G * G + 1, K = s.C * s.P * s.P;
-    std::printf("B=%d C=%d S=%d P=%d D=%d (tokens %d, K %d)\n", s.B, s.C, s.S, s.P, s.D, T, K);
-    auto himg = sa::random_vec((size_t) s.B * s.C * s.S * s.S), hW = sa::random_vec((size_t) s.D * K);
-    auto hb = sa::random_vec(s.D), hc = sa::random_vec(s.D), hp = sa::random_vec((size_t) T * s.D);
+template <class T> struct Kernels;
+#define PATCH_EMBED_TABLE(T, S)                                                                             \
+    template <> struct Kernels<T> {                                                                         \
+        static constexpr auto v1 = patch_embed_v1##S, v2 = patch_embed##S;                                  \
+    };
+VIT4J_FOR_EACH_DTYPE(PATCH_EMBED_TABLE)
+#undef PATCH_EMBED_TABLE
+
+// offset: the image starts that many elements into its allocation (unaligned: scalar A path).
+template <class T>
+static void check(PeCase s, bool time, int offset = 0) {
+    const int G = s.S / s.P, T_ = G * G + 1, K = s.C * s.P * s.P;
+    std::printf("B=%d C=%d S=%d P=%d D=%d (tokens %d, K %d) %s%s\n", s.B, s.C, s.S, s.P, s.D, T_, K,
+                sa::dtype_name<T>(), offset ? " (image at +1 element: scalar path)" : "");
+    auto himg = sa::rounded<T>(sa::random_vec((size_t) s.B * s.C * s.S * s.S + offset));
+    auto hW = sa::rounded<T>(sa::random_vec((size_t) s.D * K));
+    auto hb = sa::rounded<T>(sa::random_vec(s.D)), hc = sa::rounded<T>(sa::random_vec(s.D));
+    auto hp = sa::rounded<T>(sa::random_vec((size_t) T_ * s.D));
+    std::vector<float> img0(himg.begin() + offset, himg.end());
     std::vector<double> want;
-    cpu_patch_embed(himg, hW, hb, hc, hp, s.B, s.C, s.S, s.P, s.D, want);
-    float *di = sa::to_device(himg), *dW = sa::to_device(hW), *db = sa::to_device(hb), *dc = sa::to_device(hc),
-          *dp = sa::to_device(hp);
-    const size_t n = (size_t) s.B * T * s.D;
-    float* o2 = sa::poisoned(n);
-    dim3 g2(sa::ceil_div(s.D, GEMM_BN), sa::ceil_div((long long) s.B * (T - 1), GEMM_BM));
-    auto v2 = [&] { VIT4J_LAUNCH(patch_embed, g2, GEMM_THREADS, 0)(di, dW, db, dc, dp, o2, s.B, s.C, s.S, s.P, s.D); };
+    cpu_patch_embed(img0, hW, hb, hc, hp, s.B, s.C, s.S, s.P, s.D, want);
+    T *dimg = sa::to_device_as<T>(himg), *dW = sa::to_device_as<T>(hW), *db = sa::to_device_as<T>(hb),
+      *dc = sa::to_device_as<T>(hc), *dp = sa::to_device_as<T>(hp);
+    const T* di = dimg + offset;
+    const size_t n = (size_t) s.B * T_ * s.D;
+    const double tol = sa::tolerance<T>();
+    char what[64];
+    T* o2 = sa::poisoned<T>(n);
+    dim3 g2(sa::ceil_div(s.D, GEMM_BN), sa::ceil_div((long long) s.B * (T_ - 1), GEMM_BM));
+    auto v2 = [&] { VIT4J_LAUNCH(Kernels<T>::v2, g2, GEMM_THREADS, 0)(di, dW, db, dc, dp, o2, s.B, s.C, s.S, s.P, s.D); };
     v2();
     CUDA_CHECK(cudaDeviceSynchronize());
-    sa::report("patch_embed", sa::rel_l2(sa::to_host(o2, n), want));
-    float* o1 = sa::poisoned(n);
-    dim3 g1(sa::ceil_div(s.D, 16), sa::ceil_div((long long) s.B * T, 16));
-    auto v1 = [&] { VIT4J_LAUNCH(patch_embed_v1, g1, dim3(16, 16), 0)(di, dW, db, dc, dp, o1, s.B, s.C, s.S, s.P, s.D); };
+    std::snprintf(what, sizeof what, "patch_embed %s", sa::dtype_name<T>());
+    sa::report(what, sa::rel_l2(sa::to_host(o2, n), want), tol);
+    T* o1 = sa::poisoned<T>(n);
+    dim3 g1(sa::ceil_div(s.D, 16), sa::ceil_div((long long) s.B * T_, 16));
+    auto v1 = [&] { VIT4J_LAUNCH(Kernels<T>::v1, g1, dim3(16, 16), 0)(di, dW, db, dc, dp, o1, s.B, s.C, s.S, s.P, s.D); };
     v1();
     CUDA_CHECK(cudaDeviceSynchronize());
-    sa::report("patch_embed_v1", sa::rel_l2(sa::to_host(o1, n), want));
+    std::snprintf(what, sizeof what, "patch_embed_v1 %s", sa::dtype_name<T>());
+    sa::report(what, sa::rel_l2(sa::to_host(o1, n), want), tol);
     if (time && sa::timing()) {
-        const double flops = 2.0 * s.B * (T - 1) * s.D * K;
+        const double flops = 2.0 * s.B * (T_ - 1) * s.D * K;
         float ms1 = sa::time_ms(v1), ms2 = sa::time_ms(v2);
         std::printf("  timing: v1 %.3f ms (%.1f GFLOP/s), v2 %.3f ms (%.1f GFLOP/s)\n", ms1, flops / ms1 * 1e-6, ms2,
                     flops / ms2 * 1e-6);
     }
-    for (float* p : {di, dW, db, dc, dp, o1, o2}) CUDA_CHECK(cudaFree(p));
+    for (T* p : {dimg, dW, db, dc, dp, o1, o2}) CUDA_CHECK(cudaFree(p));
+}
+
+template <class T>
+static void check_half() {
+    check<T>({1, 1, 4, 2, 3}, false);     // scalar A path
+    check<T>({2, 3, 32, 16, 40}, false);  // vector path, D not a tile multiple
+    check<T>({2, 3, 32, 16, 40}, false, 1); // image unaligned: scalar A path
+    check<T>({3, 3, 15, 5, 70}, false);   // odd everything
 }
 
 int main() {
     std::printf("patch_embed.cu standalone check\n");
-    check({1, 1, 4, 2, 3}, false);      // P % 4 != 0: scalar A path
-    check({2, 3, 32, 16, 40}, false);   // float4 path, D not a tile multiple
-    check({3, 3, 15, 5, 70}, false);    // odd everything
-    check({2, 3, 224, 16, 384}, false); // ViT-S/16
-    check({8, 3, 224, 16, 384}, true);  // ViT-S/16, batch 8, timed
-    check({8, 3, 224, 16, 768}, true);  // ViT-B/16, batch 8, timed
+    check<float>({1, 1, 4, 2, 3}, false);      // P % 4 != 0: scalar A path
+    check<float>({2, 3, 32, 16, 40}, false);   // float4 path, D not a tile multiple
+    check<float>({2, 3, 32, 16, 40}, false, 1); // image unaligned: scalar A path
+    check<float>({3, 3, 15, 5, 70}, false);    // odd everything
+    check<float>({2, 3, 224, 16, 384}, false); // ViT-S/16
+    check<float>({8, 3, 224, 16, 384}, true);  // ViT-S/16, batch 8, timed
+    check<float>({8, 3, 224, 16, 768}, true);  // ViT-B/16, batch 8, timed
+    check_half<__nv_bfloat16>();
+    check_half<__half>();
     return sa::finish("patch_embed");
 }
 #endif // VIT4J_STANDALONE

@@ -48,6 +48,7 @@ public final class CudaBackend implements Backend {
     /** The linear layers' [M, 3D] result before the head-layout scatter, on the cuBLAS path. */
     private DeviceBuffer qkvScratch;
     private final List<DeviceBuffer> retiredScratch = new ArrayList<>();
+    private boolean saidHalfOnCublas;
 
     private static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
 
@@ -130,7 +131,11 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** "cublas" where cuBLAS runs the linear layers, else "vit4j". */
+    /**
+     * "cublas" where cuBLAS runs the fp32 linear layers, else "vit4j". cuBLAS is fp32 only here: bf16 and
+     * fp16 linear layers always run vit4j's own GEMM, whose epilogue rounds once as ElementType prescribes
+     * (a half-precision cuBLAS GEMM would round its product before the bias and GELU are added).
+     */
     public String gemmProvider() {
         return cublas != null ? "cublas" : "vit4j";
     }
@@ -157,6 +162,12 @@ public final class CudaBackend implements Backend {
     @Override
     public String deviceName() {
         return deviceName;
+    }
+
+    /** Every element type: each kernel exists in fp32, bf16 and fp16 (the cuBLAS path: see {@link #gemmProvider}). */
+    @Override
+    public boolean supports(ElementType type) {
+        return type != null;
     }
 
     @Override
@@ -250,7 +261,8 @@ public final class CudaBackend implements Backend {
             DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
         enter();
         OpChecks.patchEmbed(this, s, images, weight, bias, clsToken, posEmbed, out);
-        launch(CudaKernels.patchEmbed(s, p(images), p(weight), p(bias), p(clsToken), p(posEmbed), p(out)));
+        launch(CudaKernels.patchEmbed(out.dtype(), s, p(images), p(weight), p(bias), p(clsToken), p(posEmbed),
+                p(out)));
     }
 
     @Override
@@ -258,7 +270,7 @@ public final class CudaBackend implements Backend {
             float eps) {
         enter();
         OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
-        launch(CudaKernels.layerNorm(p(x), p(gamma), p(beta), p(out), rows, dim, eps));
+        launch(CudaKernels.layerNorm(out.dtype(), p(x), p(gamma), p(beta), p(out), rows, dim, eps));
     }
 
     @Override
@@ -266,7 +278,8 @@ public final class CudaBackend implements Backend {
             DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
         enter();
         OpChecks.addLayerNorm(this, x, residual, sum, normed, gamma, beta, rows, dim, eps);
-        launch(CudaKernels.addLayerNorm(p(x), p(residual), p(sum), p(normed), p(gamma), p(beta), rows, dim, eps));
+        launch(CudaKernels.addLayerNorm(normed.dtype(), p(x), p(residual), p(sum), p(normed), p(gamma), p(beta), rows,
+                dim, eps));
     }
 
     @Override
@@ -274,9 +287,9 @@ public final class CudaBackend implements Backend {
             int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
         enter();
         OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
-        if (cublas == null) {
-            launch(CudaKernels.linear(p(x), p(weight), p(bias), p(out), rows, inFeatures, outFeatures, epilogue,
-                    p(residual)));
+        if (cublas == null || halfOnCublas(out.dtype())) {
+            launch(CudaKernels.linear(out.dtype(), p(x), p(weight), p(bias), p(out), rows, inFeatures, outFeatures,
+                    epilogue, p(residual)));
             return;
         }
         boolean accumulate = epilogue == Epilogue.BIAS_RESIDUAL;
@@ -285,13 +298,27 @@ public final class CudaBackend implements Backend {
         if (bias != null) launch(CudaKernels.biasRows(p(out), p(bias), rows, outFeatures, epilogue == Epilogue.BIAS_GELU));
     }
 
+    /**
+     * True for a half-precision linear layer while cuBLAS is on: it runs vit4j's GEMM instead (see
+     * {@link #gemmProvider}), which is said once per backend, so that no benchmark reads as cuBLAS's.
+     */
+    private boolean halfOnCublas(ElementType type) {
+        if (type == ElementType.F32) return false;
+        if (!saidHalfOnCublas) {
+            saidHalfOnCublas = true;
+            System.err.println("vit4j: --gemm cublas covers fp32 linear layers only; " + type.label()
+                    + " ones run vit4j's own GEMM on " + name);
+        }
+        return true;
+    }
+
     @Override
     public void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
             int tokens, int dim, int heads) {
         enter();
         OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
-        if (cublas == null) {
-            launch(CudaKernels.linearQkv(p(x), p(weight), p(bias), p(qkv), batch, tokens, dim, heads));
+        if (cublas == null || halfOnCublas(qkv.dtype())) {
+            launch(CudaKernels.linearQkv(qkv.dtype(), p(x), p(weight), p(bias), p(qkv), batch, tokens, dim, heads));
             return;
         }
         long n = 3L * batch * tokens * dim;
@@ -309,28 +336,28 @@ public final class CudaBackend implements Backend {
             float scale) {
         enter();
         OpChecks.attention(this, qkv, out, batch, tokens, heads, headDim, scale);
-        launch(CudaKernels.attention(p(qkv), p(out), batch, tokens, heads, headDim, scale));
+        launch(CudaKernels.attention(out.dtype(), p(qkv), p(out), batch, tokens, heads, headDim, scale));
     }
 
     @Override
     public void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
         enter();
         OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
-        launch(CudaKernels.gelu(p(x), p(out), n));
+        launch(CudaKernels.gelu(out.dtype(), p(x), p(out), n));
     }
 
     @Override
     public void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
         enter();
         OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
-        launch(CudaKernels.add(p(a), p(b), p(out), n));
+        launch(CudaKernels.add(out.dtype(), p(a), p(b), p(out), n));
     }
 
     @Override
     public void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
         enter();
         OpChecks.selectToken(this, x, out, batch, tokens, dim, token);
-        launch(CudaKernels.selectToken(p(x), p(out), batch, tokens, dim, token));
+        launch(CudaKernels.selectToken(out.dtype(), p(x), p(out), batch, tokens, dim, token));
     }
 
     // ---- graphs ----

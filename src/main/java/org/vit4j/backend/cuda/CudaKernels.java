@@ -1,12 +1,15 @@
 package org.vit4j.backend.cuda;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.vit4j.ElementType;
+import org.vit4j.Vit4jException;
 import org.vit4j.backend.cuda.KernelArg.F32;
 import org.vit4j.backend.cuda.KernelArg.I32;
 import org.vit4j.backend.cuda.KernelArg.Ptr;
-import java.util.Map;
-import org.vit4j.Vit4jException;
 import org.vit4j.backend.Epilogue;
 import org.vit4j.backend.PatchEmbedShape;
 
@@ -21,6 +24,12 @@ import org.vit4j.backend.PatchEmbedShape;
  * <p>Device pointers are addresses; an absent optional buffer (a null bias) is address 0, and the
  * kernel receives a null pointer. Kernels decide float4 versus scalar access themselves (a uniform
  * alignment test on the pointers), so any sub-buffer view is safe to pass.
+ *
+ * <p>Storage types: every kernel but the cuBLAS epilogues exists once per {@link ElementType}, named
+ * with {@link #suffix} (linear_bias, linear_bias_bf16, linear_bias_f16), each computing in float and
+ * rounding once per output (ElementType's rounding points); every plan takes the op's type first and
+ * picks the kernel by it. The plans without a type are the fp32 ones. Tile sizes, grids and argument
+ * lists are the same for every type (shared memory holds float for every type).
  *
  * <p>Tile sizes are the nested classes' constants; each mirrors the {@code #define}/{@code constexpr}
  * block of one .cu file (named in its javadoc), which is the single place they are set on the device
@@ -95,7 +104,7 @@ public final class CudaKernels {
         /** Rows per block, one warp each. */
         public static final int WARPS = 4;
         public static final int THREADS = WARPS * 32;
-        /** float4 per lane in the register-cached path: rows up to 32 * 4 * VEC = 1024 floats. */
+        /** Quads per lane in the register-cached path: rows up to 32 * 4 * VEC = 1024 elements. */
         public static final int VEC = 8;
     }
 
@@ -127,28 +136,76 @@ public final class CudaKernels {
         private Elementwise() {}
 
         public static final int THREADS = 256;
-        /** Elements per thread (one float4). */
+        /** Elements per thread (one quad: a float4 of fp32, 8 bytes of bf16/fp16). */
         public static final int PER_THREAD = 4;
     }
 
-    /** Every kernel of every module, for loading them up front. */
-    public static final Map<String, List<String>> KERNELS = Map.of(
+    /**
+     * The suffix of a kernel's name in storage type {@code type}: "" (fp32, the names of old), "_bf16",
+     * "_f16"; the S of {@code VIT4J_FOR_EACH_DTYPE} in kernels/cuda/common.cuh, which CudaKernelsTest
+     * compares with this.
+     */
+    public static String suffix(ElementType type) {
+        return switch (type) {
+            case F32 -> "";
+            case BF16 -> "_bf16";
+            case F16 -> "_f16";
+        };
+    }
+
+    /** The kernels of each module in fp32 naming; all but epilogue's exist in every storage type. */
+    private static final Map<String, List<String>> BASE_KERNELS = Map.of(
             "linear", List.of("linear_v1", "linear_none", "linear_bias", "linear_bias_gelu", "linear_bias_residual",
                     "linear_qkv"),
             "patch_embed", List.of("patch_embed_v1", "patch_embed"),
             "layernorm", List.of("layernorm_v1", "layernorm", "add_layernorm"),
             "attention", List.of("attention_hd32", "attention_hd64", "attention_hd80", "attention_hd128",
                     "attention_generic"),
-            "elementwise", List.of("gelu", "add", "select_token"),
+            "elementwise", List.of("gelu", "add", "select_token"));
+
+    /** epilogue.cu (the cuBLAS path's bias, GELU and QKV scatter): fp32 only. */
+    private static final Map<String, List<String>> FP32_ONLY_KERNELS = Map.of(
             "epilogue", List.of("bias_rows", "qkv_scatter"));
+
+    /** Every kernel of every module (each storage type's), for loading them up front. */
+    public static final Map<String, List<String>> KERNELS = allKernels();
+
+    private static Map<String, List<String>> allKernels() {
+        Map<String, List<String>> all = new LinkedHashMap<>();
+        BASE_KERNELS.forEach((module, names) -> {
+            List<String> each = new ArrayList<>();
+            for (ElementType t : ElementType.values()) {
+                for (String n : names) each.add(n + suffix(t));
+            }
+            all.put(module, List.copyOf(each));
+        });
+        all.putAll(FP32_ONLY_KERNELS);
+        return Map.copyOf(all);
+    }
+
+    /** The kernel {@code base} (its fp32 name) of {@code module} in storage type {@code type}. */
+    private static String kernel(String module, String base, ElementType type) {
+        if (type == null) throw new Vit4jException(module + ": element type is null");
+        if (type != ElementType.F32 && !BASE_KERNELS.containsKey(module)) {
+            throw new Vit4jException(base + " runs in fp32 only, not " + type.label());
+        }
+        return base + suffix(type);
+    }
 
     // ---- linear.cu ----
 
-    /**
-     * out[rows, outFeatures] = epilogue(x . weight^T). As in the CPU reference, a bias (address != 0) with
-     * {@link Epilogue#NONE} is added (the plan then runs linear_bias). {@code residual} may equal {@code out}.
-     */
+    /** {@link #linear(ElementType, long, long, long, long, int, int, int, Epilogue, long)} in fp32. */
     public static Launch linear(long x, long weight, long bias, long out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
+        return linear(ElementType.F32, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
+    }
+
+    /**
+     * out[rows, outFeatures] = epilogue(x . weight^T), every buffer of {@code type}. As in the CPU reference, a
+     * bias (address != 0) with {@link Epilogue#NONE} is added (the plan then runs linear_bias). {@code residual}
+     * may equal {@code out}.
+     */
+    public static Launch linear(ElementType type, long x, long weight, long bias, long out, int rows,
             int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
         positive("linear", "rows", rows);
         positive("linear", "inFeatures", inFeatures);
@@ -165,23 +222,37 @@ public final class CudaKernels {
         if (epilogue == Epilogue.BIAS_RESIDUAL && residual == 0) {
             throw new Vit4jException("linear: epilogue BIAS_RESIDUAL needs a residual");
         }
-        return new Launch("linear", kernel, gemmGrid(rows, outFeatures), block(Gemm.THREADS), 0,
-                args(ptr(x), ptr(weight), ptr(bias), ptr(residual), ptr(out), i(rows), i(outFeatures), i(inFeatures)),
+        return new Launch("linear", kernel("linear", kernel, type), gemmGrid(rows, outFeatures), block(Gemm.THREADS),
+                0, args(ptr(x), ptr(weight), ptr(bias), ptr(residual), ptr(out), i(rows), i(outFeatures),
+                        i(inFeatures)),
                 Gemm.STATIC_SHARED_BYTES);
     }
 
-    /** The naive baseline linear_v1 (runtime epilogue, 16x16 blocks), kept for comparisons. */
+    /** {@link #linearV1(ElementType, long, long, long, long, int, int, int, Epilogue, long)} in fp32. */
     public static Launch linearV1(long x, long weight, long bias, long out, int rows,
             int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
+        return linearV1(ElementType.F32, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
+    }
+
+    /** The naive baseline linear_v1 (runtime epilogue, 16x16 blocks), kept for comparisons. */
+    public static Launch linearV1(ElementType type, long x, long weight, long bias, long out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
         int epi = epilogue == Epilogue.NONE && bias != 0 ? Epilogue.BIAS.code() : epilogue.code();
-        return new Launch("linear", "linear_v1", new int[] {ceilDiv(outFeatures, 16), checkY(ceilDiv(rows, 16)), 1},
+        return new Launch("linear", kernel("linear", "linear_v1", type),
+                new int[] {ceilDiv(outFeatures, 16), checkY(ceilDiv(rows, 16)), 1},
                 new int[] {16, 16, 1}, 0, args(ptr(x), ptr(weight), ptr(bias), ptr(residual), ptr(out), i(rows),
                         i(outFeatures), i(inFeatures), i(epi)),
                 0);
     }
 
-    /** x [batch * tokens, dim] . weight[3 * dim, dim]^T (+ bias, or 0 for none) into qkv [3, batch, heads, tokens, dim / heads]. */
+    /** {@link #linearQkv(ElementType, long, long, long, long, int, int, int, int)} in fp32. */
     public static Launch linearQkv(long x, long weight, long bias, long qkv, int batch,
+            int tokens, int dim, int heads) {
+        return linearQkv(ElementType.F32, x, weight, bias, qkv, batch, tokens, dim, heads);
+    }
+
+    /** x [batch * tokens, dim] . weight[3 * dim, dim]^T (+ bias, or 0 for none) into qkv [3, batch, heads, tokens, dim / heads]. */
+    public static Launch linearQkv(ElementType type, long x, long weight, long bias, long qkv, int batch,
             int tokens, int dim, int heads) {
         positive("linearQkv", "batch", batch);
         positive("linearQkv", "tokens", tokens);
@@ -189,26 +260,40 @@ public final class CudaKernels {
         positive("linearQkv", "heads", heads);
         if (dim % heads != 0) throw new Vit4jException("linearQkv: dim " + dim + " is not a multiple of heads " + heads);
         int rows = Math.multiplyExact(batch, tokens);
-        return new Launch("linear", "linear_qkv", gemmGrid(rows, Math.multiplyExact(3, dim)), block(Gemm.THREADS), 0,
+        return new Launch("linear", kernel("linear", "linear_qkv", type), gemmGrid(rows, Math.multiplyExact(3, dim)),
+                block(Gemm.THREADS), 0,
                 args(ptr(x), ptr(weight), ptr(bias), ptr(qkv), i(batch), i(tokens), i(dim), i(heads)),
                 Gemm.STATIC_SHARED_BYTES);
     }
 
     // ---- patch_embed.cu ----
 
-    /** The patch-embedding GEMM (M = B * Np, N = D, K = C * P * P); its first grid row also writes the class rows. */
+    /** {@link #patchEmbed(ElementType, PatchEmbedShape, long, long, long, long, long, long)} in fp32. */
     public static Launch patchEmbed(PatchEmbedShape s, long images, long weight, long bias,
             long clsToken, long posEmbed, long out) {
+        return patchEmbed(ElementType.F32, s, images, weight, bias, clsToken, posEmbed, out);
+    }
+
+    /** The patch-embedding GEMM (M = B * Np, N = D, K = C * P * P); its first grid row also writes the class rows. */
+    public static Launch patchEmbed(ElementType type, PatchEmbedShape s, long images, long weight, long bias,
+            long clsToken, long posEmbed, long out) {
         int patches = Math.multiplyExact(s.batch(), s.grid() * s.grid());
-        return new Launch("patch_embed", "patch_embed", gemmGrid(patches, s.dim()), block(Gemm.THREADS), 0,
-                patchArgs(s, images, weight, bias, clsToken, posEmbed, out), Gemm.STATIC_SHARED_BYTES);
+        return new Launch("patch_embed", kernel("patch_embed", "patch_embed", type), gemmGrid(patches, s.dim()),
+                block(Gemm.THREADS), 0, patchArgs(s, images, weight, bias, clsToken, posEmbed, out),
+                Gemm.STATIC_SHARED_BYTES);
+    }
+
+    /** {@link #patchEmbedV1(ElementType, PatchEmbedShape, long, long, long, long, long, long)} in fp32. */
+    public static Launch patchEmbedV1(PatchEmbedShape s, long images, long weight, long bias,
+            long clsToken, long posEmbed, long out) {
+        return patchEmbedV1(ElementType.F32, s, images, weight, bias, clsToken, posEmbed, out);
     }
 
     /** The naive baseline patch_embed_v1 (one output per thread, 16x16 blocks). */
-    public static Launch patchEmbedV1(PatchEmbedShape s, long images, long weight, long bias,
+    public static Launch patchEmbedV1(ElementType type, PatchEmbedShape s, long images, long weight, long bias,
             long clsToken, long posEmbed, long out) {
         int rows = Math.multiplyExact(s.batch(), s.tokens());
-        return new Launch("patch_embed", "patch_embed_v1",
+        return new Launch("patch_embed", kernel("patch_embed", "patch_embed_v1", type),
                 new int[] {ceilDiv(s.dim(), 16), checkY(ceilDiv(rows, 16)), 1}, new int[] {16, 16, 1}, 0,
                 patchArgs(s, images, weight, bias, clsToken, posEmbed, out), 0);
     }
@@ -221,41 +306,68 @@ public final class CudaKernels {
 
     // ---- layernorm.cu ----
 
+    /** {@link #layerNorm(ElementType, long, long, long, long, int, int, float)} in fp32. */
     public static Launch layerNorm(long x, long gamma, long beta, long out, int rows,
+            int dim, float eps) {
+        return layerNorm(ElementType.F32, x, gamma, beta, out, rows, dim, eps);
+    }
+
+    public static Launch layerNorm(ElementType type, long x, long gamma, long beta, long out, int rows,
             int dim, float eps) {
         positive("layerNorm", "rows", rows);
         positive("layerNorm", "dim", dim);
-        return new Launch("layernorm", "layernorm", new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1},
-                block(LayerNorm.THREADS), 0, args(ptr(x), ptr(gamma), ptr(beta), ptr(out), i(rows), i(dim), f(eps)),
-                0);
-    }
-
-    /** sum = x + residual, normed = layerNorm(sum); sum may alias x or residual. */
-    public static Launch addLayerNorm(long x, long residual, long sum, long normed,
-            long gamma, long beta, int rows, int dim, float eps) {
-        positive("addLayerNorm", "rows", rows);
-        positive("addLayerNorm", "dim", dim);
-        return new Launch("layernorm", "add_layernorm", new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1},
-                block(LayerNorm.THREADS), 0, args(ptr(x), ptr(residual), ptr(sum), ptr(normed), ptr(gamma),
-                        ptr(beta), i(rows), i(dim), f(eps)),
-                0);
-    }
-
-    /** The naive baseline layernorm_v1 (one thread per row). */
-    public static Launch layerNormV1(long x, long gamma, long beta, long out, int rows,
-            int dim, float eps) {
-        return new Launch("layernorm", "layernorm_v1", new int[] {ceilDiv(rows, 128), 1, 1}, block(128), 0,
+        return new Launch("layernorm", kernel("layernorm", "layernorm", type),
+                new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1}, block(LayerNorm.THREADS), 0,
                 args(ptr(x), ptr(gamma), ptr(beta), ptr(out), i(rows), i(dim), f(eps)), 0);
     }
 
+    /** {@link #addLayerNorm(ElementType, long, long, long, long, long, long, int, int, float)} in fp32. */
+    public static Launch addLayerNorm(long x, long residual, long sum, long normed,
+            long gamma, long beta, int rows, int dim, float eps) {
+        return addLayerNorm(ElementType.F32, x, residual, sum, normed, gamma, beta, rows, dim, eps);
+    }
+
+    /**
+     * sum = x + residual, normed = layerNorm(sum); sum may alias x or residual. In a half type the sum is
+     * rounded as it is stored and the rounded sum is normalised.
+     */
+    public static Launch addLayerNorm(ElementType type, long x, long residual, long sum, long normed,
+            long gamma, long beta, int rows, int dim, float eps) {
+        positive("addLayerNorm", "rows", rows);
+        positive("addLayerNorm", "dim", dim);
+        return new Launch("layernorm", kernel("layernorm", "add_layernorm", type),
+                new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1}, block(LayerNorm.THREADS), 0,
+                args(ptr(x), ptr(residual), ptr(sum), ptr(normed), ptr(gamma), ptr(beta), i(rows), i(dim), f(eps)),
+                0);
+    }
+
+    /** {@link #layerNormV1(ElementType, long, long, long, long, int, int, float)} in fp32. */
+    public static Launch layerNormV1(long x, long gamma, long beta, long out, int rows,
+            int dim, float eps) {
+        return layerNormV1(ElementType.F32, x, gamma, beta, out, rows, dim, eps);
+    }
+
+    /** The naive baseline layernorm_v1 (one thread per row). */
+    public static Launch layerNormV1(ElementType type, long x, long gamma, long beta, long out, int rows,
+            int dim, float eps) {
+        return new Launch("layernorm", kernel("layernorm", "layernorm_v1", type), new int[] {ceilDiv(rows, 128), 1, 1},
+                block(128), 0, args(ptr(x), ptr(gamma), ptr(beta), ptr(out), i(rows), i(dim), f(eps)), 0);
+    }
+
     // ---- attention.cu ----
+
+    /** {@link #attention(ElementType, long, long, int, int, int, int, float)} in fp32. */
+    public static Launch attention(long qkv, long out, int batch, int tokens, int heads, int headDim,
+            float scale) {
+        return attention(ElementType.F32, qkv, out, batch, tokens, heads, headDim, scale);
+    }
 
     /**
      * Flash attention over qkv [3, batch, heads, tokens, headDim] into out [batch, tokens, heads * headDim]:
      * attention_hd{32,64,80,128} for those head dims, attention_generic for any other up to {@link Attention#HD_MAX}.
      */
-    public static Launch attention(long qkv, long out, int batch, int tokens, int heads, int headDim,
-            float scale) {
+    public static Launch attention(ElementType type, long qkv, long out, int batch, int tokens, int heads,
+            int headDim, float scale) {
         positive("attention", "batch", batch);
         positive("attention", "tokens", tokens);
         positive("attention", "heads", heads);
@@ -267,31 +379,47 @@ public final class CudaKernels {
         int[] grid = {ceilDiv(tokens, Attention.BQ), checkY(Math.multiplyExact(batch, heads)), 1};
         int smem = Attention.staticSharedBytes(headDim);
         if (Attention.TEMPLATED.contains(headDim)) {
-            return new Launch("attention", "attention_hd" + headDim, grid, block(Attention.THREADS), 0,
-                    args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), f(scale)), smem);
+            return new Launch("attention", kernel("attention", "attention_hd" + headDim, type), grid,
+                    block(Attention.THREADS), 0, args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), f(scale)),
+                    smem);
         }
-        return new Launch("attention", "attention_generic", grid, block(Attention.THREADS), 0,
-                args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), i(headDim), f(scale)), smem);
+        return new Launch("attention", kernel("attention", "attention_generic", type), grid, block(Attention.THREADS),
+                0, args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), i(headDim), f(scale)), smem);
     }
 
     // ---- elementwise.cu ----
 
-    /** out = GELU(x); out may be x. */
+    /** {@link #gelu(ElementType, long, long, long)} in fp32. */
     public static Launch gelu(long x, long out, long n) {
+        return gelu(ElementType.F32, x, out, n);
+    }
+
+    /** out = GELU(x); out may be x. */
+    public static Launch gelu(ElementType type, long x, long out, long n) {
         int len = intLength("gelu", n);
-        return new Launch("elementwise", "gelu", elementwiseGrid(len), block(Elementwise.THREADS), 0,
-                args(ptr(x), ptr(out), i(len)), 0);
+        return new Launch("elementwise", kernel("elementwise", "gelu", type), elementwiseGrid(len),
+                block(Elementwise.THREADS), 0, args(ptr(x), ptr(out), i(len)), 0);
+    }
+
+    /** {@link #add(ElementType, long, long, long, long)} in fp32. */
+    public static Launch add(long a, long b, long out, long n) {
+        return add(ElementType.F32, a, b, out, n);
     }
 
     /** out = a + b; out may be a or b. */
-    public static Launch add(long a, long b, long out, long n) {
+    public static Launch add(ElementType type, long a, long b, long out, long n) {
         int len = intLength("add", n);
-        return new Launch("elementwise", "add", elementwiseGrid(len), block(Elementwise.THREADS), 0,
-                args(ptr(a), ptr(b), ptr(out), i(len)), 0);
+        return new Launch("elementwise", kernel("elementwise", "add", type), elementwiseGrid(len),
+                block(Elementwise.THREADS), 0, args(ptr(a), ptr(b), ptr(out), i(len)), 0);
     }
 
-    /** out[b, :] = x[b, token, :]. */
+    /** {@link #selectToken(ElementType, long, long, int, int, int, int)} in fp32. */
     public static Launch selectToken(long x, long out, int batch, int tokens, int dim, int token) {
+        return selectToken(ElementType.F32, x, out, batch, tokens, dim, token);
+    }
+
+    /** out[b, :] = x[b, token, :] (a copy: no rounding in any type). */
+    public static Launch selectToken(ElementType type, long x, long out, int batch, int tokens, int dim, int token) {
         positive("selectToken", "batch", batch);
         positive("selectToken", "tokens", tokens);
         positive("selectToken", "dim", dim);
@@ -299,11 +427,11 @@ public final class CudaKernels {
             throw new Vit4jException("selectToken: token " + token + " is outside 0.." + (tokens - 1));
         }
         int len = intLength("selectToken", (long) batch * dim);
-        return new Launch("elementwise", "select_token", elementwiseGrid(len), block(Elementwise.THREADS), 0,
-                args(ptr(x), ptr(out), i(batch), i(tokens), i(dim), i(token)), 0);
+        return new Launch("elementwise", kernel("elementwise", "select_token", type), elementwiseGrid(len),
+                block(Elementwise.THREADS), 0, args(ptr(x), ptr(out), i(batch), i(tokens), i(dim), i(token)), 0);
     }
 
-    // ---- epilogue.cu: what the cuBLAS path applies after cublasSgemm ----
+    // ---- epilogue.cu: what the cuBLAS path applies after cublasSgemm (fp32 only) ----
 
     /** Threads per block of epilogue.cu; mirrors EP_THREADS there. */
     public static final int EPILOGUE_THREADS = 256;

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.vit4j.ElementType;
 import org.vit4j.Golden;
 import org.vit4j.HostTensor;
 import org.vit4j.Numerics;
@@ -145,6 +146,49 @@ class CudaBackendTest {
             for (int pass = 0; pass < 3; pass++) { // recorded, then replayed
                 Numerics.assertClose(vit.forward(c.input()).logits().data(), c.logits(), Golden.FP32_TOLERANCE,
                         cuda.gemmProvider() + " logits vs PyTorch, pass " + pass);
+            }
+        }
+    }
+
+    /**
+     * bf16 and fp16 through the same machinery as fp32: every type is supported, a half pass is
+     * recorded as one graph and replayed to the bit, its model buffers take half the fp32 bytes, and
+     * with --gemm cublas (fp32 only) a half pass still runs, on vit4j's GEMM: the same logits as
+     * without. (Per-op parity is HalfKernelParityTest's, encoder parity EncoderOnDeviceTest's.)
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("targets")
+    void halfPrecisionPassesRecordReplayAndHalveTheMemory(Target target) {
+        Case c = Case.of("vit-odd");
+        long fp32Bytes;
+        try (CudaBackend cuda = target.apply(BackendOptions.DEFAULT)) {
+            for (ElementType t : ElementType.values()) assertTrue(cuda.supports(t), t.label());
+            long before = cuda.memoryStats().bytesInUse();
+            try (VisionTransformer vit = new VisionTransformer(c.model().weights(), cuda, ElementType.F32)) {
+                vit.forward(c.input());
+                fp32Bytes = cuda.memoryStats().bytesInUse() - before;
+            }
+        }
+        for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+            float[] plain;
+            try (CudaBackend cuda = target.apply(BackendOptions.DEFAULT);
+                    VisionTransformer vit = new VisionTransformer(c.model().weights(), cuda, t)) {
+                long before = cuda.memoryStats().bytesInUse();
+                plain = vit.forward(c.input()).logits().data(); // recorded, then launched
+                long bytes = cuda.memoryStats().bytesInUse() - before;
+                assertEquals(1, cuda.recordedGraphs(), t.label());
+                float[] again = vit.forward(c.input()).logits().data(); // replayed
+                assertEquals(0, Numerics.relativeL2(again, plain), t.label() + " replay");
+                double err = Numerics.relativeL2(plain, c.logits());
+                assertTrue(err > 1e-5 && err < (t == ElementType.BF16 ? 2e-2 : 5e-3),
+                        t.label() + " logits vs PyTorch: " + err);
+                // weights and activations: half the bytes, give or take the pool's size classes
+                assertTrue(bytes < 0.6 * fp32Bytes, t.label() + " pass holds " + bytes + " bytes, fp32 " + fp32Bytes);
+            }
+            try (CudaBackend cuda = target.apply(BackendOptions.DEFAULT.withGemm(BackendOptions.Gemm.CUBLAS));
+                    VisionTransformer vit = new VisionTransformer(c.model().weights(), cuda, t)) {
+                assertEquals(0, Numerics.relativeL2(vit.forward(c.input()).logits().data(), plain),
+                        t.label() + " with --gemm cublas runs vit4j's GEMM");
             }
         }
     }

@@ -9,12 +9,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Epilogue;
 import org.vit4j.backend.PatchEmbedShape;
@@ -198,30 +200,70 @@ class CudaKernelsTest {
         return text.replace("\\\n", " ");
     }
 
-    /** Kernel name -> parameter kinds ('p' pointer, 'i' int, 'f' float), with object-like macros (parameter lists) expanded. */
+    /** The storage types of {@code VIT4J_FOR_EACH_DTYPE(X)} in common.cuh: C++ type -> kernel name suffix, in order. */
+    private static Map<String, String> dtypeSuffixes() throws IOException {
+        String common = Files.readString(CUDA_DIR.resolve("common.cuh"));
+        Matcher def = Pattern.compile("(?m)^#define\\s+VIT4J_FOR_EACH_DTYPE\\(X\\)(.*)$").matcher(common);
+        assertTrue(def.find(), "common.cuh defines no VIT4J_FOR_EACH_DTYPE(X)");
+        Matcher x = Pattern.compile("X\\(\\s*(\\w+)\\s*,\\s*(\\w*)\\s*\\)").matcher(def.group(1));
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        while (x.find()) out.put(x.group(1), x.group(2));
+        return out;
+    }
+
+    /**
+     * Kernel name -> parameter kinds ('p' pointer, 'i' int, 'f' float). Macros are expanded once: object-like ones
+     * and function-like ones (a parameter list such as LINEAR_PARAMS(T)) outside the macros that define kernels. A
+     * kernel named name##S (inside a macro instantiated by VIT4J_FOR_EACH_DTYPE) is one kernel per suffix.
+     */
     private static Map<String, String> kernels(String module) throws IOException {
         String text = source(module);
-        Matcher def = Pattern.compile("(?m)^#define\\s+(\\w+)\\s+(.*)$").matcher(text);
-        Map<String, String> macros = new HashMap<>();
-        while (def.find()) macros.put(def.group(1), def.group(2));
-        for (Map.Entry<String, String> e : macros.entrySet()) {
-            text = text.replaceAll("\\((\\s*)" + e.getKey() + "(\\s*)\\)", "(" + Matcher.quoteReplacement(e.getValue()) + ")");
+        Matcher def = Pattern.compile("(?m)^#define\\s+(\\w+)(\\(([^)]*)\\))?[ \\t]+(.*)$").matcher(text);
+        record Macro(List<String> params, String body) {}
+        Map<String, Macro> macros = new HashMap<>();
+        while (def.find()) {
+            List<String> params = def.group(2) == null ? null
+                    : List.of(def.group(3).split("\\s*,\\s*")).stream().map(String::strip).toList();
+            macros.put(def.group(1), new Macro(params, def.group(4)));
+        }
+        for (Map.Entry<String, Macro> e : macros.entrySet()) {
+            Macro m = e.getValue();
+            if (m.params() == null) {
+                text = text.replaceAll("\\((\\s*)" + e.getKey() + "(\\s*)\\)", "(" + Matcher.quoteReplacement(m.body()) + ")");
+            } else if (!m.body().contains("extern") && !e.getKey().equals("VIT4J_FOR_EACH_DTYPE")) {
+                Matcher use = Pattern.compile("\\b" + e.getKey() + "\\(([^()]*)\\)").matcher(text);
+                StringBuilder sb = new StringBuilder();
+                while (use.find()) {
+                    String[] actual = use.group(1).split(",", -1);
+                    String body = m.body();
+                    for (int i = 0; i < m.params().size() && i < actual.length; i++) {
+                        body = body.replaceAll("\\b" + m.params().get(i) + "\\b", Matcher.quoteReplacement(actual[i].strip()));
+                    }
+                    use.appendReplacement(sb, Matcher.quoteReplacement(body));
+                }
+                use.appendTail(sb);
+                text = sb.toString();
+            }
         }
         Matcher k = Pattern.compile(
-                "extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+)\\s*\\(([^)]*)\\)")
+                "extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+?)(##S)?\\s*\\(([^)]*)\\)")
                 .matcher(text);
         Map<String, String> out = new HashMap<>();
         while (k.find()) {
             StringBuilder kinds = new StringBuilder();
-            if (!k.group(2).isBlank()) {
-                for (String param : k.group(2).split(",")) {
+            if (!k.group(3).isBlank()) {
+                for (String param : k.group(3).split(",")) {
                     if (param.contains("*")) kinds.append('p');
                     else if (param.matches("\\s*(const\\s+)?float\\s+\\w+\\s*")) kinds.append('f');
                     else if (param.matches("\\s*(const\\s+)?int\\s+\\w+\\s*")) kinds.append('i');
                     else throw new AssertionError("parameter '" + param.strip() + "' of " + k.group(1) + " is not a pointer, int or float");
                 }
             }
-            out.put(k.group(1), kinds.toString());
+            if (k.group(2) == null) {
+                out.put(k.group(1), kinds.toString());
+            } else {
+                for (String suffix : dtypeSuffixes().values()) out.put(k.group(1) + suffix, kinds.toString());
+            }
         }
         return out;
     }
@@ -232,23 +274,77 @@ class CudaKernelsTest {
         return Integer.parseInt(m.group(1));
     }
 
+    /** The suffixes Java names kernels with are common.cuh's, type for type. */
+    @Test
+    void suffixesAreTheKernelSourcesOnes() throws IOException {
+        if (!Files.isDirectory(CUDA_DIR)) return;
+        Map<String, ElementType> cxx = Map.of("float", ElementType.F32, "__nv_bfloat16", ElementType.BF16,
+                "__half", ElementType.F16);
+        Map<String, String> declared = dtypeSuffixes();
+        assertEquals(ElementType.values().length, declared.size(), declared.toString());
+        for (Map.Entry<String, String> e : declared.entrySet()) {
+            assertTrue(cxx.containsKey(e.getKey()), "unknown storage type " + e.getKey());
+            assertEquals(e.getValue(), CudaKernels.suffix(cxx.get(e.getKey())), e.getKey());
+        }
+    }
+
+    /** Every plan of every storage type. */
+    private static List<Launch> everyPlan() {
+        List<Launch> plans = new ArrayList<>();
+        PatchEmbedShape s = new PatchEmbedShape(1, 3, 32, 16, 8);
+        for (ElementType t : ElementType.values()) {
+            plans.add(CudaKernels.linearV1(t, P, P, P, P, 4, 4, 4, Epilogue.BIAS, 0));
+            for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(t, P, P, P, P, 4, 4, 4, e, P));
+            plans.add(CudaKernels.linear(t, P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0));
+            plans.add(CudaKernels.linearQkv(t, P, P, P, P, 1, 4, 8, 2));
+            plans.add(CudaKernels.patchEmbed(t, s, P, P, P, P, P, P));
+            plans.add(CudaKernels.patchEmbedV1(t, s, P, P, P, P, P, P));
+            plans.add(CudaKernels.layerNorm(t, P, P, P, P, 2, 8, 1e-6f));
+            plans.add(CudaKernels.layerNormV1(t, P, P, P, P, 2, 8, 1e-6f));
+            plans.add(CudaKernels.addLayerNorm(t, P, P, P, P, P, P, 2, 8, 1e-6f));
+            for (int hd : new int[] {32, 64, 80, 128, 20}) plans.add(CudaKernels.attention(t, P, P, 1, 3, 2, hd, 1f));
+            plans.add(CudaKernels.gelu(t, P, P, 5));
+            plans.add(CudaKernels.add(t, P, P, P, 5));
+            plans.add(CudaKernels.selectToken(t, P, P, 1, 2, 3, 0));
+        }
+        return plans;
+    }
+
+    /** A plan in a storage type is the fp32 plan with the type's kernel: same grid, block, arguments. */
+    @Test
+    void typedPlansDifferOnlyInTheKernelName() {
+        List<Launch> all = everyPlan();
+        int perType = all.size() / ElementType.values().length;
+        for (int i = 0; i < perType; i++) {
+            Launch f32 = all.get(i);
+            for (int t = 1; t < ElementType.values().length; t++) {
+                ElementType type = ElementType.values()[t];
+                Launch l = all.get(t * perType + i);
+                assertEquals(f32.kernelName() + CudaKernels.suffix(type), l.kernelName());
+                assertEquals(f32.module(), l.module());
+                assertTrue(Arrays.equals(f32.grid(), l.grid()) && Arrays.equals(f32.block(), l.block()), l.toString());
+                assertEquals(f32.args(), l.args());
+                assertEquals(f32.staticSharedBytes(), l.staticSharedBytes());
+                checkLimits(l);
+            }
+        }
+        assertEquals("linear_bias_gelu_bf16",
+                CudaKernels.linear(ElementType.BF16, P, P, P, P, 4, 4, 4, Epilogue.BIAS_GELU, 0).kernelName());
+        assertEquals("attention_generic_f16", CudaKernels.attention(ElementType.F16, P, P, 1, 3, 2, 20, 1f).kernelName());
+        assertEquals("linear_none", CudaKernels.linear(P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0).kernelName(),
+                "the untyped plans are fp32");
+        assertThrows(Vit4jException.class, () -> CudaKernels.gelu(null, P, P, 5));
+        // the cuBLAS epilogues exist in fp32 only; every other module in each type
+        for (Map.Entry<String, List<String>> e : CudaKernels.KERNELS.entrySet()) {
+            long half = e.getValue().stream().filter(n -> n.endsWith("_bf16") || n.endsWith("_f16")).count();
+            assertEquals(e.getKey().equals("epilogue") ? 0 : 2 * e.getValue().size() / 3, half, e.getKey());
+        }
+    }
+
     @Test
     void plansMatchTheKernelSources() throws IOException {
         if (!Files.isDirectory(CUDA_DIR)) return; // run from elsewhere than the project root
-        List<Launch> plans = new ArrayList<>();
-        plans.add(CudaKernels.linearV1(P, P, P, P, 4, 4, 4, Epilogue.BIAS, 0));
-        for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(P, P, P, P, 4, 4, 4, e, P));
-        plans.add(CudaKernels.linearQkv(P, P, P, P, 1, 4, 8, 2));
-        PatchEmbedShape s = new PatchEmbedShape(1, 3, 32, 16, 8);
-        plans.add(CudaKernels.patchEmbed(s, P, P, P, P, P, P));
-        plans.add(CudaKernels.patchEmbedV1(s, P, P, P, P, P, P));
-        plans.add(CudaKernels.layerNorm(P, P, P, P, 2, 8, 1e-6f));
-        plans.add(CudaKernels.layerNormV1(P, P, P, P, 2, 8, 1e-6f));
-        plans.add(CudaKernels.addLayerNorm(P, P, P, P, P, P, 2, 8, 1e-6f));
-        for (int hd : new int[] {32, 64, 80, 128, 20}) plans.add(CudaKernels.attention(P, P, 1, 3, 2, hd, 1f));
-        plans.add(CudaKernels.gelu(P, P, 5));
-        plans.add(CudaKernels.add(P, P, P, 5));
-        plans.add(CudaKernels.selectToken(P, P, 1, 2, 3, 0));
+        List<Launch> plans = everyPlan();
         plans.add(CudaKernels.biasRows(P, P, 2, 3, true));
         plans.add(CudaKernels.qkvScatter(P, P, P, 1, 2, 8, 2));
         Map<String, Map<String, String>> declared = new HashMap<>();
