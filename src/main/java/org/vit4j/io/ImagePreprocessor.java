@@ -52,10 +52,48 @@ public final class ImagePreprocessor {
         return switch (p.resizeMode()) {
             case DIRECT -> PilResize.resize(px, size, size, p.interpolation());
             case SHORTEST_SIDE_CENTER_CROP -> {
-                int[] wh = shortestSideSize(px.width(), px.height(), p.resizeShortSide());
-                yield centerCrop(PilResize.resize(px, wh[0], wh[1], p.interpolation()), size);
+                // The crop is decided before resampling and only its pixels are computed: the resized
+                // image of an extreme aspect ratio (1 x 20,000,000 -> 248 x 4,960,000,000) is never made.
+                long[] wh = shortestSideSizeLong(px.width(), px.height(), p.resizeShortSide());
+                yield cropOfResized(px, wh[0], wh[1], size, p.interpolation());
             }
         };
+    }
+
+    /**
+     * {@code centerCrop(resize(px, w, h), size)}, computing only the pixels the crop keeps (the same
+     * bits: PilResize.resizeRegion computes each output pixel as the full resize does).
+     */
+    static U8Image cropOfResized(U8Image px, long w, long h, int size, Preprocessing.Interpolation interp) {
+        // torchvision pads (left, top) = ((size - w) // 2, (size - h) // 2) when the image is too small.
+        long padLeft = size > w ? (size - w) / 2 : 0;
+        long padTop = size > h ? (size - h) / 2 : 0;
+        long pw = Math.max(w, size), ph = Math.max(h, size);
+        long top = (long) Math.rint((ph - size) / 2.0) - padTop;
+        long left = (long) Math.rint((pw - size) / 2.0) - padLeft;
+        long x0 = Math.max(left, 0), y0 = Math.max(top, 0);
+        long x1 = Math.min(left + size, w), y1 = Math.min(top + size, h);
+        U8Image out = U8Image.allocate(size, size, px.channels());
+        if (x1 <= x0 || y1 <= y0) return out;
+        U8Image region = w == px.width() && h == px.height() && x0 == 0 && y0 == 0 && x1 == w && y1 == h ? px
+                : PilResize.resizeRegion(px, w, h, x0, y0, (int) (x1 - x0), (int) (y1 - y0), interp);
+        for (int c = 0; c < px.channels(); c++) {
+            for (int y = 0; y < region.height(); y++) {
+                for (int x = 0; x < region.width(); x++) {
+                    out.set(c, (int) (y + y0 - top), (int) (x + x0 - left), region.get(c, y, x));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@link #shortestSideSize} without the int limit on the long side. */
+    static long[] shortestSideSizeLong(int w, int h, int shortSide) {
+        int shortIn = Math.min(w, h);
+        int longIn = Math.max(w, h);
+        long longOut = (long) ((double) ((long) shortSide * longIn) / shortIn);
+        if (longOut < 1) longOut = 1;
+        return w <= h ? new long[] {shortSide, longOut} : new long[] {longOut, shortSide};
     }
 
     /**

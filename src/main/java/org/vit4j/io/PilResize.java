@@ -28,6 +28,79 @@ final class PilResize {
         };
     }
 
+    /**
+     * The window {@code [x0, x0 + w) x [y0, y0 + h)} of {@code resize(in, outW, outH, interp)}, bit for
+     * bit, computing only the pixels in it: the resized image itself is never made, so a resize whose
+     * full size would not fit in memory (a 1 x 20,000,000 image whose short side becomes 248) costs no
+     * more than its crop.
+     */
+    static U8Image resizeRegion(U8Image in, long outW, long outH, long x0, long y0, int w, int h,
+            Preprocessing.Interpolation interp) {
+        if (outW <= 0 || outH <= 0 || w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0 + w > outW || y0 + h > outH) {
+            throw new IllegalArgumentException("window " + w + "x" + h + " at " + x0 + "," + y0 + " of " + outW + "x" + outH);
+        }
+        if (interp == Preprocessing.Interpolation.NEAREST) return nearestRegion(in, outW, outH, x0, y0, w, h);
+        ResampleFilter f = interp == Preprocessing.Interpolation.BICUBIC ? ResampleFilter.BICUBIC : ResampleFilter.BILINEAR;
+        boolean needH = outW != in.width();
+        boolean needV = outH != in.height();
+        // Rows of the input the window's vertical taps read (all rows it keeps where no vertical pass runs).
+        Coeffs vert = needV ? precompute(in.height(), outH, y0, h, f) : null;
+        int first, last;
+        if (needV) {
+            int[] vb = vert.bounds();
+            first = Integer.MAX_VALUE;
+            last = 0;
+            for (int i = 0; i < h; i++) {
+                first = Math.min(first, vb[2 * i]);
+                last = Math.max(last, vb[2 * i] + vb[2 * i + 1]);
+            }
+            if (first > last) first = last;
+        } else {
+            first = (int) y0;
+            last = (int) y0 + h;
+        }
+        U8Image cur;
+        if (needH) {
+            cur = horizontal(in, w, first, last - first, precompute(in.width(), outW, x0, w, f));
+        } else { // the columns as they are
+            cur = U8Image.allocate(w, last - first, in.channels());
+            for (int c = 0; c < in.channels(); c++) {
+                for (int y = 0; y < last - first; y++) {
+                    System.arraycopy(in.data(), in.plane(c) + (y + first) * in.width() + (int) x0, cur.data(),
+                            cur.plane(c) + y * w, w);
+                }
+            }
+        }
+        if (!needV) return cur;
+        int[] vb = vert.bounds().clone();
+        for (int i = 0; i < h; i++) vb[2 * i] -= first;
+        return vertical(cur, h, new Coeffs(vert.ksize(), vb, vert.kk()));
+    }
+
+    private static U8Image nearestRegion(U8Image in, long outW, long outH, long x0, long y0, int w, int h) {
+        // PIL accumulates the source position in double output by output; repeat the additions up to the window.
+        double sx = (double) in.width() / outW;
+        double sy = (double) in.height() / outH;
+        int[] xin = new int[w];
+        double xo = sx * 0.5;
+        for (long x = 0; x < x0 + w; x++) {
+            if (x >= x0) xin[(int) (x - x0)] = Math.min((int) xo, in.width() - 1);
+            xo += sx;
+        }
+        U8Image out = U8Image.allocate(w, h, in.channels());
+        double yo = sy * 0.5;
+        for (long y = 0; y < y0 + h; y++) {
+            if (y >= y0) {
+                int yi = Math.min((int) yo, in.height() - 1);
+                for (int c = 0; c < in.channels(); c++) {
+                    for (int x = 0; x < w; x++) out.set(c, (int) (y - y0), x, in.get(c, yi, xin[x]));
+                }
+            }
+            yo += sy;
+        }
+        return out;
+    }
+
     private static U8Image nearest(U8Image in, int outW, int outH) {
         double sx = (double) in.width() / outW;
         double sy = (double) in.height() / outH;
@@ -51,7 +124,12 @@ final class PilResize {
 
     /** The filter's taps in PIL's 22-bit fixed point (normalize_coeffs_8bpc: round half away from zero). */
     private static Coeffs precompute(int inSize, int outSize, ResampleFilter f) {
-        ResampleFilter.Taps taps = f.taps(inSize, outSize);
+        return precompute(inSize, outSize, 0, outSize, f);
+    }
+
+    /** As {@link #precompute(int, int, ResampleFilter)} for outputs {@code from .. from + outSize - 1} of {@code fullSize}. */
+    private static Coeffs precompute(int inSize, long fullSize, long from, int outSize, ResampleFilter f) {
+        ResampleFilter.Taps taps = f.taps(inSize, fullSize, from, outSize);
         int ksize = Math.max(taps.maxCount(), 1);
         int[] bounds = new int[outSize * 2];
         int[] kk = new int[outSize * ksize];

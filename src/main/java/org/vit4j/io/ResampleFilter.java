@@ -48,13 +48,23 @@ enum ResampleFilter {
     }
 
     Taps taps(int inSize, int outSize) {
+        return taps(inSize, outSize, 0, outSize);
+    }
+
+    /**
+     * The taps of outputs {@code from .. from + n - 1} of a resize from {@code inSize} to
+     * {@code outSize} (which may be past int: only these outputs are computed), identical to those
+     * entries of {@link #taps(int, int)}.
+     */
+    Taps taps(int inSize, long outSize, long from, int n) {
         double scale = (double) inSize / outSize;
         double filterScale = Math.max(scale, 1.0);
         double reach = support * filterScale;
-        int[] first = new int[outSize], count = new int[outSize];
-        double[][] weight = new double[outSize][];
-        for (int i = 0; i < outSize; i++) {
-            double center = (i + 0.5) * scale;
+        int[] first = new int[n], count = new int[n];
+        double[][] weight = new double[n][];
+        for (int k = 0; k < n; k++) {
+            int i = k;
+            double center = (from + k + 0.5) * scale;
             int lo = Math.max((int) (center - reach + 0.5), 0);
             int hi = Math.min((int) (center + reach + 0.5), inSize);
             double[] w = new double[hi - lo];

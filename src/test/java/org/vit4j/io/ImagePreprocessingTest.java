@@ -156,4 +156,45 @@ class ImagePreprocessingTest {
         assertTrue(e.getMessage().contains("notes.png"), e.getMessage());
         assertThrows(Vit4jException.class, () -> ImagePreprocessor.loadBatch(List.of(), Preprocessing.defaults(4, 3)));
     }
+
+    // ---- the crop decided before resampling (issue 12: a 1 x 20,000,000 image exhausted the heap) ----
+
+    private static U8Image random(java.util.Random r, int w, int h, int channels) {
+        U8Image img = U8Image.allocate(w, h, channels);
+        for (int c = 0; c < channels; c++) for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) img.set(c, y, x, r.nextInt(256));
+        return img;
+    }
+
+    /** Only the crop's pixels are computed, and they are the bits the whole resize then the crop give. */
+    @Test
+    void croppingBeforeResamplingGivesTheSameBitsAsResizeThenCrop() {
+        java.util.Random r = new java.util.Random(12);
+        int[][] sizes = {{37, 53}, {64, 40}, {7, 300}, {300, 7}, {248, 248}, {249, 250}, {1, 40}, {30, 31}, {500, 333}};
+        for (Preprocessing.Interpolation interp : Preprocessing.Interpolation.values()) {
+            for (int[] wh : sizes) {
+                for (int size : new int[] {24, 32}) {
+                    for (int shortSide : new int[] {size, (int) Math.floor(size / 0.875), size - 5}) { // crop_pct 1, 0.875, > 1 (pads)
+                        U8Image img = random(r, wh[0], wh[1], 3);
+                        int[] rs = ImagePreprocessor.shortestSideSize(wh[0], wh[1], shortSide);
+                        U8Image want = ImagePreprocessor.centerCrop(PilResize.resize(img, rs[0], rs[1], interp), size);
+                        U8Image got = ImagePreprocessor.cropOfResized(img, rs[0], rs[1], size, interp);
+                        assertArrayEquals(want.data(), got.data(), interp + " " + wh[0] + "x" + wh[1] + " -> short side "
+                                + shortSide + ", crop " + size);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void anImageOfExtremeAspectRatioIsPreprocessedInBoundedMemoryAndTime() {
+        BufferedImage strip = new BufferedImage(1, 20_000_000, BufferedImage.TYPE_BYTE_GRAY);
+        Preprocessing p = Preprocessing.defaults(224, 3);
+        long start = System.nanoTime();
+        float[] t = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+                () -> ImagePreprocessor.toTensor(strip, p));
+        assertEquals(3 * 224 * 224, t.length);
+        for (float v : t) assertTrue(Float.isFinite(v));
+        assertTrue(System.nanoTime() - start < 30e9);
+    }
 }
