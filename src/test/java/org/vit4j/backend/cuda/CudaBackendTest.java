@@ -193,6 +193,45 @@ class CudaBackendTest {
         }
     }
 
+    /**
+     * ElementType's rounding point of the fused add + LayerNorm, bit for bit: in every type,
+     * addLayerNorm's sum and normed equal add then layerNorm (the sum rounded as stored, the rounded
+     * sum normalised), on the register-cached path (dim % 4 == 0) and the generic one. A kernel that
+     * normalised the unrounded sum passes a 2-ulp budget often enough; it fails here.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("targets")
+    void fusedAddLayerNormIsAddThenLayerNormBitForBit(Target target) {
+        java.util.Random random = new java.util.Random(11);
+        try (CudaBackend cuda = target.apply(BackendOptions.DEFAULT)) {
+            for (ElementType t : ElementType.values()) {
+                for (int dim : new int[] {384, 385}) {
+                    int rows = 9, n = rows * dim;
+                    DeviceBuffer x = cuda.upload(Numerics.randn(random, n, 1), t);
+                    DeviceBuffer r = cuda.upload(Numerics.randn(random, n, 3), t);
+                    DeviceBuffer g = cuda.upload(Numerics.randn(random, dim, 1), t);
+                    DeviceBuffer b = cuda.upload(Numerics.randn(random, dim, 1), t);
+                    DeviceBuffer sum = cuda.allocate(t, n), normed = cuda.allocate(t, n);
+                    DeviceBuffer sum2 = cuda.allocate(t, n), normed2 = cuda.allocate(t, n);
+                    cuda.addLayerNorm(x, r, sum, normed, g, b, rows, dim, 1e-6f);
+                    cuda.add(x, r, sum2, n);
+                    cuda.layerNorm(sum2, g, b, normed2, rows, dim, 1e-6f);
+                    String what = t.label() + " dim " + dim;
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(floats(cuda, sum2), floats(cuda, sum), what + " sum");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(floats(cuda, normed2), floats(cuda, normed),
+                            what + " normed");
+                    for (DeviceBuffer buf : new DeviceBuffer[] {x, r, g, b, sum, normed, sum2, normed2}) buf.close();
+                }
+            }
+        }
+    }
+
+    private static float[] floats(CudaBackend cuda, DeviceBuffer b) {
+        float[] out = new float[(int) b.length()];
+        cuda.download(b, out);
+        return out;
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("targets")
     void roundTripAndErrors(Target target) {
