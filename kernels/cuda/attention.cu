@@ -299,7 +299,8 @@ template <class T> struct Kernels;
 #define ATTENTION_TABLE(T, S)                                                                               \
     template <> struct Kernels<T> {                                                                         \
         static constexpr auto hd32 = attention_hd32##S, hd64 = attention_hd64##S, hd80 = attention_hd80##S;  \
-        static constexpr auto hd128 = attention_hd128##S, generic = attention_generic##S;                   \
+        static constexpr auto hd128 = attention_hd128##S;                                                   \
+        static constexpr auto generic = attention_generic##S; /* one more parameter: hd */                  \
     };
 VIT4J_FOR_EACH_DTYPE(ATTENTION_TABLE)
 #undef ATTENTION_TABLE

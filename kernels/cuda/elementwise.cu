@@ -98,7 +98,9 @@ static unsigned blocks_for(long long n) {
 template <class T> struct Kernels;
 #define ELEMENTWISE_TABLE(T, S)                                                                             \
     template <> struct Kernels<T> {                                                                         \
-        static constexpr auto gelu_k = gelu##S, add_k = add##S, select_k = select_token##S;                 \
+        static constexpr auto gelu_k = gelu##S;                                                             \
+        static constexpr auto add_k = add##S;                                                               \
+        static constexpr auto select_k = select_token##S;                                                   \
     };
 VIT4J_FOR_EACH_DTYPE(ELEMENTWISE_TABLE)
 #undef ELEMENTWISE_TABLE

@@ -181,7 +181,9 @@ static void cpu_layernorm(const std::vector<float>& x, const std::vector<float>&
 template <class T> struct Kernels;
 #define LAYERNORM_TABLE(T, S)                                                                               \
     template <> struct Kernels<T> {                                                                         \
-        static constexpr auto v1 = layernorm_v1##S, v2 = layernorm##S, fused = add_layernorm##S;            \
+        static constexpr auto v1 = layernorm_v1##S;                                                         \
+        static constexpr auto v2 = layernorm##S;                                                            \
+        static constexpr auto fused = add_layernorm##S;                                                     \
     };
 VIT4J_FOR_EACH_DTYPE(LAYERNORM_TABLE)
 #undef LAYERNORM_TABLE

@@ -159,8 +159,10 @@ static const char* kNames[4] = {"linear_none", "linear_bias", "linear_bias_gelu"
 template <class T> struct Kernels;
 #define LINEAR_TABLE(T, S)                                                                                  \
     template <> struct Kernels<T> {                                                                         \
-        static constexpr auto v1 = linear_v1##S;                                                            \
-        static constexpr auto none = linear_none##S, bias = linear_bias##S, gelu = linear_bias_gelu##S;      \
+        static constexpr auto v1 = linear_v1##S; /* one more parameter: the epilogue */                     \
+        static constexpr auto none = linear_none##S;                                                        \
+        static constexpr auto bias = linear_bias##S;                                                        \
+        static constexpr auto gelu = linear_bias_gelu##S;                                                   \
         static constexpr auto residual = linear_bias_residual##S;                                           \
         static constexpr auto qkv = linear_qkv##S;                                                          \
     };

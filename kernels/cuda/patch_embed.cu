@@ -164,7 +164,8 @@ struct PeCase {
 template <class T> struct Kernels;
 #define PATCH_EMBED_TABLE(T, S)                                                                             \
     template <> struct Kernels<T> {                                                                         \
-        static constexpr auto v1 = patch_embed_v1##S, v2 = patch_embed##S;                                  \
+        static constexpr auto v1 = patch_embed_v1##S;                                                       \
+        static constexpr auto v2 = patch_embed##S;                                                          \
     };
 VIT4J_FOR_EACH_DTYPE(PATCH_EMBED_TABLE)
 #undef PATCH_EMBED_TABLE
