@@ -51,7 +51,7 @@ public final class BufferPool<H> implements AutoCloseable {
     }
 
     /** A block of at least {@code bytes} bytes. */
-    public H acquire(long bytes) {
+    public synchronized H acquire(long bytes) {
         checkOpen();
         if (bytes < 0) throw new Vit4jException(device + ": cannot allocate " + bytes + " bytes");
         long size = sizeClass(bytes);
@@ -84,7 +84,7 @@ public final class BufferPool<H> implements AutoCloseable {
     }
 
     /** Returns {@code block} to the cache. Releasing a block twice, or one not from this pool, is an error. */
-    public void release(H block) {
+    public synchronized void release(H block) {
         checkOpen();
         Long size = inUse.remove(block);
         if (size == null) {
@@ -96,7 +96,7 @@ public final class BufferPool<H> implements AutoCloseable {
     }
 
     /** Frees every cached block on the device. */
-    public void trim() {
+    public synchronized void trim() {
         for (ArrayDeque<H> list : free.values()) {
             for (H h : list) allocator.free(h);
             list.clear();
@@ -104,11 +104,11 @@ public final class BufferPool<H> implements AutoCloseable {
         bytesCached = 0;
     }
 
-    public PoolStats stats() {
+    public synchronized PoolStats stats() {
         return new PoolStats(bytesInUse, peak, bytesCached, hits, misses, bytesInUse + bytesCached);
     }
 
-    public boolean isClosed() {
+    public synchronized boolean isClosed() {
         return closed;
     }
 
@@ -117,7 +117,7 @@ public final class BufferPool<H> implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         trim();
         List<H> leaked = new ArrayList<>(inUse.keySet());

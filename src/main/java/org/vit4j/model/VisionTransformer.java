@@ -20,8 +20,12 @@ import org.vit4j.backend.Epilogue;
  *   logits = Head(y)
  * </pre>
  * The weights are uploaded once, when the model is made, and the activation buffers once per batch
- * size; {@link #close()} releases both. The model does not own the backend. Not thread-safe: one
- * forward pass at a time per instance.
+ * size; {@link #close()} releases both. The model does not own the backend.
+ *
+ * <p>Thread-safe: any number of threads may call {@link #forward} on one model; passes run one at a
+ * time (they share the activation buffers, and a device runs one pass at a time anyway), each with the
+ * result a serial call gives. {@link #close()} waits for a pass under way. Several models may share
+ * one backend from several threads: backends serialise their own entry points.
  *
  * <p>The precision is chosen once, here: weights and activations are stored as that
  * {@link ElementType} (fp32, bf16, fp16), every op accumulates in float32 and rounds where
@@ -94,9 +98,15 @@ public final class VisionTransformer implements AutoCloseable {
     }
 
     public VitOutput forward(HostTensor images, ActivationObserver observer) {
-        if (closed) throw new IllegalStateException("VisionTransformer used after close");
         int batch = checkInput(images);
         requireFinite(images);
+        synchronized (this) {
+            if (closed) throw new IllegalStateException("VisionTransformer used after close");
+            return pass(images, observer, batch);
+        }
+    }
+
+    private VitOutput pass(HostTensor images, ActivationObserver observer, int batch) {
         Activations a = activations(batch);
         backend.write(images.toFloats(), a.images); // rounded to the model's precision here
         if (observer == null) {
@@ -174,7 +184,7 @@ public final class VisionTransformer implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closed) {
             closed = true;
             if (activations != null) activations.close();

@@ -30,7 +30,8 @@ import org.vit4j.memory.SegmentAllocator;
  *
  * <p>A CUDA context is current per thread, so every method that reaches the driver makes it current
  * first: the backend may be used from any thread (a forward pass on a worker, close from a shutdown
- * hook), though from one at a time: it is not thread-safe.
+ * hook). Thread-safe: every entry point is synchronized on the backend, and {@link #run} holds it
+ * for the whole recording, so another thread's transfer can never land inside a stream capture.
  */
 public final class CudaBackend implements Backend {
     private final CudaDriver driver;
@@ -171,7 +172,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public PoolStats memoryStats() {
+    public synchronized PoolStats memoryStats() {
         return pool.stats();
     }
 
@@ -198,7 +199,7 @@ public final class CudaBackend implements Backend {
     // ---- memory ----
 
     @Override
-    public DeviceBuffer allocate(ElementType type, long length) {
+    public synchronized DeviceBuffer allocate(ElementType type, long length) {
         enter();
         if (type == null) throw new Vit4jException(name + ": allocate: element type is null");
         if (length < 0 || length > Integer.MAX_VALUE) {
@@ -208,7 +209,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void write(float[] src, DeviceBuffer dst) {
+    public synchronized void write(float[] src, DeviceBuffer dst) {
         enter();
         OpChecks.hostTransfer(this, "write", dst, src);
         if (dst.dtype() == ElementType.F32) {
@@ -221,7 +222,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
+    public synchronized void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
         enter();
         OpChecks.bitsTransfer(this, "writeBits", dst, src);
         short[] bits = new short[src.remaining()];
@@ -230,7 +231,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void download(DeviceBuffer src, float[] dst) {
+    public synchronized void download(DeviceBuffer src, float[] dst) {
         enter();
         OpChecks.hostTransfer(this, "download", src, dst);
         if (src.dtype() == ElementType.F32) {
@@ -243,13 +244,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
+    public synchronized void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
         enter();
         OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
         driver.copyDtoD(p(dst), p(src), n * src.dtype().bytes());
     }
 
-    void release(DevicePointer ptr) {
+    synchronized void release(DevicePointer ptr) {
         if (closed) return; // the pool freed everything at close
         pool.release(ptr);
     }
@@ -257,7 +258,7 @@ public final class CudaBackend implements Backend {
     // ---- ops ----
 
     @Override
-    public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
+    public synchronized void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
             DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
         enter();
         OpChecks.patchEmbed(this, s, images, weight, bias, clsToken, posEmbed, out);
@@ -266,7 +267,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
+    public synchronized void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
             float eps) {
         enter();
         OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
@@ -274,7 +275,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
+    public synchronized void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
             DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
         enter();
         OpChecks.addLayerNorm(this, x, residual, sum, normed, gamma, beta, rows, dim, eps);
@@ -283,7 +284,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
+    public synchronized void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
             int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
         enter();
         OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
@@ -313,7 +314,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
+    public synchronized void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
             int tokens, int dim, int heads) {
         enter();
         OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
@@ -332,7 +333,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
+    public synchronized void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
             float scale) {
         enter();
         OpChecks.attention(this, qkv, out, batch, tokens, heads, headDim, scale);
@@ -340,21 +341,21 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
+    public synchronized void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
         enter();
         OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
         launch(CudaKernels.gelu(out.dtype(), p(x), p(out), n));
     }
 
     @Override
-    public void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
+    public synchronized void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
         enter();
         OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
         launch(CudaKernels.add(out.dtype(), p(a), p(b), p(out), n));
     }
 
     @Override
-    public void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
+    public synchronized void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
         enter();
         OpChecks.selectToken(this, x, out, batch, tokens, dim, token);
         launch(CudaKernels.selectToken(out.dtype(), p(x), p(out), batch, tokens, dim, token));
@@ -371,7 +372,7 @@ public final class CudaBackend implements Backend {
      * error of ending the broken capture is added to it as suppressed), and no graph is kept.
      */
     @Override
-    public void run(Object key, Runnable body) {
+    public synchronized void run(Object key, Runnable body) {
         enter();
         if (capturing || options.noGraph()) {
             body.run(); // nested: part of the recording already under way
@@ -424,7 +425,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void forget(Object key) {
+    public synchronized void forget(Object key) {
         if (closed) return; // close destroyed every graph
         CudaDriver.Graph graph = graphs.get(key);
         if (graph == null) return;
@@ -434,7 +435,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void synchronize() {
+    public synchronized void synchronize() {
         enter();
         driver.synchronize();
     }
@@ -445,7 +446,7 @@ public final class CudaBackend implements Backend {
      * is thrown at the end with the others suppressed.
      */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         List<RuntimeException> failures = new ArrayList<>();
         step(failures, driver::makeCurrent);

@@ -17,8 +17,10 @@ import org.vit4j.memory.PoolStats;
 /**
  * The ViT ops as hand-written OpenCL kernels (kernels/opencl/*.cl), on any OpenCL 1.2 device. Each
  * op lives in its own class with its kernel file and tuning parameters; this class owns the device
- * state (context, queue, programs), the memory pool, and the argument checks. Not thread-safe: one
- * caller at a time, as the queue is in order.
+ * state (context, queue, programs), the memory pool, and the argument checks. Thread-safe: every
+ * entry point is synchronized on the backend, so a kernel object's arguments are set and the kernel
+ * enqueued as one step; two threads (two models on one backend, or a buffer closed from another
+ * thread) can never launch a kernel with the other's arguments, which crashed PoCL (issue 12).
  *
  * <p>Every op runs on fp32, bf16 and fp16 buffers: the kernels are generic over their storage type
  * (kernels/opencl/common.cl's {@code store_t}, a build define), each storage type's programs are
@@ -141,7 +143,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public PoolStats memoryStats() {
+    public synchronized PoolStats memoryStats() {
         return pool.stats();
     }
 
@@ -152,7 +154,7 @@ public final class OpenClBackend implements Backend {
     // ---- memory ----
 
     @Override
-    public DeviceBuffer allocate(ElementType type, long length) {
+    public synchronized DeviceBuffer allocate(ElementType type, long length) {
         checkOpen();
         if (type == null) throw new Vit4jException("opencl: allocate: element type is null");
         if (length < 0 || length > Integer.MAX_VALUE) {
@@ -162,7 +164,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void download(DeviceBuffer src, float[] dst) {
+    public synchronized void download(DeviceBuffer src, float[] dst) {
         checkOpen();
         OpChecks.hostTransfer(this, "download", src, dst);
         if (dst.length == 0) return;
@@ -176,7 +178,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void write(float[] src, DeviceBuffer dst) {
+    public synchronized void write(float[] src, DeviceBuffer dst) {
         checkOpen();
         OpChecks.hostTransfer(this, "write", dst, src);
         if (src.length == 0) return;
@@ -190,7 +192,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
+    public synchronized void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
         checkOpen();
         OpChecks.bitsTransfer(this, "writeBits", dst, src);
         if (src.remaining() == 0) return;
@@ -200,13 +202,13 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
+    public synchronized void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
         checkOpen();
         OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
         rt.copy(cl(src).mem(), cl(dst).mem(), n * src.dtype().bytes());
     }
 
-    void release(cl_mem mem) {
+    synchronized void release(cl_mem mem) {
         if (closed) return; // the pool freed everything at close
         pool.release(mem);
     }
@@ -223,7 +225,7 @@ public final class OpenClBackend implements Backend {
     // ---- ops ----
 
     @Override
-    public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
+    public synchronized void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
             DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
         checkOpen();
         OpChecks.patchEmbed(this, s, images, weight, bias, clsToken, posEmbed, out);
@@ -231,7 +233,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
+    public synchronized void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
             float eps) {
         checkOpen();
         OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
@@ -240,7 +242,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
+    public synchronized void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
             DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
         checkOpen();
         OpChecks.addLayerNorm(this, x, residual, sum, normed, gamma, beta, rows, dim, eps);
@@ -249,7 +251,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
+    public synchronized void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
             int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
         checkOpen();
         OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
@@ -259,7 +261,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
+    public synchronized void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
             int tokens, int dim, int heads) {
         checkOpen();
         OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
@@ -268,7 +270,7 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
+    public synchronized void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
             float scale) {
         checkOpen();
         OpChecks.attention(this, qkv, out, batch, tokens, heads, headDim, scale);
@@ -277,34 +279,34 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
+    public synchronized void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
         checkOpen();
         OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
         elementwise.gelu(cl(x), cl(out), size("gelu", n));
     }
 
     @Override
-    public void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
+    public synchronized void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
         checkOpen();
         OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
         elementwise.add(cl(a), cl(b), cl(out), size("add", n));
     }
 
     @Override
-    public void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
+    public synchronized void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
         checkOpen();
         OpChecks.selectToken(this, x, out, batch, tokens, dim, token);
         elementwise.selectToken(cl(x), cl(out), batch, tokens, dim, token);
     }
 
     @Override
-    public void synchronize() {
+    public synchronized void synchronize() {
         checkOpen();
         rt.finish();
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         try {
             rt.finish();
