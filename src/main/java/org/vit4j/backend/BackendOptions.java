@@ -15,25 +15,54 @@ import org.vit4j.Vit4jException;
  * @param gemm         which GEMM runs the linear layers on CUDA (default {@link Gemm#VIT4J})
  * @param openClTuning OpenCL tuning values by name (e.g. {@code GEMM_VARIANT -> 3}), over the device
  *                     kind's defaults; a name no OpenCL op declares is an error when the backend opens
+ * @param memoryCap    the most bytes the backend's memory pool may hold; 0: the device's own (OpenCL:
+ *                     the memory the device reports), unbounded where the backend knows none
  */
-public record BackendOptions(boolean noGraph, Gemm gemm, Map<String, Integer> openClTuning) {
-    public static final BackendOptions DEFAULT = new BackendOptions(false, Gemm.VIT4J, Map.of());
+public record BackendOptions(boolean noGraph, Gemm gemm, Map<String, Integer> openClTuning, long memoryCap) {
+    public static final BackendOptions DEFAULT = new BackendOptions(false, Gemm.VIT4J, Map.of(), 0);
 
     public BackendOptions {
         gemm = gemm == null ? Gemm.VIT4J : gemm;
         openClTuning = openClTuning == null ? Map.of() : Map.copyOf(openClTuning);
+        if (memoryCap < 0) throw new Vit4jException("memory cap " + memoryCap + " bytes: expected >= 0 (0: the device's)");
+    }
+
+    public BackendOptions(boolean noGraph, Gemm gemm, Map<String, Integer> openClTuning) {
+        this(noGraph, gemm, openClTuning, 0);
     }
 
     public BackendOptions withNoGraph(boolean noGraph) {
-        return new BackendOptions(noGraph, gemm, openClTuning);
+        return new BackendOptions(noGraph, gemm, openClTuning, memoryCap);
     }
 
     public BackendOptions withGemm(Gemm gemm) {
-        return new BackendOptions(noGraph, gemm, openClTuning);
+        return new BackendOptions(noGraph, gemm, openClTuning, memoryCap);
     }
 
     public BackendOptions withOpenClTuning(Map<String, Integer> openClTuning) {
-        return new BackendOptions(noGraph, gemm, openClTuning);
+        return new BackendOptions(noGraph, gemm, openClTuning, memoryCap);
+    }
+
+    public BackendOptions withMemoryCap(long bytes) {
+        return new BackendOptions(noGraph, gemm, openClTuning, bytes);
+    }
+
+    /** A size written {@code 8g}, {@code 512m}, {@code 64k} or in bytes; an error naming it otherwise. */
+    public static long parseBytes(String s) {
+        String v = s == null ? "" : s.trim().toLowerCase(Locale.ROOT);
+        long unit = 1;
+        if (v.endsWith("b")) v = v.substring(0, v.length() - 1);
+        if (v.endsWith("k")) unit = 1L << 10;
+        else if (v.endsWith("m")) unit = 1L << 20;
+        else if (v.endsWith("g")) unit = 1L << 30;
+        if (unit != 1) v = v.substring(0, v.length() - 1);
+        try {
+            double n = Double.parseDouble(v);
+            if (!(n >= 0) || n * unit > Long.MAX_VALUE) throw new NumberFormatException();
+            return (long) (n * unit);
+        } catch (NumberFormatException e) {
+            throw new Vit4jException("size '" + s + "' is not a byte count like 8g, 512m or 1048576");
+        }
     }
 
     /** The provider of the CUDA backend's linear-layer GEMMs. */

@@ -38,6 +38,10 @@ final class ModelOptions {
                     + "(default: ${DEFAULT-VALUE})")
     String precision;
 
+    @Option(names = "--memory-cap", paramLabel = "BYTES", description = "the most device memory the backend's pool "
+            + "may hold, e.g. 2g (default: what the device reports, for OpenCL); a batch past it is an error")
+    String memoryCap;
+
     @Option(names = "--allow-non-finite-weights", description = "load a checkpoint that holds NaN or infinite "
             + "weights (by default an error naming the tensor)")
     boolean allowNonFiniteWeights;
@@ -86,7 +90,13 @@ final class ModelOptions {
         } catch (Vit4jException e) {
             throw new Vit4jException("--opencl-tuning: " + e.getMessage());
         }
-        return new BackendOptions(noGraph, g, tuning);
+        long cap;
+        try {
+            cap = memoryCap == null ? 0 : BackendOptions.parseBytes(memoryCap);
+        } catch (Vit4jException e) {
+            throw new Vit4jException("--memory-cap: " + e.getMessage());
+        }
+        return new BackendOptions(noGraph, g, tuning, cap);
     }
 
     /** The backend that --backend and --device name, opened with {@link #backendOptions()}. */

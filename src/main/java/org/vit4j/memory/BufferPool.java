@@ -35,10 +35,27 @@ public final class BufferPool<H> implements AutoCloseable {
     private long hits;
     private long misses;
     private boolean closed;
+    private final long capacity;
 
     public BufferPool(DeviceAllocator<H> allocator, String device) {
+        this(allocator, device, Long.MAX_VALUE);
+    }
+
+    /**
+     * A pool that holds at most {@code capacity} bytes (in use and cached): a request past it first
+     * gives the cache back, then fails with an error that says what fits, instead of growing the
+     * process or the device past what it has.
+     */
+    public BufferPool(DeviceAllocator<H> allocator, String device, long capacity) {
+        if (capacity <= 0) throw new Vit4jException(device + ": memory cap " + capacity + " bytes: expected > 0");
         this.allocator = allocator;
         this.device = device;
+        this.capacity = capacity;
+    }
+
+    /** The most bytes this pool holds; Long.MAX_VALUE where it has no cap. */
+    public long capacity() {
+        return capacity;
     }
 
     /** The size class a request of {@code bytes} is served from. */
@@ -62,6 +79,12 @@ public final class BufferPool<H> implements AutoCloseable {
             bytesCached -= size;
             hits++;
         } else {
+            if (bytesInUse + bytesCached + size > capacity) trim();
+            if (bytesInUse + size > capacity) {
+                throw new Vit4jException(device + ": " + size + " more bytes would pass the memory cap of " + capacity
+                        + " bytes (" + bytesInUse + " in use): use a smaller batch, or raise the cap "
+                        + "(--memory-cap, BackendOptions.withMemoryCap)");
+            }
             try {
                 block = allocator.allocate(size);
             } catch (RuntimeException first) {

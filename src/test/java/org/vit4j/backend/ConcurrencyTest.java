@@ -98,4 +98,23 @@ class ConcurrencyTest {
             if (owned) be.close();
         }
     }
+
+    /** A batch that does not fit the device memory cap is a clean error, and the model still runs smaller batches. */
+    @org.junit.jupiter.api.Test
+    void aBatchPastTheMemoryCapIsACleanErrorOnOpenCl() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(new org.vit4j.backend.opencl.OpenClProvider().probe().available()
+                || !"1".equals(System.getenv("VIT4J_REQUIRE_OPENCL")), "OpenCL required");
+        BackendProvider.Probe probe = new org.vit4j.backend.opencl.OpenClProvider().probe();
+        if (!probe.available()) throw new AssertionError("no OpenCL: " + probe.reason());
+        LoadedModel m = CheckpointLoader.load(Golden.file("vit-tiny", "model.safetensors"));
+        try (Backend be = Backends.open("opencl", 0, BackendOptions.DEFAULT.withMemoryCap(2L << 20));
+                VisionTransformer vit = new VisionTransformer(m.weights(), be)) {
+            float[] one = vit.forward(images(1, 1)).logits().data();
+            org.vit4j.Vit4jException e = org.junit.jupiter.api.Assertions.assertThrows(org.vit4j.Vit4jException.class,
+                    () -> vit.forward(images(300, 2)));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("memory cap") && e.getMessage().contains("smaller batch"),
+                    e.getMessage());
+            assertArrayEquals(one, vit.forward(images(1, 1)).logits().data(), "the model still runs after the refusal");
+        }
+    }
 }

@@ -27,8 +27,9 @@ import org.vit4j.backend.cpu.CpuBackend;
  *       the storage type of the cpu backend's (their 16-bit patterns as sign-magnitude ordinals
  *       differ by at most 2). Cancellation rule: where |want| is tiny against the output tensor's
  *       RMS, a float32 sum (device) and a double sum (cpu) legitimately differ by more ulps of a
- *       tiny value, so an element also passes if |got - want| <= 2 ulp of the type at 1e-3 * RMS
- *       (an absolute slack, the same for every element of the tensor). Attention takes the slack at
+ *       tiny value, so an element also passes if |got - want| <= 2 ulp of the type at 1e-2 * RMS
+ *       (an absolute slack, the same for every element of the tensor; 1e-2 * RMS since float32 sums of
+ *       hundreds of terms reach it, see {@link #CANCELLATION}). Attention takes the slack at
  *       1e-2 * RMS ({@link #ATTENTION_CANCELLATION}): its float32 scores carry an absolute error of
  *       about 1e-6 (score magnitudes up to ~10 times float's epsilon), which moves every output by
  *       about 1e-6 * |v| whatever its size, about 2 fp16 ulps at 1e-3 * RMS. A plain float32
@@ -49,10 +50,22 @@ import org.vit4j.backend.cpu.CpuBackend;
 class HalfKernelParityTest {
     static final int ULPS = 2;
     static final int LOOSE_MIN_ELEMENTS = 32;
-    /** Where |want| < this times the tensor's RMS, the absolute slack of the cancellation rule applies. */
-    static final double CANCELLATION = 1e-3;
+    /**
+     * Where |want| < this times the tensor's RMS, the absolute slack of the cancellation rule applies.
+     * 1e-2 for every op that sums (GEMMs over K up to 768, LayerNorm, attention): a float32 sum of O(1)
+     * terms differs from the double one by ~1e-6 absolute, which on a small output of a random draw
+     * exceeded 2 fp16 ulps at 1e-3 * RMS in a few percent of runs (linear with residual on cuda-cpu:
+     * 1 element of 151,296, 2.3e-6 off; the patch embedding likewise), a flaky test, not a kernel fault.
+     */
+    static final double CANCELLATION = 1e-2;
     /** The same for attention, whose fp32 score error moves small outputs by ~1e-6 * |v| (see above). */
     static final double ATTENTION_CANCELLATION = 1e-2;
+    /**
+     * The same for the patch embedding's long sums (K = C * P * P, 768 at P 16): a sequential float32
+     * FMA chain (the CUDA kernel's, reproduced bit for bit by plain Java float arithmetic) differs
+     * from the double sum by up to ~1.5x the 1e-3 slack on small outputs in ~3% of random draws.
+     */
+    static final double LONG_SUM_CANCELLATION = 1e-2;
     private static final CpuBackend CPU = new CpuBackend();
     private static final ElementType[] HALF = {ElementType.BF16, ElementType.F16};
     private final long seed = System.nanoTime();
@@ -349,7 +362,7 @@ class HalfKernelParityTest {
             int out = p.output((int) s.outputFloats());
             p.run((be, buf) -> be.patchEmbed(s, buf.apply(img), buf.apply(w), buf.apply(b), buf.apply(cls),
                     buf.apply(pos), buf.apply(out)));
-            p.check(out, "patchEmbed");
+            p.check(out, "patchEmbed", LONG_SUM_CANCELLATION);
         } finally {
             p.close();
         }

@@ -124,4 +124,24 @@ class BufferPoolTest {
         assertTrue(e.getMessage().contains("fake: cannot allocate"), e.getMessage());
         pool.release(big);
     }
+
+    /** Issue 12: the pool grew past what the device reported. A cap gives the cache back, then says what fits. */
+    @org.junit.jupiter.api.Test
+    void aCapGivesTheCacheBackThenRefusesWithAClearError() {
+        FakeDevice dev = new FakeDevice();
+        BufferPool<long[]> pool = new BufferPool<>(dev, "fake", 4096);
+        long[] a = pool.acquire(2048);
+        long[] b = pool.acquire(1024);
+        pool.release(b); // cached, not freed
+        long[] c = pool.acquire(2048); // fits only once the cache is given back
+        org.junit.jupiter.api.Assertions.assertEquals(4096, dev.used);
+        org.vit4j.Vit4jException e = org.junit.jupiter.api.Assertions.assertThrows(org.vit4j.Vit4jException.class,
+                () -> pool.acquire(256));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("memory cap of 4096 bytes")
+                && e.getMessage().contains("smaller batch"), e.getMessage());
+        pool.release(a);
+        pool.release(c);
+        pool.close();
+        org.junit.jupiter.api.Assertions.assertEquals(0, dev.used);
+    }
 }

@@ -90,7 +90,7 @@ public final class CudaBackend implements Backend {
                 }
             };
             p = new BufferPool<>(new SegmentAllocator<>(device, DevicePointer::plus, 2L << 20, 256L << 10),
-                    name + " " + deviceName);
+                    name + " " + deviceName, options.memoryCap() > 0 ? options.memoryCap() : Long.MAX_VALUE);
         } catch (RuntimeException e) {
             closeQuietly(driver, e);
             throw e;

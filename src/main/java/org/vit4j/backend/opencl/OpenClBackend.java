@@ -40,6 +40,10 @@ public final class OpenClBackend implements Backend {
     private boolean closed;
 
     private OpenClBackend(ClDevice device, Map<String, Integer> tuningOverrides, ClDevice.Kind tuneAs) {
+        this(device, tuningOverrides, tuneAs, 0);
+    }
+
+    private OpenClBackend(ClDevice device, Map<String, Integer> tuningOverrides, ClDevice.Kind tuneAs, long memoryCap) {
         this.rt = new ClRuntime(device);
         try {
             this.tuning = new Tuning(tuneAs, tuningOverrides);
@@ -53,7 +57,8 @@ public final class OpenClBackend implements Backend {
                 public void free(cl_mem handle) {
                     ClRuntime.free(handle);
                 }
-            }, "opencl " + device.name());
+            }, "opencl " + device.name(), memoryCap > 0 ? memoryCap
+                    : device.globalMemBytes() > 0 ? device.globalMemBytes() : Long.MAX_VALUE);
             this.elementwise = new ElementwiseOps(rt, tuning);
             this.gemm = new GemmOps(rt, tuning);
             this.patchEmbed = new PatchEmbedOps(rt, tuning);
@@ -73,7 +78,13 @@ public final class OpenClBackend implements Backend {
 
     /** The backend on device {@code index}, with {@code options}' tuning overrides (the only option it takes). */
     public static OpenClBackend open(int index, org.vit4j.backend.BackendOptions options) {
-        return open(index, options.openClTuning(), null);
+        List<ClDevice> devices = ClDevice.all();
+        if (index < 0 || index >= devices.size()) {
+            throw new Vit4jException("opencl: no device " + index + " (found " + devices.size() + ")");
+        }
+        ClDevice device = devices.get(index);
+        warnWithoutSignalChaining(device);
+        return new OpenClBackend(device, options.openClTuning(), device.kind(), options.memoryCap());
     }
 
     /** The backend on device {@code index}, with tuning values overridden by name (e.g. "GEMM_VARIANT" -> 1). */
