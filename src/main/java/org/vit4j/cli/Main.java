@@ -34,6 +34,11 @@ public final class Main {
         cli.setParameterExceptionHandler((e, a) -> {
             PrintWriter err = e.getCommandLine().getErr();
             err.println("vit4j: error: " + oneLine(e.getMessage()));
+            // A misspelled option or command: picocli's nearest matches ("did you mean --precision?").
+            if (e instanceof picocli.CommandLine.UnmatchedArgumentException u) {
+                java.util.List<String> near = u.getSuggestions();
+                if (!near.isEmpty()) err.println("did you mean: " + String.join(", ", near.subList(0, Math.min(3, near.size()))) + "?");
+            }
             err.println("try: vit4j " + (e.getCommandLine().getCommandName().equals("vit4j") ? ""
                     : e.getCommandLine().getCommandName() + " ") + "--help");
             return EXIT_BAD_INPUT;

@@ -49,6 +49,11 @@ public record ModelConfigFile(
         JsonNode root;
         try {
             root = JSON.readTree(Files.readAllBytes(path));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // Jackson's own message carries "Source: REDACTED" and a snippet; say where, in words.
+            var at = e.getLocation();
+            throw new CheckpointException(path + ": cannot read config: not valid JSON" + (at == null ? "" : " at line " + at.getLineNr()
+                    + ", column " + at.getColumnNr()) + ": " + oneLine(e.getOriginalMessage()), e);
         } catch (IOException e) {
             throw new CheckpointException(path + ": cannot read config: " + e.getMessage(), e);
         }
@@ -192,5 +197,9 @@ public record ModelConfigFile(
             }
             return List.of(out);
         }
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replace('\n', ' ').replace('\r', ' ');
     }
 }

@@ -162,6 +162,21 @@ class CliTest {
         r = cli("classify", "--top", "zero");
         assertEquals(2, r.status());
         assertTrue(r.err().contains("--top"), r.err());
+        // A misspelled option: picocli's nearest match (issue 12).
+        r = cli("classify", "--precison", "bf16");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("did you mean: --precision"), r.err());
+    }
+
+    /** A config that is not JSON says where, without Jackson's "Source: REDACTED" noise (issue 12). */
+    @Test
+    void aBrokenConfigSaysWhereInOneLine(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        Path cfg = java.nio.file.Files.writeString(dir.resolve("config.json"), "{\n  \"num_attention_heads\": 4,,\n}");
+        Result r = cli("run", "--weights", org.vit4j.Golden.file("vit-tiny", "model.safetensors").toString(), "--config",
+                cfg.toString(), "--input", "x.safetensors", "--output", dir.resolve("o.safetensors").toString());
+        assertEquals(2, r.status());
+        assertOneLineError(r, "config.json: cannot read config: not valid JSON at line 2, column");
+        assertTrue(!r.err().contains("REDACTED") && !r.err().contains("Source:"), r.err());
     }
 
     @Test
