@@ -249,4 +249,15 @@ class CpuBackendTest {
         be.download(b, host);
         return host;
     }
+
+    /** Issue 12: batch 300000 on cpu ended in an OutOfMemoryError; the heap is the cpu backend's device memory. */
+    @Test
+    void anAllocationPastTheHeapIsAClearError() {
+        try (CpuBackend be = new CpuBackend()) {
+            long tooMany = Math.min(Integer.MAX_VALUE - 16, Runtime.getRuntime().maxMemory() / 4 + (1 << 20));
+            Vit4jException e = assertThrows(Vit4jException.class, () -> be.allocate(tooMany));
+            assertTrue(e.getMessage().contains("Java heap is full") && e.getMessage().contains("smaller batch"), e.getMessage());
+            assertEquals(0, be.liveBuffers());
+        }
+    }
 }

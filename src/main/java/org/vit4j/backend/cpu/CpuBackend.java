@@ -61,8 +61,16 @@ public final class CpuBackend implements Backend {
         if (length < 0 || length > Integer.MAX_VALUE - 8) {
             throw new Vit4jException("cpu: cannot allocate " + length + " elements (limit " + (Integer.MAX_VALUE - 8) + ")");
         }
+        float[] data;
+        try {
+            data = new float[(int) length];
+        } catch (OutOfMemoryError e) { // the heap is this backend's device memory: a clean error, as a device's
+            throw new Vit4jException("cpu: cannot allocate " + length + " elements (" + 4 * length / (1 << 20)
+                    + " MiB): the Java heap is full (max " + Runtime.getRuntime().maxMemory() / (1 << 20)
+                    + " MiB); use a smaller batch or a larger -Xmx");
+        }
         liveBuffers.incrementAndGet();
-        return new CpuBuffer(this, type, new float[(int) length]);
+        return new CpuBuffer(this, type, data);
     }
 
     @Override
