@@ -31,9 +31,8 @@ import org.vit4j.backend.PatchEmbedShape;
  * picks the kernel by it. The plans without a type are the fp32 ones. Tile sizes, grids and argument
  * lists are the same for every type (shared memory holds float for every type).
  *
- * <p>Tile sizes are the nested classes' constants; each mirrors the {@code #define}/{@code constexpr}
- * block of one .cu file (named in its javadoc), which is the single place they are set on the device
- * side. All kernels use static shared memory only, so {@link Launch#sharedBytes()} (dynamic shared
+ * <p>Tile sizes are the nested classes' constants, read at class load from the {@code constexpr}
+ * block of one .cu file (named in its javadoc; {@link KernelConstants}), the single place they are set. All kernels use static shared memory only, so {@link Launch#sharedBytes()} (dynamic shared
  * memory) is 0; {@link Launch#staticSharedBytes()} states what the kernel declares, for checks.
  */
 public final class CudaKernels {
@@ -77,50 +76,50 @@ public final class CudaKernels {
         }
     }
 
-    /** Tiled SGEMM of linear.cu and patch_embed.cu; mirrors {@code GEMM_*} in kernels/cuda/common.cuh. */
+    /** Tiled SGEMM of linear.cu and patch_embed.cu: {@code GEMM_*} of kernels/cuda/common.cuh, read from it. */
     public static final class Gemm {
         private Gemm() {}
 
         /** Rows of C per block (M). */
-        public static final int BM = 64;
+        public static final int BM = KernelConstants.get("common.cuh", "GEMM_BM");
         /** Columns of C per block (N). */
-        public static final int BN = 64;
+        public static final int BN = KernelConstants.get("common.cuh", "GEMM_BN");
         /** Depth of one shared-memory slab (K). */
-        public static final int BK = 16;
+        public static final int BK = KernelConstants.get("common.cuh", "GEMM_BK");
         /** Rows of C per thread (register block). */
-        public static final int TM = 4;
+        public static final int TM = KernelConstants.get("common.cuh", "GEMM_TM");
         /** Columns of C per thread (register block). */
-        public static final int TN = 4;
-        public static final int THREADS = (BM / TM) * (BN / TN);
+        public static final int TN = KernelConstants.get("common.cuh", "GEMM_TN");
+        public static final int THREADS = KernelConstants.get("common.cuh", "GEMM_THREADS");
         /** Padded row length of the staged slabs. */
-        public static final int LDS = BM + 4;
+        public static final int LDS = KernelConstants.get("common.cuh", "GEMM_LDS");
         public static final int STATIC_SHARED_BYTES = 2 * BK * LDS * Float.BYTES;
     }
 
-    /** Mirrors {@code LN_*} in kernels/cuda/layernorm.cu. */
+    /** {@code LN_*} of kernels/cuda/layernorm.cu, read from it. */
     public static final class LayerNorm {
         private LayerNorm() {}
 
         /** Rows per block, one warp each. */
-        public static final int WARPS = 4;
-        public static final int THREADS = WARPS * 32;
+        public static final int WARPS = KernelConstants.get("layernorm.cu", "LN_WARPS");
+        public static final int THREADS = KernelConstants.get("layernorm.cu", "LN_THREADS");
         /** Quads per lane in the register-cached path: rows up to 32 * 4 * VEC = 1024 elements. */
-        public static final int VEC = 8;
+        public static final int VEC = KernelConstants.get("layernorm.cu", "LN_VEC");
     }
 
-    /** Mirrors {@code ATTN_*} in kernels/cuda/attention.cu. */
+    /** {@code ATTN_*} of kernels/cuda/attention.cu, read from it. */
     public static final class Attention {
         private Attention() {}
 
         /** Query rows per block. */
-        public static final int BQ = 32;
+        public static final int BQ = KernelConstants.get("attention.cu", "ATTN_BQ");
         /** Threads per query row (the head dim is split between them). */
-        public static final int TPR = 4;
+        public static final int TPR = KernelConstants.get("attention.cu", "ATTN_TPR");
         /** Keys per shared-memory tile. */
-        public static final int BK = 32;
-        public static final int THREADS = BQ * TPR;
+        public static final int BK = KernelConstants.get("attention.cu", "ATTN_BK");
+        public static final int THREADS = KernelConstants.get("attention.cu", "ATTN_THREADS");
         /** Largest head dim of attention_generic. */
-        public static final int HD_MAX = 128;
+        public static final int HD_MAX = KernelConstants.get("attention.cu", "ATTN_HD_MAX");
         /** Head dims with their own kernel, attention_hd{hd}. */
         public static final List<Integer> TEMPLATED = List.of(32, 64, 80, 128);
 
@@ -131,11 +130,11 @@ public final class CudaKernels {
         }
     }
 
-    /** Mirrors {@code EW_THREADS} in kernels/cuda/elementwise.cu. */
+    /** {@code EW_THREADS} of kernels/cuda/elementwise.cu, read from it. */
     public static final class Elementwise {
         private Elementwise() {}
 
-        public static final int THREADS = 256;
+        public static final int THREADS = KernelConstants.get("elementwise.cu", "EW_THREADS");
         /** Elements per thread (one quad: a float4 of fp32, 8 bytes of bf16/fp16). */
         public static final int PER_THREAD = 4;
     }
@@ -433,8 +432,8 @@ public final class CudaKernels {
 
     // ---- epilogue.cu: what the cuBLAS path applies after cublasSgemm (fp32 only) ----
 
-    /** Threads per block of epilogue.cu; mirrors EP_THREADS there. */
-    public static final int EPILOGUE_THREADS = 256;
+    /** Threads per block of epilogue.cu: its EP_THREADS, read from it. */
+    public static final int EPILOGUE_THREADS = KernelConstants.get("epilogue.cu", "EP_THREADS");
 
     /** out[rows, cols] = act(out + bias[col]), act = exact GELU when {@code gelu}. */
     public static Launch biasRows(long out, long bias, int rows, int cols, boolean gelu) {
