@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.vit4j.HostTensor;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.io.EmbeddedDefaultModel;
@@ -29,12 +28,18 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--top", paramLabel = "K", defaultValue = "3", description = "classes to print per image (default: ${DEFAULT-VALUE})")
     int top;
 
+    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "16",
+            description = "images per forward pass; the images are read and run N at a time, so memory stays bounded "
+                    + "however many are given (default: ${DEFAULT-VALUE})")
+    int batchSize;
+
     @Parameters(paramLabel = "IMAGE", arity = "0..*", description = "PNG or JPEG files")
     List<Path> images = new ArrayList<>();
 
     @Override
     public Integer call() {
         if (top < 1) throw new Vit4jException("--top must be >= 1, got " + top);
+        if (batchSize < 1) throw new Vit4jException("--batch-size must be >= 1, got " + batchSize);
         try (Backend backend = model.openBackend()) {
             boolean embedded = model.weights == null;
             Path extracted = embedded ? EmbeddedDefaultModel.extract() : null;
@@ -48,13 +53,15 @@ final class ClassifyCommand implements Callable<Integer> {
                 throw new Vit4jException(loaded.source() + ": this checkpoint has no classification head; use "
                         + "'vit4j run' for its embeddings");
             }
-            HostTensor batch = ImagePreprocessor.loadBatch(images, loaded.preprocessing());
             try (VisionTransformer vit = new VisionTransformer(loaded.weights(), backend, model.precision())) {
-                float[] logits = vit.forward(batch).logits().data();
                 int classes = loaded.config().numClasses();
-                for (int i = 0; i < images.size(); i++) {
-                    System.out.println(images.get(i).getFileName() + ": "
-                            + topClasses(logits, i * classes, classes, loaded.labels()));
+                for (int from = 0; from < images.size(); from += batchSize) {
+                    List<Path> part = images.subList(from, Math.min(images.size(), from + batchSize));
+                    float[] logits = vit.forward(ImagePreprocessor.loadBatch(part, loaded.preprocessing())).logits().data();
+                    for (int i = 0; i < part.size(); i++) {
+                        System.out.println(part.get(i).getFileName() + ": "
+                                + topClasses(logits, i * classes, classes, loaded.labels()));
+                    }
                 }
                 if (embedded) {
                     EmbeddedDefaultModel.Accuracy acc = EmbeddedDefaultModel.heldOutAccuracy(extracted, vit);

@@ -243,4 +243,18 @@ class CliTest {
         assertEquals(1, err.lines().count(), "one line: " + err);
         for (String p : parts) assertTrue(err.contains(p), "'" + p + "' not in: " + err);
     }
+
+    /** Issue 12: classify ran every image as one batch; --batch-size runs N at a time, with the same output. */
+    @Test
+    void batchSizeChangesNothingButHowManyRunAtOnce() {
+        Result whole = cli("classify", "--backend", "cpu", "--batch-size", "64");
+        Result threes = cli("classify", "--backend", "cpu", "--batch-size", "3");
+        assertEquals(0, whole.status(), whole.err());
+        assertEquals(0, threes.status(), threes.err());
+        assertEquals(10, whole.out().lines().filter(l -> l.startsWith("digit-")).count(), whole.out());
+        assertEquals(whole.out(), threes.out());
+        Result bad = cli("classify", "--backend", "cpu", "--batch-size", "0");
+        assertEquals(2, bad.status());
+        assertOneLineError(bad, "--batch-size must be >= 1, got 0");
+    }
 }
