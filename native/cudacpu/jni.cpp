@@ -68,6 +68,12 @@ void check_range(uintptr_t p, size_t bytes, const char* what) {
                         + " are not inside one device allocation"};
 }
 
+/** The checks of a host transfer of count elements of elem bytes, the same for each element type. */
+void host_copy(const char* op, const char* side, jlong address, jint offset, jint count, size_t elem) {
+    if (count < 0 || offset < 0) throw JavaError{std::string(op) + ": negative offset or count"};
+    check_range((uintptr_t) address, (size_t) count * elem, (std::string(op) + " " + side).c_str());
+}
+
 const KernelEntry* entry_of(jlong handle) {
     for (const auto& e : registry())
         if (reinterpret_cast<jlong>(e.get()) == handle) return e.get();
@@ -139,8 +145,7 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_free(JNIEnv* en
 JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyHtoD(JNIEnv* env, jclass, jlong dst, jfloatArray src,
                                                                           jint offset, jint count) {
     guarded(env, [&] {
-        if (count < 0 || offset < 0) throw JavaError{"copyHtoD: negative offset or count"};
-        check_range((uintptr_t) dst, (size_t) count * 4, "copyHtoD destination");
+        host_copy("copyHtoD", "destination", dst, offset, count, 4);
         env->GetFloatArrayRegion(src, offset, count, reinterpret_cast<jfloat*>(dst)); // bounds-checked by the JVM
     });
 }
@@ -148,8 +153,7 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyHtoD(JNIEnv
 JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyDtoH(JNIEnv* env, jclass, jfloatArray dst,
                                                                           jint offset, jlong src, jint count) {
     guarded(env, [&] {
-        if (count < 0 || offset < 0) throw JavaError{"copyDtoH: negative offset or count"};
-        check_range((uintptr_t) src, (size_t) count * 4, "copyDtoH source");
+        host_copy("copyDtoH", "source", src, offset, count, 4);
         env->SetFloatArrayRegion(dst, offset, count, reinterpret_cast<const jfloat*>(src));
     });
 }
@@ -157,8 +161,7 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyDtoH(JNIEnv
 JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyHtoDBits(JNIEnv* env, jclass, jlong dst,
                                                                               jshortArray src, jint offset, jint count) {
     guarded(env, [&] {
-        if (count < 0 || offset < 0) throw JavaError{"copyHtoDBits: negative offset or count"};
-        check_range((uintptr_t) dst, (size_t) count * 2, "copyHtoDBits destination");
+        host_copy("copyHtoDBits", "destination", dst, offset, count, 2);
         env->GetShortArrayRegion(src, offset, count, reinterpret_cast<jshort*>(dst));
     });
 }
@@ -166,8 +169,7 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyHtoDBits(JN
 JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_copyDtoHBits(JNIEnv* env, jclass, jshortArray dst,
                                                                               jint offset, jlong src, jint count) {
     guarded(env, [&] {
-        if (count < 0 || offset < 0) throw JavaError{"copyDtoHBits: negative offset or count"};
-        check_range((uintptr_t) src, (size_t) count * 2, "copyDtoHBits source");
+        host_copy("copyDtoHBits", "source", src, offset, count, 2);
         env->SetShortArrayRegion(dst, offset, count, reinterpret_cast<const jshort*>(src));
     });
 }

@@ -84,6 +84,20 @@ public enum ElementType {
         };
     }
 
+    /** The 16-bit patterns of {@code values} in this (half) type. */
+    public short[] toBits(float[] values) {
+        short[] out = new short[values.length];
+        for (int i = 0; i < out.length; i++) out[i] = toBits(values[i]);
+        return out;
+    }
+
+    /** Fills {@code out} with the values of the patterns of {@code bits} from its position on; returns {@code out}. */
+    public float[] fromBits(java.nio.ShortBuffer bits, float[] out) {
+        int at = bits.position();
+        for (int i = 0; i < out.length; i++) out[i] = fromBits(bits.get(at + i));
+        return out;
+    }
+
     // ---- conversions (the same arithmetic as native/cudacpu/cuda_cpu.h) ----
 
     static short floatToBf16(float f) {

@@ -95,19 +95,14 @@ public final class HostTensor {
     /** The values as float32 (exact for every type); a copy for half types, the array itself for fp32. */
     public float[] toFloats() {
         if (floats != null) return floats;
-        float[] out = new float[bits.remaining()];
-        for (int i = 0; i < out.length; i++) out[i] = dtype.fromBits(bits.get(i));
-        return out;
+        return dtype.fromBits(bits, new float[bits.remaining()]);
     }
 
     /** This tensor stored as {@code type}: rounded to nearest even when narrowing; itself if already so. */
     public HostTensor to(ElementType type) {
         if (type == dtype) return this;
         if (type == ElementType.F32) return new HostTensor(toFloats(), shape);
-        float[] v = toFloats();
-        short[] out = new short[v.length];
-        for (int i = 0; i < v.length; i++) out[i] = type.toBits(v[i]);
-        return ofBits(type, ShortBuffer.wrap(out), shape);
+        return ofBits(type, ShortBuffer.wrap(type.toBits(toFloats())), shape);
     }
 
     @Override

@@ -91,9 +91,7 @@ public interface Backend extends AutoCloseable {
      */
     default void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
         OpChecks.bitsTransfer(this, "writeBits", dst, src);
-        float[] v = new float[src.remaining()];
-        for (int i = 0; i < v.length; i++) v[i] = dst.dtype().fromBits(src.get(src.position() + i));
-        write(v, dst);
+        write(dst.dtype().fromBits(src, new float[src.remaining()]), dst);
     }
 
     /** Copies the first {@code n} elements of {@code src} to {@code dst} (same type) on the device. */

@@ -237,10 +237,7 @@ class HalfKernelParityTest {
     // ---- linear ----
 
     static Stream<Arguments> linearShapes() {
-        return cases(new Object[][] {
-            {1, 1, 1}, {1, 7, 5}, {3, 13, 17}, {33, 65, 31}, {197, 192, 576}, {394, 384, 384}, {26, 72, 150},
-            {197, 150, 72}, {2, 768, 10}, {70, 300, 129},
-        });
+        return cases(KernelParityTest.LINEAR_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} M={2} K={3} N={4}")
@@ -267,9 +264,7 @@ class HalfKernelParityTest {
     }
 
     static Stream<Arguments> qkvShapes() {
-        return cases(new Object[][] {
-            {1, 197, 192, 3}, {2, 26, 72, 3}, {3, 50, 160, 2}, {1, 17, 256, 2}, {2, 5, 64, 2}, {1, 1, 8, 1},
-        });
+        return cases(KernelParityTest.QKV_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} B={2} T={3} D={4} H={5}")
@@ -294,10 +289,7 @@ class HalfKernelParityTest {
     // ---- attention ----
 
     static Stream<Arguments> attentionShapes() {
-        return cases(new Object[][] {
-            {1, 197, 3, 64}, {2, 197, 2, 32}, {1, 50, 2, 80}, {2, 17, 1, 128}, {1, 1, 1, 32}, {3, 5, 4, 24},
-            {1, 257, 2, 64}, {2, 65, 3, 16},
-        });
+        return cases(KernelParityTest.ATTENTION_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} B={2} T={3} H={4} hd={5}")
@@ -320,7 +312,7 @@ class HalfKernelParityTest {
     // ---- layer norm ----
 
     static Stream<Arguments> layerNormShapes() {
-        return cases(new Object[][] {{1, 1}, {197, 192}, {3, 72}, {5, 1000}, {2, 1023}, {394, 384}, {7, 33}});
+        return cases(KernelParityTest.LAYER_NORM_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} rows={2} dim={3}")
@@ -345,10 +337,7 @@ class HalfKernelParityTest {
     // ---- patch embedding ----
 
     static Stream<Arguments> patchEmbedShapes() {
-        return cases(new Object[][] {
-            {1, 3, 224, 16, 192}, {2, 3, 30, 6, 72}, {3, 1, 8, 2, 64}, {1, 3, 28, 14, 33}, {2, 3, 32, 8, 40},
-            {1, 3, 64, 32, 17},
-        });
+        return cases(KernelParityTest.PATCH_EMBED_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} B={2} C={3} S={4} P={5} D={6}")
@@ -371,7 +360,7 @@ class HalfKernelParityTest {
     // ---- elementwise ----
 
     static Stream<Arguments> elementwiseShapes() {
-        return cases(new Object[][] {{1}, {1000}, {12345}, {197 * 768 + 3}});
+        return cases(KernelParityTest.ELEMENTWISE_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} n={2}")
@@ -393,7 +382,7 @@ class HalfKernelParityTest {
     }
 
     static Stream<Arguments> selectShapes() {
-        return cases(new Object[][] {{2, 197, 192, 0}, {3, 5, 7, 4}});
+        return cases(KernelParityTest.SELECT_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} B={2} T={3} D={4} token={5}")

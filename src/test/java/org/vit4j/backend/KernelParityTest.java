@@ -78,6 +78,32 @@ class KernelParityTest {
         }
     }
 
+    /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
+    static final Object[][] LINEAR_SHAPES = {
+            {1, 1, 1}, {1, 7, 5}, {3, 13, 17}, {33, 65, 31}, {197, 192, 576}, {394, 384, 384}, {26, 72, 150},
+            {197, 150, 72}, {2, 768, 10}, {70, 300, 129},
+        };
+    /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
+    static final Object[][] QKV_SHAPES = {
+            {1, 197, 192, 3}, {2, 26, 72, 3}, {3, 50, 160, 2}, {1, 17, 256, 2}, {2, 5, 64, 2}, {1, 1, 8, 1},
+        };
+    /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
+    static final Object[][] ATTENTION_SHAPES = {
+            {1, 197, 3, 64}, {2, 197, 2, 32}, {1, 50, 2, 80}, {2, 17, 1, 128}, {1, 1, 1, 32}, {3, 5, 4, 24},
+            {1, 257, 2, 64}, {2, 65, 3, 16},
+        };
+    /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
+    static final Object[][] LAYER_NORM_SHAPES = {{1, 1}, {197, 192}, {3, 72}, {5, 1000}, {2, 1023}, {394, 384}, {7, 33}};
+    /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
+    static final Object[][] PATCH_EMBED_SHAPES = {
+            {1, 3, 224, 16, 192}, {2, 3, 30, 6, 72}, {3, 1, 8, 2, 64}, {1, 3, 28, 14, 33}, {2, 3, 32, 8, 40},
+            {1, 3, 64, 32, 17},
+        };
+    /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
+    static final Object[][] ELEMENTWISE_SHAPES = {{1}, {1000}, {12345}, {197 * 768 + 3}};
+    /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
+    static final Object[][] SELECT_SHAPES = {{2, 197, 192, 0}, {3, 5, 7, 4}};
+
     static Stream<Arguments> cases(Object[][] shapes) {
         List<Arguments> out = new ArrayList<>();
         for (Named<Supplier<Backend>> b : DevicesUnderTest.all()) {
@@ -94,10 +120,7 @@ class KernelParityTest {
     // ---- linear ----
 
     static Stream<Arguments> linearShapes() {
-        return cases(new Object[][] {
-            {1, 1, 1}, {1, 7, 5}, {3, 13, 17}, {33, 65, 31}, {197, 192, 576}, {394, 384, 384}, {26, 72, 150},
-            {197, 150, 72}, {2, 768, 10}, {70, 300, 129},
-        });
+        return cases(LINEAR_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} M={1} K={2} N={3}")
@@ -125,9 +148,7 @@ class KernelParityTest {
     }
 
     static Stream<Arguments> qkvShapes() {
-        return cases(new Object[][] {
-            {1, 197, 192, 3}, {2, 26, 72, 3}, {3, 50, 160, 2}, {1, 17, 256, 2}, {2, 5, 64, 2}, {1, 1, 8, 1},
-        });
+        return cases(QKV_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} B={1} T={2} D={3} H={4}")
@@ -153,10 +174,7 @@ class KernelParityTest {
     // ---- attention ----
 
     static Stream<Arguments> attentionShapes() {
-        return cases(new Object[][] {
-            {1, 197, 3, 64}, {2, 197, 2, 32}, {1, 50, 2, 80}, {2, 17, 1, 128}, {1, 1, 1, 32}, {3, 5, 4, 24},
-            {1, 257, 2, 64}, {2, 65, 3, 16},
-        });
+        return cases(ATTENTION_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} B={1} T={2} H={3} hd={4}")
@@ -180,7 +198,7 @@ class KernelParityTest {
     // ---- layer norm ----
 
     static Stream<Arguments> layerNormShapes() {
-        return cases(new Object[][] {{1, 1}, {197, 192}, {3, 72}, {5, 1000}, {2, 1023}, {394, 384}, {7, 33}});
+        return cases(LAYER_NORM_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} rows={1} dim={2}")
@@ -206,10 +224,7 @@ class KernelParityTest {
     // ---- patch embedding ----
 
     static Stream<Arguments> patchEmbedShapes() {
-        return cases(new Object[][] {
-            {1, 3, 224, 16, 192}, {2, 3, 30, 6, 72}, {3, 1, 8, 2, 64}, {1, 3, 28, 14, 33}, {2, 3, 32, 8, 40},
-            {1, 3, 64, 32, 17},
-        });
+        return cases(PATCH_EMBED_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} B={1} C={2} S={3} P={4} D={5}")
@@ -232,7 +247,7 @@ class KernelParityTest {
     // ---- elementwise ----
 
     static Stream<Arguments> elementwiseShapes() {
-        return cases(new Object[][] {{1}, {1000}, {12345}, {197 * 768 + 3}});
+        return cases(ELEMENTWISE_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} n={1}")
@@ -297,6 +312,6 @@ class KernelParityTest {
     }
 
     static Stream<Arguments> selectShapes() {
-        return cases(new Object[][] {{2, 197, 192, 0}, {3, 5, 7, 4}});
+        return cases(SELECT_SHAPES);
     }
 }

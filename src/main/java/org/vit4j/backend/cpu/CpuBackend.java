@@ -93,9 +93,7 @@ public final class CpuBackend implements Backend {
     public void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
         checkOpen();
         OpChecks.bitsTransfer(this, "writeBits", dst, src);
-        float[] d = data(dst);
-        ElementType t = dst.dtype();
-        for (int i = 0; i < d.length; i++) d[i] = t.fromBits(src.get(src.position() + i));
+        dst.dtype().fromBits(src, data(dst));
     }
 
     /** Rounds the op's output {@code [from, from + n)} to the buffer's type: the store of a half-precision op. */

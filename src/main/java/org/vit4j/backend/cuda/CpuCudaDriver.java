@@ -205,40 +205,36 @@ public final class CpuCudaDriver implements CudaDriver {
         }
     }
 
+    /**
+     * The checks of a host transfer, the same for each element type: context current, not while
+     * recording, the device range in bounds. False where there is nothing to copy.
+     */
+    private boolean hostCopy(String op, String which, long address, int count, int elementBytes) {
+        current(op);
+        notWhileRecording(op);
+        if (count == 0) return false;
+        inBounds(op, which, address, (long) count * elementBytes);
+        return true;
+    }
+
     @Override
     public void copyHtoD(long dst, float[] src, int srcOffset, int count) {
-        current("copyHtoD");
-        notWhileRecording("copyHtoD");
-        if (count == 0) return;
-        inBounds("copyHtoD", "dst", dst, (long) count * Float.BYTES);
-        CudaCpuNative.copyHtoD(dst, src, srcOffset, count);
+        if (hostCopy("copyHtoD", "dst", dst, count, Float.BYTES)) CudaCpuNative.copyHtoD(dst, src, srcOffset, count);
     }
 
     @Override
     public void copyHtoD(long dst, short[] src, int srcOffset, int count) {
-        current("copyHtoD");
-        notWhileRecording("copyHtoD");
-        if (count == 0) return;
-        inBounds("copyHtoD", "dst", dst, (long) count * Short.BYTES);
-        CudaCpuNative.copyHtoDBits(dst, src, srcOffset, count);
+        if (hostCopy("copyHtoD", "dst", dst, count, Short.BYTES)) CudaCpuNative.copyHtoDBits(dst, src, srcOffset, count);
     }
 
     @Override
     public void copyDtoH(short[] dst, int dstOffset, long src, int count) {
-        current("copyDtoH");
-        notWhileRecording("copyDtoH");
-        if (count == 0) return;
-        inBounds("copyDtoH", "src", src, (long) count * Short.BYTES);
-        CudaCpuNative.copyDtoHBits(dst, dstOffset, src, count);
+        if (hostCopy("copyDtoH", "src", src, count, Short.BYTES)) CudaCpuNative.copyDtoHBits(dst, dstOffset, src, count);
     }
 
     @Override
     public void copyDtoH(float[] dst, int dstOffset, long src, int count) {
-        current("copyDtoH");
-        notWhileRecording("copyDtoH");
-        if (count == 0) return;
-        inBounds("copyDtoH", "src", src, (long) count * Float.BYTES);
-        CudaCpuNative.copyDtoH(dst, dstOffset, src, count);
+        if (hostCopy("copyDtoH", "src", src, count, Float.BYTES)) CudaCpuNative.copyDtoH(dst, dstOffset, src, count);
     }
 
     @Override

@@ -216,9 +216,7 @@ public final class CudaBackend implements Backend {
             driver.copyHtoD(p(dst), src, 0, src.length);
             return;
         }
-        short[] bits = new short[src.length];
-        for (int i = 0; i < bits.length; i++) bits[i] = dst.dtype().toBits(src[i]);
-        driver.copyHtoD(p(dst), bits, 0, bits.length);
+        driver.copyHtoD(p(dst), dst.dtype().toBits(src), 0, src.length);
     }
 
     @Override
@@ -240,7 +238,7 @@ public final class CudaBackend implements Backend {
         }
         short[] bits = new short[dst.length];
         driver.copyDtoH(bits, 0, p(src), bits.length);
-        for (int i = 0; i < bits.length; i++) dst[i] = src.dtype().fromBits(bits[i]);
+        src.dtype().fromBits(java.nio.ShortBuffer.wrap(bits), dst);
     }
 
     @Override

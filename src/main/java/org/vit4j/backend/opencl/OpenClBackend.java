@@ -185,7 +185,7 @@ public final class OpenClBackend implements Backend {
         }
         short[] bits = new short[dst.length];
         rt.read(cl(src).mem(), bits);
-        for (int i = 0; i < bits.length; i++) dst[i] = src.dtype().fromBits(bits[i]);
+        src.dtype().fromBits(java.nio.ShortBuffer.wrap(bits), dst);
     }
 
     @Override
@@ -197,9 +197,7 @@ public final class OpenClBackend implements Backend {
             rt.write(cl(dst).mem(), src);
             return;
         }
-        short[] bits = new short[src.length];
-        for (int i = 0; i < bits.length; i++) bits[i] = dst.dtype().toBits(src[i]);
-        rt.write(cl(dst).mem(), bits);
+        rt.write(cl(dst).mem(), dst.dtype().toBits(src));
     }
 
     @Override
