@@ -20,7 +20,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads PNG and JPEG files with {@code javax.imageio}. The format is recognised by its signature,
  * not the file name, and every failure (missing file, other format, corrupt or truncated data,
- * an image too large to decode) is an {@link ImageException} naming the file.
+ * an image too large to decode) is an {@link ImageException} naming the file. CMYK and YCCK JPEGs
+ * come back as RGB converted the way PIL converts them ({@link CmykJpeg}), not through Java's
+ * colour management.
  */
 public final class ImageLoader {
     private static final Logger LOG = LoggerFactory.getLogger(ImageLoader.class);
@@ -58,7 +60,10 @@ public final class ImageLoader {
                 throw new ImageException(path + ": " + format.toUpperCase(Locale.ROOT) + " image of " + w + "x" + h
                         + " pixels, expected at least 1x1 and at most " + MAX_PIXELS + " pixels");
             }
-            BufferedImage img = reader.read(0);
+            // CMYK and YCCK JPEGs: the raw samples, converted as PIL converts them (no colour management).
+            CmykJpeg.Kind cmyk = "jpeg".equals(format) ? CmykJpeg.kind(reader) : CmykJpeg.Kind.NOT_FOUR_COMPONENTS;
+            BufferedImage img = cmyk == CmykJpeg.Kind.NOT_FOUR_COMPONENTS ? reader.read(0)
+                    : CmykJpeg.toRgb(reader.readRaster(0, null), cmyk);
             for (String wmsg : warnings) {
                 String lower = wmsg.toLowerCase(Locale.ROOT);
                 if (lower.contains("premature") || lower.contains("truncat")) {
