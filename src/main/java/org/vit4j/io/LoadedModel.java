@@ -1,7 +1,9 @@
 package org.vit4j.io;
 
 import java.util.List;
+import org.vit4j.model.Predictions;
 import org.vit4j.model.VitConfig;
+import org.vit4j.model.VitOutput;
 import org.vit4j.model.VitWeights;
 
 /**
@@ -11,5 +13,10 @@ import org.vit4j.model.VitWeights;
 public record LoadedModel(VitWeights weights, Preprocessing preprocessing, List<String> labels, String source) {
     public VitConfig config() {
         return weights.config();
+    }
+
+    /** The {@code k} most probable classes of each image of {@code out}, with this checkpoint's labels. */
+    public List<Predictions> topK(VitOutput out, int k) {
+        return out.topK(k, labels);
     }
 }
