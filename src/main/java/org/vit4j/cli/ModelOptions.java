@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 /** The options that choose a model and a backend, shared by the commands that run one. */
 final class ModelOptions {
     @Option(names = "--weights", paramLabel = "W", description = "safetensors checkpoint (timm, Hugging Face or "
-            + "torchvision names); default: the embedded digits model")
+            + "torchvision names): a file, a sharded model.safetensors.index.json, or a Hugging Face hub directory "
+            + "(config.json with model.safetensors or a sharded index); default: the embedded digits model")
     Path weights;
 
     @Option(names = "--config", paramLabel = "C", description = "config.json (default: the one beside the weights, if any)")

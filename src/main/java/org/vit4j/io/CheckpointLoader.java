@@ -18,7 +18,9 @@ import org.vit4j.model.VitWeights;
 import org.vit4j.model.WeightsException;
 
 /**
- * Loads a ViT from a safetensors checkpoint in timm, Hugging Face or torchvision naming.
+ * Loads a ViT from a safetensors checkpoint in timm, Hugging Face or torchvision naming: one file, a
+ * Hugging Face hub directory (config.json with model.safetensors, or with a sharded
+ * model.safetensors.index.json and its shards), or a shard index itself.
  *
  * <p>The tensors fix D, C, P, depth, MLP size, classes and the checkpoint's image size; a
  * {@code config.json} beside the weights (or given explicitly) and {@link ConfigOverrides} add what
@@ -42,6 +44,7 @@ public final class CheckpointLoader {
      * @param overrides what the caller states; wins over config.json
      */
     public static LoadedModel load(Path weights, Path config, ConfigOverrides overrides) {
+        weights = resolve(weights);
         if (config == null) {
             Path beside = weights.toAbsolutePath().resolveSibling("config.json");
             if (Files.isRegularFile(beside)) config = beside;
@@ -59,13 +62,31 @@ public final class CheckpointLoader {
                     : Files.isDirectory(weights) ? "is a directory, expected a safetensors weights file"
                     : "is not a regular file (a named pipe or a device?), expected a safetensors weights file"));
         }
-        try (SafetensorsFile file = SafetensorsFile.open(weights)) {
+        try (TensorSource file = weights.getFileName().toString().endsWith(".index.json")
+                ? ShardedSafetensors.open(weights) : SafetensorsFile.open(weights)) {
             return load(file, cfg, overrides == null ? ConfigOverrides.NONE : overrides);
         }
     }
 
-    /** Loads from an open file; {@code cfg} may be null. */
-    public static LoadedModel load(SafetensorsFile file, ModelConfigFile cfg, ConfigOverrides over) {
+    /**
+     * The checkpoint file {@code weights} names: itself, or in a Hugging Face hub directory its
+     * {@code model.safetensors}, else its {@code model.safetensors.index.json} (a sharded checkpoint).
+     */
+    public static Path resolve(Path weights) {
+        if (!Files.isDirectory(weights)) return weights;
+        Path single = weights.resolve("model.safetensors");
+        if (Files.isRegularFile(single)) return single;
+        Path index = weights.resolve(ShardedSafetensors.INDEX_NAME);
+        if (Files.isRegularFile(index)) return index;
+        String other = Files.exists(weights.resolve("pytorch_model.bin")) ? "; it holds pytorch_model.bin, which vit4j "
+                + "does not read (convert it to safetensors)" : "";
+        throw new CheckpointException(weights + ": is a directory without model.safetensors or "
+                + ShardedSafetensors.INDEX_NAME + "; expected a safetensors weights file or a Hugging Face hub "
+                + "directory holding one of them" + other);
+    }
+
+    /** Loads from an open file (or shard set); {@code cfg} may be null. */
+    public static LoadedModel load(TensorSource file, ModelConfigFile cfg, ConfigOverrides over) {
         String src = file.path().getFileName().toString();
         Set<String> names = file.names();
         WeightNaming naming = WeightNaming.detect(names, src);
@@ -224,13 +245,13 @@ public final class CheckpointLoader {
         /** Tensors of other heads or poolers that vit4j's model does not need and may ignore. */
         private static final List<String> KNOWN_UNUSED_PREFIXES = List.of("vit.pooler.", "pooler.");
 
-        private final SafetensorsFile file;
+        private final TensorSource file;
         private final WeightNaming naming;
         private final String src;
         private final Set<String> used = new HashSet<>();
         private final Map<String, List<String>> sources = new HashMap<>();
 
-        Mapping(SafetensorsFile file, WeightNaming naming, String src) {
+        Mapping(TensorSource file, WeightNaming naming, String src) {
             this.file = file;
             this.naming = naming;
             this.src = src;

@@ -39,7 +39,7 @@ import org.vit4j.HostTensor;
  * <p>Instances are safe to share between threads. After {@link #close()} every accessor except
  * {@link #path()} throws {@link IllegalStateException}.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements TensorSource {
 
     /** Largest header accepted, as in the reference implementation (100 MB). */
     public static final long MAX_HEADER_SIZE = 100_000_000L;
@@ -267,22 +267,26 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
+    @Override
     public Path path() {
         return path;
     }
 
     /** Tensor names in lexicographic order, without {@code __metadata__}. */
+    @Override
     public SortedSet<String> names() {
         checkOpen();
         return Collections.unmodifiableSortedSet(new TreeSet<>(tensors.keySet()));
     }
 
+    @Override
     public boolean contains(String name) {
         checkOpen();
         return tensors.containsKey(name);
     }
 
     /** Header entry of {@code name}; throws {@link CheckpointException} naming file and tensor if absent. */
+    @Override
     public TensorInfo info(String name) {
         checkOpen();
         TensorInfo t = tensors.get(name);
@@ -305,6 +309,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws CheckpointException if the tensor is absent, not of a float dtype, or has more than
      *     {@code Integer.MAX_VALUE - 8} elements
      */
+    @Override
     public float[] readFloats(String name) {
         TensorInfo t = info(name);
         if (!t.dtype().isFloatConvertible()) {
@@ -343,6 +348,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * patterns over a read-only mapping of the file (no float32 copy, no copy at all), F32 as floats;
      * F64 narrowed to float32.
      */
+    @Override
     public HostTensor read(String name) {
         TensorInfo t = info(name);
         int[] shape = t.intShape();
