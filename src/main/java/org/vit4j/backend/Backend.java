@@ -167,6 +167,15 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * The most bytes this backend's buffers may take together: its pool's cap (the memory cap it was
+     * opened with, else what the device reports), the Java heap's maximum for {@code cpu};
+     * {@link Long#MAX_VALUE} where nothing says.
+     */
+    default long memoryCapacity() {
+        return Long.MAX_VALUE;
+    }
+
+    /**
      * Runs {@code body}, which only queues ops on buffers that stay the same from call to call.
      * A backend may record the ops the first time per {@code key} and replay the recording later
      * (CUDA graphs: a whole forward pass as one launch); the default just runs it.

@@ -170,6 +170,11 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public long memoryCapacity() {
+        return inner.memoryCapacity();
+    }
+
+    @Override
     public void synchronize() {
         inner.synchronize();
     }

@@ -66,6 +66,14 @@ final class Activations implements AutoCloseable {
 
     private final Backend backend;
 
+    /** The bytes of the buffers above at {@code batch} images, as allocated (the pool's rounding aside). */
+    static long bytes(VitConfig c, long batch, ElementType type) {
+        long rows = batch * c.tokens(), d = c.hiddenSize();
+        long elements = rows * d * 6 + rows * c.mlpSize() + batch * d * 2 + batch * c.numClasses()
+                + batch * c.channels() * c.imageSize() * c.imageSize();
+        return elements * type.bytes();
+    }
+
     int rows() {
         return batch * tokens;
     }

@@ -40,8 +40,12 @@ public final class VisionTransformer implements AutoCloseable {
     private final List<Block> blocks = new ArrayList<>();
     private final LayerNorm norm;
     private final Linear head;
+    private final long weightBytes;
     private Activations activations;
     private boolean closed;
+
+    /** The most images {@link #batchSizeFor} suggests. */
+    public static final int MAX_SUGGESTED_BATCH = 64;
 
     /** The model in float32. */
     public VisionTransformer(VitWeights hostWeights, Backend backend) {
@@ -58,6 +62,7 @@ public final class VisionTransformer implements AutoCloseable {
         this.config = hostWeights.config();
         this.backend = backend;
         this.precision = precision;
+        this.weightBytes = hostWeights.parameterCount() * precision.bytes();
         this.weights = new DeviceWeights(backend, hostWeights, precision);
         try {
             this.patchEmbed = new PatchEmbed(weights, config);
@@ -69,6 +74,28 @@ public final class VisionTransformer implements AutoCloseable {
             weights.close();
             throw e;
         }
+    }
+
+    /**
+     * The memory a pass needs per image beyond the weights: its activation buffers on the device
+     * ({@code [B, T, D]} x 6 for the stream, its norm, q/k/v and attention output, {@code [B, T, mlp]},
+     * the image itself, class token and logits) plus the image twice in float32 on the host.
+     */
+    public static long bytesPerImage(VitConfig c, ElementType precision) {
+        return Activations.bytes(c, 1, precision) + 2L * 4 * c.channels() * c.imageSize() * c.imageSize();
+    }
+
+    /**
+     * A batch size for a memory budget (e.g. {@link Backend#memoryCapacity()}): the most images, from 1
+     * to {@code max}, whose {@link #bytesPerImage} with this model's weights fit in half of
+     * {@code budgetBytes} (the other half left to the pool's size classes, the backends' scratch and
+     * what else the process holds).
+     */
+    public int batchSizeFor(long budgetBytes, int max) {
+        if (max < 1) throw new Vit4jException("batchSizeFor: max must be >= 1, got " + max);
+        long free = budgetBytes / 2 - weightBytes;
+        long n = free / bytesPerImage(config, precision);
+        return (int) Math.max(1, Math.min(max, n));
     }
 
     public VitConfig config() {

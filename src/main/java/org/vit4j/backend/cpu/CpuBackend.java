@@ -36,6 +36,12 @@ public final class CpuBackend implements Backend {
         return "Java reference on " + Runtime.getRuntime().availableProcessors() + " cores";
     }
 
+    /** The Java heap is this backend's device memory. */
+    @Override
+    public long memoryCapacity() {
+        return Runtime.getRuntime().maxMemory();
+    }
+
     /** Buffers allocated and not yet closed. */
     public long liveBuffers() {
         return liveBuffers.get();

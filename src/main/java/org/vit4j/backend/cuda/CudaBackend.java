@@ -176,6 +176,11 @@ public final class CudaBackend implements Backend {
         return pool.stats();
     }
 
+    @Override
+    public long memoryCapacity() {
+        return pool.capacity();
+    }
+
     /**
      * Every entry that reaches the driver comes through here: open, and the context current on this
      * thread (CUDA keeps it per thread, so the creating thread's is not this one's).

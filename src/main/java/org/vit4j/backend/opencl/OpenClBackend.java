@@ -158,6 +158,11 @@ public final class OpenClBackend implements Backend {
         return pool.stats();
     }
 
+    @Override
+    public long memoryCapacity() {
+        return pool.capacity();
+    }
+
     private void checkOpen() {
         if (closed) throw new IllegalStateException("opencl backend used after close");
     }
