@@ -1,15 +1,18 @@
 package org.vit4j.cli;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.vit4j.HostTensor;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.io.EmbeddedDefaultModel;
 import org.vit4j.io.ImagePreprocessor;
 import org.vit4j.io.LoadedModel;
+import org.vit4j.model.Predictions;
 import org.vit4j.model.VisionTransformer;
 import org.vit4j.model.VitConfig;
 import picocli.CommandLine.Command;
@@ -17,53 +20,84 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** Classifies images and prints the top classes with their softmax probabilities. */
+/**
+ * Classifies images, files or whole directories, and writes one record per image with its top
+ * classes and their softmax probabilities ({@link Records}). An image that cannot be read is a
+ * record with its error, and the rest still run; the exit status is then 2.
+ */
 @Command(name = "classify", mixinStandardHelpOptions = true,
-        description = "Classify PNG or JPEG images. With no --weights, the embedded digits model (and, with no "
-                + "images, its shipped samples) and its held-out accuracy.")
+        description = {"Classify PNG or JPEG images: files, and directories searched recursively for *.png, *.jpg and "
+                + "*.jpeg (any case), each directory's images in sorted order (by relative path, name by name). With no "
+                + "--weights, the embedded digits model (and, with no images, its shipped samples) and its held-out "
+                + "accuracy.",
+                "One record per image: its top K classes with softmax probabilities, or why it could not be read; "
+                        + "the other images still run. Exit status: 0 when every image was classified, 2 when any "
+                        + "could not be (its record says why) or the run itself could not start."})
 final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
-    @Option(names = "--top", paramLabel = "K", defaultValue = "3", description = "classes to print per image (default: ${DEFAULT-VALUE})")
+    @Option(names = "--top", paramLabel = "K", defaultValue = "3", description = "classes per image (default: ${DEFAULT-VALUE})")
     int top;
 
-    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "16",
+    @Option(names = "--batch-size", paramLabel = "N",
             description = "images per forward pass; the images are read and run N at a time, so memory stays bounded "
-                    + "however many are given (default: ${DEFAULT-VALUE})")
-    int batchSize;
+                    + "however many are given (default: sized to the device: the most images, up to "
+                    + VisionTransformer.MAX_SUGGESTED_BATCH + ", whose activations with the weights fit in half of the "
+                    + "backend's memory: --memory-cap, else what the device reports, the Java heap for cpu)")
+    Integer batchSize;
 
-    @Parameters(paramLabel = "IMAGE", arity = "0..*", description = "PNG or JPEG files")
+    @Option(names = "--format", paramLabel = "F", defaultValue = "text",
+            description = "text (PATH: LABEL (P), ...; errors on stderr), jsonl (one JSON object per image: path and top "
+                    + "[{label, index, probability}], or path and error) or csv (path,label_1,probability_1,...,error; "
+                    + "RFC 4180 quoting) (default: ${DEFAULT-VALUE})")
+    String format;
+
+    @Option(names = "--progress", negatable = true,
+            description = "a progress bar on stderr (default: only where stderr is a terminal, and after a second)")
+    Boolean progress;
+
+    @Parameters(paramLabel = "IMAGE", arity = "0..*", description = "PNG or JPEG files, or directories of them")
     List<Path> images = new ArrayList<>();
 
     @Override
     public Integer call() {
         if (top < 1) throw new Vit4jException("--top must be >= 1, got " + top);
-        if (batchSize < 1) throw new Vit4jException("--batch-size must be >= 1, got " + batchSize);
+        if (batchSize != null && batchSize < 1) throw new Vit4jException("--batch-size must be >= 1, got " + batchSize);
+        Records.Format fmt = Records.Format.parse(format);
         try (Backend backend = model.openBackend()) {
             boolean embedded = model.weights == null;
             Path extracted = embedded ? EmbeddedDefaultModel.extract() : null;
-            if (embedded) {
-                model.weights = extracted.resolve("model.safetensors");
-                if (images.isEmpty()) images = EmbeddedDefaultModel.samples(extracted);
+            List<ImageInputs.Input> inputs;
+            if (embedded) model.weights = extracted.resolve("model.safetensors");
+            if (embedded && images.isEmpty()) { // the samples by file name, as the README shows them
+                inputs = EmbeddedDefaultModel.samples(extracted).stream()
+                        .map(p -> new ImageInputs.Input(p, p.getFileName().toString(), null)).toList();
+            } else {
+                inputs = ImageInputs.expand(images);
             }
-            if (images.isEmpty()) throw new Vit4jException("classify: no IMAGE given");
+            if (images.isEmpty() && !embedded) throw new Vit4jException("classify: no IMAGE given");
+            if (inputs.isEmpty()) {
+                throw new Vit4jException("classify: no images in " + images + " (directories are searched for "
+                        + String.join(", ", ImageInputs.EXTENSIONS.stream().map(e -> "*." + e).toList()) + ")");
+            }
             LoadedModel loaded = model.load();
             if (loaded.config().numClasses() == 0) {
                 throw new Vit4jException(loaded.source() + ": this checkpoint has no classification head; use "
                         + "'vit4j run' for its embeddings");
             }
             try (VisionTransformer vit = new VisionTransformer(loaded.weights(), backend, model.precision())) {
-                int classes = loaded.config().numClasses();
-                for (int from = 0; from < images.size(); from += batchSize) {
-                    List<Path> part = images.subList(from, Math.min(images.size(), from + batchSize));
-                    float[] logits = vit.forward(ImagePreprocessor.loadBatch(part, loaded.preprocessing())).logits().data();
-                    for (int i = 0; i < part.size(); i++) {
-                        System.out.println(part.get(i).getFileName() + ": "
-                                + topClasses(logits, i * classes, classes, loaded.labels()));
-                    }
+                int batch = batchSize != null ? batchSize
+                        : vit.batchSizeFor(backend.memoryCapacity(), VisionTransformer.MAX_SUGGESTED_BATCH);
+                int k = Math.min(top, loaded.config().numClasses());
+                Records out = Records.of(fmt, System.out, System.err, k);
+                int failed;
+                try (ProgressBar bar = new ProgressBar(System.err, inputs.size(),
+                        progress != null ? progress : ProgressBar.stderrIsTerminal())) {
+                    failed = classify(inputs, vit, loaded, batch, k, out, bar);
                 }
-                if (embedded) {
+                out.finish();
+                if (embedded && fmt == Records.Format.TEXT) {
                     EmbeddedDefaultModel.Accuracy acc = EmbeddedDefaultModel.heldOutAccuracy(extracted, vit);
                     VitConfig c = vit.config();
                     System.out.printf(Locale.ROOT, "model: embedded default, a ViT (%d blocks, D=%d, %d heads, patch %d)"
@@ -72,26 +106,60 @@ final class ClassifyCommand implements Callable<Integer> {
                             100 * acc.fraction(), acc.correct(), acc.total(),
                             backend.name() + (vit.precision() == org.vit4j.ElementType.F32 ? "" : " in " + vit.precision().label()));
                 }
+                if (failed > 0 && fmt != Records.Format.TEXT) {
+                    System.err.println("vit4j: error: " + failed + " of " + inputs.size() + " images could not be "
+                            + "classified (see their records)");
+                }
+                return failed > 0 ? Main.EXIT_BAD_INPUT : 0;
             }
         }
-        return 0;
     }
 
-    private String topClasses(float[] logits, int offset, int classes, List<String> labels) {
-        // Softmax in double, shifted by the max so that exp cannot overflow.
-        double max = Double.NEGATIVE_INFINITY;
-        for (int c = 0; c < classes; c++) max = Math.max(max, logits[offset + c]);
-        double[] p = new double[classes];
-        double total = 0;
-        for (int c = 0; c < classes; c++) total += p[c] = Math.exp(logits[offset + c] - max);
-        Integer[] order = new Integer[classes];
-        for (int c = 0; c < classes; c++) order[c] = c;
-        java.util.Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
-        StringBuilder s = new StringBuilder();
-        for (int k = 0; k < Math.min(top, classes); k++) {
-            if (k > 0) s.append(", ");
-            s.append(String.format(Locale.ROOT, "%s (%.3f)", labels.get(order[k]), p[order[k]] / total));
+    /**
+     * Reads the images one by one, runs them {@code batch} at a time and writes their records in
+     * input order; an image that cannot be read or prepared is an error record. Returns how many failed.
+     */
+    private static int classify(List<ImageInputs.Input> inputs, VisionTransformer vit, LoadedModel loaded, int batch,
+            int k, Records out, ProgressBar bar) {
+        VitConfig c = loaded.config();
+        int per = c.channels() * c.imageSize() * c.imageSize();
+        float[] pixels = new float[Math.multiplyExact(per, batch)];
+        List<ImageInputs.Input> pending = new ArrayList<>(); // in input order: read images and failed ones
+        List<String> errors = new ArrayList<>();             // per pending input: null where it was read
+        int ready = 0, failed = 0, done = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            ImageInputs.Input in = inputs.get(i);
+            String error = in.error();
+            if (error == null) {
+                try {
+                    float[] img = ImagePreprocessor.toTensor(in.path(), loaded.preprocessing());
+                    System.arraycopy(img, 0, pixels, ready * per, per);
+                    ready++;
+                } catch (Vit4jException | UncheckedIOException e) {
+                    error = e.getMessage() == null ? e.toString() : e.getMessage();
+                }
+            }
+            pending.add(in);
+            errors.add(error);
+            if (error != null) failed++;
+            // Run a full batch; write failures at once where no read image waits before them.
+            if (ready == batch || i == inputs.size() - 1 || ready == 0) {
+                List<Predictions> preds = ready == 0 ? List.of() : vit.forward(new HostTensor(
+                        ready == batch ? pixels : java.util.Arrays.copyOf(pixels, ready * per),
+                        new int[] {ready, c.channels(), c.imageSize(), c.imageSize()})).topK(k, loaded.labels());
+                if (errors.stream().anyMatch(e -> e != null)) bar.clear(); // error lines may go to stderr
+                int next = 0;
+                for (int j = 0; j < pending.size(); j++) {
+                    if (errors.get(j) == null) out.image(pending.get(j).display(), preds.get(next++));
+                    else out.error(pending.get(j).display(), errors.get(j));
+                }
+                done += pending.size();
+                pending.clear();
+                errors.clear();
+                ready = 0;
+                bar.update(done, failed);
+            }
         }
-        return s.toString();
+        return failed;
     }
 }
