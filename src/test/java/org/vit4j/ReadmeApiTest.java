@@ -1,6 +1,7 @@
 package org.vit4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -11,6 +12,7 @@ import org.vit4j.io.CheckpointLoader;
 import org.vit4j.io.EmbeddedDefaultModel;
 import org.vit4j.io.ImagePreprocessor;
 import org.vit4j.io.LoadedModel;
+import org.vit4j.model.Predictions;
 import org.vit4j.model.VisionTransformer;
 import org.vit4j.model.VitOutput;
 
@@ -28,12 +30,11 @@ class ReadmeApiTest {
              VisionTransformer vit = new VisionTransformer(m.weights(), backend)) {    // uploads the weights once
             HostTensor images = ImagePreprocessor.loadBatch(List.of(image), m.preprocessing());
             VitOutput out = vit.forward(images);      // out.logits() [B, classes], out.preLogits() [B, D]
-            float[] logits = out.logits().data();
-            int best = 0;
-            for (int c = 1; c < logits.length; c++) if (logits[c] > logits[best]) best = c;
-            printed = m.labels().get(best);
+            Predictions top = out.topK(5, m.labels()).get(0);   // softmax, the 5 most probable, labels from id2label
+            printed = top.best().label() + " " + top.best().probability();
+            assertEquals(5, top.top().size());
         }
         // ----
-        assertEquals("7", printed);
+        assertTrue(printed.startsWith("7 0.9"), printed);
     }
 }
