@@ -168,6 +168,60 @@ class CliTest {
         assertTrue(r.err().contains("did you mean: --precision"), r.err());
     }
 
+    /** Issue 12: "--device 3" (auto backend) said "unknown backend 'auto'"; it names the device and each backend's reason. */
+    @Test
+    void autoOnADeviceNoBackendHasSaysSo() {
+        Result r = cli("classify", "--device", "99");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "no backend for auto on device 99", "cpu: no device 99");
+        assertTrue(!r.err().contains("unknown backend"), r.err());
+    }
+
+    /** Issue 12: --weights naming a directory said "weights file not found". */
+    @Test
+    void weightsThatAreADirectorySaySo() throws IOException {
+        Path weights = Files.createDirectories(dir.resolve("weights-dir"));
+        Result r = cli("run", "--weights", weights.toString(), "--input", "in.safetensors", "--output",
+                dir.resolve("o.safetensors").toString(), "--backend", "cpu");
+        assertEquals(2, r.status());
+        assertOneLineError(r, "weights-dir", "directory");
+        assertTrue(!r.err().contains("not found"), r.err());
+    }
+
+    /**
+     * Issue 12: the launcher's first-run build wrote colour escape codes to stderr (Debian's Maven 3.8
+     * prints ESC[0m even with -q -B). A fake mvn first on PATH prints such codes and "builds" an empty jar.
+     */
+    @Test
+    void launcherBuildWritesNoEscapeCodes() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "bash");
+        Path launcher = null; // the repository's launcher, from the module's directory or one above it
+        for (Path d = Path.of("").toAbsolutePath(); d != null && launcher == null; d = d.getParent()) {
+            if (Files.isRegularFile(d.resolve("vit4j")) && Files.isRegularFile(d.resolve("pom.xml"))) launcher = d.resolve("vit4j");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(launcher != null, "run from a checkout (not the distribution's test jar)");
+        Path root = Files.createDirectories(dir.resolve("checkout"));
+        Files.copy(launcher, root.resolve("vit4j"));
+        root.resolve("vit4j").toFile().setExecutable(true);
+        for (String d : new String[] {"src/main", "kernels", "native"}) Files.createDirectories(root.resolve(d));
+        Files.writeString(root.resolve("pom.xml"), "<project/>");
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Files.writeString(bin.resolve("mvn"), "#!/bin/sh\nprintf '\\033[0m\\033[0m'\nprintf '\\033[1mbuilding\\033[m\\n' >&2\n"
+                + "mkdir -p target && : > target/vit4j.jar\n");
+        bin.resolve("mvn").toFile().setExecutable(true);
+        ProcessBuilder pb = new ProcessBuilder(root.resolve("vit4j").toString());
+        pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        // The launcher then runs the empty jar, which java refuses: only the build's output matters here.
+        Path out = dir.resolve("l.out"), err = dir.resolve("l.err");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+        Process p = pb.start();
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "launcher finished");
+        String e = Files.readString(err), o = Files.readString(out);
+        assertTrue(e.contains("building"), "the build's own output still reaches stderr: " + e);
+        assertTrue(e.contains("vit4j: building"), e);
+        assertTrue(!e.contains("\u001b") && !o.contains("\u001b"), "escape codes: " + e.replace("\u001b", "ESC") + o);
+    }
+
     /** A config that is not JSON says where, without Jackson's "Source: REDACTED" noise (issue 12). */
     @Test
     void aBrokenConfigSaysWhereInOneLine(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
@@ -237,6 +291,69 @@ class CliTest {
             assertEquals(0, r.status(), r.err());
             assertTrue(r.err().contains("--gemm cublas: cuBLAS needs an NVIDIA GPU"), r.err());
         }
+    }
+
+    /**
+     * Issue 12: without a loadable libOpenCL, JOCL printed "Could not load libOpenCL.so.1, error ..." and
+     * the same for libOpenCL.so to stdout, in the CLI and through {@code Backends.open("auto")}. Now
+     * stdout carries only the program's output and stderr one line about OpenCL. A child JVM sees a
+     * broken libOpenCL first on LD_LIBRARY_PATH (a copy of libjsig.so whose libc dependency is renamed,
+     * so dlopen finds the file and fails on it, for both names JOCL tries, as it would fail with no
+     * library at all), since the real one cannot be hidden from a test.
+     */
+    @Test
+    void withoutLibOpenClStdoutIsCleanAndStderrHasOneLine() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").startsWith("Linux"), "dlopen: Linux");
+        byte[] jsig = Files.readAllBytes(Path.of(System.getProperty("java.home"), "lib", "libjsig.so"));
+        byte[] from = "libc.so.6\0".getBytes(StandardCharsets.ISO_8859_1);
+        byte[] to = "libq.so.6\0".getBytes(StandardCharsets.ISO_8859_1);
+        int at = indexOf(jsig, from);
+        assertTrue(at >= 0, "libjsig.so names libc.so.6");
+        System.arraycopy(to, 0, jsig, at, to.length);
+        Path libs = Files.createDirectories(dir.resolve("nocl"));
+        Files.write(libs.resolve("libOpenCL.so.1"), jsig);
+        Files.write(libs.resolve("libOpenCL.so"), jsig);
+
+        Result cli = child(libs, Main.class.getName(), "classify", "--backend", "auto");
+        assertEquals(0, cli.status(), cli.err());
+        assertTrue(cli.out().lines().allMatch(l -> l.startsWith("digit-") || l.startsWith("model: ")
+                || l.startsWith("held-out accuracy: ")), "stdout: " + cli.out());
+        assertTrue(cli.out().contains("held-out accuracy: "), cli.out());
+        assertEquals(1, cli.err().lines().filter(l -> l.contains("OpenCL")).count(), "stderr: " + cli.err());
+        assertTrue(cli.err().contains("libq.so.6"), "the reason dlopen gave: " + cli.err());
+
+        Result api = child(libs, OpenAutoMain.class.getName());
+        assertEquals(0, api.status(), api.err());
+        assertTrue(api.out().matches("opened [a-z-]+\n"), "stdout: " + api.out());
+        assertEquals(1, api.err().lines().filter(l -> l.contains("OpenCL")).count(), "stderr: " + api.err());
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
+            return i;
+        }
+        return -1;
+    }
+
+    /** {@code mainClass args} in a child JVM on this class path, with {@code libs} first on LD_LIBRARY_PATH. */
+    private Result child(Path libs, String mainClass, String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-cp", System.getProperty("java.class.path"), mainClass));
+        cmd.addAll(java.util.List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        String old = System.getenv("LD_LIBRARY_PATH");
+        pb.environment().put("LD_LIBRARY_PATH", libs + (old == null || old.isEmpty() ? "" : ":" + old));
+        Path out = dir.resolve("child.out"), err = dir.resolve("child.err");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+        Process p = pb.start();
+        if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("child JVM did not finish in 120 s: " + cmd);
+        }
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     private static void assertOneLineError(Result r, String... parts) {

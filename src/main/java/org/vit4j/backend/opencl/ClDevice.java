@@ -37,6 +37,9 @@ public record ClDevice(cl_platform_id platform, cl_device_id id, String platform
 
     /** Every device of every platform, in platform order. Throws where no ICD loader can be used. */
     public static List<ClDevice> all() {
+        // JOCL prints to stdout where it cannot load libOpenCL: look for it first, and leave JOCL alone without it.
+        String missing = OpenClLibrary.unavailableReason();
+        if (missing != null) throw new org.vit4j.Vit4jException(missing);
         CL.setExceptionsEnabled(true);
         int[] count = new int[1];
         try {

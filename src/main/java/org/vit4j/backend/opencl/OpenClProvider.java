@@ -19,6 +19,8 @@ public final class OpenClProvider implements BackendProvider {
 
     @Override
     public Probe probe() {
+        String missing = OpenClLibrary.unavailableReason();
+        if (missing != null) return Probe.unavailable(List.of(), missing);
         List<ClDevice> devices;
         try {
             devices = ClDevice.all();
