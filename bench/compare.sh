@@ -41,7 +41,7 @@ mkdir -p bench/results
 # vit4j's jar: built now if the sources changed (outside the timed part), then copied so that every round
 # runs the same jar even if someone edits the sources meanwhile.
 ./vit4j devices >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
-cp target/vit4j.jar "$work/vit4j.jar"
+cp vit4j-cli/target/vit4j.jar "$work/vit4j.jar"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # idle share and the processes above 5% over half a second (others' work on this shared machine)
 cpu_now() {

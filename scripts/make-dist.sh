@@ -12,8 +12,10 @@ rm -rf target/dist && mkdir -p "$out/lib" "$out/bin" "$out/bench"
 mvn -q -B -DskipTests package
 mvn -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.1 \
     -DoutputDirectory="$out/lib"
-cp target/vit4j.jar "$out/lib/vit4j.jar"
-cp target/vit4j-*-tests.jar "$out/lib/vit4j-tests.jar"
+cp vit4j-cli/target/vit4j.jar "$out/lib/vit4j.jar"
+# The integration suite, and vit4j-core's own tests with the golden files they share.
+cp vit4j-tests/target/vit4j-tests-*-tests.jar "$out/lib/vit4j-tests.jar"
+cp vit4j-core/target/vit4j-core-*-tests.jar "$out/lib/vit4j-core-tests.jar"
 # The modules the jars use (jdeps), trimmed of debug data. java.desktop is ImageIO's.
 jlink --add-modules java.base,java.desktop,java.logging,java.management,java.sql,jdk.unsupported,jdk.zipfs \
       --strip-debug --strip-native-debug-symbols=objcopy=/usr/bin/objcopy --no-man-pages --no-header-files \
@@ -31,7 +33,8 @@ cat > "$out/bin/vit4j-test" <<'SH'
 here=$(cd "$(dirname "$0")/.." && pwd)
 export LD_PRELOAD="$here/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
 exec "$here/runtime/bin/java" -Xmx8g -jar "$here/lib/junit-platform-console-standalone-1.14.1.jar" execute \
-    --class-path "$here/lib/vit4j.jar:$here/lib/vit4j-tests.jar" --scan-class-path "$here/lib/vit4j-tests.jar" \
+    --class-path "$here/lib/vit4j.jar:$here/lib/vit4j-tests.jar:$here/lib/vit4j-core-tests.jar" \
+    --scan-class-path "$here/lib/vit4j-tests.jar:$here/lib/vit4j-core-tests.jar" \
     --details=summary --disable-banner --fail-if-no-tests "$@"
 SH
 chmod +x "$out/bin/"*

@@ -28,8 +28,8 @@ VIT4J_REQUIRE_OPENCL=1 VIT4J_REQUIRE_CUDA_CPU=1 VIT4J_CUDA_STRICT=1 VIT4J_CTEST=
 # The CLI jar is shaded: its merged META-INF/services file must still name every backend, or the
 # ServiceLoader finds none of the missing ones. Quiet unless one is missing.
 java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-devices=$(LD_PRELOAD="$java_home/lib/libjsig.so" java -jar target/vit4j.jar devices)
+devices=$(LD_PRELOAD="$java_home/lib/libjsig.so" java -jar vit4j-cli/target/vit4j.jar devices)
 for b in cuda opencl cpu cuda-cpu; do
   echo "$devices" | grep -Eq "^$b +(available|unavailable)" || {
-    echo "test-all: target/vit4j.jar devices lists no backend '$b':" >&2; echo "$devices" >&2; exit 1; }
+    echo "test-all: vit4j-cli/target/vit4j.jar devices lists no backend '$b':" >&2; echo "$devices" >&2; exit 1; }
 done

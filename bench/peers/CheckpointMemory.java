@@ -6,9 +6,9 @@ import org.vit4j.HostTensor;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.Backends;
 import org.vit4j.bench.RandomWeights;
-import org.vit4j.io.CheckpointLoader;
-import org.vit4j.io.LoadedModel;
-import org.vit4j.io.SafetensorsWriter;
+import org.vit4j.io.checkpoint.CheckpointLoader;
+import org.vit4j.io.checkpoint.LoadedModel;
+import org.vit4j.io.checkpoint.SafetensorsWriter;
 import org.vit4j.model.VisionTransformer;
 import org.vit4j.model.VitConfig;
 
@@ -16,8 +16,8 @@ import org.vit4j.model.VitConfig;
  * Peak resident memory of loading a random-weight ViT-B/16 checkpoint stored in one type and, with a
  * backend named, of uploading it in another: does a bf16 checkpoint ever get widened to float32 on the
  * host? Each case runs in a fresh JVM (VmHWM is per process):
- *   java -Xmx2g -cp target/vit4j.jar bench/peers/CheckpointMemory.java write DIR bf16
- *   java -Xmx2g -cp target/vit4j.jar bench/peers/CheckpointMemory.java load DIR/model-bf16.safetensors [BACKEND PRECISION]
+ *   java -Xmx2g -cp vit4j-cli/target/vit4j.jar bench/peers/CheckpointMemory.java write DIR bf16
+ *   java -Xmx2g -cp vit4j-cli/target/vit4j.jar bench/peers/CheckpointMemory.java load DIR/model-bf16.safetensors [BACKEND PRECISION]
  * bench/peers/checkpoint_memory.sh runs the cases of the README.
  */
 public class CheckpointMemory {

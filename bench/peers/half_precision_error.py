@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Half-precision error of vit4j against PyTorch's own, on the same weights and inputs.
 
-For each golden case (random weights, odd shapes: src/test/resources/golden/<case>), the reference is
+For each golden case (random weights, odd shapes: vit4j-core/src/test/resources/golden/<case>), the reference is
 PyTorch's float64 forward pass stored there (io.safetensors: input, logits, pre_logits). This runs
   * PyTorch (Debian's 1.13, CPU) with the model and input cast to bfloat16 (and float16 where the CPU
     kernels exist), and
@@ -30,7 +30,7 @@ import make_golden  # noqa: E402  (the model builder and the timm naming the gol
 import st_io  # noqa: E402
 
 torch.set_num_threads(2)
-GOLDEN = os.path.join(ROOT, "src", "test", "resources", "golden")
+GOLDEN = os.path.join(ROOT, "vit4j-core", "src", "test", "resources", "golden")
 CASES = {c["name"]: c for c in make_golden.CASES}
 
 

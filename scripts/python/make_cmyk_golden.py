@@ -10,7 +10,7 @@ What PIL does with a 4-component JPEG (Pillow 9.4, libjpeg-turbo 2.1.5, as on De
   * convert("RGB") is Convert.c cmyk2rgb: nk = 255 - K; R = nk - MULDIV255(C, nk), likewise G, B.
     convert("L") goes CMYK -> RGB -> L (Image.convert falls back to the base mode RGB).
 
-Writes to src/test/resources/golden/cmyk/, for each case X:
+Writes to vit4j-core/src/test/resources/golden/cmyk/, for each case X:
     X.jpg      the JPEG
     X.rgb.png  Image.open(X.jpg).convert("RGB"), PIL's pixels
     X.l.png    Image.open(X.jpg).convert("L")
@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image, features
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "src", "test", "resources", "golden", "cmyk")
+OUT = os.path.join(ROOT, "vit4j-core", "src", "test", "resources", "golden", "cmyk")
 HELPER = os.path.join(ROOT, "scripts", "python", "write_cmyk_jpeg.c")
 W, H = 48, 36
 

@@ -4,7 +4,7 @@
 Random, non-trivial weights (every parameter overwritten, rounded to float32), float32 input,
 forward pass in float64 as the reference; everything stored as float32 safetensors.
 
-Usage:  /usr/bin/python3 scripts/python/make_golden.py [--out src/test/resources/golden]
+Usage:  /usr/bin/python3 scripts/python/make_golden.py [--out vit4j-core/src/test/resources/golden]
 """
 import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # avoid BLAS/OpenMP oversubscription with torch threads
@@ -268,7 +268,7 @@ def make_case(c, outroot):
 def main():
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.join(here, "..", "..", "src", "test", "resources", "golden"))
+    ap.add_argument("--out", default=os.path.join(here, "..", "..", "vit4j-core", "src", "test", "resources", "golden"))
     ap.add_argument("--only", nargs="*")
     args = ap.parse_args()
     for c in CASES:

@@ -3,8 +3,8 @@
 
 Needs a Python with torch 2.x, timm, transformers and safetensors (e.g. a venv built from the local
 wheel store); nothing in the build depends on it, the outputs are committed:
-  src/test/resources/golden/timm-vit-odd/  model.safetensors (timm state_dict names), config.json, io.safetensors
-  src/test/resources/golden/hf-vit-odd/    model.safetensors + config.json exactly as save_pretrained writes them,
+  vit4j-core/src/test/resources/golden/timm-vit-odd/  model.safetensors (timm state_dict names), config.json, io.safetensors
+  vit4j-core/src/test/resources/golden/hf-vit-odd/    model.safetensors + config.json exactly as save_pretrained writes them,
                                            io.safetensors
 Sizes as make_golden.py's vit-odd (image 30, patch 6, D 72, 3 heads, depth 2, mlp 150, 7 classes, batch 3).
 Random non-trivial weights rounded to float32, float32 input, reference forward pass in float64.
@@ -162,7 +162,7 @@ def make_hf(root):
 
 
 def main():
-    root = os.path.normpath(os.path.join(HERE, "..", "..", "src", "test", "resources", "golden"))
+    root = os.path.normpath(os.path.join(HERE, "..", "..", "vit4j-core", "src", "test", "resources", "golden"))
     make_timm(root)
     make_hf(root)
     for d in ("timm-vit-odd", "hf-vit-odd"):

@@ -10,7 +10,7 @@ eval transform and Hugging Face's ViTImageProcessor do):
     Resize((size, size), interpolation)                               # resize_mode direct
     ToTensor() + Normalize(mean, std)
 
-Outputs, in src/test/resources/golden/images/:
+Outputs, in vit4j-core/src/test/resources/golden/images/:
     *.png, *.jpg           the input images
     jpeg_q95_50x45.pil.png the JPEG's pixels as PIL (libjpeg) decodes them, RGB
     expected.safetensors   one F32 tensor [C, size, size] per case, written with struct + json
@@ -34,7 +34,7 @@ from torchvision import transforms
 from torchvision.transforms import InterpolationMode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "src", "test", "resources", "golden", "images")
+OUT = os.path.join(ROOT, "vit4j-core", "src", "test", "resources", "golden", "images")
 
 INTERP = {
     "BICUBIC": InterpolationMode.BICUBIC,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train vit4j's embedded default model: a small torchvision ViT on scikit-learn's 8x8 digits.
 
-Writes src/main/resources/org/vit4j/default-model/{model.safetensors,config.json,
+Writes vit4j-digits/src/main/resources/org/vit4j/default-model/{model.safetensors,config.json,
 digits-test.safetensors,samples/digit-<d>.png} and samples/digits/digit-<d>.png.
 
 Usage:  /usr/bin/python3 scripts/python/train_digits.py
@@ -113,7 +113,7 @@ def main():
     print("held-out accuracy (PNG-quantised round(v*255/16)/255): %.4f (%d/%d)" % (
         acc_png, int(round(acc_png * n_te)), n_te))
 
-    out = os.path.join(root, "src", "main", "resources", "org", "vit4j", "default-model")
+    out = os.path.join(root, "vit4j-digits", "src", "main", "resources", "org", "vit4j", "default-model")
     os.makedirs(os.path.join(out, "samples"), exist_ok=True)
     sample_dir = os.path.join(root, "samples", "digits")
     os.makedirs(sample_dir, exist_ok=True)

@@ -1,0 +1,238 @@
+package org.vit4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.vit4j.HostTensor;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.Backends;
+import org.vit4j.bench.DevicePeaks;
+import org.vit4j.bench.ProfilingBackend;
+import org.vit4j.bench.RandomWeights;
+import org.vit4j.model.VisionTransformer;
+import org.vit4j.model.VitConfig;
+import org.vit4j.model.VitWeights;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import org.vit4j.bench.ThroughputChart;
+
+/**
+ * Times the encoder end to end (median of many passes, after warm-up) and each op on its own (a
+ * profiled pass that synchronises around every op), with each op's GFLOP/s and GB/s from its FLOP
+ * count and least bytes, held against the device's measured roofline ({@link DevicePeaks}).
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark the encoder and each kernel on a backend: images/s, per-op GFLOP/s and GB/s.")
+final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--model", paramLabel = "PRESET", defaultValue = "vit-s16",
+            description = "a preset with random weights (vit-ti16, vit-s16, vit-b16, ...), unless --weights (default: ${DEFAULT-VALUE})")
+    String preset;
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "images per pass (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "untimed passes first (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--iterations", defaultValue = "10", description = "timed passes (default: ${DEFAULT-VALUE})")
+    int iterations;
+
+    @Option(names = "--profile-passes", defaultValue = "2", description = "passes timed op by op (default: ${DEFAULT-VALUE})")
+    int profilePasses;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "also write the results as JSON")
+    Path json;
+
+    @Option(names = "--logits", paramLabel = "FILE", description = "write the logits of the input batch (safetensors), to compare with a peer")
+    Path logitsOut;
+
+    @Option(names = "--input", paramLabel = "IN", description = "safetensors file with tensor 'input' to run instead of random images")
+    Path input;
+
+
+    @Option(names = "--remeasure-peaks", description = "measure the device's copy bandwidth and GEMM rate again "
+            + "instead of using the cached figures")
+    boolean remeasurePeaks;
+
+    @Option(names = "--batches", paramLabel = "LIST", split = ",",
+            description = "a sweep of batch sizes (e.g. 1,2,4,8) instead of --batch; with --chart, throughput against batch")
+    List<Integer> batches;
+
+    @Option(names = "--csv", paramLabel = "FILE", description = "also write one row per (backend, batch) as CSV")
+    Path csv;
+
+    @Option(names = "--chart", paramLabel = "FILE.png", description = "draw images/s against batch size per backend (PNG)")
+    Path chart;
+
+    /** One timed (backend, batch) point. */
+    record Run(String backend, String device, int batch, double medianMs, double minMs, double maxMs, double imagesPerSecond,
+            double gflopsPerSecond) {}
+
+    @Override
+    public Integer call() {
+        if (batch < 1 || iterations < 1 || warmup < 0 || profilePasses < 0) {
+            throw new org.vit4j.Vit4jException("bench: --batch and --iterations must be >= 1, --warmup and --profile-passes >= 0");
+        }
+        org.vit4j.ElementType precision = model.precision();
+        List<Integer> sizes = batches == null || batches.isEmpty() ? List.of(batch) : batches;
+        for (int s : sizes) if (s < 1) throw new org.vit4j.Vit4jException("bench: batch sizes must be >= 1, got " + s);
+        VitWeights weights = model.weights != null ? model.load().weights()
+                : RandomWeights.of(VitConfig.preset(preset).withImageSize(model.imageSize != null ? model.imageSize : 224), 1);
+        VitConfig c = weights.config();
+        HostTensor given = input != null ? readInput(input) : null;
+        if (given != null) sizes = List.of(given.dim(0));
+        String label = model.weights != null ? model.weights.getFileName().toString() : preset;
+        List<Run> runs = new ArrayList<>();
+        Map<String, Object> result = new LinkedHashMap<>();
+        for (String backendName : model.backend.split(",")) {
+            try (Backend backend = Backends.open(backendName.trim(), model.device, model.backendOptions());
+                    VisionTransformer vit = new VisionTransformer(weights, backend, precision)) {
+                HostTensor logits = null;
+                HostTensor images = null;
+                for (int b : sizes) {
+                    images = given != null ? given : RandomWeights.images(c, b, 2);
+                    System.out.printf(Locale.ROOT, "vit4j bench: %s (D=%d, depth %d, %d heads, %d px, patch %d), batch %d, "
+                            + "%s on %s, %s%n", label, c.hiddenSize(), c.depth(), c.heads(), c.imageSize(), c.patchSize(), b,
+                            backend.name(), backend.deviceName(), precision.label());
+                    for (int i = 0; i < warmup; i++) vit.forward(images);
+                    long[] nanos = new long[iterations];
+                    for (int i = 0; i < iterations; i++) {
+                        long start = System.nanoTime();
+                        logits = vit.forward(images).logits();
+                        nanos[i] = System.nanoTime() - start;
+                    }
+                    Arrays.sort(nanos);
+                    double median = nanos[iterations / 2] / 1e6;
+                    double flopsPerImage = 2.0 * c.macsPerImage();
+                    double imgPerSec = b / (median / 1e3);
+                    System.out.printf(Locale.ROOT, "encoder: median %.1f ms per batch (min %.1f, max %.1f; %d runs after %d "
+                            + "warm-up) = %.2f img/s, %.1f GFLOP/s (%.2f GFLOP per image)%n", median, nanos[0] / 1e6,
+                            nanos[iterations - 1] / 1e6, iterations, warmup, imgPerSec, flopsPerImage * imgPerSec / 1e9,
+                            flopsPerImage / 1e9);
+                    runs.add(new Run(backend.name(), backend.deviceName(), b, median, nanos[0] / 1e6,
+                            nanos[iterations - 1] / 1e6, imgPerSec, flopsPerImage * imgPerSec / 1e9));
+                }
+                Run last = runs.get(runs.size() - 1);
+                result.put("model", label);
+                result.put("backend", backend.name());
+                result.put("device", backend.deviceName());
+                result.put("graphs", !model.noGraph);
+                result.put("precision", precision.label());
+                result.put("batch", last.batch());
+                result.put("encoder_ms", Map.of("median", last.medianMs(), "min", last.minMs(), "max", last.maxMs(),
+                        "runs", iterations));
+                result.put("images_per_second", last.imagesPerSecond());
+                result.put("gflops_per_second", last.gflopsPerSecond());
+                DevicePeaks peaks = DevicePeaks.of(backend, remeasurePeaks);
+                System.out.printf(Locale.ROOT, "device peaks (measured %s): copy %.1f GB/s (read + write), GEMM %.1f "
+                        + "GFLOP/s (vit4j's linear, best of large shapes up to %d^3)%n", peaks.measured(), peaks.copyGBs(),
+                        peaks.gemmGflops(), peaks.gemmSize());
+                result.put("peaks", peaks);
+                result.put("ops", profile(weights, backend, images, peaks, precision));
+                System.out.println("device memory: " + backend.memoryStats());
+                result.put("memory", backend.memoryStats().toString());
+                if (logitsOut != null && logits != null) {
+                    org.vit4j.io.checkpoint.SafetensorsWriter.write(logitsOut, Map.of("logits", logits), Map.of("backend", backend.name()));
+                }
+            }
+        }
+        if (runs.size() > 1) result.put("runs", runs);
+        if (json != null) write(json, result);
+        if (csv != null) writeCsv(csv, label, runs);
+        if (chart != null) ThroughputChart.write(chart, label + ": images/s against batch size",
+                runs.stream().map(r -> new ThroughputChart.Point(r.backend(), r.batch(), r.imagesPerSecond())).toList());
+        return 0;
+    }
+
+    private static void writeCsv(Path path, String model, List<Run> runs) {
+        StringBuilder s = new StringBuilder("model,backend,device,batch,median_ms,min_ms,max_ms,images_per_second,gflops_per_second\n");
+        for (Run r : runs) {
+            s.append(String.format(Locale.ROOT, "%s,%s,\"%s\",%d,%.3f,%.3f,%.3f,%.3f,%.2f%n", model, r.backend(),
+                    r.device().replace("\"", "'"), r.batch(), r.medianMs(), r.minMs(), r.maxMs(), r.imagesPerSecond(),
+                    r.gflopsPerSecond()));
+        }
+        try {
+            Files.writeString(path, s);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path, e);
+        }
+    }
+
+    private List<Map<String, Object>> profile(VitWeights weights, Backend backend, HostTensor images, DevicePeaks peaks,
+            org.vit4j.ElementType precision) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        if (profilePasses == 0) return rows;
+        ProfilingBackend prof = new ProfilingBackend(backend);
+        try (VisionTransformer vit = new VisionTransformer(weights, prof, precision)) {
+            for (int i = 0; i < profilePasses; i++) vit.forward(images);
+        }
+        double passTotal = 0;
+        for (ProfilingBackend.OpTimes t : prof.times()) passTotal += sum(t.nanos) / profilePasses;
+        System.out.printf(Locale.ROOT, "per op (%d profiled passes, each op synchronised and timed alone; sum %.1f ms "
+                + "per pass):%n", profilePasses, passTotal / 1e6);
+        System.out.printf(Locale.ROOT, "  %-20s %-28s %6s %10s %10s %9s %8s %6s %8s %s%n", "op", "shape", "calls",
+                "median ms", "ms/pass", "GFLOP/s", "GB/s", "share", "of roof", "bound");
+        for (ProfilingBackend.OpTimes t : prof.times()) {
+            long[] sorted = t.nanos.stream().mapToLong(Long::longValue).sorted().toArray();
+            double med = sorted[sorted.length / 2] / 1e9;
+            double perPass = sum(t.nanos) / profilePasses;
+            int calls = t.nanos.size() / profilePasses;
+            double gflops = t.cost.flops() / med / 1e9, gbs = t.cost.bytes() / med / 1e9;
+            double roof = t.cost.flops() > 0 ? gflops / peaks.attainableGflops(t.cost) : gbs / peaks.copyGBs();
+            String bound = t.cost.flops() > 0 ? peaks.bound(t.cost) : "memory";
+            System.out.printf(Locale.ROOT, "  %-20s %-28s %6d %10.3f %10.2f %9.1f %8.1f %5.1f%% %7.0f%% %s%n", t.op, t.shape,
+                    calls, med * 1e3, perPass / 1e6, gflops, gbs, 100 * perPass / passTotal, 100 * roof, bound);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("op", t.op);
+            row.put("shape", t.shape);
+            row.put("calls_per_pass", calls);
+            row.put("median_ms", med * 1e3);
+            row.put("ms_per_pass", perPass / 1e6);
+            row.put("gflops_per_second", gflops);
+            row.put("gbytes_per_second", gbs);
+            row.put("flops", t.cost.flops());
+            row.put("least_bytes", t.cost.bytes());
+            row.put("fraction_of_roofline", roof);
+            row.put("bound", bound);
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    private static double sum(List<Long> xs) {
+        double s = 0;
+        for (long x : xs) s += x;
+        return s;
+    }
+
+    private static HostTensor readInput(Path path) {
+        try (org.vit4j.io.checkpoint.SafetensorsFile f = org.vit4j.io.checkpoint.SafetensorsFile.open(path)) {
+            if (!f.contains("input")) {
+                throw new org.vit4j.io.checkpoint.CheckpointException(path + ": no tensor named 'input' (expected [B, C, H, W])");
+            }
+            return f.read("input");
+        }
+    }
+
+    private static void write(Path path, Object value) {
+        try {
+            Files.writeString(path, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(value));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path, e);
+        }
+    }
+}
