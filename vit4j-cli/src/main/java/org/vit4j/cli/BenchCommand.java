@@ -78,12 +78,23 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--chart", paramLabel = "FILE.png", description = "draw images/s against batch size per backend (PNG)")
     Path chart;
 
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
+            description = "also run N client threads on the one model, each --iterations passes, and report their "
+                    + "images/s against 1 thread's, alternating in the same run (best of 2 rounds each), and whether "
+                    + "every client's logits equal the serial pass's (default: ${DEFAULT-VALUE}: not measured)")
+    int threads;
+
+    /** Client threads on one model against one thread, in the same run. */
+    record Threads(int clients, double oneThreadImagesPerSecond, double imagesPerSecond, double ratio,
+            int passesPerClient, boolean logitsEqual) {}
+
     /** One timed (backend, batch) point. */
     record Run(String backend, String device, int batch, double medianMs, double minMs, double maxMs, double imagesPerSecond,
             double gflopsPerSecond) {}
 
     @Override
     public Integer call() {
+        if (threads < 1) throw new org.vit4j.Vit4jException("bench: --threads must be >= 1, got " + threads);
         if (batch < 1 || iterations < 1 || warmup < 0 || profilePasses < 0) {
             throw new org.vit4j.Vit4jException("bench: --batch and --iterations must be >= 1, --warmup and --profile-passes >= 0");
         }
@@ -125,6 +136,15 @@ final class BenchCommand implements Callable<Integer> {
                             flopsPerImage / 1e9);
                     runs.add(new Run(backend.name(), backend.deviceName(), b, median, nanos[0] / 1e6,
                             nanos[iterations - 1] / 1e6, imgPerSec, flopsPerImage * imgPerSec / 1e9));
+                    if (threads > 1) {
+                        Threads t = threads(vit, images, logits);
+                        System.out.printf(Locale.ROOT, "threads: %d clients on one model %.2f img/s against 1 thread "
+                                + "%.2f img/s = %.2fx (best of 2 alternating rounds, %d passes per client); every "
+                                + "client's logits %s%n", t.clients(), t.imagesPerSecond(), t.oneThreadImagesPerSecond(),
+                                t.ratio(), t.passesPerClient(), t.logitsEqual() ? "equal the serial pass's bit for bit"
+                                        : "DIFFER from the serial pass's");
+                        result.put("threads", t);
+                    }
                 }
                 Run last = runs.get(runs.size() - 1);
                 result.put("model", label);
@@ -137,12 +157,14 @@ final class BenchCommand implements Callable<Integer> {
                         "runs", iterations));
                 result.put("images_per_second", last.imagesPerSecond());
                 result.put("gflops_per_second", last.gflopsPerSecond());
-                DevicePeaks peaks = DevicePeaks.of(backend, remeasurePeaks);
-                System.out.printf(Locale.ROOT, "device peaks (measured %s): copy %.1f GB/s (read + write), GEMM %.1f "
-                        + "GFLOP/s (vit4j's linear, best of large shapes up to %d^3)%n", peaks.measured(), peaks.copyGBs(),
-                        peaks.gemmGflops(), peaks.gemmSize());
-                result.put("peaks", peaks);
-                result.put("ops", profile(weights, backend, images, peaks, precision));
+                if (profilePasses > 0) { // the peaks serve only the per-op table
+                    DevicePeaks peaks = DevicePeaks.of(backend, remeasurePeaks);
+                    System.out.printf(Locale.ROOT, "device peaks (measured %s): copy %.1f GB/s (read + write), GEMM %.1f "
+                            + "GFLOP/s (vit4j's linear, best of large shapes up to %d^3)%n", peaks.measured(), peaks.copyGBs(),
+                            peaks.gemmGflops(), peaks.gemmSize());
+                    result.put("peaks", peaks);
+                    result.put("ops", profile(weights, backend, images, peaks, precision));
+                }
                 System.out.println("device memory: " + backend.memoryStats());
                 result.put("memory", backend.memoryStats().toString());
                 if (logitsOut != null && logits != null) {
@@ -156,6 +178,58 @@ final class BenchCommand implements Callable<Integer> {
         if (chart != null) ThroughputChart.write(chart, label + ": images/s against batch size",
                 runs.stream().map(r -> new ThroughputChart.Point(r.backend(), r.batch(), r.imagesPerSecond())).toList());
         return 0;
+    }
+
+    /**
+     * {@code threads} clients on one model, each running {@code iterations} passes of {@code images},
+     * against one client running as many passes, alternating in two rounds (best of each, so that
+     * drift on a shared machine hits both alike); each client checks its logits against {@code serial}.
+     */
+    private Threads threads(VisionTransformer vit, HostTensor images, HostTensor serial) {
+        int b = images.dim(0);
+        double one = 0, many = 0;
+        boolean equal = true;
+        for (int round = 0; round < 2; round++) {
+            double[] r1 = clients(vit, images, serial, 1);
+            double[] rn = clients(vit, images, serial, threads);
+            one = Math.max(one, r1[0] * b);
+            many = Math.max(many, rn[0] * b);
+            equal &= r1[1] == 0 && rn[1] == 0;
+        }
+        return new Threads(threads, one, many, many / one, iterations, equal);
+    }
+
+    /** {passes per second, passes whose logits differed from serial} of n clients started together. */
+    private double[] clients(VisionTransformer vit, HostTensor images, HostTensor serial, int n) {
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(n + 1);
+        java.util.concurrent.atomic.AtomicInteger differ = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < n; t++) {
+                done.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < iterations; i++) {
+                        HostTensor l = vit.forward(images).logits();
+                        if (serial != null && !Arrays.equals(l.data(), serial.data())) differ.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            start.await();
+            long t0 = System.nanoTime();
+            for (java.util.concurrent.Future<?> f : done) f.get();
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            return new double[] {(double) n * iterations / seconds, differ.get()};
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException | java.util.concurrent.BrokenBarrierException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("bench --threads interrupted", e);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     private static void writeCsv(Path path, String model, List<Run> runs) {
