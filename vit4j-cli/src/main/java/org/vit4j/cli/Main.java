@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 /** {@code vit4j}: classify images, run a checkpoint on a tensor file, list devices. */
 @Command(name = "vit4j", mixinStandardHelpOptions = true, version = "vit4j 0.1.0",
         description = "Vision Transformer inference with hand-written kernels, checked against a Java reference.",
-        subcommands = {ClassifyCommand.class, RunCommand.class, DevicesCommand.class, BenchCommand.class})
+        subcommands = {ClassifyCommand.class, RunCommand.class, DevicesCommand.class, BenchCommand.class,
+                SoakCommand.class})
 public final class Main {
 
     /** Exit status for bad input (a file, tensor or argument at fault). */
