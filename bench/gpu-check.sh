@@ -41,8 +41,16 @@ if command -v nvcc >/dev/null; then
     ( nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 "kernels/cuda/$f.cu" -o "$out/$f" > "$out/$f.build.txt" 2>&1 ) &
     pids+=($!)
   done
+  # mma.cuh's wrappers first, as the real instructions and as the fallback on the GPU: the tensor-core
+  # GEMM (linear_tc_*) rests on their fragment layouts
+  for v in ptx fallback; do
+    d=""; [ "$v" = fallback ] && d=-DVIT4J_MMA_FALLBACK
+    ( nvcc -DVIT4J_STANDALONE $d -std=c++17 -O3 -arch=sm_90 -Ikernels/cuda kernels/cuda/tests/mma_test.cu \
+        -o "$out/mma_$v" > "$out/mma_$v.build.txt" 2>&1 ) &
+    pids+=($!)
+  done
   wait "${pids[@]}"  # (a bare wait would also wait for the log's tee)
-  for f in linear patch_embed layernorm attention elementwise epilogue; do
+  for f in mma_ptx mma_fallback linear patch_embed layernorm attention elementwise epilogue; do
     if [ -x "$out/$f" ] && timeout 120 "$out/$f" > "$out/$f.txt" 2>&1; then
       summary+=("kernel $f: PASS ($(grep -c -i 'ok\|pass' "$out/$f.txt") checks)"); tail -3 "$out/$f.txt"
     else

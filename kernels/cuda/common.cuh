@@ -39,6 +39,10 @@
 // CudaKernelsTest (which checks the Java launch plans against the sources); CudaKernels.suffix gives
 // the same suffixes in Java.
 #define VIT4J_FOR_EACH_DTYPE(X) X(float, ) X(__nv_bfloat16, _bf16) X(__half, _f16)
+// The 16-bit types alone, for kernels that exist only in them (the tensor-core GEMM of linear.cu): such a
+// kernel's macro names it name##H and is instantiated with this (name_bf16, name_f16); the same two
+// readers know it.
+#define VIT4J_FOR_EACH_HALF_DTYPE(X) X(__nv_bfloat16, _bf16) X(__half, _f16)
 
 namespace vit4j {
 

@@ -6,6 +6,8 @@
 //
 // Build (as the project does):   cmake -S . -B build && cmake --build build   -> build/kernels/linear.fatbin
 // Standalone check and timing:   nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 kernels/cuda/linear.cu -o /tmp/linear && /tmp/linear
+//                                 (/tmp/linear tc: version 3's checks alone; on the CPU runtime,
+//                                 build/sa_linear tc-rejects-bad-k checks that K % 8 != 0 is refused)
 //
 // Kernels (all take int sizes, any M, N, K: every edge is bounds-checked), each in three storage types
 // (VIT4J_FOR_EACH_DTYPE of common.cuh): the name as below for float, name_bf16 and name_f16, computing
@@ -18,12 +20,21 @@
 //                             epilogue fused into the store: no extra pass over C.
 //   linear_qkv                version 2 writing straight into the attention layout
 //                             qkv [3, B, H, T, D/H]; bias may be null.
+//   linear_tc_none / linear_tc_bias / linear_tc_bias_gelu / linear_tc_bias_residual / linear_tc_qkv
+//                             version 3, bf16 and fp16 only (name_bf16, name_f16): the same five
+//                             kernels, parameters and epilogues on tensor cores (gemm_tc.cuh: mma.sync
+//                             m16n8k16 with fp32 accumulators, ldmatrix, a TC_STAGES-deep cp.async
+//                             pipeline, swizzled shared memory; every PTX instruction through mma.cuh,
+//                             whose fallback runs them on native/cudacpu). Any M and N; K a multiple
+//                             of 8 and A, W 16-byte aligned (checked in the kernel; CudaKernels picks
+//                             version 2 otherwise). grid (ceil(N/TC_BN), ceil(M/TC_BM)), TC_THREADS.
 // Epilogues: none; + bias; + bias then exact GELU (0.5x erfc(-x/sqrt2)); + bias + residual, where
 // residual MAY ALIAS C: each element of residual is read by the thread that then writes that same
 // element of C, so in-place residual adds are safe (hence no __restrict__ on C or residual). The
 // epilogue works on the float accumulator; the one rounding to the storage type is the store.
 // Least bytes above are for float; the half types halve every term.
 #include "common.cuh"
+#include "gemm_tc.cuh"
 
 using namespace vit4j;
 
@@ -105,6 +116,24 @@ __device__ __forceinline__ void linear_qkv_tile(const T* x, const T* W, const T*
               QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
 }
 
+// ---- version 3: the same on tensor cores (bf16, fp16) ---------------------------------------------
+// The main loop is gemm_tc_tile of gemm_tc.cuh; the stores are version 2's (each (m, n) read and
+// written by one thread, so residual may alias C here too).
+template <int EPI, class T>
+__device__ __forceinline__ void linear_v3(const T* A, const T* W, const T* bias, const T* residual, T* C, int M,
+                                          int N, int K) {
+    gemm_tc_tile(A, W, M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
+}
+
+// grid = (ceil(3D/TC_BN), ceil(B*T/TC_BM)), block = TC_THREADS; M = B*T, N = 3D, K = D.
+template <class T>
+__device__ __forceinline__ void linear_qkv_tc_tile(const T* x, const T* W, const T* bias, T* qkv, int batch,
+                                                   int tokens, int dim, int heads) {
+    const int M = batch * tokens, N = 3 * dim, K = dim;
+    const int hd = dim / heads;
+    gemm_tc_tile(x, W, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
+}
+
 // ---- the entry points, per storage type ----------------------------------------------------------
 #define LINEAR_PARAMS(T)                                                                                    \
     const T *__restrict__ A, const T *__restrict__ W, const T *__restrict__ bias, const T *residual, T *C, int M, \
@@ -133,6 +162,26 @@ __device__ __forceinline__ void linear_qkv_tile(const T* x, const T* W, const T*
     }
 VIT4J_FOR_EACH_DTYPE(LINEAR_KERNELS)
 #undef LINEAR_KERNELS
+#define LINEAR_TC_KERNELS(T, H)                                                                             \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_tc_none##H(LINEAR_PARAMS(T)) {          \
+        linear_v3<EPI_NONE>(A, W, bias, residual, C, M, N, K);                                              \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_tc_bias##H(LINEAR_PARAMS(T)) {          \
+        linear_v3<EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                              \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_tc_bias_gelu##H(LINEAR_PARAMS(T)) {     \
+        linear_v3<EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                         \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_tc_bias_residual##H(LINEAR_PARAMS(T)) { \
+        linear_v3<EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                     \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS)                                                \
+        linear_tc_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,       \
+                         T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                  \
+        linear_qkv_tc_tile(x, W, bias, qkv, batch, tokens, dim, heads);                                     \
+    }
+VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_KERNELS)
+#undef LINEAR_TC_KERNELS
 #undef LINEAR_PARAMS
 
 // ================================================================================================
@@ -253,6 +302,163 @@ static void check_qkv(int B, int T_, int D, int H, bool withBias) {
     CUDA_CHECK(cudaFree(dq));
 }
 
+// ---- version 3 (tensor cores, bf16/fp16) ----
+template <class T> struct TcKernels;
+#define LINEAR_TC_TABLE(T, H)                                                                               \
+    template <> struct TcKernels<T> {                                                                       \
+        static constexpr auto none = linear_tc_none##H;                                                     \
+        static constexpr auto bias = linear_tc_bias##H;                                                     \
+        static constexpr auto gelu = linear_tc_bias_gelu##H;                                                \
+        static constexpr auto residual = linear_tc_bias_residual##H;                                        \
+        static constexpr auto qkv = linear_tc_qkv##H;                                                       \
+    };
+VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_TABLE)
+#undef LINEAR_TC_TABLE
+
+template <class T>
+static void launch_v3(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
+    using Kn = TcKernels<T>;
+    dim3 grid(sa::ceil_div(N, TC_BN), sa::ceil_div(M, TC_BM));
+    switch (epi) {
+        case EPI_NONE: VIT4J_LAUNCH(Kn::none, grid, TC_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS: VIT4J_LAUNCH(Kn::bias, grid, TC_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS_GELU: VIT4J_LAUNCH(Kn::gelu, grid, TC_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        default: VIT4J_LAUNCH(Kn::residual, grid, TC_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+    }
+}
+
+// One unit in the last place of T at |v| (bf16: 8 significant bits, fp16: 11, subnormals from 2^-24).
+template <class T>
+static double ulp_of(double v) {
+    const int bits = sizeof(T) == 2 && std::is_same<T, __half>::value ? 11 : 8;
+    const double a = std::fabs(v);
+    const int e = a > 0 ? std::ilogb(a) : -126;
+    double u = std::ldexp(1.0, e - (bits - 1));
+    if (std::is_same<T, __half>::value && u < std::ldexp(1.0, -24)) u = std::ldexp(1.0, -24);
+    return u;
+}
+
+// Beyond relative L2: every element within one unit in the last place of T of the double reference
+// (one rounding of an fp32 sum), with a slack of 1e-5 of the outputs' RMS for the fp32 sum itself.
+// Returns the number of elements outside (NaN counts).
+template <class T>
+static int outside_one_ulp(const std::vector<float>& got, const std::vector<double>& want) {
+    double rms = 0;
+    for (double w : want) rms += w * w;
+    rms = std::sqrt(rms / (want.empty() ? 1 : want.size()));
+    int bad = 0;
+    for (size_t i = 0; i < want.size(); i++) {
+        const double err = std::fabs((double) got[i] - want[i]);
+        if (!(err <= ulp_of<T>(want[i]) + 1e-5 * rms)) bad++;
+    }
+    return bad;
+}
+
+template <class T>
+static void report_tc(const char* what, const std::vector<float>& got, const std::vector<double>& want) {
+    sa::report(what, sa::rel_l2(got, want), sa::tolerance<T>());
+    const int bad = outside_one_ulp<T>(got, want);
+    char line[128];
+    std::snprintf(line, sizeof line, "  ... %d of %zu elements beyond 1 ulp of %s", bad, want.size(), sa::dtype_name<T>());
+    sa::report(line, bad == 0 ? 0.0 : 1.0, 0.0);
+}
+
+// Every epilogue of version 3 (or the first `epilogues` of them) in storage type T against the double
+// reference on the T-rounded inputs; A and W at an offset of `offset` elements (a multiple of 8: aligned).
+template <class T>
+static void check_tc_shape(int M, int N, int K, int epilogues = 4, int offset = 0) {
+    std::printf("tensor cores: M=%d N=%d K=%d %s%s\n", M, N, K, sa::dtype_name<T>(), offset ? " (operands at an offset)" : "");
+    auto hA = sa::rounded<T>(sa::random_vec((size_t) M * K + offset)), hW = sa::rounded<T>(sa::random_vec((size_t) N * K + offset));
+    auto hb = sa::rounded<T>(sa::random_vec(N)), hr = sa::rounded<T>(sa::random_vec((size_t) M * N));
+    std::vector<float> hA0(hA.begin() + offset, hA.end()), hW0(hW.begin() + offset, hW.end());
+    T *dAbase = sa::to_device_as<T>(hA), *dWbase = sa::to_device_as<T>(hW), *db = sa::to_device_as<T>(hb);
+    const T *dA = dAbase + offset, *dW = dWbase + offset;
+    std::vector<double> want;
+    char what[128];
+    for (int epi = 0; epi < epilogues; epi++) {
+        cpu_linear(hA0, hW0, hb.data(), &hr, epi, M, N, K, want);
+        T* dC = sa::poisoned<T>((size_t) M * N);
+        T* dR = sa::to_device_as<T>(hr);
+        launch_v3<T>(epi, dA, dW, db, dR, dC, M, N, K);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        std::snprintf(what, sizeof what, "linear_tc_%s %s", kNames[epi] + 7, sa::dtype_name<T>());
+        report_tc<T>(what, sa::to_host(dC, (size_t) M * N), want);
+        if (epi == EPI_BIAS_RESIDUAL) { // in place: residual is the output buffer
+            launch_v3<T>(epi, dA, dW, db, dR, dR, M, N, K);
+            CUDA_CHECK(cudaDeviceSynchronize());
+            std::snprintf(what, sizeof what, "linear_tc_bias_residual %s, residual aliasing C", sa::dtype_name<T>());
+            report_tc<T>(what, sa::to_host(dR, (size_t) M * N), want);
+        }
+        CUDA_CHECK(cudaFree(dC));
+        CUDA_CHECK(cudaFree(dR));
+    }
+    CUDA_CHECK(cudaFree(dAbase));
+    CUDA_CHECK(cudaFree(dWbase));
+    CUDA_CHECK(cudaFree(db));
+}
+
+template <class T>
+static void check_tc_qkv(int B, int T_, int D, int H, bool withBias) {
+    std::printf("tensor cores: qkv B=%d T=%d D=%d H=%d bias=%s %s\n", B, T_, D, H, withBias ? "yes" : "null", sa::dtype_name<T>());
+    const int M = B * T_, N = 3 * D, K = D, hd = D / H;
+    auto hx = sa::rounded<T>(sa::random_vec((size_t) M * K)), hW = sa::rounded<T>(sa::random_vec((size_t) N * K));
+    auto hb = sa::rounded<T>(sa::random_vec(N));
+    std::vector<double> flat;
+    cpu_linear(hx, hW, hb.data(), nullptr, withBias ? EPI_BIAS : EPI_NONE, M, N, K, flat);
+    std::vector<double> want((size_t) M * N);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            int which = n / D, h = (n % D) / hd, e = n % hd, b = m / T_, t = m % T_;
+            want[((((size_t) which * B + b) * H + h) * T_ + t) * hd + e] = flat[(size_t) m * N + n];
+        }
+    T *dx = sa::to_device_as<T>(hx), *dW = sa::to_device_as<T>(hW), *db = withBias ? sa::to_device_as<T>(hb) : nullptr;
+    T* dq = sa::poisoned<T>((size_t) M * N);
+    dim3 grid(sa::ceil_div(N, TC_BN), sa::ceil_div(M, TC_BM));
+    VIT4J_LAUNCH(TcKernels<T>::qkv, grid, TC_THREADS, 0)(dx, dW, db, dq, B, T_, D, H);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    char what[64];
+    std::snprintf(what, sizeof what, "linear_tc_qkv %s", sa::dtype_name<T>());
+    report_tc<T>(what, sa::to_host(dq, (size_t) M * N), want);
+    CUDA_CHECK(cudaFree(dx));
+    CUDA_CHECK(cudaFree(dW));
+    if (db) CUDA_CHECK(cudaFree(db));
+    CUDA_CHECK(cudaFree(dq));
+}
+
+#if !defined(__CUDACC__)
+// `sa_linear tc-rejects-bad-k` (CTest linear.tc_rejects_bad_k): K % 8 != 0 breaks version 3's requirement,
+// and the CPU runtime must report the kernel's fault. Alone in its process: a fault is sticky, as on a
+// device (on a GPU the kernel traps, which ends the context: this runs on the CPU only).
+static int tc_rejects_bad_k() {
+    const int M = 3, N = 5, K = 12;
+    __nv_bfloat16* d = sa::to_device_as<__nv_bfloat16>(sa::random_vec(64));
+    __nv_bfloat16* c = sa::poisoned<__nv_bfloat16>(M * N);
+    launch_v3<__nv_bfloat16>(EPI_NONE, d, d, d, d, c, M, N, K);
+    const bool reported = cudaGetLastError() != cudaSuccess;
+    std::printf("linear_tc_none with K = 12 (not a multiple of 8): %s\n", reported ? "fault reported, ok" : "NOT reported: FAIL");
+    return reported ? 0 : 1;
+}
+#endif
+
+template <class T>
+static void check_tc(bool all_shapes) {
+    // Small enough for the CPU runtime (each CUDA thread a fiber, each mma 16 warp shuffles there), yet
+    // every path: M tails (1, 197, 591 = 3*197; a block holds TC_BM rows), N tails (100, 129: one column
+    // past a pair), K tails (40, 8: part of a slab), several pipeline rounds (K = 384, 768), the ViT
+    // widths 192..1152. The second type runs a subset: the code is the same but for the mma's input type
+    // and the conversions.
+    check_tc_shape<T>(197, 384, 64);
+    check_tc_shape<T>(37, 129, 40, 4, 8);
+    check_tc_qkv<T>(2, 5, 80, 1, false);
+    if (!all_shapes) return;
+    check_tc_shape<T>(1, 100, 192);
+    check_tc_shape<T>(394, 100, 384, 1);
+    check_tc_shape<T>(3 * 197, 40, 8, 1);
+    check_tc_shape<T>(5, 100, 768, 2);
+    check_tc_shape<T>(1, 1152, 64, 1);
+    check_tc_qkv<T>(1, 197, 192, 3, true);
+}
+
 static void time_shape(const char* label, int M, int N, int K) {
     auto hA = sa::random_vec((size_t) M * K), hW = sa::random_vec((size_t) N * K), hb = sa::random_vec(N);
     float *dA = sa::to_device(hA), *dW = sa::to_device(hW), *db = sa::to_device(hb);
@@ -282,7 +488,16 @@ static void check_half() {
     check_qkv<T>(1, 5, 48, 3, false);
 }
 
-int main() {
+int main(int argc, char** argv) {
+#if !defined(__CUDACC__)
+    if (argc > 1 && std::strcmp(argv[1], "tc-rejects-bad-k") == 0) return tc_rejects_bad_k();
+#endif
+    // `sa_linear tc`: version 3's checks alone (the mutants of gemm_tc.cuh run these)
+    const bool tc_only = argc > 1 && std::strcmp(argv[1], "tc") == 0;
+    if (tc_only) {
+        check_tc<__nv_bfloat16>(true);
+        return sa::finish("linear (tensor cores)");
+    }
     std::printf("linear.cu standalone check (tile %dx%dx%d, %d threads)\n", GEMM_BM, GEMM_BN, GEMM_BK, GEMM_THREADS);
     check_shape<float>(1, 1, 1, 0);
     check_shape<float>(197, 384, 384, 0);
@@ -295,6 +510,8 @@ int main() {
     check_qkv<float>(3, 17, 80, 1, true);
     check_half<__nv_bfloat16>();
     check_half<__half>();
+    check_tc<__nv_bfloat16>(true);
+    check_tc<__half>(false);
     if (sa::timing()) {
         std::printf("timing (mean of 20 after 3 warm-up):\n");
         time_shape("ViT-S qkv, B=8", 8 * 197, 1152, 384);

@@ -1,9 +1,9 @@
 # Runs a mutant's standalone checks in both thread orders; passes when at least one order reports a
 # failed check (exit 1 from sa::finish), i.e. when the harness catches the mutation. A crash or a
-# clean pass in both orders fails. Input: EXE.
+# clean pass in both orders fails. Input: EXE, and ARGS (optional: one argument for it).
 set(caught "")
 foreach(order forward reverse)
-  execute_process(COMMAND ${CMAKE_COMMAND} -E env VIT4J_CUDA_CPU_ORDER=${order} ${EXE}
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env VIT4J_CUDA_CPU_ORDER=${order} ${EXE} ${ARGS}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   string(REGEX MATCHALL "FAIL" fails "${out}")
   list(LENGTH fails n)
