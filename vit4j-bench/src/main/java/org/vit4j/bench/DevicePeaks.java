@@ -102,14 +102,15 @@ public record DevicePeaks(String device, double copyGBs, double gemmGflops, int 
     }
 
     /**
-     * The roofline: what an op of this cost could reach at best, the smaller of the GEMM rate and
-     * bandwidth times its arithmetic intensity; and which of the two bounds it.
+     * The roofline: what an op of this cost ({@code flops} over its least {@code bytes}) could reach at
+     * best, the smaller of the GEMM rate and bandwidth times its arithmetic intensity; and which of
+     * the two bounds it.
      */
-    public double attainableGflops(OpCost cost) {
-        return Math.min(gemmGflops, copyGBs * cost.flops() / cost.bytes());
+    public double attainableGflops(double flops, double bytes) {
+        return Math.min(gemmGflops, copyGBs * flops / bytes);
     }
 
-    public String bound(OpCost cost) {
-        return gemmGflops <= copyGBs * cost.flops() / cost.bytes() ? "compute" : "memory";
+    public String bound(double flops, double bytes) {
+        return gemmGflops <= copyGBs * flops / bytes ? "compute" : "memory";
     }
 }

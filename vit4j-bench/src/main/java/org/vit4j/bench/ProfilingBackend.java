@@ -6,8 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
-import org.vit4j.backend.Epilogue;
-import org.vit4j.backend.PatchEmbedShape;
+import org.vit4j.backend.Op;
 import org.vit4j.memory.PoolStats;
 
 /**
@@ -24,17 +23,19 @@ public final class ProfilingBackend implements Backend {
         this.inner = inner;
     }
 
-    /** One op at one shape: its cost and every call's time. */
+    /** One op at one shape: its cost ({@link Op#flops}, {@link Op#leastBytes}) and every call's time. */
     public static final class OpTimes {
         public final String op;
         public final String shape;
-        public final OpCost cost;
+        public final double flops;
+        public final double bytes;
         public final List<Long> nanos = new ArrayList<>();
 
-        OpTimes(String op, String shape, OpCost cost) {
+        OpTimes(String op, String shape, double flops, double bytes) {
             this.op = op;
             this.shape = shape;
-            this.cost = cost;
+            this.flops = flops;
+            this.bytes = bytes;
         }
     }
 
@@ -42,13 +43,17 @@ public final class ProfilingBackend implements Backend {
         return new ArrayList<>(ops.values());
     }
 
-    private void timed(String op, String shape, OpCost cost, Runnable call) {
+    /** Every op comes through here (the named ops of Backend build an Op and execute it). */
+    @Override
+    public void execute(Op op) {
         inner.synchronize();
         long start = System.nanoTime();
-        call.run();
+        inner.execute(op);
         inner.synchronize();
         long elapsed = System.nanoTime() - start;
-        ops.computeIfAbsent(op + "|" + shape, k -> new OpTimes(op, shape, cost)).nanos.add(elapsed);
+        String label = op.label(), shape = op.shape();
+        ops.computeIfAbsent(label + "|" + shape, k -> new OpTimes(label, shape, op.flops(), op.leastBytes()))
+                .nanos.add(elapsed);
     }
 
     @Override
@@ -94,74 +99,6 @@ public final class ProfilingBackend implements Backend {
     @Override
     public void write(float[] src, DeviceBuffer dst) {
         inner.write(src, dst);
-    }
-
-    @Override
-    public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
-        timed("copy", "n=" + n, OpCost.elementwise(n, 1, 0).in(src.dtype()), () -> inner.copy(src, dst, n));
-    }
-
-    @Override
-    public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
-            DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
-        timed("patch_embed", "B=" + s.batch() + " C=" + s.channels() + " S=" + s.imageSize() + " P=" + s.patch()
-                + " D=" + s.dim(), OpCost.patchEmbed(s.batch(), s.channels(), s.imageSize(), s.patch(), s.dim()).in(out.dtype()),
-                () -> inner.patchEmbed(s, images, weight, bias, clsToken, posEmbed, out));
-    }
-
-    @Override
-    public void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
-            float eps) {
-        timed("layernorm", "rows=" + rows + " D=" + dim, OpCost.layerNorm(rows, dim).in(out.dtype()),
-                () -> inner.layerNorm(x, gamma, beta, out, rows, dim, eps));
-    }
-
-    @Override
-    public void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
-            DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
-        timed("add_layernorm", "rows=" + rows + " D=" + dim, OpCost.addLayerNorm(rows, dim).in(normed.dtype()),
-                () -> inner.addLayerNorm(x, residual, sum, normed, gamma, beta, rows, dim, eps));
-    }
-
-    @Override
-    public void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
-            int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
-        timed("linear+" + epilogue.name().toLowerCase(java.util.Locale.ROOT),
-                "M=" + rows + " K=" + inFeatures + " N=" + outFeatures,
-                OpCost.linear(rows, inFeatures, outFeatures, bias != null, residual != null).in(out.dtype()),
-                () -> inner.linear(x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual));
-    }
-
-    @Override
-    public void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
-            int tokens, int dim, int heads) {
-        timed("linear_qkv", "M=" + batch * tokens + " K=" + dim + " N=" + 3 * dim,
-                OpCost.linear(batch * tokens, dim, 3 * dim, bias != null, false).in(qkv.dtype()),
-                () -> inner.linearQkv(x, weight, bias, qkv, batch, tokens, dim, heads));
-    }
-
-    @Override
-    public void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
-            float scale) {
-        timed("attention", "B=" + batch + " T=" + tokens + " H=" + heads + " hd=" + headDim,
-                OpCost.attention(batch, tokens, heads, headDim).in(out.dtype()),
-                () -> inner.attention(qkv, out, batch, tokens, heads, headDim, scale));
-    }
-
-    @Override
-    public void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
-        timed("gelu", "n=" + n, OpCost.elementwise(n, 1, 8).in(out.dtype()), () -> inner.gelu(x, out, n));
-    }
-
-    @Override
-    public void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
-        timed("add", "n=" + n, OpCost.elementwise(n, 2, 1).in(out.dtype()), () -> inner.add(a, b, out, n));
-    }
-
-    @Override
-    public void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
-        timed("select_token", "B=" + batch + " D=" + dim, OpCost.elementwise((long) batch * dim, 1, 0).in(out.dtype()),
-                () -> inner.selectToken(x, out, batch, tokens, dim, token));
     }
 
     @Override

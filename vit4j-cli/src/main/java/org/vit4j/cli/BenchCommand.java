@@ -265,9 +265,9 @@ final class BenchCommand implements Callable<Integer> {
             double med = sorted[sorted.length / 2] / 1e9;
             double perPass = sum(t.nanos) / profilePasses;
             int calls = t.nanos.size() / profilePasses;
-            double gflops = t.cost.flops() / med / 1e9, gbs = t.cost.bytes() / med / 1e9;
-            double roof = t.cost.flops() > 0 ? gflops / peaks.attainableGflops(t.cost) : gbs / peaks.copyGBs();
-            String bound = t.cost.flops() > 0 ? peaks.bound(t.cost) : "memory";
+            double gflops = t.flops / med / 1e9, gbs = t.bytes / med / 1e9;
+            double roof = t.flops > 0 ? gflops / peaks.attainableGflops(t.flops, t.bytes) : gbs / peaks.copyGBs();
+            String bound = t.flops > 0 ? peaks.bound(t.flops, t.bytes) : "memory";
             System.out.printf(Locale.ROOT, "  %-20s %-28s %6d %10.3f %10.2f %9.1f %8.1f %5.1f%% %7.0f%% %s%n", t.op, t.shape,
                     calls, med * 1e3, perPass / 1e6, gflops, gbs, 100 * perPass / passTotal, 100 * roof, bound);
             Map<String, Object> row = new LinkedHashMap<>();
@@ -278,8 +278,8 @@ final class BenchCommand implements Callable<Integer> {
             row.put("ms_per_pass", perPass / 1e6);
             row.put("gflops_per_second", gflops);
             row.put("gbytes_per_second", gbs);
-            row.put("flops", t.cost.flops());
-            row.put("least_bytes", t.cost.bytes());
+            row.put("flops", t.flops);
+            row.put("least_bytes", t.bytes);
             row.put("fraction_of_roofline", roof);
             row.put("bound", bound);
             rows.add(row);

@@ -94,72 +94,72 @@ public interface Backend extends AutoCloseable {
         write(dst.dtype().fromBits(src, new float[src.remaining()]), dst);
     }
 
-    /** Copies the first {@code n} elements of {@code src} to {@code dst} (same type) on the device. */
-    void copy(DeviceBuffer src, DeviceBuffer dst, long n);
-
-    // ---- ops ----
-
-    /**
-     * Embeds images as tokens: out[b, 0] = clsToken + posEmbed[0]; out[b, 1 + i] = patch_i . W^T + bias
-     * + posEmbed[1 + i], where patch i is read in (c, y, x) order straight from the NCHW image, so the
-     * convolution with stride = kernel = patch is one GEMM with K = C * P * P.
-     *
-     * @param images   [batch, channels, imageSize, imageSize]
-     * @param weight   [dim, channels, patch, patch]
-     * @param bias     [dim]
-     * @param clsToken [dim]
-     * @param posEmbed [tokens, dim]
-     * @param out      [batch, tokens, dim]
-     */
-    void patchEmbed(PatchEmbedShape shape, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
-            DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out);
-
-    /** out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta for each of {@code rows} rows of {@code dim}. */
-    void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
-            float eps);
-
-    /**
-     * sum = x + residual, normed = layerNorm(sum): the residual add fused with the next block's norm.
-     * Backends without a fused kernel inherit this composition.
-     */
-    default void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
-            DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
-        add(x, residual, sum, (long) rows * dim);
-        layerNorm(sum, gamma, beta, normed, rows, dim, eps);
+    /** {@link Op.Copy}: the first {@code n} elements of {@code src} to {@code dst} (same type) on the device. */
+    default void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
+        execute(new Op.Copy(src, dst, n));
     }
 
-    /**
-     * out[rows, outFeatures] = epilogue(x[rows, inFeatures] . weight[outFeatures, inFeatures]^T).
-     *
-     * @param bias     [outFeatures], or null for none (then only {@link Epilogue#NONE} is allowed)
-     * @param residual [rows, outFeatures] for {@link Epilogue#BIAS_RESIDUAL}, else null; may be {@code out}
-     */
-    void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows, int inFeatures,
-            int outFeatures, Epilogue epilogue, DeviceBuffer residual);
+    // ---- ops ----
+    // Each op is described once, in its record of Op (what it computes, shapes, checks, cost). The
+    // methods below build the record and execute it: model code reads as the paper, backends
+    // implement Op.Kernels, and a wrapper (profiling) overrides execute alone.
 
     /**
-     * The attention input projection, written in the layout attention reads: x [batch, tokens, dim]
-     * times weight [3 * dim, dim] (rows q, k, v, each head's rows contiguous) plus bias [3 * dim] (or
-     * null) goes to qkv [3, batch, heads, tokens, dim / heads]. No transpose pass runs.
+     * Runs one op: checks it against this backend ({@link Op#check}), then hands it to this backend's
+     * {@link Op.Kernels}. Asynchronous like the rest: {@link #synchronize} waits for it.
      */
-    void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch, int tokens,
-            int dim, int heads);
+    void execute(Op op);
 
-    /**
-     * Scaled dot-product self-attention per (batch, head): softmax(q k^T * scale) v, with q, k, v read
-     * from qkv [3, batch, heads, tokens, headDim] and the heads concatenated into out
-     * [batch, tokens, heads * headDim], ready for the output projection.
-     */
-    void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim, float scale);
+    /** {@link Op.PatchEmbed}. */
+    default void patchEmbed(PatchEmbedShape shape, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
+            DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
+        execute(new Op.PatchEmbed(shape, images, weight, bias, clsToken, posEmbed, out));
+    }
 
-    /** out = GELU(x) elementwise, exact: x / 2 * (1 + erf(x / sqrt 2)). {@code out} may be {@code x}. */
-    void gelu(DeviceBuffer x, DeviceBuffer out, long n);
+    /** {@link Op.LayerNorm}. */
+    default void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
+            float eps) {
+        execute(new Op.LayerNorm(x, gamma, beta, out, rows, dim, eps));
+    }
 
-    /** out = a + b elementwise. {@code out} may be either input. */
-    void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n);
+    /** {@link Op.AddLayerNorm}. */
+    default void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
+            DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
+        execute(new Op.AddLayerNorm(x, residual, sum, normed, gamma, beta, rows, dim, eps));
+    }
 
-    /** out[b, :] = x[b, token, :] for x [batch, tokens, dim]: picks the class token (token 0). */
-    void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token);
+    /** {@link Op.Linear}. */
+    default void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
+        execute(new Op.Linear(x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual));
+    }
+
+    /** {@link Op.LinearQkv}. */
+    default void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
+            int tokens, int dim, int heads) {
+        execute(new Op.LinearQkv(x, weight, bias, qkv, batch, tokens, dim, heads));
+    }
+
+    /** {@link Op.Attention}. */
+    default void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
+            float scale) {
+        execute(new Op.Attention(qkv, out, batch, tokens, heads, headDim, scale));
+    }
+
+    /** {@link Op.Gelu}. */
+    default void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
+        execute(new Op.Gelu(x, out, n));
+    }
+
+    /** {@link Op.Add}. */
+    default void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
+        execute(new Op.Add(a, b, out, n));
+    }
+
+    /** {@link Op.SelectToken}. */
+    default void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
+        execute(new Op.SelectToken(x, out, batch, tokens, dim, token));
+    }
 
     /** The backend's device memory pool, or {@link PoolStats#NONE} where it has none. */
     default PoolStats memoryStats() {

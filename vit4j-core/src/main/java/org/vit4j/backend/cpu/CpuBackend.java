@@ -7,6 +7,7 @@ import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
 import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.Op;
 import org.vit4j.backend.OpChecks;
 import org.vit4j.backend.PatchEmbedShape;
 
@@ -110,182 +111,192 @@ public final class CpuBackend implements Backend {
         for (int i = (int) from, end = (int) (from + n); i < end; i++) y[i] = t.round(y[i]);
     }
 
-    @Override
-    public void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
-        checkOpen();
-        OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
-        System.arraycopy(data(src), 0, data(dst), 0, (int) n);
-    }
 
     private static float[] data(DeviceBuffer b) {
         return ((CpuBuffer) b).data();
     }
 
+
+
+
+
+
+
+
+
+    private final Kernels kernels = new Kernels();
+
     @Override
-    public void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
-            DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
+    public void execute(Op op) {
         checkOpen();
-        OpChecks.patchEmbed(this, s, images, weight, bias, clsToken, posEmbed, out);
-        float[] img = data(images), w = data(weight), b = data(bias), cls = data(clsToken), pos = data(posEmbed);
-        float[] y = data(out);
-        int c = s.channels(), size = s.imageSize(), p = s.patch(), grid = s.grid(), d = s.dim(), t = s.tokens();
-        int k = s.patchDim();
-        for (int n = 0; n < s.batch(); n++) {
-            int rowBase = n * t * d;
-            for (int j = 0; j < d; j++) y[rowBase + j] = (float) ((double) cls[j] + pos[j]);
-            int imageBase = n * c * size * size;
-            IntStream.range(0, grid * grid).parallel().forEach(patchIndex -> {
-                int py = patchIndex / grid, px = patchIndex % grid;
-                double[] patch = new double[k];
-                int e = 0;
-                for (int ch = 0; ch < c; ch++) {
-                    for (int dy = 0; dy < p; dy++) {
-                        int rowStart = imageBase + (ch * size + py * p + dy) * size + px * p;
-                        for (int dx = 0; dx < p; dx++) patch[e++] = img[rowStart + dx];
+        op.check(this);
+        op.runOn(kernels);
+    }
+
+    /** The ops, each called by {@link #execute} once checked ({@link Op#check}). */
+    private final class Kernels implements Op.Kernels {
+        @Override
+        public void copy(Op.Copy op) {
+            System.arraycopy(data(op.src()), 0, data(op.dst()), 0, (int) op.n());
+        }
+
+        @Override
+        public void patchEmbed(Op.PatchEmbed op) {
+            PatchEmbedShape s = op.s();
+            float[] img = data(op.images()), w = data(op.weight()), b = data(op.bias()), cls = data(op.clsToken()), pos = data(op.posEmbed());
+            float[] y = data(op.out());
+            int c = s.channels(), size = s.imageSize(), p = s.patch(), grid = s.grid(), d = s.dim(), t = s.tokens();
+            int k = s.patchDim();
+            for (int n = 0; n < s.batch(); n++) {
+                int rowBase = n * t * d;
+                for (int j = 0; j < d; j++) y[rowBase + j] = (float) ((double) cls[j] + pos[j]);
+                int imageBase = n * c * size * size;
+                IntStream.range(0, grid * grid).parallel().forEach(patchIndex -> {
+                    int py = patchIndex / grid, px = patchIndex % grid;
+                    double[] patch = new double[k];
+                    int e = 0;
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int dy = 0; dy < p; dy++) {
+                            int rowStart = imageBase + (ch * size + py * p + dy) * size + px * p;
+                            for (int dx = 0; dx < p; dx++) patch[e++] = img[rowStart + dx];
+                        }
                     }
+                    int token = 1 + patchIndex;
+                    for (int j = 0; j < d; j++) {
+                        double acc = b[j];
+                        int wRow = j * k;
+                        for (int q = 0; q < k; q++) acc += patch[q] * w[wRow + q];
+                        y[rowBase + token * d + j] = (float) (acc + pos[token * d + j]);
+                    }
+                });
+            }
+            stored(op.out(), 0, s.outputFloats());
+        }
+
+        @Override
+        public void layerNorm(Op.LayerNorm op) {
+            int dim = op.dim();
+            float[] in = data(op.x()), g = data(op.gamma()), bt = data(op.beta()), y = data(op.out());
+            IntStream.range(0, op.rows()).parallel().forEach(r -> {
+                int base = r * dim;
+                // Two passes: the mean first, then the variance about it, so no cancellation.
+                double mean = 0;
+                for (int i = 0; i < dim; i++) mean += in[base + i];
+                mean /= dim;
+                double var = 0;
+                for (int i = 0; i < dim; i++) {
+                    double dev = in[base + i] - mean;
+                    var += dev * dev;
                 }
-                int token = 1 + patchIndex;
-                for (int j = 0; j < d; j++) {
-                    double acc = b[j];
-                    int wRow = j * k;
-                    for (int q = 0; q < k; q++) acc += patch[q] * w[wRow + q];
-                    y[rowBase + token * d + j] = (float) (acc + pos[token * d + j]);
+                var /= dim;
+                double inv = 1.0 / Math.sqrt(var + op.eps());
+                for (int i = 0; i < dim; i++) y[base + i] = (float) ((in[base + i] - mean) * inv * g[i] + bt[i]);
+            });
+            stored(op.out(), 0, (long) op.rows() * dim);
+        }
+
+        @Override
+        public void linear(Op.Linear op) {
+            int inFeatures = op.inFeatures();
+            int outFeatures = op.outFeatures();
+            float[] in = data(op.x()), w = data(op.weight()), b = op.bias() == null ? null : data(op.bias()), y = data(op.out());
+            float[] res = op.residual() == null ? null : data(op.residual());
+            IntStream.range(0, op.rows()).parallel().forEach(r -> {
+                int xRow = r * inFeatures;
+                for (int o = 0; o < outFeatures; o++) {
+                    double acc = 0;
+                    int wRow = o * inFeatures;
+                    for (int i = 0; i < inFeatures; i++) acc += (double) in[xRow + i] * w[wRow + i];
+                    if (b != null) acc += b[o];
+                    int at = r * outFeatures + o;
+                    switch (op.epilogue()) {
+                        case BIAS_GELU -> acc = Gelu.exact(acc);
+                        case BIAS_RESIDUAL -> acc += res[at];
+                        default -> { }
+                    }
+                    y[at] = (float) acc;
                 }
             });
+            stored(op.out(), 0, (long) op.rows() * outFeatures);
         }
-        stored(out, 0, s.outputFloats());
-    }
 
-    @Override
-    public void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
-            float eps) {
-        checkOpen();
-        OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
-        float[] in = data(x), g = data(gamma), bt = data(beta), y = data(out);
-        IntStream.range(0, rows).parallel().forEach(r -> {
-            int base = r * dim;
-            // Two passes: the mean first, then the variance about it, so no cancellation.
-            double mean = 0;
-            for (int i = 0; i < dim; i++) mean += in[base + i];
-            mean /= dim;
-            double var = 0;
-            for (int i = 0; i < dim; i++) {
-                double dev = in[base + i] - mean;
-                var += dev * dev;
-            }
-            var /= dim;
-            double inv = 1.0 / Math.sqrt(var + eps);
-            for (int i = 0; i < dim; i++) y[base + i] = (float) ((in[base + i] - mean) * inv * g[i] + bt[i]);
-        });
-        stored(out, 0, (long) rows * dim);
-    }
-
-    @Override
-    public void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
-            int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
-        checkOpen();
-        OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
-        float[] in = data(x), w = data(weight), b = bias == null ? null : data(bias), y = data(out);
-        float[] res = residual == null ? null : data(residual);
-        IntStream.range(0, rows).parallel().forEach(r -> {
-            int xRow = r * inFeatures;
-            for (int o = 0; o < outFeatures; o++) {
-                double acc = 0;
-                int wRow = o * inFeatures;
-                for (int i = 0; i < inFeatures; i++) acc += (double) in[xRow + i] * w[wRow + i];
-                if (b != null) acc += b[o];
-                int at = r * outFeatures + o;
-                switch (epilogue) {
-                    case BIAS_GELU -> acc = Gelu.exact(acc);
-                    case BIAS_RESIDUAL -> acc += res[at];
-                    default -> { }
+        @Override
+        public void linearQkv(Op.LinearQkv op) {
+            int batch = op.batch();
+            int tokens = op.tokens();
+            int dim = op.dim();
+            float[] in = data(op.x()), w = data(op.weight()), b = op.bias() == null ? null : data(op.bias()), y = data(op.qkv());
+            int headDim = dim / op.heads();
+            IntStream.range(0, batch * tokens).parallel().forEach(row -> {
+                int n = row / tokens, t = row % tokens;
+                for (int o = 0; o < 3 * dim; o++) {
+                    double acc = b == null ? 0 : b[o];
+                    for (int i = 0; i < dim; i++) acc += (double) in[row * dim + i] * w[o * dim + i];
+                    // Output feature o is part `which` (q, k, v) of head h, channel e.
+                    int which = o / dim, h = (o % dim) / headDim, e = o % headDim;
+                    long at = ((((long) which * batch + n) * op.heads() + h) * tokens + t) * headDim + e;
+                    y[(int) at] = (float) acc;
                 }
-                y[at] = (float) acc;
-            }
-        });
-        stored(out, 0, (long) rows * outFeatures);
-    }
+            });
+            stored(op.qkv(), 0, 3L * batch * tokens * dim);
+        }
 
-    @Override
-    public void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
-            int tokens, int dim, int heads) {
-        checkOpen();
-        OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
-        float[] in = data(x), w = data(weight), b = bias == null ? null : data(bias), y = data(qkv);
-        int headDim = dim / heads;
-        IntStream.range(0, batch * tokens).parallel().forEach(row -> {
-            int n = row / tokens, t = row % tokens;
-            for (int o = 0; o < 3 * dim; o++) {
-                double acc = b == null ? 0 : b[o];
-                for (int i = 0; i < dim; i++) acc += (double) in[row * dim + i] * w[o * dim + i];
-                // Output feature o is part `which` (q, k, v) of head h, channel e.
-                int which = o / dim, h = (o % dim) / headDim, e = o % headDim;
-                long at = ((((long) which * batch + n) * heads + h) * tokens + t) * headDim + e;
-                y[(int) at] = (float) acc;
-            }
-        });
-        stored(qkv, 0, 3L * batch * tokens * dim);
-    }
+        @Override
+        public void attention(Op.Attention op) {
+            int batch = op.batch();
+            int tokens = op.tokens();
+            int heads = op.heads();
+            int headDim = op.headDim();
+            float[] in = data(op.qkv()), y = data(op.out());
+            int plane = batch * heads * tokens * headDim; // one of q, k, v
+            int dim = heads * headDim;
+            IntStream.range(0, batch * heads * tokens).parallel().forEach(index -> {
+                int t = index % tokens, bh = index / tokens, n = bh / heads, h = bh % heads;
+                int qRow = (bh * tokens + t) * headDim;
+                int kvBase = bh * tokens * headDim;
+                double[] scores = new double[tokens];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int s = 0; s < tokens; s++) {
+                    double dot = 0;
+                    for (int e = 0; e < headDim; e++) dot += (double) in[qRow + e] * in[plane + kvBase + s * headDim + e];
+                    scores[s] = dot * op.scale();
+                    max = Math.max(max, scores[s]);
+                }
+                double total = 0;
+                for (int s = 0; s < tokens; s++) {
+                    scores[s] = Math.exp(scores[s] - max);
+                    total += scores[s];
+                }
+                int outRow = (n * tokens + t) * dim + h * headDim;
+                for (int e = 0; e < headDim; e++) {
+                    double acc = 0;
+                    for (int s = 0; s < tokens; s++) acc += scores[s] * in[2 * plane + kvBase + s * headDim + e];
+                    y[outRow + e] = (float) (acc / total);
+                }
+            });
+            stored(op.out(), 0, (long) batch * tokens * heads * headDim);
+        }
 
-    @Override
-    public void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
-            float scale) {
-        checkOpen();
-        OpChecks.attention(this, qkv, out, batch, tokens, heads, headDim, scale);
-        float[] in = data(qkv), y = data(out);
-        int plane = batch * heads * tokens * headDim; // one of q, k, v
-        int dim = heads * headDim;
-        IntStream.range(0, batch * heads * tokens).parallel().forEach(index -> {
-            int t = index % tokens, bh = index / tokens, n = bh / heads, h = bh % heads;
-            int qRow = (bh * tokens + t) * headDim;
-            int kvBase = bh * tokens * headDim;
-            double[] scores = new double[tokens];
-            double max = Double.NEGATIVE_INFINITY;
-            for (int s = 0; s < tokens; s++) {
-                double dot = 0;
-                for (int e = 0; e < headDim; e++) dot += (double) in[qRow + e] * in[plane + kvBase + s * headDim + e];
-                scores[s] = dot * scale;
-                max = Math.max(max, scores[s]);
-            }
-            double total = 0;
-            for (int s = 0; s < tokens; s++) {
-                scores[s] = Math.exp(scores[s] - max);
-                total += scores[s];
-            }
-            int outRow = (n * tokens + t) * dim + h * headDim;
-            for (int e = 0; e < headDim; e++) {
-                double acc = 0;
-                for (int s = 0; s < tokens; s++) acc += scores[s] * in[2 * plane + kvBase + s * headDim + e];
-                y[outRow + e] = (float) (acc / total);
-            }
-        });
-        stored(out, 0, (long) batch * tokens * heads * headDim);
-    }
+        @Override
+        public void gelu(Op.Gelu op) {
+            float[] in = data(op.x()), y = data(op.out());
+            for (int i = 0; i < op.n(); i++) y[i] = (float) Gelu.exact(in[i]);
+            stored(op.out(), 0, op.n());
+        }
 
-    @Override
-    public void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
-        checkOpen();
-        OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
-        float[] in = data(x), y = data(out);
-        for (int i = 0; i < n; i++) y[i] = (float) Gelu.exact(in[i]);
-        stored(out, 0, n);
-    }
+        @Override
+        public void add(Op.Add op) {
+            float[] x = data(op.a()), y = data(op.b()), z = data(op.out());
+            for (int i = 0; i < op.n(); i++) z[i] = (float) ((double) x[i] + y[i]);
+            stored(op.out(), 0, op.n());
+        }
 
-    @Override
-    public void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
-        checkOpen();
-        OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
-        float[] x = data(a), y = data(b), z = data(out);
-        for (int i = 0; i < n; i++) z[i] = (float) ((double) x[i] + y[i]);
-        stored(out, 0, n);
-    }
-
-    @Override
-    public void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
-        checkOpen();
-        OpChecks.selectToken(this, x, out, batch, tokens, dim, token);
-        float[] in = data(x), y = data(out);
-        for (int n = 0; n < batch; n++) System.arraycopy(in, (n * tokens + token) * dim, y, n * dim, dim);
+        @Override
+        public void selectToken(Op.SelectToken op) {
+            int dim = op.dim();
+            float[] in = data(op.x()), y = data(op.out());
+            for (int n = 0; n < op.batch(); n++) System.arraycopy(in, (n * op.tokens() + op.token()) * dim, y, n * dim, dim);
+        }
     }
 
     @Override

@@ -11,6 +11,7 @@ import org.vit4j.backend.Backend;
 import org.vit4j.backend.BackendOptions;
 import org.vit4j.backend.DeviceBuffer;
 import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.Op;
 import org.vit4j.backend.OpChecks;
 import org.vit4j.backend.PatchEmbedShape;
 import org.vit4j.memory.BufferPool;
@@ -246,12 +247,6 @@ public final class CudaBackend implements Backend {
         src.dtype().fromBits(java.nio.ShortBuffer.wrap(bits), dst);
     }
 
-    @Override
-    public synchronized void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
-        enter();
-        OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
-        driver.copyDtoD(p(dst), p(src), n * src.dtype().bytes());
-    }
 
     synchronized void release(DevicePointer ptr) {
         if (closed) return; // the pool freed everything at close
@@ -260,47 +255,9 @@ public final class CudaBackend implements Backend {
 
     // ---- ops ----
 
-    @Override
-    public synchronized void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
-            DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
-        enter();
-        OpChecks.patchEmbed(this, s, images, weight, bias, clsToken, posEmbed, out);
-        launch(CudaKernels.patchEmbed(out.dtype(), s, p(images), p(weight), p(bias), p(clsToken), p(posEmbed),
-                p(out)));
-    }
 
-    @Override
-    public synchronized void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
-            float eps) {
-        enter();
-        OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
-        launch(CudaKernels.layerNorm(out.dtype(), p(x), p(gamma), p(beta), p(out), rows, dim, eps));
-    }
 
-    @Override
-    public synchronized void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
-            DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
-        enter();
-        OpChecks.addLayerNorm(this, x, residual, sum, normed, gamma, beta, rows, dim, eps);
-        launch(CudaKernels.addLayerNorm(normed.dtype(), p(x), p(residual), p(sum), p(normed), p(gamma), p(beta), rows,
-                dim, eps));
-    }
 
-    @Override
-    public synchronized void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
-            int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
-        enter();
-        OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
-        if (cublas == null || halfOnCublas(out.dtype())) {
-            launch(CudaKernels.linear(out.dtype(), p(x), p(weight), p(bias), p(out), rows, inFeatures, outFeatures,
-                    epilogue, p(residual)));
-            return;
-        }
-        boolean accumulate = epilogue == Epilogue.BIAS_RESIDUAL;
-        if (accumulate && residual != out) copy(residual, out, (long) rows * outFeatures);
-        cublas.gemm(p(x), p(weight), p(out), rows, inFeatures, outFeatures, accumulate);
-        if (bias != null) launch(CudaKernels.biasRows(p(out), p(bias), rows, outFeatures, epilogue == Epilogue.BIAS_GELU));
-    }
 
     /**
      * True for a half-precision linear layer while cuBLAS is on: it runs vit4j's GEMM instead (see
@@ -316,53 +273,10 @@ public final class CudaBackend implements Backend {
         return true;
     }
 
-    @Override
-    public synchronized void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
-            int tokens, int dim, int heads) {
-        enter();
-        OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
-        if (cublas == null || halfOnCublas(qkv.dtype())) {
-            launch(CudaKernels.linearQkv(qkv.dtype(), p(x), p(weight), p(bias), p(qkv), batch, tokens, dim, heads));
-            return;
-        }
-        long n = 3L * batch * tokens * dim;
-        if (qkvScratch == null || qkvScratch.length() < n) {
-            // A smaller scratch stays allocated till close: a recorded graph may still read it.
-            if (qkvScratch != null) retiredScratch.add(qkvScratch);
-            qkvScratch = allocate(n);
-        }
-        cublas.gemm(p(x), p(weight), p(qkvScratch), batch * tokens, dim, 3 * dim, false);
-        launch(CudaKernels.qkvScatter(p(qkvScratch), p(bias), p(qkv), batch, tokens, dim, heads));
-    }
 
-    @Override
-    public synchronized void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
-            float scale) {
-        enter();
-        OpChecks.attention(this, qkv, out, batch, tokens, heads, headDim, scale);
-        launch(CudaKernels.attention(out.dtype(), p(qkv), p(out), batch, tokens, heads, headDim, scale));
-    }
 
-    @Override
-    public synchronized void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
-        enter();
-        OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
-        launch(CudaKernels.gelu(out.dtype(), p(x), p(out), n));
-    }
 
-    @Override
-    public synchronized void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
-        enter();
-        OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
-        launch(CudaKernels.add(out.dtype(), p(a), p(b), p(out), n));
-    }
 
-    @Override
-    public synchronized void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
-        enter();
-        OpChecks.selectToken(this, x, out, batch, tokens, dim, token);
-        launch(CudaKernels.selectToken(out.dtype(), p(x), p(out), batch, tokens, dim, token));
-    }
 
     // ---- graphs ----
 
@@ -435,6 +349,99 @@ public final class CudaBackend implements Backend {
         driver.makeCurrent();
         graphs.remove(key);
         driver.destroyGraph(graph);
+    }
+
+    private final Kernels kernels = new Kernels();
+
+    @Override
+    public synchronized void execute(Op op) {
+        enter();
+        op.check(this);
+        op.runOn(kernels);
+    }
+
+    /** The ops, each called by {@link #execute} once checked ({@link Op#check}). */
+    private final class Kernels implements Op.Kernels {
+        @Override
+        public void copy(Op.Copy op) {
+            driver.copyDtoD(p(op.dst()), p(op.src()), op.n() * op.src().dtype().bytes());
+        }
+
+        @Override
+        public void patchEmbed(Op.PatchEmbed op) {
+            launch(CudaKernels.patchEmbed(op.out().dtype(), op.s(), p(op.images()), p(op.weight()), p(op.bias()), p(op.clsToken()), p(op.posEmbed()),
+                    p(op.out())));
+        }
+
+        @Override
+        public void layerNorm(Op.LayerNorm op) {
+            launch(CudaKernels.layerNorm(op.out().dtype(), p(op.x()), p(op.gamma()), p(op.beta()), p(op.out()), op.rows(), op.dim(), op.eps()));
+        }
+
+        @Override
+        public void addLayerNorm(Op.AddLayerNorm op) {
+            launch(CudaKernels.addLayerNorm(op.normed().dtype(), p(op.x()), p(op.residual()), p(op.sum()), p(op.normed()), p(op.gamma()), p(op.beta()), op.rows(),
+                    op.dim(), op.eps()));
+        }
+
+        @Override
+        public void linear(Op.Linear op) {
+            DeviceBuffer bias = op.bias();
+            DeviceBuffer out = op.out();
+            int rows = op.rows();
+            int outFeatures = op.outFeatures();
+            Epilogue epilogue = op.epilogue();
+            DeviceBuffer residual = op.residual();
+            if (cublas == null || halfOnCublas(out.dtype())) {
+                launch(CudaKernels.linear(out.dtype(), p(op.x()), p(op.weight()), p(bias), p(out), rows, op.inFeatures(), outFeatures,
+                        epilogue, p(residual)));
+                return;
+            }
+            boolean accumulate = epilogue == Epilogue.BIAS_RESIDUAL;
+            if (accumulate && residual != out) CudaBackend.this.copy(residual, out, (long) rows * outFeatures);
+            cublas.gemm(p(op.x()), p(op.weight()), p(out), rows, op.inFeatures(), outFeatures, accumulate);
+            if (bias != null) launch(CudaKernels.biasRows(p(out), p(bias), rows, outFeatures, epilogue == Epilogue.BIAS_GELU));
+        }
+
+        @Override
+        public void linearQkv(Op.LinearQkv op) {
+            DeviceBuffer qkv = op.qkv();
+            int batch = op.batch();
+            int tokens = op.tokens();
+            int dim = op.dim();
+            if (cublas == null || halfOnCublas(qkv.dtype())) {
+                launch(CudaKernels.linearQkv(qkv.dtype(), p(op.x()), p(op.weight()), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
+                return;
+            }
+            long n = 3L * batch * tokens * dim;
+            if (qkvScratch == null || qkvScratch.length() < n) {
+                // A smaller scratch stays allocated till close: a recorded graph may still read it.
+                if (qkvScratch != null) retiredScratch.add(qkvScratch);
+                qkvScratch = allocate(n);
+            }
+            cublas.gemm(p(op.x()), p(op.weight()), p(qkvScratch), batch * tokens, dim, 3 * dim, false);
+            launch(CudaKernels.qkvScatter(p(qkvScratch), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
+        }
+
+        @Override
+        public void attention(Op.Attention op) {
+            launch(CudaKernels.attention(op.out().dtype(), p(op.qkv()), p(op.out()), op.batch(), op.tokens(), op.heads(), op.headDim(), op.scale()));
+        }
+
+        @Override
+        public void gelu(Op.Gelu op) {
+            launch(CudaKernels.gelu(op.out().dtype(), p(op.x()), p(op.out()), op.n()));
+        }
+
+        @Override
+        public void add(Op.Add op) {
+            launch(CudaKernels.add(op.out().dtype(), p(op.a()), p(op.b()), p(op.out()), op.n()));
+        }
+
+        @Override
+        public void selectToken(Op.SelectToken op) {
+            launch(CudaKernels.selectToken(op.out().dtype(), p(op.x()), p(op.out()), op.batch(), op.tokens(), op.dim(), op.token()));
+        }
     }
 
     @Override

@@ -8,6 +8,7 @@ import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
 import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.Op;
 import org.vit4j.backend.OpChecks;
 import org.vit4j.backend.PatchEmbedShape;
 import org.vit4j.memory.BufferPool;
@@ -215,12 +216,6 @@ public final class OpenClBackend implements Backend {
         rt.write(cl(dst).mem(), bits);
     }
 
-    @Override
-    public synchronized void copy(DeviceBuffer src, DeviceBuffer dst, long n) {
-        checkOpen();
-        OpChecks.elementwise(this, "copy", n, new String[] {"src", "dst"}, src, dst);
-        rt.copy(cl(src).mem(), cl(dst).mem(), n * src.dtype().bytes());
-    }
 
     synchronized void release(cl_mem mem) {
         if (closed) return; // the pool freed everything at close
@@ -238,79 +233,81 @@ public final class OpenClBackend implements Backend {
 
     // ---- ops ----
 
-    @Override
-    public synchronized void patchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
-            DeviceBuffer clsToken, DeviceBuffer posEmbed, DeviceBuffer out) {
-        checkOpen();
-        OpChecks.patchEmbed(this, s, images, weight, bias, clsToken, posEmbed, out);
-        patchEmbed.patchEmbed(s, cl(images), cl(weight), cl(bias), cl(clsToken), cl(posEmbed), cl(out));
-    }
+
+
+
+
+
+
+
+
+
+    private final Kernels kernels = new Kernels();
 
     @Override
-    public synchronized void layerNorm(DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer out, int rows, int dim,
-            float eps) {
+    public synchronized void execute(Op op) {
         checkOpen();
-        OpChecks.layerNorm(this, x, gamma, beta, out, rows, dim, eps);
-        size("layerNorm", (long) rows * dim);
-        layerNorm.layerNorm(cl(x), cl(gamma), cl(beta), cl(out), rows, dim, eps);
+        op.check(this);
+        op.runOn(kernels);
     }
 
-    @Override
-    public synchronized void addLayerNorm(DeviceBuffer x, DeviceBuffer residual, DeviceBuffer sum, DeviceBuffer normed,
-            DeviceBuffer gamma, DeviceBuffer beta, int rows, int dim, float eps) {
-        checkOpen();
-        OpChecks.addLayerNorm(this, x, residual, sum, normed, gamma, beta, rows, dim, eps);
-        size("addLayerNorm", (long) rows * dim);
-        layerNorm.addLayerNorm(cl(x), cl(residual), cl(sum), cl(normed), cl(gamma), cl(beta), rows, dim, eps);
-    }
+    /** The ops, each called by {@link #execute} once checked ({@link Op#check}). */
+    private final class Kernels implements Op.Kernels {
+        @Override
+        public void copy(Op.Copy op) {
+            rt.copy(cl(op.src()).mem(), cl(op.dst()).mem(), op.n() * op.src().dtype().bytes());
+        }
 
-    @Override
-    public synchronized void linear(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer out, int rows,
-            int inFeatures, int outFeatures, Epilogue epilogue, DeviceBuffer residual) {
-        checkOpen();
-        OpChecks.linear(this, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
-        size("linear", (long) rows * Math.max(inFeatures, outFeatures));
-        gemm.linear(cl(x), cl(weight), bias == null ? null : cl(bias), cl(out), rows, inFeatures, outFeatures, epilogue,
-                residual == null ? null : cl(residual));
-    }
+        @Override
+        public void patchEmbed(Op.PatchEmbed op) {
+            patchEmbed.patchEmbed(op.s(), cl(op.images()), cl(op.weight()), cl(op.bias()), cl(op.clsToken()), cl(op.posEmbed()), cl(op.out()));
+        }
 
-    @Override
-    public synchronized void linearQkv(DeviceBuffer x, DeviceBuffer weight, DeviceBuffer bias, DeviceBuffer qkv, int batch,
-            int tokens, int dim, int heads) {
-        checkOpen();
-        OpChecks.linearQkv(this, x, weight, bias, qkv, batch, tokens, dim, heads);
-        size("linearQkv", 3L * batch * tokens * dim);
-        gemm.linearQkv(cl(x), cl(weight), bias == null ? null : cl(bias), cl(qkv), batch, tokens, dim, heads);
-    }
+        @Override
+        public void layerNorm(Op.LayerNorm op) {
+            size("layerNorm", (long) op.rows() * op.dim());
+            layerNorm.layerNorm(cl(op.x()), cl(op.gamma()), cl(op.beta()), cl(op.out()), op.rows(), op.dim(), op.eps());
+        }
 
-    @Override
-    public synchronized void attention(DeviceBuffer qkv, DeviceBuffer out, int batch, int tokens, int heads, int headDim,
-            float scale) {
-        checkOpen();
-        OpChecks.attention(this, qkv, out, batch, tokens, heads, headDim, scale);
-        size("attention", 3L * batch * tokens * heads * headDim);
-        attention.attention(cl(qkv), cl(out), batch, tokens, heads, headDim, scale);
-    }
+        @Override
+        public void addLayerNorm(Op.AddLayerNorm op) {
+            size("addLayerNorm", (long) op.rows() * op.dim());
+            layerNorm.addLayerNorm(cl(op.x()), cl(op.residual()), cl(op.sum()), cl(op.normed()), cl(op.gamma()), cl(op.beta()), op.rows(), op.dim(), op.eps());
+        }
 
-    @Override
-    public synchronized void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
-        checkOpen();
-        OpChecks.elementwise(this, "gelu", n, new String[] {"x", "out"}, x, out);
-        elementwise.gelu(cl(x), cl(out), size("gelu", n));
-    }
+        @Override
+        public void linear(Op.Linear op) {
+            size("linear", (long) op.rows() * Math.max(op.inFeatures(), op.outFeatures()));
+            gemm.linear(cl(op.x()), cl(op.weight()), op.bias() == null ? null : cl(op.bias()), cl(op.out()), op.rows(), op.inFeatures(), op.outFeatures(), op.epilogue(),
+                    op.residual() == null ? null : cl(op.residual()));
+        }
 
-    @Override
-    public synchronized void add(DeviceBuffer a, DeviceBuffer b, DeviceBuffer out, long n) {
-        checkOpen();
-        OpChecks.elementwise(this, "add", n, new String[] {"a", "b", "out"}, a, b, out);
-        elementwise.add(cl(a), cl(b), cl(out), size("add", n));
-    }
+        @Override
+        public void linearQkv(Op.LinearQkv op) {
+            size("linearQkv", 3L * op.batch() * op.tokens() * op.dim());
+            gemm.linearQkv(cl(op.x()), cl(op.weight()), op.bias() == null ? null : cl(op.bias()), cl(op.qkv()), op.batch(), op.tokens(), op.dim(), op.heads());
+        }
 
-    @Override
-    public synchronized void selectToken(DeviceBuffer x, DeviceBuffer out, int batch, int tokens, int dim, int token) {
-        checkOpen();
-        OpChecks.selectToken(this, x, out, batch, tokens, dim, token);
-        elementwise.selectToken(cl(x), cl(out), batch, tokens, dim, token);
+        @Override
+        public void attention(Op.Attention op) {
+            size("attention", 3L * op.batch() * op.tokens() * op.heads() * op.headDim());
+            attention.attention(cl(op.qkv()), cl(op.out()), op.batch(), op.tokens(), op.heads(), op.headDim(), op.scale());
+        }
+
+        @Override
+        public void gelu(Op.Gelu op) {
+            elementwise.gelu(cl(op.x()), cl(op.out()), size("gelu", op.n()));
+        }
+
+        @Override
+        public void add(Op.Add op) {
+            elementwise.add(cl(op.a()), cl(op.b()), cl(op.out()), size("add", op.n()));
+        }
+
+        @Override
+        public void selectToken(Op.SelectToken op) {
+            elementwise.selectToken(cl(op.x()), cl(op.out()), op.batch(), op.tokens(), op.dim(), op.token());
+        }
     }
 
     @Override
