@@ -44,7 +44,7 @@ final class ClassifyCommand implements Callable<Integer> {
             description = "images per forward pass; the images are read and run N at a time, so memory stays bounded "
                     + "however many are given (default: sized to the device: the most images, up to "
                     + VisionTransformer.MAX_SUGGESTED_BATCH + ", whose activations with the weights fit in half of the "
-                    + "backend's memory: --memory-cap, else what the device reports, the Java heap for cpu)")
+                    + "backend's memory: --memory-cap, else the memory the OpenCL or CUDA device reports, the Java heap for cpu)")
     Integer batchSize;
 
     @Option(names = "--format", paramLabel = "F", defaultValue = "text",

@@ -168,7 +168,7 @@ public interface Backend extends AutoCloseable {
 
     /**
      * The most bytes this backend's buffers may take together: its pool's cap (the memory cap it was
-     * opened with, else what the device reports), the Java heap's maximum for {@code cpu};
+     * opened with, else the memory the device reports), the Java heap's maximum for {@code cpu};
      * {@link Long#MAX_VALUE} where nothing says.
      */
     default long memoryCapacity() {

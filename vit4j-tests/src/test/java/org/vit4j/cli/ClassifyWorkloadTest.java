@@ -294,6 +294,17 @@ class ClassifyWorkloadTest {
             assertEquals(64, vit.batchSizeFor(cpu.memoryCapacity(), 64), "the test heap holds 64 digits");
             assertEquals(5, vit.batchSizeFor(2 * (weights + 5 * perImage + perImage / 2), 64));
             assertEquals(1, vit.batchSizeFor(1000, 64), "at least one");
+            assertEquals(Runtime.getRuntime().maxMemory(), cpu.memoryCapacity(), "cpu: the Java heap");
+        }
+        // A device backend's capacity is its pool's cap where one is set.
+        for (String name : new String[] {"opencl", "cuda-cpu"}) {
+            if (!Backends.all().stream().anyMatch(p -> p.name().equals(name) && p.probe().available())) continue;
+            try (Backend b = Backends.open(name, 0, org.vit4j.backend.BackendOptions.DEFAULT.withMemoryCap(3L << 20))) {
+                assertEquals(3L << 20, b.memoryCapacity(), name);
+            }
+            try (Backend b = Backends.open(name, 0, org.vit4j.backend.BackendOptions.DEFAULT)) {
+                assertTrue(b.memoryCapacity() > 64L << 20, name + ": " + b.memoryCapacity());
+            }
         }
     }
 }

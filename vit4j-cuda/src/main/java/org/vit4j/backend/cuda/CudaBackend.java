@@ -177,9 +177,10 @@ public final class CudaBackend implements Backend {
         return pool.stats();
     }
 
+    /** The pool's cap (--memory-cap), else the device's memory as the driver reports it. */
     @Override
     public long memoryCapacity() {
-        return pool.capacity();
+        return Math.min(pool.capacity(), driver.totalMemory());
     }
 
     /**

@@ -33,6 +33,11 @@ public interface CudaDriver extends AutoCloseable {
     /** The device, in words. */
     String deviceName();
 
+    /** The device's memory in bytes (cuDeviceTotalMem); {@link Long#MAX_VALUE} where the driver does not say. */
+    default long totalMemory() {
+        return Long.MAX_VALUE;
+    }
+
     /** Makes this driver's context current on the calling thread. */
     void makeCurrent();
 

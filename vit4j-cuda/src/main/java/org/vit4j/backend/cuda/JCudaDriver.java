@@ -57,6 +57,7 @@ import org.vit4j.Vit4jException;
 public final class JCudaDriver implements CudaDriver {
     static final String FATBIN_ROOT = "/org/vit4j/kernels/cuda/";
 
+    private final long totalMemory;
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final CUstream stream = new CUstream();
@@ -112,6 +113,9 @@ public final class JCudaDriver implements CudaDriver {
         int n = 0;
         while (n < name.length && name[n] != 0) n++;
         deviceName = new String(name, 0, n, StandardCharsets.UTF_8);
+        long[] total = new long[1];
+        jcuda.driver.JCudaDriver.cuDeviceTotalMem(total, device);
+        totalMemory = total[0] > 0 ? total[0] : Long.MAX_VALUE;
         cuDevicePrimaryCtxRetain(context, device);
         try {
             cuCtxSetCurrent(context);
@@ -135,6 +139,11 @@ public final class JCudaDriver implements CudaDriver {
     @Override
     public String deviceName() {
         return deviceName;
+    }
+
+    @Override
+    public long totalMemory() {
+        return totalMemory;
     }
 
     @Override
