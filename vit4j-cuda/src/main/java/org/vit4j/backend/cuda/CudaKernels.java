@@ -29,7 +29,10 @@ import org.vit4j.backend.PatchEmbedShape;
  * with {@link #suffix} (linear_bias, linear_bias_bf16, linear_bias_f16), each computing in float and
  * rounding once per output (ElementType's rounding points); every plan takes the op's type first and
  * picks the kernel by it. The plans without a type are the fp32 ones. Tile sizes, grids and argument
- * lists are the same for every type (shared memory holds float for every type).
+ * lists are the same for every type (shared memory holds float for every type), except that bf16 and
+ * fp16 linear layers run on the tensor cores where {@link TensorCoreGemm#applies} (linear.cu version 3,
+ * kernels linear_tc_*_bf16/_f16, which exist in those types only): the same arguments on their own
+ * tiles, grid and block.
  *
  * <p>Tile sizes are the nested classes' constants, read at class load from the {@code constexpr}
  * block of one .cu file (named in its javadoc; {@link KernelConstants}), the single place they are set. All kernels use static shared memory only, so {@link Launch#sharedBytes()} (dynamic shared
@@ -94,6 +97,36 @@ public final class CudaKernels {
         /** Padded row length of the staged slabs. */
         public static final int LDS = KernelConstants.get("common.cuh", "GEMM_LDS");
         public static final int STATIC_SHARED_BYTES = 2 * BK * LDS * Float.BYTES;
+    }
+
+    /**
+     * The tensor-core GEMM of linear.cu's version 3 (bf16 and fp16 only): {@code TC_*} of
+     * kernels/cuda/gemm_tc.cuh, read from it (their defaults are {@code #define VIT4J_TC_*} tuning values).
+     */
+    public static final class TensorCoreGemm {
+        private TensorCoreGemm() {}
+
+        /** Rows of C per block (M). */
+        public static final int BM = KernelConstants.get("gemm_tc.cuh", "TC_BM");
+        /** Columns of C per block (N). */
+        public static final int BN = KernelConstants.get("gemm_tc.cuh", "TC_BN");
+        /** Depth of one shared-memory slab (K). */
+        public static final int BK = KernelConstants.get("gemm_tc.cuh", "TC_BK");
+        /** Shared-memory stages of the cp.async pipeline. */
+        public static final int STAGES = KernelConstants.get("gemm_tc.cuh", "TC_STAGES");
+        public static final int THREADS = KernelConstants.get("gemm_tc.cuh", "TC_THREADS");
+        /** The static shared memory the kernels declare: the stages of A and W slabs, 16-bit elements. */
+        public static final int STATIC_SHARED_BYTES = KernelConstants.get("gemm_tc.cuh", "TC_SMEM_BYTES");
+        /** K must be a multiple of this (one 16-byte copy per 8 elements), and A and W 16-byte aligned. */
+        public static final int K_MULTIPLE = KernelConstants.get("gemm_tc.cuh", "TC_K_MULTIPLE");
+
+        /**
+         * True where a linear layer of {@code type} runs on the tensor cores: a 16-bit type, {@code inFeatures}
+         * a multiple of {@link #K_MULTIPLE} and both operands 16-byte aligned; else version 2 (SIMT) runs.
+         */
+        public static boolean applies(ElementType type, int inFeatures, long x, long weight) {
+            return type != ElementType.F32 && inFeatures % K_MULTIPLE == 0 && ((x | weight) & 15) == 0;
+        }
     }
 
     /** {@code LN_*} of kernels/cuda/layernorm.cu, read from it. */
@@ -162,6 +195,11 @@ public final class CudaKernels {
                     "attention_generic"),
             "elementwise", List.of("gelu", "add", "select_token"));
 
+    /** The kernels that exist in the 16-bit types only (bf16, fp16): linear.cu's version 3, on tensor cores. */
+    private static final Map<String, List<String>> HALF_ONLY_KERNELS = Map.of(
+            "linear", List.of("linear_tc_none", "linear_tc_bias", "linear_tc_bias_gelu", "linear_tc_bias_residual",
+                    "linear_tc_qkv"));
+
     /** epilogue.cu (the cuBLAS path's bias, GELU and QKV scatter): fp32 only. */
     private static final Map<String, List<String>> FP32_ONLY_KERNELS = Map.of(
             "epilogue", List.of("bias_rows", "qkv_scatter"));
@@ -176,6 +214,10 @@ public final class CudaKernels {
             for (ElementType t : ElementType.values()) {
                 for (String n : names) each.add(n + suffix(t));
             }
+            for (ElementType t : ElementType.values()) {
+                if (t == ElementType.F32) continue;
+                for (String n : HALF_ONLY_KERNELS.getOrDefault(module, List.of())) each.add(n + suffix(t));
+            }
             all.put(module, List.copyOf(each));
         });
         all.putAll(FP32_ONLY_KERNELS);
@@ -185,6 +227,9 @@ public final class CudaKernels {
     /** The kernel {@code base} (its fp32 name) of {@code module} in storage type {@code type}. */
     private static String kernel(String module, String base, ElementType type) {
         if (type == null) throw new Vit4jException(module + ": element type is null");
+        if (type == ElementType.F32 && HALF_ONLY_KERNELS.getOrDefault(module, List.of()).contains(base)) {
+            throw new Vit4jException(base + " exists in bf16 and fp16 only");
+        }
         if (type != ElementType.F32 && !BASE_KERNELS.containsKey(module)) {
             throw new Vit4jException(base + " runs in fp32 only, not " + type.label());
         }
@@ -202,9 +247,21 @@ public final class CudaKernels {
     /**
      * out[rows, outFeatures] = epilogue(x . weight^T), every buffer of {@code type}. As in the CPU reference, a
      * bias (address != 0) with {@link Epilogue#NONE} is added (the plan then runs linear_bias). {@code residual}
-     * may equal {@code out}.
+     * may equal {@code out}. bf16 and fp16 run on the tensor cores (version 3, linear_tc_*) where
+     * {@link TensorCoreGemm#applies} says so, else, and in fp32, the tiled SIMT GEMM (version 2).
      */
     public static Launch linear(ElementType type, long x, long weight, long bias, long out, int rows,
+            int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
+        Launch simt = linearV2(type, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
+        if (!TensorCoreGemm.applies(type, inFeatures, x, weight)) return simt;
+        String base = simt.kernelName().substring(0, simt.kernelName().length() - suffix(type).length());
+        return new Launch("linear", kernel("linear", base.replace("linear_", "linear_tc_"), type),
+                tensorCoreGrid(rows, outFeatures), block(TensorCoreGemm.THREADS), 0, simt.args(),
+                TensorCoreGemm.STATIC_SHARED_BYTES);
+    }
+
+    /** Version 2, the tiled SIMT GEMM (shared-memory slabs, 4x4 register blocks), in any type: what {@link #linear} runs in fp32. */
+    public static Launch linearV2(ElementType type, long x, long weight, long bias, long out, int rows,
             int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
         positive("linear", "rows", rows);
         positive("linear", "inFeatures", inFeatures);
@@ -250,8 +307,21 @@ public final class CudaKernels {
         return linearQkv(ElementType.F32, x, weight, bias, qkv, batch, tokens, dim, heads);
     }
 
-    /** x [batch * tokens, dim] . weight[3 * dim, dim]^T (+ bias, or 0 for none) into qkv [3, batch, heads, tokens, dim / heads]. */
+    /**
+     * x [batch * tokens, dim] . weight[3 * dim, dim]^T (+ bias, or 0 for none) into qkv [3, batch, heads, tokens, dim / heads];
+     * on the tensor cores (linear_tc_qkv) where {@link TensorCoreGemm#applies}, else version 2.
+     */
     public static Launch linearQkv(ElementType type, long x, long weight, long bias, long qkv, int batch,
+            int tokens, int dim, int heads) {
+        Launch simt = linearQkvV2(type, x, weight, bias, qkv, batch, tokens, dim, heads);
+        if (!TensorCoreGemm.applies(type, dim, x, weight)) return simt;
+        return new Launch("linear", kernel("linear", "linear_tc_qkv", type),
+                tensorCoreGrid(batch * tokens, 3 * dim), block(TensorCoreGemm.THREADS), 0, simt.args(),
+                TensorCoreGemm.STATIC_SHARED_BYTES);
+    }
+
+    /** Version 2 of the QKV projection (the tiled SIMT GEMM), in any type: what {@link #linearQkv} runs in fp32. */
+    public static Launch linearQkvV2(ElementType type, long x, long weight, long bias, long qkv, int batch,
             int tokens, int dim, int heads) {
         positive("linearQkv", "batch", batch);
         positive("linearQkv", "tokens", tokens);
@@ -465,6 +535,10 @@ public final class CudaKernels {
 
     static int[] gemmGrid(int m, int n) {
         return new int[] {ceilDiv(n, Gemm.BN), checkY(ceilDiv(m, Gemm.BM)), 1};
+    }
+
+    static int[] tensorCoreGrid(int m, int n) {
+        return new int[] {ceilDiv(n, TensorCoreGemm.BN), checkY(ceilDiv(m, TensorCoreGemm.BM)), 1};
     }
 
     static int[] elementwiseGrid(int n) {

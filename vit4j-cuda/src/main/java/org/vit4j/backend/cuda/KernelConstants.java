@@ -13,12 +13,16 @@ import java.util.regex.Pattern;
  * the jar under {@code /org/vit4j/kernels/cuda/src/}), so the launch plans never hold a hand copy that
  * can drift from what nvcc compiled: each {@code constexpr int NAME = expression;} at file scope is
  * evaluated (integer literals, earlier names of the same file or common.cuh, + - * / and parentheses).
+ * Object-like {@code #define NAME expression} lines count too, where the expression evaluates (the
+ * defaults of tuning values such as {@code #ifndef VIT4J_TC_BM / #define VIT4J_TC_BM 128}, which a
+ * {@code constexpr int TC_BM = VIT4J_TC_BM;} then names); others (code macros) are skipped.
  */
 final class KernelConstants {
     private KernelConstants() {}
 
     static final String ROOT = "/org/vit4j/kernels/cuda/src/";
-    private static final Pattern CONSTEXPR = Pattern.compile("(?m)^constexpr int ([A-Z][A-Z0-9_]*) = ([^;]+);");
+    private static final Pattern CONSTEXPR = Pattern.compile(
+            "(?m)^(?:constexpr int ([A-Z][A-Z0-9_]*) = ([^;]+);|[ \\t]*#[ \\t]*define[ \\t]+([A-Z][A-Z0-9_]*)[ \\t]+([^\\n\\\\]+)$)");
     private static final Map<String, Map<String, Integer>> FILES = new HashMap<>();
 
     /** The value of {@code constexpr int name} in kernels/cuda/{@code file}; a clear error where it is missing. */
@@ -46,8 +50,17 @@ final class KernelConstants {
         if (!file.equals("common.cuh")) values.putAll(load("common.cuh"));
         Matcher m = CONSTEXPR.matcher(source(file));
         while (m.find()) {
-            String expr = m.group(2).replaceAll("//.*", "").trim();
-            values.put(m.group(1), new Expr(expr, values, file).parse());
+            if (m.group(1) != null) {
+                String expr = m.group(2).replaceAll("//.*", "").trim();
+                values.put(m.group(1), new Expr(expr, values, file).parse());
+            } else {
+                String expr = m.group(4).replaceAll("//.*", "").trim();
+                try {
+                    values.put(m.group(3), new Expr(expr, values, file).parse());
+                } catch (IllegalStateException | NumberFormatException notAnInteger) {
+                    // a macro that is not an integer constant: not a tuning value
+                }
+            }
         }
         return values;
     }

@@ -25,6 +25,7 @@ import org.vit4j.backend.cuda.CudaKernels.Elementwise;
 import org.vit4j.backend.cuda.CudaKernels.Gemm;
 import org.vit4j.backend.cuda.CudaKernels.Launch;
 import org.vit4j.backend.cuda.CudaKernels.LayerNorm;
+import org.vit4j.backend.cuda.CudaKernels.TensorCoreGemm;
 
 /**
  * The launch plans' arithmetic, with no GPU: grids cover every output, blocks and shared memory are
@@ -202,9 +203,18 @@ class CudaKernelsTest {
 
     /** The storage types of {@code VIT4J_FOR_EACH_DTYPE(X)} in common.cuh: C++ type -> kernel name suffix, in order. */
     private static Map<String, String> dtypeSuffixes() throws IOException {
+        return typeList("VIT4J_FOR_EACH_DTYPE");
+    }
+
+    /** The same for {@code VIT4J_FOR_EACH_HALF_DTYPE(X)}: the types of the kernels named name##H. */
+    private static Map<String, String> halfSuffixes() throws IOException {
+        return typeList("VIT4J_FOR_EACH_HALF_DTYPE");
+    }
+
+    private static Map<String, String> typeList(String macro) throws IOException {
         String common = Files.readString(CUDA_DIR.resolve("common.cuh"));
-        Matcher def = Pattern.compile("(?m)^#define\\s+VIT4J_FOR_EACH_DTYPE\\(X\\)(.*)$").matcher(common);
-        assertTrue(def.find(), "common.cuh defines no VIT4J_FOR_EACH_DTYPE(X)");
+        Matcher def = Pattern.compile("(?m)^#define\\s+" + macro + "\\(X\\)(.*)$").matcher(common);
+        assertTrue(def.find(), "common.cuh defines no " + macro + "(X)");
         Matcher x = Pattern.compile("X\\(\\s*(\\w+)\\s*,\\s*(\\w*)\\s*\\)").matcher(def.group(1));
         Map<String, String> out = new java.util.LinkedHashMap<>();
         while (x.find()) out.put(x.group(1), x.group(2));
@@ -230,7 +240,7 @@ class CudaKernelsTest {
             Macro m = e.getValue();
             if (m.params() == null) {
                 text = text.replaceAll("\\((\\s*)" + e.getKey() + "(\\s*)\\)", "(" + Matcher.quoteReplacement(m.body()) + ")");
-            } else if (!m.body().contains("extern") && !e.getKey().equals("VIT4J_FOR_EACH_DTYPE")) {
+            } else if (!m.body().contains("extern") && !e.getKey().startsWith("VIT4J_FOR_EACH_")) {
                 Matcher use = Pattern.compile("\\b" + e.getKey() + "\\(([^()]*)\\)").matcher(text);
                 StringBuilder sb = new StringBuilder();
                 while (use.find()) {
@@ -246,7 +256,7 @@ class CudaKernelsTest {
             }
         }
         Matcher k = Pattern.compile(
-                "extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+?)(##S)?\\s*\\(([^)]*)\\)")
+                "extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+?)(##[SH])?\\s*\\(([^)]*)\\)")
                 .matcher(text);
         Map<String, String> out = new HashMap<>();
         while (k.find()) {
@@ -262,7 +272,8 @@ class CudaKernelsTest {
             if (k.group(2) == null) {
                 out.put(k.group(1), kinds.toString());
             } else {
-                for (String suffix : dtypeSuffixes().values()) out.put(k.group(1) + suffix, kinds.toString());
+                Map<String, String> types = k.group(2).equals("##H") ? halfSuffixes() : dtypeSuffixes();
+                for (String suffix : types.values()) out.put(k.group(1) + suffix, kinds.toString());
             }
         }
         return out;
@@ -296,7 +307,8 @@ class CudaKernelsTest {
             plans.add(CudaKernels.linearV1(t, P, P, P, P, 4, 4, 4, Epilogue.BIAS, 0));
             for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(t, P, P, P, P, 4, 4, 4, e, P));
             plans.add(CudaKernels.linear(t, P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0));
-            plans.add(CudaKernels.linearQkv(t, P, P, P, P, 1, 4, 8, 2));
+            plans.add(CudaKernels.linearQkvV2(t, P, P, P, P, 1, 4, 8, 2));
+            plans.add(CudaKernels.linearV2(t, P, P, P, P, 4, 16, 4, Epilogue.BIAS_GELU, 0));
             plans.add(CudaKernels.patchEmbed(t, s, P, P, P, P, P, P));
             plans.add(CudaKernels.patchEmbedV1(t, s, P, P, P, P, P, P));
             plans.add(CudaKernels.layerNorm(t, P, P, P, P, 2, 8, 1e-6f));
@@ -334,10 +346,68 @@ class CudaKernelsTest {
         assertEquals("linear_none", CudaKernels.linear(P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0).kernelName(),
                 "the untyped plans are fp32");
         assertThrows(Vit4jException.class, () -> CudaKernels.gelu(null, P, P, 5));
-        // the cuBLAS epilogues exist in fp32 only; every other module in each type
+        // the cuBLAS epilogues exist in fp32 only; the tensor-core kernels in bf16 and fp16 only; every other
+        // kernel in each type
         for (Map.Entry<String, List<String>> e : CudaKernels.KERNELS.entrySet()) {
-            long half = e.getValue().stream().filter(n -> n.endsWith("_bf16") || n.endsWith("_f16")).count();
-            assertEquals(e.getKey().equals("epilogue") ? 0 : 2 * e.getValue().size() / 3, half, e.getKey());
+            List<String> typed = e.getValue().stream().filter(n -> !n.startsWith("linear_tc_")).toList();
+            long half = typed.stream().filter(n -> n.endsWith("_bf16") || n.endsWith("_f16")).count();
+            assertEquals(e.getKey().equals("epilogue") ? 0 : 2 * typed.size() / 3, half, e.getKey());
+            long tc = e.getValue().size() - typed.size();
+            assertEquals(e.getKey().equals("linear") ? 10 : 0, tc, e.getKey() + ": linear_tc_* x {bf16, f16}");
+            assertTrue(e.getValue().stream().filter(n -> n.startsWith("linear_tc_"))
+                    .allMatch(n -> n.endsWith("_bf16") || n.endsWith("_f16")), e.getKey());
+        }
+    }
+
+    /** Plans that run on the tensor cores: each epilogue and the QKV projection, bf16 and fp16. */
+    private static List<Launch> tensorCorePlans() {
+        List<Launch> plans = new ArrayList<>();
+        for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+            for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(t, P, P, P, P, 197, 64, 100, e, P));
+            plans.add(CudaKernels.linear(t, P, P, 0, P, 197, 64, 100, Epilogue.NONE, 0));
+            plans.add(CudaKernels.linearQkv(t, P, P, P, P, 1, 4, 8, 2));
+        }
+        return plans;
+    }
+
+    /**
+     * bf16/fp16 linear layers run on the tensor cores exactly where K is a multiple of 8 and both operands are
+     * 16-byte aligned; otherwise, and always in fp32, version 2. The tensor-core plan is version 2's with the
+     * linear_tc_ kernel, its grid over TC tiles, its block and its shared memory: the same arguments.
+     */
+    @Test
+    void halfLinearRunsOnTensorCoresWhereItApplies() {
+        for (ElementType t : ElementType.values()) {
+            for (int[] s : GEMM_SHAPES) {
+                int m = s[0], n = s[1], k = s[2];
+                for (long x : new long[] {P, P + 2, P + 16}) {
+                    for (Epilogue e : Epilogue.values()) {
+                        Launch l = CudaKernels.linear(t, x, P, P, P, m, k, n, e, P);
+                        Launch v2 = CudaKernels.linearV2(t, x, P, P, P, m, k, n, e, P);
+                        checkLimits(l);
+                        boolean tc = t != ElementType.F32 && k % TensorCoreGemm.K_MULTIPLE == 0 && x % 16 == 0;
+                        assertEquals(tc, CudaKernels.TensorCoreGemm.applies(t, k, x, P));
+                        assertEquals(v2.args(), l.args());
+                        if (!tc) {
+                            assertEquals(v2.toString(), l.toString());
+                            continue;
+                        }
+                        assertEquals(v2.kernelName().replace("linear_", "linear_tc_"), l.kernelName());
+                        assertEquals(TensorCoreGemm.THREADS, l.block()[0]);
+                        assertEquals(TensorCoreGemm.STATIC_SHARED_BYTES, l.staticSharedBytes());
+                        assertTrue((long) l.grid()[0] * TensorCoreGemm.BN >= n && (long) (l.grid()[0] - 1) * TensorCoreGemm.BN < n);
+                        assertTrue((long) l.grid()[1] * TensorCoreGemm.BM >= m && (long) (l.grid()[1] - 1) * TensorCoreGemm.BM < m);
+                    }
+                }
+            }
+            Launch q = CudaKernels.linearQkv(t, P, P, P, P, 2, 197, 384, 6);
+            checkLimits(q);
+            assertEquals(t == ElementType.F32 ? "linear_qkv" : "linear_tc_qkv" + CudaKernels.suffix(t), q.kernelName());
+            assertEquals(CudaKernels.linearQkvV2(t, P, P, P, P, 2, 197, 384, 6).args(), q.args());
+            assertEquals("linear_qkv" + CudaKernels.suffix(t),
+                    CudaKernels.linearQkv(t, P, P, P, P, 2, 197, 386, 2).kernelName(), "dim 386: K % 8 != 0");
+            assertEquals("linear_qkv" + CudaKernels.suffix(t),
+                    CudaKernels.linearQkv(t, P + 8, P, P, P, 2, 197, 384, 6).kernelName(), "x only 8-byte aligned");
         }
     }
 
@@ -345,6 +415,7 @@ class CudaKernelsTest {
     void plansMatchTheKernelSources() throws IOException {
         if (!Files.isDirectory(CUDA_DIR)) return; // run from elsewhere than the project root
         List<Launch> plans = everyPlan();
+        plans.addAll(tensorCorePlans());
         plans.add(CudaKernels.biasRows(P, P, 2, 3, true));
         plans.add(CudaKernels.qkvScatter(P, P, P, 1, 2, 8, 2));
         Map<String, Map<String, String>> declared = new HashMap<>();
@@ -375,5 +446,12 @@ class CudaKernelsTest {
         assertEquals(Attention.BK, constant("attention", "ATTN_BK"));
         assertEquals(Attention.HD_MAX, constant("attention", "ATTN_HD_MAX"));
         assertEquals(Elementwise.THREADS, constant("elementwise", "EW_THREADS"));
+        String tc = Files.readString(CUDA_DIR.resolve("gemm_tc.cuh"));
+        for (String[] c : new String[][] {{"BM", "" + TensorCoreGemm.BM}, {"BN", "" + TensorCoreGemm.BN},
+                {"BK", "" + TensorCoreGemm.BK}, {"STAGES", "" + TensorCoreGemm.STAGES}}) {
+            Matcher m = Pattern.compile("(?m)^#define VIT4J_TC_" + c[0] + " (\\d+)$").matcher(tc);
+            assertTrue(m.find(), "VIT4J_TC_" + c[0] + " in gemm_tc.cuh");
+            assertEquals(c[1], m.group(1), "VIT4J_TC_" + c[0]);
+        }
     }
 }

@@ -24,6 +24,13 @@ class KernelConstantsTest {
         assertEquals(128, CudaKernels.Attention.HD_MAX);
         assertEquals(256, CudaKernels.Elementwise.THREADS);
         assertEquals(256, CudaKernels.EPILOGUE_THREADS);
+        // gemm_tc.cuh: constexpr TC_* = VIT4J_TC_* (#define defaults), and expressions of them
+        assertEquals(128, CudaKernels.TensorCoreGemm.BM);
+        assertEquals(32, CudaKernels.TensorCoreGemm.BK);
+        assertEquals(256, CudaKernels.TensorCoreGemm.THREADS, "TC_THREADS = TC_WARPS_M * TC_WARPS_N * 32");
+        assertEquals(CudaKernels.TensorCoreGemm.STAGES * (CudaKernels.TensorCoreGemm.BM + CudaKernels.TensorCoreGemm.BN)
+                * CudaKernels.TensorCoreGemm.BK * 2, CudaKernels.TensorCoreGemm.STATIC_SHARED_BYTES);
+        assertEquals(8, CudaKernels.TensorCoreGemm.K_MULTIPLE);
     }
 
     @Test
