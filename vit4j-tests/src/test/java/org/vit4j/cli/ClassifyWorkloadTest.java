@@ -283,6 +283,45 @@ class ClassifyWorkloadTest {
         }
     }
 
+    /**
+     * --weights takes a Hugging Face hub directory, sharded or not: run writes the logits the single
+     * file gives, bit for bit, and classify labels its records from the directory's config.json.
+     */
+    @Test
+    void weightsMayBeAHubDirectorySharded() throws IOException {
+        Path single = org.vit4j.Golden.file("hf-vit-odd", "model.safetensors");
+        Path hub = dir.resolve("hub");
+        org.vit4j.io.checkpoint.ShardedCheckpointTest.shard(org.vit4j.io.checkpoint.ShardedCheckpointTest.tensors(single),
+                2, hub, org.vit4j.ElementType.F32);
+        Files.writeString(hub.resolve("config.json"), Files.readString(org.vit4j.Golden.file("hf-vit-odd", "config.json"))
+                .replace("\"class_3\"", "\"tabby, cat\""));
+        String io = org.vit4j.Golden.file("hf-vit-odd", "io.safetensors").toString();
+        Path a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
+        CliTest.Result one = cli("run", "--weights", single.toString(), "--input", io, "--output", a.toString(),
+                "--backend", "cpu");
+        CliTest.Result sharded = cli("run", "--weights", hub.toString(), "--input", io, "--output", b.toString(),
+                "--backend", "cpu");
+        assertEquals(0, one.status(), one.err());
+        assertEquals(0, sharded.status(), sharded.err());
+        try (var fa = org.vit4j.io.checkpoint.SafetensorsFile.open(a);
+                var fb = org.vit4j.io.checkpoint.SafetensorsFile.open(b)) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(fa.readFloats("logits"), fb.readFloats("logits"));
+        }
+        // classify: 3-channel 30 px model on a digit sample (grey, resized), all 7 classes, labels from id2label.
+        CliTest.Result r = cli("classify", digit(0).toString(), "--weights", hub.toString(), "--format", "jsonl",
+                "--top", "7", "--backend", "cpu");
+        assertEquals(0, r.status(), r.err());
+        JsonNode top = JSON.readTree(r.out().strip()).get("top");
+        assertEquals(7, top.size(), r.out());
+        boolean renamed = false;
+        for (JsonNode c : top) {
+            assertEquals(c.get("index").asInt() == 3 ? "tabby, cat" : "class_" + c.get("index").asInt(),
+                    c.get("label").asText());
+            renamed |= c.get("index").asInt() == 3;
+        }
+        assertTrue(renamed, r.out());
+    }
+
     /** The default batch size: what fits in half the memory, up to 64. */
     @Test
     void defaultBatchSizeIsSizedToTheMemory() {

@@ -22,12 +22,12 @@ import org.vit4j.backend.Backends;
 import org.vit4j.model.VisionTransformer;
 
 /** Issue 12, item 6: Hugging Face hub directories and sharded checkpoints (model.safetensors.index.json). */
-class ShardedCheckpointTest {
+public class ShardedCheckpointTest {
     @TempDir
     Path dir;
 
     /** Every tensor of a golden checkpoint, in its file's order. */
-    private static Map<String, HostTensor> tensors(Path file) {
+    public static Map<String, HostTensor> tensors(Path file) {
         Map<String, HostTensor> all = new LinkedHashMap<>();
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             for (String n : f.names()) all.put(n, new HostTensor(f.readFloats(n), f.info(n).intShape()));
@@ -36,7 +36,7 @@ class ShardedCheckpointTest {
     }
 
     /** Writes {@code tensors} as {@code shards} shard files and their index into {@code into}; returns the index. */
-    static Path shard(Map<String, HostTensor> tensors, int shards, Path into, ElementType type) throws IOException {
+    public static Path shard(Map<String, HostTensor> tensors, int shards, Path into, ElementType type) throws IOException {
         Files.createDirectories(into);
         List<String> names = new ArrayList<>(tensors.keySet());
         StringBuilder map = new StringBuilder();
