@@ -13,6 +13,7 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vit4j.HostTensor;
+import org.vit4j.Vit4jException;
 import org.vit4j.model.VitConfig;
 import org.vit4j.model.VitWeights;
 import org.vit4j.model.WeightsException;
@@ -143,9 +144,17 @@ public final class CheckpointLoader {
         if (eps == null && cfg != null) eps = cfg.layerNormEps();
         if (eps == null) eps = VitConfig.DEFAULT_LAYER_NORM_EPS;
 
-        VitConfig trained = new VitConfig(trainedSize, patch, channels, d, depth, heads, mlp, classes, eps,
-                VitConfig.Pooling.CLASS_TOKEN);
-        VitConfig wanted = trained.withImageSize(size);
+        VitConfig trained;
+        VitConfig wanted;
+        try {
+            trained = new VitConfig(trainedSize, patch, channels, d, depth, heads, mlp, classes, eps,
+                    VitConfig.Pooling.CLASS_TOKEN);
+            wanted = trained.withImageSize(size);
+        } catch (CheckpointException e) {
+            throw e;
+        } catch (Vit4jException e) { // VitConfig's own complaint: say which files it comes from
+            throw new CheckpointException(src + (cfgName == null ? "" : " with " + cfgName) + ": " + e.getMessage(), e);
+        }
 
         // ---- the tensors, under canonical names ----
         Map<String, HostTensor> tensors = new LinkedHashMap<>();
@@ -285,16 +294,16 @@ public final class CheckpointLoader {
                             + " name of '" + canonical + "')");
                 }
             }
-            int[] first = file.info(sources(canonical).get(0)).intShape().clone();
+            int[] first = file.intShape(sources(canonical).get(0)).clone();
             List<String> rest = sources(canonical).subList(1, sources(canonical).size());
             for (String n : sources(canonical)) {
-                if (!rest.isEmpty() && file.info(n).intShape().length == 0) {
+                if (!rest.isEmpty() && file.intShape(n).length == 0) {
                     throw new CheckpointException(src + ": tensor '" + n + "' is a scalar (shape []), expected a "
                             + "part of '" + canonical + "' with at least one dimension");
                 }
             }
             long rows = first.length == 0 ? 0 : first[0];
-            for (String n : rest) rows += file.info(n).intShape()[0];
+            for (String n : rest) rows += file.intShape(n)[0];
             if (rows > Integer.MAX_VALUE) {
                 throw new CheckpointException(src + ": the parts of '" + canonical + "' have " + rows + " rows together");
             }
@@ -315,7 +324,7 @@ public final class CheckpointLoader {
             float[] data = new float[Math.toIntExact(HostTensor.elementCount(shape))];
             int at = 0;
             for (String n : parts) {
-                int[] s = file.info(n).intShape();
+                int[] s = file.intShape(n);
                 int[] expect = shape.clone();
                 expect[0] = s[0];
                 if (!Arrays.equals(s, expect)) {

@@ -121,7 +121,8 @@ public record ModelConfigFile(
         }
 
         Integer intAt(JsonNode array, int index, String key) {
-            if (!array.isArray() || array.size() <= index || !array.get(index).canConvertToExactIntegral()) {
+            if (!array.isArray() || array.size() <= index || !array.get(index).canConvertToExactIntegral()
+                    || !array.get(index).canConvertToInt()) { // 4294967304 would wrap to 8
                 throw wrong(key, "an array of integers with at least " + (index + 1) + " entries", array);
             }
             return array.get(index).asInt();

@@ -297,6 +297,21 @@ public final class SafetensorsFile implements TensorSource {
         return t;
     }
 
+    /**
+     * The tensor's shape as ints.
+     *
+     * @throws CheckpointException naming the file and the tensor if it is absent or a dim exceeds an int
+     */
+    @Override
+    public int[] intShape(String name) {
+        TensorInfo t = info(name);
+        try {
+            return t.intShape();
+        } catch (CheckpointException e) {
+            throw new CheckpointException(path + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Contents of {@code __metadata__} (empty if absent). */
     public Map<String, String> metadata() {
         checkOpen();
@@ -351,7 +366,7 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public HostTensor read(String name) {
         TensorInfo t = info(name);
-        int[] shape = t.intShape();
+        int[] shape = intShape(name);
         if ((t.dtype() == DType.BF16 || t.dtype() == DType.F16) && t.elementCount() > 0) {
             if (t.elementCount() > Integer.MAX_VALUE - 8) readFloats(name); // the same clear error
             org.vit4j.ElementType type = t.dtype() == DType.BF16 ? org.vit4j.ElementType.BF16 : org.vit4j.ElementType.F16;

@@ -174,6 +174,11 @@ public final class ShardedSafetensors implements TensorSource {
     }
 
     @Override
+    public int[] intShape(String name) {
+        return shardOf(name).intShape(name); // names the shard
+    }
+
+    @Override
     public float[] readFloats(String name) {
         return shardOf(name).readFloats(name);
     }

@@ -20,6 +20,20 @@ public interface TensorSource extends AutoCloseable {
     /** Header entry of {@code name}; a {@link CheckpointException} naming file and tensor if absent. */
     TensorInfo info(String name);
 
+    /**
+     * The tensor's shape as ints.
+     *
+     * @throws CheckpointException naming the file and the tensor if it is absent or a dim exceeds an int
+     */
+    default int[] intShape(String name) {
+        TensorInfo t = info(name);
+        try {
+            return t.intShape();
+        } catch (CheckpointException e) {
+            throw new CheckpointException(path() + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The tensor's elements as float32 (see {@link SafetensorsFile#readFloats}). */
     float[] readFloats(String name);
 
