@@ -328,6 +328,28 @@ class CliTest {
         assertEquals(1, api.err().lines().filter(l -> l.contains("OpenCL")).count(), "stderr: " + api.err());
     }
 
+    /**
+     * Issue 12, signal chaining: a library user's JVM has no launcher to preload libjsig. Opening OpenCL
+     * on PoCL there logs one line saying what it risks and what to do; with libjsig, nothing.
+     */
+    @Test
+    void openClOnPoclWithoutLibjsigSaysWhatToDoInOneLine() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").startsWith("Linux"), "Linux");
+        var probe = new org.vit4j.backend.opencl.OpenClProvider().probe();
+        org.junit.jupiter.api.Assumptions.assumeTrue(probe.available()
+                && probe.devices().get(0).startsWith("Portable Computing Language"), "PoCL is OpenCL device 0");
+        String jsig = Path.of(System.getProperty("java.home"), "lib", "libjsig.so").toString();
+        Result plain = child(Map.of("LD_PRELOAD", ""), Main.class.getName(), "classify", "--backend", "opencl");
+        assertEquals(0, plain.status(), plain.err());
+        assertTrue(plain.out().contains("computed now on opencl"), plain.out());
+        java.util.List<String> warnings = plain.err().lines().filter(l -> l.contains("signal chaining")).toList();
+        assertEquals(1, warnings.size(), "stderr: " + plain.err());
+        assertTrue(warnings.get(0).contains("LD_PRELOAD=" + jsig), warnings.get(0));
+        Result chained = child(Map.of("LD_PRELOAD", jsig), Main.class.getName(), "classify", "--backend", "opencl");
+        assertEquals(0, chained.status(), chained.err());
+        assertTrue(!chained.err().contains("signal chaining"), "stderr: " + chained.err());
+    }
+
     private static int indexOf(byte[] hay, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= hay.length; i++) {
@@ -339,13 +361,21 @@ class CliTest {
 
     /** {@code mainClass args} in a child JVM on this class path, with {@code libs} first on LD_LIBRARY_PATH. */
     private Result child(Path libs, String mainClass, String... args) throws Exception {
+        String old = System.getenv("LD_LIBRARY_PATH");
+        return child(Map.of("LD_LIBRARY_PATH", libs + (old == null || old.isEmpty() ? "" : ":" + old)), mainClass, args);
+    }
+
+    /** {@code mainClass args} in a child JVM on this class path, with {@code env} set (an empty value: unset). */
+    private Result child(Map<String, String> env, String mainClass, String... args) throws Exception {
         java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
                 "-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(java.util.List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
-        String old = System.getenv("LD_LIBRARY_PATH");
-        pb.environment().put("LD_LIBRARY_PATH", libs + (old == null || old.isEmpty() ? "" : ":" + old));
+        env.forEach((k, v) -> {
+            if (v.isEmpty()) pb.environment().remove(k);
+            else pb.environment().put(k, v);
+        });
         Path out = dir.resolve("child.out"), err = dir.resolve("child.err");
         pb.redirectOutput(out.toFile()).redirectError(err.toFile());
         Process p = pb.start();

@@ -101,15 +101,27 @@ final class ClRuntime implements AutoCloseable {
         cl_program p = programs.get(key);
         if (p != null) return p;
         String source = source(program);
-        p = clCreateProgramWithSource(context, 1, new String[] {source}, null, null);
         long start = System.nanoTime();
-        try {
-            clBuildProgram(p, 1, new cl_device_id[] {device.id()}, "-cl-std=CL1.2 " + options, null, null);
-        } catch (CLException e) {
-            String log = buildLog(p);
-            clReleaseProgram(p);
-            throw new Vit4jException("OpenCL: building kernels/opencl/" + program + ".cl for " + device.name()
-                    + " failed (" + e.getMessage() + ", options '" + options + "'):\n" + log, e);
+        for (int attempt = 1; ; attempt++) {
+            p = clCreateProgramWithSource(context, 1, new String[] {source}, null, null);
+            try {
+                clBuildProgram(p, 1, new cl_device_id[] {device.id()}, "-cl-std=CL1.2 " + options, null, null);
+                break;
+            } catch (CLException e) {
+                String log = buildLog(p);
+                clReleaseProgram(p);
+                // PoCL without signal chaining: a JVM signal reached LLVM's handler, which deleted the
+                // compiler's temporary files. Nothing was wrong with the source: build it again.
+                boolean signalled = SignalChaining.temporaryFileDeleted(log);
+                if (signalled && attempt < SignalChaining.BUILD_ATTEMPTS) {
+                    LOG.debug("building {}.cl: temporary file deleted by LLVM's signal handler, attempt {}", program, attempt);
+                    continue;
+                }
+                throw new Vit4jException("OpenCL: building kernels/opencl/" + program + ".cl for " + device.name()
+                        + " failed (" + e.getMessage() + ", options '" + options + "'"
+                        + (signalled ? ", " + attempt + " attempts, each with its temporary file deleted by LLVM's "
+                                + "signal handler: " + SignalChaining.advice() : "") + "):\n" + log, e);
+            }
         }
         LOG.debug("built {}.cl for {} with '{}' in {} ms", program, device.name(), options,
                 (System.nanoTime() - start) / 1_000_000);

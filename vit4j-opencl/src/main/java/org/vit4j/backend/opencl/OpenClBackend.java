@@ -107,24 +107,13 @@ public final class OpenClBackend implements Backend {
         return new OpenClBackend(device, tuningOverrides, tuneAs == null ? device.kind() : tuneAs);
     }
 
-    /**
-     * PoCL compiles kernels with LLVM, which installs its own SIGSEGV handler meanwhile; a JVM
-     * safepoint poll (a deliberate SIGSEGV) that lands then kills the process. Running the JVM with
-     * {@code LD_PRELOAD=$JAVA_HOME/lib/libjsig.so} (signal chaining) prevents it: say so once.
-     */
+    /** PoCL in a JVM without libjsig: say once what that risks and what to do ({@link SignalChaining}). */
     private static void warnWithoutSignalChaining(ClDevice device) {
-        if (warnedSignals || !device.platformName().toLowerCase(java.util.Locale.ROOT).contains("portable computing")) {
-            return;
-        }
+        if (warnedSignals || !SignalChaining.isPocl(device)) return;
         warnedSignals = true;
-        try {
-            if (java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/maps")).contains("libjsig")) return;
-        } catch (java.io.IOException | RuntimeException e) {
-            return; // not Linux: nothing to say
+        if (!SignalChaining.libjsigLoaded()) {
+            org.slf4j.LoggerFactory.getLogger(OpenClBackend.class).warn(SignalChaining.warning());
         }
-        org.slf4j.LoggerFactory.getLogger(OpenClBackend.class).warn("OpenCL on PoCL without JVM signal chaining: "
-                + "start java with LD_PRELOAD=" + System.getProperty("java.home") + "/lib/libjsig.so, or a kernel "
-                + "build can crash the JVM (the vit4j launcher and test build do this)");
     }
 
     private static volatile boolean warnedSignals;
