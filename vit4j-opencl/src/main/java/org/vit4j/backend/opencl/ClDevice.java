@@ -41,6 +41,8 @@ public record ClDevice(cl_platform_id platform, cl_device_id id, String platform
         String missing = OpenClLibrary.unavailableReason();
         if (missing != null) throw new org.vit4j.Vit4jException(missing);
         CL.setExceptionsEnabled(true);
+        // JOCL's native logger writes to stdout (e.g. about event callbacks); its errors reach us as exceptions.
+        CL.setLogLevel(CL.LogLevel.LOG_QUIET);
         int[] count = new int[1];
         try {
             clGetPlatformIDs(0, null, count);
