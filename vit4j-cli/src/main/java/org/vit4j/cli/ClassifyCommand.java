@@ -2,15 +2,22 @@ package org.vit4j.cli;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.vit4j.HostTensor;
 import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.digits.EmbeddedDefaultModel;
 import org.vit4j.io.image.ImagePreprocessor;
+import org.vit4j.io.image.Preprocessing;
 import org.vit4j.io.checkpoint.LoadedModel;
 import org.vit4j.model.Predictions;
 import org.vit4j.model.VisionTransformer;
@@ -57,12 +64,20 @@ final class ClassifyCommand implements Callable<Integer> {
             description = "a progress bar on stderr (default: only where stderr is a terminal, and after a second)")
     Boolean progress;
 
+    @Option(names = "--read-threads", paramLabel = "T",
+            description = "threads that read and prepare images, a batch ahead of the one running (default: the "
+                    + "number of CPUs); the records come in input order whatever the number")
+    Integer readThreads;
+
     @Parameters(paramLabel = "IMAGE", arity = "0..*", description = "PNG or JPEG files, or directories of them")
     List<Path> images = new ArrayList<>();
 
     @Override
     public Integer call() {
         if (top < 1) throw new Vit4jException("--top must be >= 1, got " + top);
+        if (readThreads != null && readThreads < 1) {
+            throw new Vit4jException("--read-threads must be >= 1, got " + readThreads);
+        }
         if (batchSize != null && batchSize < 1) throw new Vit4jException("--batch-size must be >= 1, got " + batchSize);
         Records.Format fmt = Records.Format.parse(format);
         try (Backend backend = model.openBackend()) {
@@ -94,7 +109,8 @@ final class ClassifyCommand implements Callable<Integer> {
                 int failed;
                 try (ProgressBar bar = new ProgressBar(System.err, inputs.size(),
                         progress != null ? progress : ProgressBar.stderrIsTerminal())) {
-                    failed = classify(inputs, vit, loaded, batch, k, out, bar);
+                    failed = classify(inputs, vit, loaded, batch, k, out, bar,
+                            readThreads != null ? readThreads : Runtime.getRuntime().availableProcessors());
                 }
                 out.finish();
                 if (embedded && fmt == Records.Format.TEXT) {
@@ -115,50 +131,78 @@ final class ClassifyCommand implements Callable<Integer> {
         }
     }
 
+    /** An image read and prepared, or why it could not be. */
+    private record Read(float[] pixels, String error) {}
+
+    private static Read read(ImageInputs.Input in, Preprocessing p) {
+        if (in.error() != null) return new Read(null, in.error());
+        try {
+            return new Read(ImagePreprocessor.toTensor(in.path(), p), null);
+        } catch (Vit4jException | UncheckedIOException e) {
+            return new Read(null, e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
     /**
-     * Reads the images one by one, runs them {@code batch} at a time and writes their records in
-     * input order; an image that cannot be read or prepared is an error record. Returns how many failed.
+     * Reads the images on {@code readThreads} threads, a batch and a few ahead of the one running,
+     * runs them {@code batch} at a time and writes their records in input order; an image that
+     * cannot be read or prepared is an error record. Returns how many failed.
      */
     private static int classify(List<ImageInputs.Input> inputs, VisionTransformer vit, LoadedModel loaded, int batch,
-            int k, Records out, ProgressBar bar) {
+            int k, Records out, ProgressBar bar, int readThreads) {
         VitConfig c = loaded.config();
         int per = c.channels() * c.imageSize() * c.imageSize();
         float[] pixels = new float[Math.multiplyExact(per, batch)];
         List<ImageInputs.Input> pending = new ArrayList<>(); // in input order: read images and failed ones
         List<String> errors = new ArrayList<>();             // per pending input: null where it was read
         int ready = 0, failed = 0, done = 0;
-        for (int i = 0; i < inputs.size(); i++) {
-            ImageInputs.Input in = inputs.get(i);
-            String error = in.error();
-            if (error == null) {
-                try {
-                    float[] img = ImagePreprocessor.toTensor(in.path(), loaded.preprocessing());
-                    System.arraycopy(img, 0, pixels, ready * per, per);
-                    ready++;
-                } catch (Vit4jException | UncheckedIOException e) {
-                    error = e.getMessage() == null ? e.toString() : e.getMessage();
+        ExecutorService readers = Executors.newFixedThreadPool(readThreads, r -> {
+            Thread t = new Thread(r, "vit4j-classify-reader");
+            t.setDaemon(true);
+            return t;
+        });
+        Deque<Future<Read>> ahead = new ArrayDeque<>();
+        int submitted = 0, lookahead = batch + readThreads;
+        try {
+            for (int i = 0; i < inputs.size(); i++) {
+                while (submitted < inputs.size() && ahead.size() < lookahead) {
+                    ImageInputs.Input next = inputs.get(submitted++);
+                    ahead.add(readers.submit(() -> read(next, loaded.preprocessing())));
+                }
+                ImageInputs.Input in = inputs.get(i);
+                Read r = ahead.remove().get();
+                String error = r.error();
+                if (error == null) System.arraycopy(r.pixels(), 0, pixels, ready++ * per, per);
+                pending.add(in);
+                errors.add(error);
+                if (error != null) failed++;
+                // Run a full batch; write failures at once where no read image waits before them.
+                if (ready == batch || i == inputs.size() - 1 || ready == 0) {
+                    List<Predictions> preds = ready == 0 ? List.of() : vit.forward(new HostTensor(
+                            ready == batch ? pixels : java.util.Arrays.copyOf(pixels, ready * per),
+                            new int[] {ready, c.channels(), c.imageSize(), c.imageSize()})).topK(k, loaded.labels());
+                    if (errors.stream().anyMatch(e -> e != null)) bar.clear(); // error lines may go to stderr
+                    int next = 0;
+                    for (int j = 0; j < pending.size(); j++) {
+                        if (errors.get(j) == null) out.image(pending.get(j).display(), preds.get(next++));
+                        else out.error(pending.get(j).display(), errors.get(j));
+                    }
+                    done += pending.size();
+                    pending.clear();
+                    errors.clear();
+                    ready = 0;
+                    bar.update(done, failed);
                 }
             }
-            pending.add(in);
-            errors.add(error);
-            if (error != null) failed++;
-            // Run a full batch; write failures at once where no read image waits before them.
-            if (ready == batch || i == inputs.size() - 1 || ready == 0) {
-                List<Predictions> preds = ready == 0 ? List.of() : vit.forward(new HostTensor(
-                        ready == batch ? pixels : java.util.Arrays.copyOf(pixels, ready * per),
-                        new int[] {ready, c.channels(), c.imageSize(), c.imageSize()})).topK(k, loaded.labels());
-                if (errors.stream().anyMatch(e -> e != null)) bar.clear(); // error lines may go to stderr
-                int next = 0;
-                for (int j = 0; j < pending.size(); j++) {
-                    if (errors.get(j) == null) out.image(pending.get(j).display(), preds.get(next++));
-                    else out.error(pending.get(j).display(), errors.get(j));
-                }
-                done += pending.size();
-                pending.clear();
-                errors.clear();
-                ready = 0;
-                bar.update(done, failed);
-            }
+        } catch (ExecutionException e) { // not one of the documented errors: a fault, reported as such
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Vit4jException("classify: interrupted");
+        } finally {
+            readers.shutdownNow();
         }
         return failed;
     }

@@ -95,6 +95,12 @@ class ClassifyWorkloadTest {
         CliTest.Result auto = cli("classify", top.toString(), "--format", "jsonl", "--backend", "cpu");
         assertEquals(r.out(), one.out());
         assertEquals(r.out(), auto.out());
+        // Nor the number of threads reading images ahead: records stay in input order.
+        for (String t : new String[] {"1", "5"}) {
+            CliTest.Result threads = cli("classify", top.toString(), "--batch-size", "2", "--read-threads", t,
+                    "--format", "jsonl", "--backend", "cpu");
+            assertEquals(r.out(), threads.out(), "--read-threads " + t);
+        }
     }
 
     @Test
