@@ -38,7 +38,7 @@
 
 using namespace vit4j;
 
-// Epilogue codes: Epilogue.code() in Java (linear_v1's argument) and EPI_* of kernels/opencl/gemm.cl;
+// Epilogue codes: Epilogue.code() in Java (linear_v1's argument) and EPI_* of kernels/opencl/linear.cl;
 // EpilogueCodesTest checks the three agree.
 enum Epi { EPI_NONE = 0, EPI_BIAS = 1, EPI_BIAS_GELU = 2, EPI_BIAS_RESIDUAL = 3 };
 

@@ -51,7 +51,7 @@ public record DevicePeaks(String device, double copyGBs, double gemmGflops, int 
     /** A hash of the shipped kernels: new kernels make old figures stale. */
     static String kernelsFingerprint() {
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        String[] files = {"opencl/gemm.cl", "opencl/elementwise.cl", "cuda/linear.fatbin", "cuda/elementwise.fatbin"};
+        String[] files = {"opencl/linear.cl", "opencl/elementwise.cl", "cuda/linear.fatbin", "cuda/elementwise.fatbin"};
         for (String f : files) {
             try (var in = DevicePeaks.class.getResourceAsStream("/org/vit4j/kernels/" + f)) {
                 if (in != null) crc.update(in.readAllBytes());

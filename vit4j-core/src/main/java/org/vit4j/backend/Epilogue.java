@@ -5,7 +5,7 @@ package org.vit4j.backend;
  * over the activations per layer: the result is still in registers when the epilogue runs.
  *
  * <p>Each has an explicit {@link #code()}, the number the kernels know it by ({@code enum Epi} of
- * kernels/cuda/linear.cu, the {@code EPI_*} defines of kernels/opencl/gemm.cl); never pass
+ * kernels/cuda/linear.cu, the {@code EPI_*} defines of kernels/opencl/linear.cl); never pass
  * {@code ordinal()}, which moves when a constant is added or reordered. EpilogueCodesTest reads the
  * kernel sources and checks that the three agree.
  */
@@ -25,7 +25,7 @@ public enum Epilogue {
         this.code = code;
     }
 
-    /** The kernels' code for this epilogue: {@code EPI_<name>} in kernels/cuda/linear.cu and kernels/opencl/gemm.cl. */
+    /** The kernels' code for this epilogue: {@code EPI_<name>} in kernels/cuda/linear.cu and kernels/opencl/linear.cl. */
     public int code() {
         return code;
     }

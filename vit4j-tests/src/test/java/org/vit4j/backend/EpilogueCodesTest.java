@@ -20,7 +20,7 @@ import org.vit4j.backend.cuda.KernelArg;
 
 /**
  * The epilogue codes Java passes are the ones the kernels test for: {@link Epilogue#code()} against
- * {@code enum Epi} of kernels/cuda/linear.cu and the {@code EPI_*} defines of kernels/opencl/gemm.cl,
+ * {@code enum Epi} of kernels/cuda/linear.cu and the {@code EPI_*} defines of kernels/opencl/linear.cl,
  * read from the sources (Maven runs the tests from the project root; elsewhere, as in the GPU
  * distribution, which has no sources, the source checks are skipped). Adding or reordering an
  * epilogue on one side only fails here, not as wrong numbers on a device.
@@ -29,9 +29,19 @@ class EpilogueCodesTest {
     private static final Path ROOT = Path.of(System.getProperty("user.dir"));
     private static final Path KERNELS = ROOT.resolve("kernels");
 
-    private static void assumeSources() {
-        Assumptions.assumeTrue(Files.isDirectory(KERNELS) && Files.isDirectory(ROOT.resolve("src/main/java")),
-                "not run from the project root: no kernels/ and src/main/java to read");
+    /** Every module's main Java sources: src/main/java of each vit4j- directory under the checkout's root. */
+    static List<Path> mainSources() throws IOException {
+        try (Stream<Path> modules = Files.list(ROOT)) {
+            return modules.filter(m -> m.getFileName().toString().startsWith("vit4j-"))
+                    .map(m -> m.resolve("src/main/java")).filter(Files::isDirectory).sorted().toList();
+        }
+    }
+
+    /** The distribution's test jar runs without the sources; a checkout (CI) always has them. */
+    private static void assumeSources() throws IOException {
+        Assumptions.assumeTrue(Files.isDirectory(KERNELS) && Files.isRegularFile(ROOT.resolve("pom.xml")),
+                "not run from the project root: no kernels/ and pom.xml");
+        assertTrue(mainSources().size() >= 3, "a checkout without vit4j-*/src/main/java: " + mainSources());
     }
 
     /** The names (without EPI_) and codes of {@code enum Epi { EPI_X = n, ... }} in linear.cu. */
@@ -49,10 +59,10 @@ class EpilogueCodesTest {
         return codes;
     }
 
-    /** The names (without EPI_) and codes of the {@code #define EPI_X n} lines in gemm.cl. */
+    /** The names (without EPI_) and codes of the {@code #define EPI_X n} lines in linear.cl. */
     static Map<String, Integer> openClCodes() throws IOException {
         assumeSources();
-        String src = Files.readString(KERNELS.resolve("opencl/gemm.cl"));
+        String src = Files.readString(KERNELS.resolve("opencl/linear.cl"));
         Matcher m = Pattern.compile("(?m)^\\s*#define\\s+EPI_(\\w+)\\s+(\\d+)\\s*$").matcher(src);
         Map<String, Integer> codes = new LinkedHashMap<>();
         while (m.find()) codes.put(m.group(1), Integer.parseInt(m.group(2)));
@@ -72,7 +82,7 @@ class EpilogueCodesTest {
 
     @Test
     void javaCodesAreTheOpenClKernelsCodes() throws IOException {
-        assertEquals(openClCodes(), javaCodes(), "Epilogue.code() vs #define EPI_* of kernels/opencl/gemm.cl");
+        assertEquals(openClCodes(), javaCodes(), "Epilogue.code() vs #define EPI_* of kernels/opencl/linear.cl");
     }
 
     @Test
@@ -96,14 +106,19 @@ class EpilogueCodesTest {
     void noMainSourceCallsOrdinal() throws IOException {
         assumeSources();
         List<String> found = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(ROOT.resolve("src/main/java"))) {
-            for (Path f : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".java"))::iterator) {
-                List<String> lines = Files.readAllLines(f);
-                for (int i = 0; i < lines.size(); i++) {
-                    if (lines.get(i).contains(".ordinal()")) found.add(f.getFileName() + ":" + (i + 1));
+        int read = 0;
+        for (Path src : mainSources()) {
+            try (Stream<Path> files = Files.walk(src)) {
+                for (Path f : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".java"))::iterator) {
+                    List<String> lines = Files.readAllLines(f);
+                    read++;
+                    for (int i = 0; i < lines.size(); i++) {
+                        if (lines.get(i).contains(".ordinal()")) found.add(f.getFileName() + ":" + (i + 1));
+                    }
                 }
             }
         }
+        assertTrue(read > 50, "read only " + read + " main sources");
         assertEquals(List.of(), found, "pass an explicit code (as Epilogue.code()) instead of ordinal()");
     }
 }

@@ -203,11 +203,11 @@ class CliTest {
         Path root = Files.createDirectories(dir.resolve("checkout"));
         Files.copy(launcher, root.resolve("vit4j"));
         root.resolve("vit4j").toFile().setExecutable(true);
-        for (String d : new String[] {"src/main", "kernels", "native"}) Files.createDirectories(root.resolve(d));
+        for (String d : new String[] {"vit4j-cli/src/main", "kernels", "native"}) Files.createDirectories(root.resolve(d));
         Files.writeString(root.resolve("pom.xml"), "<project/>");
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Files.writeString(bin.resolve("mvn"), "#!/bin/sh\nprintf '\\033[0m\\033[0m'\nprintf '\\033[1mbuilding\\033[m\\n' >&2\n"
-                + "mkdir -p target && : > target/vit4j.jar\n");
+                + "mkdir -p vit4j-cli/target && : > vit4j-cli/target/vit4j.jar\n");
         bin.resolve("mvn").toFile().setExecutable(true);
         ProcessBuilder pb = new ProcessBuilder(root.resolve("vit4j").toString());
         pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));

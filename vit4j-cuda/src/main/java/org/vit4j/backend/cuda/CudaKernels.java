@@ -185,55 +185,22 @@ public final class CudaKernels {
         };
     }
 
-    /** The kernels of each module in fp32 naming; all but epilogue's exist in every storage type. */
-    private static final Map<String, List<String>> BASE_KERNELS = Map.of(
-            "linear", List.of("linear_v1", "linear_none", "linear_bias", "linear_bias_gelu", "linear_bias_residual",
-                    "linear_qkv"),
-            "patch_embed", List.of("patch_embed_v1", "patch_embed"),
-            "layernorm", List.of("layernorm_v1", "layernorm", "add_layernorm"),
-            "attention", List.of("attention_hd32", "attention_hd64", "attention_hd80", "attention_hd128",
-                    "attention_generic"),
-            "elementwise", List.of("gelu", "add", "select_token"));
-
-    /** The kernels that exist in the 16-bit types only (bf16, fp16): linear.cu's version 3, on tensor cores. */
-    private static final Map<String, List<String>> HALF_ONLY_KERNELS = Map.of(
-            "linear", List.of("linear_tc_none", "linear_tc_bias", "linear_tc_bias_gelu", "linear_tc_bias_residual",
-                    "linear_tc_qkv"));
-
-    /** epilogue.cu (the cuBLAS path's bias, GELU and QKV scatter): fp32 only. */
-    private static final Map<String, List<String>> FP32_ONLY_KERNELS = Map.of(
-            "epilogue", List.of("bias_rows", "qkv_scatter"));
-
-    /** Every kernel of every module (each storage type's), for loading them up front. */
-    public static final Map<String, List<String>> KERNELS = allKernels();
-
-    private static Map<String, List<String>> allKernels() {
-        Map<String, List<String>> all = new LinkedHashMap<>();
-        BASE_KERNELS.forEach((module, names) -> {
-            List<String> each = new ArrayList<>();
-            for (ElementType t : ElementType.values()) {
-                for (String n : names) each.add(n + suffix(t));
-            }
-            for (ElementType t : ElementType.values()) {
-                if (t == ElementType.F32) continue;
-                for (String n : HALF_ONLY_KERNELS.getOrDefault(module, List.of())) each.add(n + suffix(t));
-            }
-            all.put(module, List.copyOf(each));
-        });
-        all.putAll(FP32_ONLY_KERNELS);
-        return Map.copyOf(all);
-    }
+    /**
+     * Every kernel of every module (each storage type's), read from the kernel sources in the jar
+     * ({@link KernelNames}), for loading them up front.
+     */
+    public static final Map<String, List<String>> KERNELS = KernelNames.all();
 
     /** The kernel {@code base} (its fp32 name) of {@code module} in storage type {@code type}. */
     private static String kernel(String module, String base, ElementType type) {
         if (type == null) throw new Vit4jException(module + ": element type is null");
-        if (type == ElementType.F32 && HALF_ONLY_KERNELS.getOrDefault(module, List.of()).contains(base)) {
-            throw new Vit4jException(base + " exists in bf16 and fp16 only");
+        String name = base + suffix(type);
+        List<String> known = KERNELS.get(module);
+        if (known == null || !known.contains(name)) {
+            throw new Vit4jException("kernels/cuda/" + module + ".cu has no kernel " + name + " (" + base + " in "
+                    + type.label() + ")");
         }
-        if (type != ElementType.F32 && !BASE_KERNELS.containsKey(module)) {
-            throw new Vit4jException(base + " runs in fp32 only, not " + type.label());
-        }
-        return base + suffix(type);
+        return name;
     }
 
     // ---- linear.cu ----

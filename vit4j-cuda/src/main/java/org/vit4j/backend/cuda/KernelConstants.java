@@ -65,7 +65,7 @@ final class KernelConstants {
         return values;
     }
 
-    private static String source(String file) {
+    static String source(String file) {
         try (InputStream in = KernelConstants.class.getResourceAsStream(ROOT + file)) {
             if (in == null) {
                 throw new IllegalStateException("kernels/cuda/" + file + " is not in the jar (" + ROOT + file

@@ -34,7 +34,7 @@ public final class OpenClBackend implements Backend {
     private final Tuning tuning;
     private final BufferPool<cl_mem> pool;
     private final ElementwiseOps elementwise;
-    private final GemmOps gemm;
+    private final LinearOps gemm;
     private final PatchEmbedOps patchEmbed;
     private final LayerNormOps layerNorm;
     private final AttentionOps attention;
@@ -61,7 +61,7 @@ public final class OpenClBackend implements Backend {
             }, "opencl " + device.name(), memoryCap > 0 ? memoryCap
                     : device.globalMemBytes() > 0 ? device.globalMemBytes() : Long.MAX_VALUE);
             this.elementwise = new ElementwiseOps(rt, tuning);
-            this.gemm = new GemmOps(rt, tuning);
+            this.gemm = new LinearOps(rt, tuning);
             this.patchEmbed = new PatchEmbedOps(rt, tuning);
             this.layerNorm = new LayerNormOps(rt, tuning);
             this.attention = new AttentionOps(rt, tuning, (type, n) -> (ClBuffer) allocate(type, n));

@@ -21,12 +21,12 @@ class TuningTest {
                 "gemm_variant=1, GEMM_WG=4"));
         try (Backend b = Backends.open("opencl", 0, options)) {
             Tuning t = ((OpenClBackend) b).tuning();
-            assertEquals(1, t.get(GemmOps.VARIANT));
-            assertEquals(4, t.get(GemmOps.WG));
+            assertEquals(1, t.get(LinearOps.VARIANT));
+            assertEquals(4, t.get(LinearOps.WG));
         }
         try (Backend b = Backends.open("opencl", 0, BackendOptions.DEFAULT)) {
             Tuning t = ((OpenClBackend) b).tuning();
-            assertEquals(GemmOps.VARIANT.defaultFor(t.kind()), t.get(GemmOps.VARIANT), "no overrides: the defaults");
+            assertEquals(LinearOps.VARIANT.defaultFor(t.kind()), t.get(LinearOps.VARIANT), "no overrides: the defaults");
         }
         Vit4jException e = assertThrows(Vit4jException.class, () -> Backends.open("opencl", 0,
                 BackendOptions.DEFAULT.withOpenClTuning(Map.of("GEMM_V3_TILE", 32))).close());

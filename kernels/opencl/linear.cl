@@ -15,7 +15,7 @@
 //   qkv[which, b, h, t, e] for row m = b * T + t, so attention reads per-head rows contiguously
 //   and no transpose kernel runs.
 //
-// Versions (GemmOps picks one by the tuning value GEMM_VARIANT; sizes are GEMM_V<n>_* values):
+// Versions (LinearOps picks one by the tuning value GEMM_VARIANT; sizes are GEMM_V<n>_* values):
 //   v1  one output per work-item.                                             the baseline
 //   v2  CPU: RM x RN outputs per work-item, float16 loads along K from both   no local memory,
 //       operands (both are K-contiguous: an "NT" GEMM), vector accumulators,  no barriers

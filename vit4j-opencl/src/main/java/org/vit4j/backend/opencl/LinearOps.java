@@ -8,14 +8,14 @@ import org.vit4j.Vit4jException;
 import org.vit4j.backend.Epilogue;
 
 /**
- * The linear layers and the QKV projection (kernels/opencl/gemm.cl). Which kernel runs is the
+ * The linear layers and the QKV projection (kernels/opencl/linear.cl). Which kernel runs is the
  * tuning value GEMM_VARIANT: 1 the naive baseline; 2 register-blocked vector dot products (no local
  * memory, no barriers: what PoCL runs well); 3 the local-memory tiled kernel for GPUs (the GPU
  * default); 4 version 2 with a transposing lane-sum and a vector epilogue (the CPU default). Tile
  * and vector sizes are the GEMM_V{n}_* tuning values of the chosen version. Each (storage type,
  * epilogue) is its own build of the chosen kernel, made on first use.
  */
-final class GemmOps {
+final class LinearOps {
     static final TuningParam VARIANT = new TuningParam("GEMM_VARIANT", 3, 4,
             "linear kernel: 1 naive, 2 register-blocked vectors, 3 local-memory tiles (GPU),"
                     + " 4 register-blocked vectors with a vector epilogue (CPU)");
@@ -54,7 +54,7 @@ final class GemmOps {
     private final String defines;
     private final Map<ElementType, Map<Epilogue, cl_kernel>> built = new EnumMap<>(ElementType.class);
 
-    GemmOps(ClRuntime rt, Tuning tuning) {
+    LinearOps(ClRuntime rt, Tuning tuning) {
         this.rt = rt;
         this.tuning = tuning;
         this.variant = tuning.get(VARIANT);
@@ -98,9 +98,9 @@ final class GemmOps {
     }
 
     private cl_kernel kernel(ElementType type, Epilogue e) {
-        // EPILOGUE takes gemm.cl's EPI_* codes, which are Epilogue.code() (EpilogueCodesTest).
+        // EPILOGUE takes linear.cl's EPI_* codes, which are Epilogue.code() (EpilogueCodesTest).
         return built.computeIfAbsent(type, t -> new EnumMap<>(Epilogue.class))
-                .computeIfAbsent(e, x -> rt.kernel("gemm", name, "-D EPILOGUE=" + x.code() + defines, type));
+                .computeIfAbsent(e, x -> rt.kernel("linear", name, "-D EPILOGUE=" + x.code() + defines, type));
     }
 
     void linear(ClBuffer x, ClBuffer w, ClBuffer bias, ClBuffer out, int rows, int in, int outFeatures,
