@@ -2,11 +2,11 @@
 // q, k, v read from qkv [3, B, H, T, hd]; out [B, T, H * hd] (heads concatenated for the projection).
 // FLOPs 4*B*H*T*T*hd; least bytes s*(3*B*T*D + B*T*D), s = sizeof(store_t).
 // CPU reference: CpuBackend.attention (per row: scores in double, max-subtracted softmax, P.V).
-// Storage: qkv, out (and attention_cpu's K^T scratch, an exact copy of K) are store_t (common.cl,
+// Storage: qkv, out (and attention_v3's K^T scratch, an exact copy of K) are store_t (common.cl,
 // per VIT4J_STORAGE_*). Scores, the running max and sum, the probabilities and the P.V accumulators
 // are float in every storage type; only the output is rounded, once, at its store.
-// Variants (ATTN_VARIANT): 1 = attention_v1 below, the naive baseline; 2 = attention_flash (GPU);
-// 3 = attention_kt + attention_cpu (CPU devices). Tricks are named where they are used.
+// Variants (ATTN_VARIANT): 1 = attention_v1 below, the naive baseline; 2 = attention_v2 (GPU);
+// 3 = attention_v3_kt + attention_v3 (CPU devices). Tricks are named where they are used.
 
 // Version 1: one work-item per query row, online softmax over the keys (FlashAttention's
 // recurrence: keep the running max m and sum l; when a score exceeds m, rescale what was
@@ -55,7 +55,7 @@ __kernel void attention_v1(__global const store_t* qkv, __global store_t* out, i
 #ifdef HD
 #ifdef ATTN_GPU_BQ
 __kernel __attribute__((reqd_work_group_size(ATTN_GPU_BQ, 1, 1)))
-void attention_flash(__global const store_t* qkv, __global store_t* out, int batch, int tokens, int heads,
+void attention_v2(__global const store_t* qkv, __global store_t* out, int batch, int tokens, int heads,
                      float scale) {
     __local float ks[ATTN_GPU_BK * HD];
     __local float vs[ATTN_GPU_BK * HD];
@@ -128,10 +128,10 @@ void attention_flash(__global const store_t* qkv, __global store_t* out, int bat
 // ---------------------------------------------------------------------------------------------
 // Version 3, CPU shape (ATTN_VARIANT = 3), for PoCL and other CPU devices, where a work-group is a
 // loop over its work-items and local memory and barriers cost more than they save.
-//   Pass 1, attention_kt: K^T [B*H, HD, tpad] into a scratch buffer (tpad = T rounded up to
+//   Pass 1, attention_v3_kt: K^T [B*H, HD, tpad] into a scratch buffer (tpad = T rounded up to
 //     ATTN_CPU_KB * ATTN_CPU_KN, zero-padded), so that ATTN_CPU_KB consecutive keys are one vector load.
 //     The scratch has the storage type (an exact copy: 2 bytes per element in bf16/fp16).
-//   Pass 2, attention_cpu: each work-item owns ATTN_CPU_QR query rows of one (b, h) and walks the
+//   Pass 2, attention_v3: each work-item owns ATTN_CPU_QR query rows of one (b, h) and walks the
 //     keys ATTN_CPU_KB * ATTN_CPU_KN at a time. Scores are an outer product: for each e, KN vectors of
 //     K^T times q[r][e] broadcast, QR * KN independent FMA chains. The softmax exponentials run on
 //     whole score vectors (vector exp2, log2(e) folded into the scale), the running max is rebased
@@ -196,7 +196,7 @@ typedef CAT(float, ATTN_CPU_VW) floatV;
 #endif
 
 
-__kernel void attention_kt(__global const store_t* qkv, __global store_t* kt, int batch, int tokens, int heads,
+__kernel void attention_v3_kt(__global const store_t* qkv, __global store_t* kt, int batch, int tokens, int heads,
                            int tpad) {
     const int s = get_global_id(0), bh = get_global_id(1);
     if (s >= tpad || bh >= batch * heads) return;
@@ -212,7 +212,7 @@ __kernel void attention_kt(__global const store_t* qkv, __global store_t* kt, in
     }
 }
 
-__kernel void attention_cpu(__global const store_t* qkv, __global const store_t* kt, __global store_t* out,
+__kernel void attention_v3(__global const store_t* qkv, __global const store_t* kt, __global store_t* out,
                             int batch, int tokens, int heads, int tpad, float scale) {
     const int groups = (tokens + QR - 1) / QR;
     const int gid = get_global_id(0);
@@ -277,7 +277,7 @@ __kernel void attention_cpu(__global const store_t* qkv, __global const store_t*
                 sc[r][n] = s;
                 mx = fmax(mx, s);
             }
-            // Online softmax (see attention_flash), in base 2, with a lazy rebase: the running max m only
+            // Online softmax (see attention_v2), in base 2, with a lazy rebase: the running max m only
             // moves when a block's max exceeds it by more than ATTN_CPU_SLACK (log2 units), so the weights
             // exp2(s - m) stay <= 2^SLACK (no overflow) and the rebase of l and acc by exp2(m - m_new),
             // with its scalar exp2, runs a few times per row instead of once per block.

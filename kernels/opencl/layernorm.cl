@@ -85,14 +85,14 @@ static inline void ln_row_wg(__global const store_t* x, __global const store_t* 
 }
 
 __kernel __attribute__((reqd_work_group_size(LN_GPU_WG, 1, 1)))
-void layernorm_wg(__global const store_t* x, __global const store_t* gamma, __global const store_t* beta,
+void layernorm_v2(__global const store_t* x, __global const store_t* gamma, __global const store_t* beta,
                   __global store_t* out, int dim, float eps) {
     __local float red[LN_GPU_WG];
     ln_row_wg(x, 0, 0, gamma, beta, out, dim, eps, red, false);
 }
 
 __kernel __attribute__((reqd_work_group_size(LN_GPU_WG, 1, 1)))
-void add_layernorm_wg(__global const store_t* x, __global const store_t* res, __global store_t* sum,
+void add_layernorm_v2(__global const store_t* x, __global const store_t* res, __global store_t* sum,
                       __global store_t* normed, __global const store_t* gamma, __global const store_t* beta, int dim,
                       float eps) {
     __local float red[LN_GPU_WG];
@@ -175,12 +175,12 @@ static inline void ln_row_vec(__global const store_t* x, __global const store_t*
     for (int i = tail; i < dim; i++) st1((ld1(i, src) - mean) * inv * ld1(i, gamma) + ld1(i, beta), i, orow);
 }
 
-__kernel void layernorm_vec(__global const store_t* x, __global const store_t* gamma, __global const store_t* beta,
+__kernel void layernorm_v3(__global const store_t* x, __global const store_t* gamma, __global const store_t* beta,
                             __global store_t* out, int rows, int dim, float eps) {
     ln_row_vec(x, x, 0, gamma, beta, out, rows, dim, eps, false);
 }
 
-__kernel void add_layernorm_vec(__global const store_t* x, __global const store_t* res, __global store_t* sum,
+__kernel void add_layernorm_v3(__global const store_t* x, __global const store_t* res, __global store_t* sum,
                                 __global store_t* normed, __global const store_t* gamma, __global const store_t* beta,
                                 int rows, int dim, float eps) {
     ln_row_vec(x, res, sum, gamma, beta, normed, rows, dim, eps, true);

@@ -16,26 +16,26 @@ import org.vit4j.Vit4jException;
  */
 final class AttentionOps {
     static final TuningParam VARIANT = new TuningParam("ATTN_VARIANT", 2, 3,
-            "1 = attention_v1 (naive), 2 = attention_flash (local-memory tiles), 3 = attention_cpu (vector registers)");
+            "1 = attention_v1 (naive), 2 = attention_v2 (local-memory tiles), 3 = attention_v3 (vector registers)");
     static final TuningParam WG = new TuningParam("ATTN_WG", 64, 8, "work-group size of attention_v1");
     static final TuningParam GPU_BQ = new TuningParam("ATTN_GPU_BQ", 64, 64,
-            "query rows (= work-items) per work-group of attention_flash");
+            "query rows (= work-items) per work-group of attention_v2");
     static final TuningParam GPU_BK = new TuningParam("ATTN_GPU_BK", 32, 32,
-            "keys per K/V tile in local memory of attention_flash");
+            "keys per K/V tile in local memory of attention_v2");
     static final TuningParam CPU_QR = new TuningParam("ATTN_CPU_QR", 4, 4,
-            "most query rows per work-item of attention_cpu");
+            "most query rows per work-item of attention_v3");
     static final TuningParam CPU_ACC = new TuningParam("ATTN_CPU_ACC", 16, 16,
-            "most output accumulator vectors per work-item of attention_cpu: rows = min(ATTN_CPU_QR, this / (hd / vw)),"
+            "most output accumulator vectors per work-item of attention_v3: rows = min(ATTN_CPU_QR, this / (hd / vw)),"
                     + " so the accumulators stay in registers (16 of AVX-512's 32) at large head dims");
     static final TuningParam CPU_KB = new TuningParam("ATTN_CPU_KB", 16, 16,
-            "keys per score vector of attention_cpu (8 or 16)");
+            "keys per score vector of attention_v3 (8 or 16)");
     static final TuningParam CPU_KN = new TuningParam("ATTN_CPU_KN", 1, 1,
-            "score vectors (of ATTN_CPU_KB keys) per key block of attention_cpu: each broadcast q element feeds this many FMAs");
+            "score vectors (of ATTN_CPU_KB keys) per key block of attention_v3: each broadcast q element feeds this many FMAs");
     static final TuningParam CPU_SLACK = new TuningParam("ATTN_CPU_SLACK", 8, 8,
-            "log2 units a key block's max may exceed attention_cpu's running max before l and acc are rebased (0 = every raise)");
+            "log2 units a key block's max may exceed attention_v3's running max before l and acc are rebased (0 = every raise)");
     static final TuningParam CPU_VW = new TuningParam("ATTN_CPU_VW", 16, 16,
-            "widest vector along the head dim in attention_cpu (the widest power of two <= it dividing hd is used)");
-    static final TuningParam CPU_WG = new TuningParam("ATTN_CPU_WG", 4, 4, "work-group size of attention_cpu");
+            "widest vector along the head dim in attention_v3 (the widest power of two <= it dividing hd is used)");
+    static final TuningParam CPU_WG = new TuningParam("ATTN_CPU_WG", 4, 4, "work-group size of attention_v3");
     static final int MAX_HEAD_DIM = 128;
 
     private final ClRuntime rt;
@@ -44,12 +44,12 @@ final class AttentionOps {
     private final Map<ElementType, Map<Integer, Built>> built = new EnumMap<>(ElementType.class);
     private final Allocator allocate;
     /**
-     * K^T for attention_cpu per storage type, kept between calls and regrown when a call needs more;
+     * K^T for attention_v3 per storage type, kept between calls and regrown when a call needs more;
      * absent until needed.
      */
     private final Map<ElementType, ClBuffer> scratch = new EnumMap<>(ElementType.class);
 
-    /** The kernels built for one head dim, and the rows per work-item attention_cpu was built with. */
+    /** The kernels built for one head dim, and the rows per work-item attention_v3 was built with. */
     private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows) {}
 
     /** Buffers from the backend's pool. */
@@ -94,7 +94,7 @@ final class AttentionOps {
     private void flash(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
         int bq = tuning.get(GPU_BQ);
         cl_kernel k = kernels(qkv.dtype(), headDim).flash();
-        rt.launch(k, "attention_flash", new long[] {(tokens + bq - 1L) / bq * bq, (long) batch * heads},
+        rt.launch(k, "attention_v2", new long[] {(tokens + bq - 1L) / bq * bq, (long) batch * heads},
                 new long[] {bq, 1}, qkv, out, batch, tokens, heads, scale);
     }
 
@@ -104,8 +104,8 @@ final class AttentionOps {
         int kb = tuning.get(CPU_KB) * tuning.get(CPU_KN), qr = k.rows(), wg = tuning.get(CPU_WG);
         int tpad = (tokens + kb - 1) / kb * kb;
         long bh = (long) batch * heads;
-        // Scratch K^T, kept between calls (the in-order queue runs a call's attention_kt only after the
-        // previous attention_cpu has read it) and regrown when a call needs more: a fresh buffer per call
+        // Scratch K^T, kept between calls (the in-order queue runs a call's attention_v3_kt only after the
+        // previous attention_v3 has read it) and regrown when a call needs more: a fresh buffer per call
         // cost ~5% here (allocation plus first-touch page faults on PoCL).
         long elements = bh * headDim * tpad;
         ClBuffer ktBuf = scratch.get(type);
@@ -115,9 +115,9 @@ final class AttentionOps {
             ktBuf = allocate.allocate(type, elements);
             scratch.put(type, ktBuf);
         }
-        rt.launch(k.kt(), "attention_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
+        rt.launch(k.kt(), "attention_v3_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
         long n = bh * ((tokens + qr - 1) / qr);
-        rt.launch(k.cpu(), "attention_cpu", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
+        rt.launch(k.cpu(), "attention_v3", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
                 batch, tokens, heads, tpad, scale);
     }
 
@@ -133,14 +133,14 @@ final class AttentionOps {
             String defines = " -D HD=" + hd;
             if (variant == 2) {
                 String o = defines + tuning.defines(GPU_BQ, GPU_BK);
-                return new Built(rt.kernel("attention", "attention_flash", o, type), null, null, 0);
+                return new Built(rt.kernel("attention", "attention_v2", o, type), null, null, 0);
             }
             int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
             while (hd % vw != 0) vw /= 2;
             int rows = Math.max(1, Math.min(tuning.get(CPU_QR), tuning.get(CPU_ACC) / (hd / vw)));
             String o = defines + tuning.defines(CPU_KB, CPU_KN, CPU_SLACK) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
-            return new Built(null, rt.kernel("attention", "attention_kt", o, type),
-                    rt.kernel("attention", "attention_cpu", o, type), rows);
+            return new Built(null, rt.kernel("attention", "attention_v3_kt", o, type),
+                    rt.kernel("attention", "attention_v3", o, type), rows);
         });
     }
 }

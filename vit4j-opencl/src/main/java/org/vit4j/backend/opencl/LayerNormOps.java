@@ -12,12 +12,12 @@ import org.vit4j.Vit4jException;
  */
 final class LayerNormOps {
     static final TuningParam VARIANT = new TuningParam("LN_VARIANT", 2, 3,
-            "1 = layernorm_v1 (naive), 2 = layernorm_wg (work-group per row), 3 = layernorm_vec (work-item per row)");
+            "1 = layernorm_v1 (naive), 2 = layernorm_v2 (work-group per row), 3 = layernorm_v3 (work-item per row)");
     static final TuningParam WG = new TuningParam("LN_WG", 64, 8, "work-group size of layernorm_v1");
     static final TuningParam GPU_WG = new TuningParam("LN_GPU_WG", 256, 256,
-            "work-items per row of layernorm_wg (a power of two)");
-    static final TuningParam CPU_VW = new TuningParam("LN_CPU_VW", 16, 16, "vector width of layernorm_vec (4, 8, 16)");
-    static final TuningParam CPU_WG = new TuningParam("LN_CPU_WG", 8, 8, "rows (work-items) per work-group of layernorm_vec");
+            "work-items per row of layernorm_v2 (a power of two)");
+    static final TuningParam CPU_VW = new TuningParam("LN_CPU_VW", 16, 16, "vector width of layernorm_v3 (4, 8, 16)");
+    static final TuningParam CPU_WG = new TuningParam("LN_CPU_WG", 8, 8, "rows (work-items) per work-group of layernorm_v3");
 
     private final ClRuntime rt;
     private final Tuning tuning;
@@ -47,11 +47,11 @@ final class LayerNormOps {
                     new long[] {(rows + wg - 1) / wg * (long) wg}, new long[] {wg}, x, gamma, beta, out, rows, dim, eps);
         } else if (variant == 2) {
             int wg = tuning.get(GPU_WG);
-            rt.launch(gpu("layernorm_wg", x.dtype()), "layernorm_wg", new long[] {(long) rows * wg}, new long[] {wg}, x, gamma,
+            rt.launch(gpu("layernorm_v2", x.dtype()), "layernorm_v2", new long[] {(long) rows * wg}, new long[] {wg}, x, gamma,
                     beta, out, dim, eps);
         } else {
             int wg = tuning.get(CPU_WG);
-            rt.launch(cpu("layernorm_vec", x.dtype()), "layernorm_vec", new long[] {(rows + wg - 1) / wg * (long) wg},
+            rt.launch(cpu("layernorm_v3", x.dtype()), "layernorm_v3", new long[] {(rows + wg - 1) / wg * (long) wg},
                     new long[] {wg}, x, gamma, beta, out, rows, dim, eps);
         }
     }
@@ -61,11 +61,11 @@ final class LayerNormOps {
             int rows, int dim, float eps) {
         if (variant == 2) {
             int wg = tuning.get(GPU_WG);
-            rt.launch(gpu("add_layernorm_wg", x.dtype()), "add_layernorm_wg", new long[] {(long) rows * wg}, new long[] {wg}, x,
+            rt.launch(gpu("add_layernorm_v2", x.dtype()), "add_layernorm_v2", new long[] {(long) rows * wg}, new long[] {wg}, x,
                     residual, sum, normed, gamma, beta, dim, eps);
         } else {
             int wg = tuning.get(CPU_WG);
-            rt.launch(cpu("add_layernorm_vec", x.dtype()), "add_layernorm_vec", new long[] {(rows + wg - 1) / wg * (long) wg},
+            rt.launch(cpu("add_layernorm_v3", x.dtype()), "add_layernorm_v3", new long[] {(rows + wg - 1) / wg * (long) wg},
                     new long[] {wg}, x, residual, sum, normed, gamma, beta, rows, dim, eps);
         }
     }
