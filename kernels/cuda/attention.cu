@@ -36,8 +36,13 @@
 //    and barriers; they store nothing. Keys past T in the last tile are zero in shared memory and
 //    their scores are set to -inf, so exp2f gives exactly 0.
 // Not done (candidates once it is measured): cp.async double-buffering of the K/V tiles, tensor cores
-// (TF32 would break the 1e-5 fp32 budget), splitting keys across blocks for tiny B*H.
+// for fp32 (TF32 would break the 1e-5 fp32 budget), splitting keys across blocks for tiny B*H.
+//
+// attention_tc_hd64 / attention_tc_hd80 (bf16 and fp16 only: name_bf16, name_f16): the same op on
+// tensor cores, FlashAttention-2 style, below; CudaKernels.attention runs them for those head dims in
+// the 16-bit types.
 #include "common.cuh"
+#include "mma.cuh"
 
 using namespace vit4j;
 
@@ -237,9 +242,198 @@ __device__ __forceinline__ void attention_any_hd(const T* __restrict__ qkv, T* _
 }
 
 // ---- the entry points, per storage type ----------------------------------------------------------
+// ---- tensor cores (bf16, fp16): FlashAttention-2 forward with mma.sync -----------------------------
+// attention_tc_hd64 / attention_tc_hd80, in the 16-bit types only (VIT4J_FOR_EACH_HALF_DTYPE: name_bf16,
+// name_f16); the same parameters, layouts and results as attention_hd64/80. Any T >= 1.
+//  * a block owns ATTN_TC_BQ query rows of one (b, h), ATTN_TC_WARPS warps of 16 rows each; Q is
+//    copied to shared memory once and held as mma A fragments (ldmatrix) for the whole pass;
+//  * K and V stream through shared memory ATTN_TC_BKV keys at a time, two stages, cp.async (the next
+//    tile is in flight while this one is used), rows padded to HD + ATTN_TC_PAD elements (144 or 176
+//    bytes: 8 consecutive rows fall in 8 different 16-byte bank groups, so ldmatrix is conflict-free
+//    without a swizzle, which a 160-byte row of hd 80 would not take);
+//  * S = Q K^T on tensor cores (K rows are the "col" B operand as stored: ldmatrix), fp32 scores;
+//  * online softmax in fp32 on the accumulator fragments: each lane holds two rows (g, g + 8); the row
+//    max is completed by two shuffles in the lane's quad; the scale and log2(e) fold into one multiply,
+//    exponentials are exp2f; the running sum l stays per lane (summed over the quad once at the end,
+//    as the rescaling factor is the same for the 4 lanes of a row);
+//  * P goes from the S accumulators straight into A fragments of P V (the accumulator layout of two n8
+//    tiles is the A layout of one k16 step), split into hi + lo in T so that it is not rounded (unlike
+//    FlashAttention, which rounds P to 16 bits: the cpu backend's half path, which the parity tests hold
+//    every kernel to within 2 ulp, rounds attention's output only); V through ldmatrix.trans; O
+//    accumulates in fp32 and is divided by l once;
+//  * keys past T: zero rows (cp.async zero fill) with scores -inf; query rows past T: computed from
+//    zero rows, not stored.
+// Requirement: qkv 16-byte aligned (every row then is: HD % 8 == 0); checked in the kernel,
+// CudaKernels.attention picks attention_hd64/80 otherwise.
+constexpr int ATTN_TC_WARPS = 4;
+constexpr int ATTN_TC_BQ = ATTN_TC_WARPS * 16;  // query rows per block
+constexpr int ATTN_TC_BKV = 32;                 // keys per shared-memory tile
+constexpr int ATTN_TC_THREADS = ATTN_TC_WARPS * 32;
+constexpr int ATTN_TC_PAD = 8;                  // elements of padding per shared-memory row
+
+template <int HD, class T>
+__device__ __forceinline__ void attention_tc(const T* __restrict__ qkv, T* __restrict__ out, int batch, int tokens,
+                                             int heads, float scale) {
+    static_assert(HD % 16 == 0 && sizeof(T) == 2, "head dim a multiple of 16, 16-bit storage");
+    constexpr int LD = HD + ATTN_TC_PAD, CPR = HD / 8, NKV = ATTN_TC_BKV;
+    __shared__ __align__(16) T qs[ATTN_TC_BQ * LD];
+    __shared__ __align__(16) T ks[2][NKV * LD];
+    __shared__ __align__(16) T vs[2][NKV * LD];
+    if ((reinterpret_cast<uintptr_t>(qkv) & 15) != 0) {
+        mma::device_fail("attention_tc: qkv must be 16-byte aligned");
+        return;
+    }
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t4 = lane & 3;
+    const int bh = blockIdx.y, b = bh / heads, h = bh - b * heads, q0 = blockIdx.x * ATTN_TC_BQ;
+    const long long plane = (long long) batch * heads * tokens * HD;
+    const T* q = qkv + (long long) bh * tokens * HD;
+    const T* k = q + plane;
+    const T* v = k + plane;
+    constexpr int Q_PER = (ATTN_TC_BQ * CPR + ATTN_TC_THREADS - 1) / ATTN_TC_THREADS;
+    constexpr int KV_PER = (2 * NKV * CPR + ATTN_TC_THREADS - 1) / ATTN_TC_THREADS;
+    mma::AsyncCopies<Q_PER + 2 * KV_PER> cp;
+
+    for (int c = tid; c < ATTN_TC_BQ * CPR; c += ATTN_TC_THREADS) {
+        const int r = c / CPR, ch = c - r * CPR, row = q0 + r;
+        const bool in = row < tokens;
+        cp.cg16(&qs[r * LD + ch * 8], in ? q + (long long) row * HD + ch * 8 : q, in ? 16 : 0);
+    }
+    auto load_kv = [&](int tile, int stage) {
+        for (int c = tid; c < 2 * NKV * CPR; c += ATTN_TC_THREADS) {
+            const int which = c / (NKV * CPR), cc = c - which * (NKV * CPR), r = cc / CPR, ch = cc - r * CPR;
+            const int row = tile * NKV + r;
+            const bool in = row < tokens;
+            const T* src = which ? v : k;
+            T* dst = which ? vs[stage] : ks[stage];
+            cp.cg16(&dst[r * LD + ch * 8], in ? src + (long long) row * HD + ch * 8 : src, in ? 16 : 0);
+        }
+    };
+    load_kv(0, 0);
+    cp.commit(); // group 0: Q and key tile 0
+
+    const float sl2 = scale * LOG2E;
+    float o[HD / 8][4];
+#pragma unroll
+    for (int d = 0; d < HD / 8; d++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) o[d][e] = 0.f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+    uint32_t qf[HD / 16][4];
+    const int tiles = (tokens + NKV - 1) / NKV;
+    for (int it = 0; it < tiles; it++) {
+        if (it + 1 < tiles) load_kv(it + 1, (it + 1) & 1); // into the stage tile it - 1 used
+        cp.commit();
+        cp.template wait<1>(); // this thread's copies of tile it (and Q) have landed ...
+        __syncthreads(); // ... and everyone's
+        if (it == 0) {
+#pragma unroll
+            for (int kk = 0; kk < HD / 16; kk++) {
+                const int row = warp * 16 + (lane & 7) + 8 * ((lane >> 3) & 1);
+                mma::ldmatrix_x4(qf[kk], &qs[row * LD + (kk * 2 + (lane >> 4)) * 8]);
+            }
+        }
+        const T* kt = ks[it & 1];
+        const T* vt = vs[it & 1];
+        // S = Q K^T: 16 rows x NKV keys per warp
+        float sc[NKV / 8][4];
+#pragma unroll
+        for (int j = 0; j < NKV / 8; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) sc[j][e] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < HD / 16; kk++)
+#pragma unroll
+            for (int j = 0; j < NKV / 16; j++) {
+                uint32_t r[4];
+                const int row = j * 16 + (lane & 7) + 8 * (lane >> 4);
+                mma::ldmatrix_x4(r, &kt[row * LD + (kk * 2 + ((lane >> 3) & 1)) * 8]);
+                const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+                mma::mma_m16n8k16<T>(sc[2 * j], qf[kk], b0);
+                mma::mma_m16n8k16<T>(sc[2 * j + 1], qf[kk], b1);
+            }
+        // online softmax, rows g (hh = 0) and g + 8 (hh = 1) of this warp's 16
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float mx = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < NKV / 8; j++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int key = it * NKV + j * 8 + 2 * t4 + e;
+                    float& x = sc[j][2 * hh + e];
+                    x = key < tokens ? x * sl2 : -INFINITY;
+                    mx = fmaxf(mx, x);
+                }
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            const float mnew = fmaxf(m[hh], mx); // finite: every tile has a key < tokens
+            const float alpha = exp2f(m[hh] - mnew); // 0 on the first tile (m = -inf)
+            m[hh] = mnew;
+            l[hh] *= alpha;
+#pragma unroll
+            for (int d = 0; d < HD / 8; d++) {
+                o[d][2 * hh] *= alpha;
+                o[d][2 * hh + 1] *= alpha;
+            }
+#pragma unroll
+            for (int j = 0; j < NKV / 8; j++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const float p = exp2f(sc[j][2 * hh + e] - mnew);
+                    sc[j][2 * hh + e] = p;
+                    l[hh] += p;
+                }
+        }
+        // O += P V: P's accumulators of n8 tiles 2c, 2c+1 are the A fragment of k16 step c. P is not
+        // rounded to T (attention rounds its output only, as ElementType prescribes): it enters as
+        // hi + lo, two T values (hi = P rounded, lo = the rest rounded; together 16 significant bits in
+        // bf16, 22 in fp16), at the cost of a second mma per P V step.
+#pragma unroll
+        for (int c = 0; c < NKV / 16; c++) {
+            uint32_t ahi[4], alo[4];
+#pragma unroll
+            for (int r = 0; r < 4; r++) {
+                const float* pp = &sc[2 * c + (r >> 1)][2 * (r & 1)];
+                const T h0 = from_f<T>(pp[0]), h1 = from_f<T>(pp[1]);
+                ahi[r] = pack2(h0, h1);
+                alo[r] = pack2(from_f<T>(pp[0] - to_f(h0)), from_f<T>(pp[1] - to_f(h1)));
+            }
+#pragma unroll
+            for (int dj = 0; dj < HD / 16; dj++) {
+                uint32_t r[4];
+                const int row = c * 16 + (lane & 7) + 8 * ((lane >> 3) & 1);
+                mma::ldmatrix_x4_trans(r, &vt[row * LD + (dj * 2 + (lane >> 4)) * 8]);
+                const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+                mma::mma_m16n8k16<T>(o[2 * dj], ahi, b0);
+                mma::mma_m16n8k16<T>(o[2 * dj], alo, b0);
+                mma::mma_m16n8k16<T>(o[2 * dj + 1], ahi, b1);
+                mma::mma_m16n8k16<T>(o[2 * dj + 1], alo, b1);
+            }
+        }
+        __syncthreads(); // every warp is done with this stage before the next iteration refills it
+    }
+    cp.template wait<0>();
+#pragma unroll
+    for (int hh = 0; hh < 2; hh++) {
+        float sum = l[hh];
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        const float inv = 1.0f / sum;
+        const int row = q0 + warp * 16 + g + 8 * hh;
+        if (row >= tokens) continue;
+        T* dst = out + (((long long) b * tokens + row) * heads + h) * HD;
+#pragma unroll
+        for (int d = 0; d < HD / 8; d++) {
+            st(dst + d * 8 + 2 * t4, o[d][2 * hh] * inv);
+            st(dst + d * 8 + 2 * t4 + 1, o[d][2 * hh + 1] * inv);
+        }
+    }
+}
+
 // __launch_bounds__(threads, min blocks per SM): the second number caps registers at
 // 65536 / (min blocks * 128) (128 for 4 blocks, 170 for 3) and stops ptxas from aiming lower and
-// spilling, which it did for hd64 on sm_86/89 with the thread count alone.
+// spilling, which it did for hd64 on sm_86/89 with the thread count alone (and for attention_tc_hd80_f16
+// on sm_90: 128 registers and 8 bytes spilled; with 3 it takes 146 and spills nothing).
 #define ATTN_PARAMS(T) const T *__restrict__ qkv, T *__restrict__ out, int batch, int tokens, int heads, float scale
 #define ATTENTION_KERNELS(T, S)                                                                             \
     extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd32##S(ATTN_PARAMS(T)) {       \
@@ -261,6 +455,15 @@ __device__ __forceinline__ void attention_any_hd(const T* __restrict__ qkv, T* _
     }
 VIT4J_FOR_EACH_DTYPE(ATTENTION_KERNELS)
 #undef ATTENTION_KERNELS
+#define ATTENTION_TC_KERNELS(T, H)                                                                          \
+    extern "C" __global__ void __launch_bounds__(ATTN_TC_THREADS, 3) attention_tc_hd64##H(ATTN_PARAMS(T)) {    \
+        attention_tc<64>(qkv, out, batch, tokens, heads, scale);                                            \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(ATTN_TC_THREADS, 3) attention_tc_hd80##H(ATTN_PARAMS(T)) {    \
+        attention_tc<80>(qkv, out, batch, tokens, heads, scale);                                            \
+    }
+VIT4J_FOR_EACH_HALF_DTYPE(ATTENTION_TC_KERNELS)
+#undef ATTENTION_TC_KERNELS
 #undef ATTN_PARAMS
 
 // ================================================================================================
@@ -362,6 +565,47 @@ static void check(int B, int T_, int H, int hd, bool time) {
     for (T* ptr : {dq, o, og}) CUDA_CHECK(cudaFree(ptr));
 }
 
+// ---- tensor cores ----
+template <class T> struct TcKernels;
+#define ATTENTION_TC_TABLE(T, H)                                                                            \
+    template <> struct TcKernels<T> {                                                                       \
+        static constexpr auto hd64 = attention_tc_hd64##H, hd80 = attention_tc_hd80##H;                     \
+    };
+VIT4J_FOR_EACH_HALF_DTYPE(ATTENTION_TC_TABLE)
+#undef ATTENTION_TC_TABLE
+
+// attention_tc_hd{64,80} against the double reference, with the same budget as the other kernels.
+template <class T>
+static void check_tc(int B, int T_, int H, int hd) {
+    const char* ty = sa::dtype_name<T>();
+    std::printf("tensor cores: B=%d T=%d H=%d hd=%d %s\n", B, T_, H, hd, ty);
+    const float scale = 1.0f / std::sqrt((float) hd);
+    const size_t nq = (size_t) 3 * B * H * T_ * hd, no = (size_t) B * T_ * H * hd;
+    auto hq = sa::rounded<T>(sa::random_vec(nq, 2.0f));
+    std::vector<double> want;
+    cpu_attention(hq, B, T_, H, hd, scale, want);
+    T* dq = sa::to_device_as<T>(hq);
+    T* o = sa::poisoned<T>(no);
+    dim3 grid(sa::ceil_div(T_, ATTN_TC_BQ), B * H);
+    if (hd == 64) VIT4J_LAUNCH(TcKernels<T>::hd64, grid, ATTN_TC_THREADS, 0)(dq, o, B, T_, H, scale);
+    else VIT4J_LAUNCH(TcKernels<T>::hd80, grid, ATTN_TC_THREADS, 0)(dq, o, B, T_, H, scale);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    char what[96];
+    std::snprintf(what, sizeof what, "attention_tc_hd%d %s", hd, ty);
+    sa::report(what, sa::rel_l2(sa::to_host(o, no), want), sa::tolerance<T>());
+    CUDA_CHECK(cudaFree(dq));
+    CUDA_CHECK(cudaFree(o));
+}
+
+template <class T>
+static void check_tc_all() {
+    check_tc<T>(1, 1, 1, 64);   // one key, 63 query rows past T
+    check_tc<T>(2, 5, 3, 64);
+    check_tc<T>(1, 197, 2, 64); // ViT: 7 key tiles, the last partial; 4 query blocks
+    check_tc<T>(1, 65, 1, 80);
+    check_tc<T>(1, 257, 1, 80); // 224 px at /14
+}
+
 template <class T>
 static void check_half() {
     check<T>(2, 5, 3, 32, false);
@@ -389,6 +633,8 @@ int main() {
     }
     check_half<__nv_bfloat16>();
     check_half<__half>();
+    check_tc_all<__nv_bfloat16>();
+    check_tc_all<__half>();
     return sa::finish("attention");
 }
 #endif // VIT4J_STANDALONE

@@ -163,6 +163,31 @@ public final class CudaKernels {
         }
     }
 
+    /** {@code ATTN_TC_*} of kernels/cuda/attention.cu (attention_tc_hd64/80, bf16 and fp16 only), read from it. */
+    public static final class TensorCoreAttention {
+        private TensorCoreAttention() {}
+
+        /** Query rows per block (16 per warp). */
+        public static final int BQ = KernelConstants.get("attention.cu", "ATTN_TC_BQ");
+        /** Keys per shared-memory tile (two stages). */
+        public static final int BKV = KernelConstants.get("attention.cu", "ATTN_TC_BKV");
+        public static final int THREADS = KernelConstants.get("attention.cu", "ATTN_TC_THREADS");
+        /** Padding of each shared-memory row, in elements. */
+        public static final int PAD = KernelConstants.get("attention.cu", "ATTN_TC_PAD");
+        /** Head dims with a tensor-core kernel, attention_tc_hd{hd}. */
+        public static final List<Integer> HEAD_DIMS = List.of(64, 80);
+
+        /** Q tile and two stages of K and V tiles, rows of headDim + PAD 16-bit elements. */
+        public static int staticSharedBytes(int headDim) {
+            return (BQ + 4 * BKV) * (headDim + PAD) * 2;
+        }
+
+        /** True where attention in {@code type} runs on the tensor cores: a 16-bit type, head dim 64 or 80, qkv 16-byte aligned. */
+        public static boolean applies(ElementType type, int headDim, long qkv) {
+            return type != ElementType.F32 && HEAD_DIMS.contains(headDim) && (qkv & 15) == 0;
+        }
+    }
+
     /** {@code EW_THREADS} of kernels/cuda/elementwise.cu, read from it. */
     public static final class Elementwise {
         private Elementwise() {}
@@ -400,9 +425,23 @@ public final class CudaKernels {
 
     /**
      * Flash attention over qkv [3, batch, heads, tokens, headDim] into out [batch, tokens, heads * headDim]:
-     * attention_hd{32,64,80,128} for those head dims, attention_generic for any other up to {@link Attention#HD_MAX}.
+     * in bf16 and fp16 on the tensor cores (attention_tc_hd64/80) where {@link TensorCoreAttention#applies},
+     * else {@link #attentionSimt}.
      */
     public static Launch attention(ElementType type, long qkv, long out, int batch, int tokens, int heads,
+            int headDim, float scale) {
+        Launch simt = attentionSimt(type, qkv, out, batch, tokens, heads, headDim, scale);
+        if (!TensorCoreAttention.applies(type, headDim, qkv)) return simt;
+        return new Launch("attention", kernel("attention", "attention_tc_hd" + headDim, type),
+                new int[] {ceilDiv(tokens, TensorCoreAttention.BQ), checkY(Math.multiplyExact(batch, heads)), 1},
+                block(TensorCoreAttention.THREADS), 0, simt.args(), TensorCoreAttention.staticSharedBytes(headDim));
+    }
+
+    /**
+     * The SIMT flash attention in any type: attention_hd{32,64,80,128} for those head dims, attention_generic
+     * for any other up to {@link Attention#HD_MAX}; what {@link #attention} runs in fp32.
+     */
+    public static Launch attentionSimt(ElementType type, long qkv, long out, int batch, int tokens, int heads,
             int headDim, float scale) {
         positive("attention", "batch", batch);
         positive("attention", "tokens", tokens);

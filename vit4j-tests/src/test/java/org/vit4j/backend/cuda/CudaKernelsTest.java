@@ -314,7 +314,7 @@ class CudaKernelsTest {
             plans.add(CudaKernels.layerNorm(t, P, P, P, P, 2, 8, 1e-6f));
             plans.add(CudaKernels.layerNormV1(t, P, P, P, P, 2, 8, 1e-6f));
             plans.add(CudaKernels.addLayerNorm(t, P, P, P, P, P, P, 2, 8, 1e-6f));
-            for (int hd : new int[] {32, 64, 80, 128, 20}) plans.add(CudaKernels.attention(t, P, P, 1, 3, 2, hd, 1f));
+            for (int hd : new int[] {32, 64, 80, 128, 20}) plans.add(CudaKernels.attentionSimt(t, P, P, 1, 3, 2, hd, 1f));
             plans.add(CudaKernels.gelu(t, P, P, 5));
             plans.add(CudaKernels.add(t, P, P, P, 5));
             plans.add(CudaKernels.selectToken(t, P, P, 1, 2, 3, 0));
@@ -349,20 +349,26 @@ class CudaKernelsTest {
         // the cuBLAS epilogues exist in fp32 only; the tensor-core kernels in bf16 and fp16 only; every other
         // kernel in each type
         for (Map.Entry<String, List<String>> e : CudaKernels.KERNELS.entrySet()) {
-            List<String> typed = e.getValue().stream().filter(n -> !n.startsWith("linear_tc_")).toList();
+            List<String> typed = e.getValue().stream().filter(n -> !n.contains("_tc_")).toList();
             long half = typed.stream().filter(n -> n.endsWith("_bf16") || n.endsWith("_f16")).count();
             assertEquals(e.getKey().equals("epilogue") ? 0 : 2 * typed.size() / 3, half, e.getKey());
             long tc = e.getValue().size() - typed.size();
-            assertEquals(e.getKey().equals("linear") ? 10 : 0, tc, e.getKey() + ": linear_tc_* x {bf16, f16}");
-            assertTrue(e.getValue().stream().filter(n -> n.startsWith("linear_tc_"))
+            int expected = switch (e.getKey()) {
+                case "linear" -> 10;   // linear_tc_{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
+                case "attention" -> 4; // attention_tc_hd{64,80} x {bf16, f16}
+                default -> 0;
+            };
+            assertEquals(expected, tc, e.getKey() + ": tensor-core kernels");
+            assertTrue(e.getValue().stream().filter(n -> n.contains("_tc_"))
                     .allMatch(n -> n.endsWith("_bf16") || n.endsWith("_f16")), e.getKey());
         }
     }
 
-    /** Plans that run on the tensor cores: each epilogue and the QKV projection, bf16 and fp16. */
+    /** Plans that run on the tensor cores: each epilogue, the QKV projection, attention; bf16 and fp16. */
     private static List<Launch> tensorCorePlans() {
         List<Launch> plans = new ArrayList<>();
         for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+            for (int hd : new int[] {64, 80}) plans.add(CudaKernels.attention(t, P, P, 2, 197, 3, hd, 0.125f));
             for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(t, P, P, P, P, 197, 64, 100, e, P));
             plans.add(CudaKernels.linear(t, P, P, 0, P, 197, 64, 100, Epilogue.NONE, 0));
             plans.add(CudaKernels.linearQkv(t, P, P, P, P, 1, 4, 8, 2));
@@ -408,6 +414,34 @@ class CudaKernelsTest {
                     CudaKernels.linearQkv(t, P, P, P, P, 2, 197, 386, 2).kernelName(), "dim 386: K % 8 != 0");
             assertEquals("linear_qkv" + CudaKernels.suffix(t),
                     CudaKernels.linearQkv(t, P + 8, P, P, P, 2, 197, 384, 6).kernelName(), "x only 8-byte aligned");
+        }
+    }
+
+    /** bf16/fp16 attention with head dim 64 or 80 and an aligned qkv runs attention_tc_hd*; the rest as before. */
+    @Test
+    void halfAttentionRunsOnTensorCoresWhereItApplies() {
+        for (ElementType t : ElementType.values()) {
+            for (int hd : new int[] {16, 32, 64, 80, 100, 128}) {
+                for (int tokens : new int[] {1, 5, 63, 64, 65, 197, 257, 577}) {
+                    for (long qkv : new long[] {P, P + 8}) {
+                        Launch l = CudaKernels.attention(t, qkv, P, 8, tokens, 6, hd, 0.125f);
+                        Launch simt = CudaKernels.attentionSimt(t, qkv, P, 8, tokens, 6, hd, 0.125f);
+                        checkLimits(l);
+                        boolean tc = t != ElementType.F32 && (hd == 64 || hd == 80) && qkv % 16 == 0;
+                        assertEquals(tc, CudaKernels.TensorCoreAttention.applies(t, hd, qkv));
+                        assertEquals(simt.args(), l.args());
+                        if (!tc) {
+                            assertEquals(simt.toString(), l.toString());
+                            continue;
+                        }
+                        assertEquals("attention_tc_hd" + hd + CudaKernels.suffix(t), l.kernelName());
+                        assertEquals(CudaKernels.TensorCoreAttention.THREADS, l.block()[0]);
+                        int bq = CudaKernels.TensorCoreAttention.BQ;
+                        assertTrue((long) l.grid()[0] * bq >= tokens && (long) (l.grid()[0] - 1) * bq < tokens);
+                        assertEquals(8 * 6, l.grid()[1]);
+                    }
+                }
+            }
         }
     }
 

@@ -31,6 +31,8 @@ class KernelConstantsTest {
         assertEquals(CudaKernels.TensorCoreGemm.STAGES * (CudaKernels.TensorCoreGemm.BM + CudaKernels.TensorCoreGemm.BN)
                 * CudaKernels.TensorCoreGemm.BK * 2, CudaKernels.TensorCoreGemm.STATIC_SHARED_BYTES);
         assertEquals(8, CudaKernels.TensorCoreGemm.K_MULTIPLE);
+        assertEquals(64, CudaKernels.TensorCoreAttention.BQ);
+        assertEquals(128, CudaKernels.TensorCoreAttention.THREADS, "ATTN_TC_THREADS = ATTN_TC_WARPS * 32");
     }
 
     @Test
