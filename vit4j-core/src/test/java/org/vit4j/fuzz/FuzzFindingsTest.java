@@ -12,6 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vit4j.Vit4jException;
 import org.vit4j.io.checkpoint.CheckpointException;
 import org.vit4j.io.checkpoint.ModelConfigFile;
+import org.vit4j.io.image.ImageException;
+import org.vit4j.io.image.ImageLoader;
 
 /**
  * Findings of the fuzz targets' inputs whose fix the property alone does not pin down (the old
@@ -37,6 +39,24 @@ class FuzzFindingsTest {
         Path cfg = input("ConfigFuzzTest", "regress-input-size-wraps-config.json", "config.json");
         CheckpointException e = assertThrows(CheckpointException.class, () -> ModelConfigFile.read(cfg));
         assertTrue(e.getMessage().contains("config.json: key 'pretrained_cfg.input_size'"), e.getMessage());
+    }
+
+    /**
+     * A 1 KB JPEG whose header claims 2750 x 65000 pixels (just under the cap) and whose data ends at
+     * once: the decoder used to fill all 179 M pixels from nothing before the truncation was reported
+     * (690 ms of CPU, 1023 MB allocated); it now stops at the first "premature end" warning (56 ms,
+     * 511 MB: the raster ImageIO allocates before it decodes). The allocation is deterministic.
+     */
+    @Test
+    void truncatedJpegStopsAtTheTruncation() throws IOException {
+        Path jpg = input("ImageFuzzTest", "regress-truncated-2750x65000.jpg", "image.jpg");
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        assertThrows(ImageException.class, () -> ImageLoader.read(jpg)); // classes loaded once, not measured
+        long before = threads.getCurrentThreadAllocatedBytes();
+        ImageException e = assertThrows(ImageException.class, () -> ImageLoader.read(jpg));
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(e.getMessage().contains("image.jpg: JPEG image is truncated"), e.getMessage());
+        assertTrue(allocated < 768L << 20, "allocated " + (allocated >> 20) + " MiB reading a truncated 1 KB JPEG");
     }
 
     @Test
