@@ -117,6 +117,9 @@ final class ClRuntime implements AutoCloseable {
                     LOG.debug("building {}.cl: temporary file deleted by LLVM's signal handler, attempt {}", program, attempt);
                     continue;
                 }
+                // The exception's message is one line (Vit4jException escapes the log's line breaks): the log
+                // as the compiler wrote it goes to the logger.
+                LOG.error("OpenCL build log of {}.cl for {}:\n{}", program, device.name(), log);
                 throw new Vit4jException("OpenCL: building kernels/opencl/" + program + ".cl for " + device.name()
                         + " failed (" + e.getMessage() + ", options '" + options + "'"
                         + (signalled ? ", " + attempt + " attempts, each with its temporary file deleted by LLVM's "
