@@ -44,19 +44,34 @@ class FuzzFindingsTest {
     /**
      * A 1 KB JPEG whose header claims 2750 x 65000 pixels (just under the cap) and whose data ends at
      * once: the decoder used to fill all 179 M pixels from nothing before the truncation was reported
-     * (690 ms of CPU, 1023 MB allocated); it now stops at the first "premature end" warning (56 ms,
-     * 511 MB: the raster ImageIO allocates before it decodes). The allocation is deterministic.
+     * (690 ms of CPU, 1023 MiB allocated), and a fuzzed variant of it (timeout-bcdd77fb...) decoded, with
+     * a warning only, to an image of 179 M pixels (over 10 s with the preprocessing). A file this small
+     * cannot hold that many pixels: it is now an error before decoding. The allocation is deterministic.
      */
     @Test
-    void truncatedJpegStopsAtTheTruncation() throws IOException {
-        Path jpg = input("ImageFuzzTest", "regress-truncated-2750x65000.jpg", "image.jpg");
-        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        assertThrows(ImageException.class, () -> ImageLoader.read(jpg)); // classes loaded once, not measured
-        long before = threads.getCurrentThreadAllocatedBytes();
-        ImageException e = assertThrows(ImageException.class, () -> ImageLoader.read(jpg));
-        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-        assertTrue(e.getMessage().contains("image.jpg: JPEG image is truncated"), e.getMessage());
-        assertTrue(allocated < 768L << 20, "allocated " + (allocated >> 20) + " MiB reading a truncated 1 KB JPEG");
+    void jpegTooSmallForItsPixelsIsAnErrorBeforeDecoding() throws IOException {
+        for (String name : new String[] {"regress-truncated-2750x65000.jpg",
+                                         "timeout-bcdd77fbf48f6281104a771a359a7b89be2c1a2b"}) {
+            Path jpg = input("ImageFuzzTest", name, "image.jpg");
+            var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            assertThrows(ImageException.class, () -> ImageLoader.read(jpg)); // classes loaded once, not measured
+            long before = threads.getCurrentThreadAllocatedBytes();
+            ImageException e = assertThrows(ImageException.class, () -> ImageLoader.read(jpg));
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(e.getMessage().contains("image.jpg: JPEG image of 65000x2750 pixels in a file of 1070 bytes"),
+                    e.getMessage());
+            assertTrue(allocated < 16L << 20, "allocated " + (allocated >> 20) + " MiB reading a 1 KB JPEG");
+            Files.delete(jpg);
+        }
+    }
+
+    /** The same for PNG: 69 bytes claiming 13000 x 13000 pixels allocated a 483 MiB raster first. */
+    @Test
+    void pngTooSmallForItsPixelsIsAnErrorBeforeDecoding() throws IOException {
+        Path png = input("ImageFuzzTest", "regress-13000x13000-in-69-bytes.png", "image.png");
+        ImageException e = assertThrows(ImageException.class, () -> ImageLoader.read(png));
+        assertTrue(e.getMessage().contains("image.png: PNG image of 13000x13000 pixels in a file of 69 bytes"),
+                e.getMessage());
     }
 
     @Test

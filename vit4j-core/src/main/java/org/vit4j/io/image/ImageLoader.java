@@ -66,6 +66,16 @@ public final class ImageLoader {
                 throw new ImageException(path + ": " + format.toUpperCase(Locale.ROOT) + " image of " + w + "x" + h
                         + " pixels, expected at least 1x1 and at most " + MAX_PIXELS + " pixels");
             }
+            // A file too small to hold the pixels its header claims is truncated or corrupt, and decoding it
+            // would still fill (and then preprocess) every claimed pixel: a 1 KB JPEG claiming 2750 x 65000
+            // pixels decoded, with no more than a warning, to 179 M pixels in seconds (found by fuzzing).
+            long bytes = Files.size(path);
+            long most = mostPixels(format, bytes);
+            if (w * h > most) {
+                throw new ImageException(path + ": " + format.toUpperCase(Locale.ROOT) + " image of " + w + "x" + h
+                        + " pixels in a file of " + bytes + " bytes, which can hold at most " + most
+                        + " pixels; expected a complete image (the file is truncated or corrupt)");
+            }
             // CMYK and YCCK JPEGs: the raw samples, converted as PIL converts them (no colour management).
             CmykJpeg.Kind cmyk = "jpeg".equals(format) ? CmykJpeg.kind(reader) : CmykJpeg.Kind.NOT_FOUR_COMPONENTS;
             BufferedImage img = cmyk == CmykJpeg.Kind.NOT_FOUR_COMPONENTS ? reader.read(0)
@@ -91,6 +101,18 @@ public final class ImageLoader {
         } finally {
             reader.dispose();
         }
+    }
+
+    /**
+     * The most pixels a file of {@code bytes} bytes can encode, with a margin of 2 and 64 Ki pixels to
+     * spare. JPEG (Huffman-coded, as the JDK decodes it): every 8 x 8 block of every component costs at
+     * least one bit, so at most 512 pixels a byte (greyscale; subsampled colour needs more bits). PNG:
+     * deflate expands at most 1032-fold and a 1-bit pixel is an eighth of a byte, so at most 8256 pixels
+     * a byte.
+     */
+    static long mostPixels(String format, long bytes) {
+        long perByte = "png".equals(format) ? 8 * 1032 : 512;
+        return 2 * perByte * bytes + 65_536;
     }
 
     /** Whether a decoder's warning says the data ended early (libjpeg: "premature end of data segment"). */
