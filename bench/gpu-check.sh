@@ -42,7 +42,7 @@ if command -v nvcc >/dev/null; then
     pids+=($!)
   done
   # mma.cuh's wrappers first, as the real instructions and as the fallback on the GPU: the tensor-core
-  # GEMM (linear_tc_*) rests on their fragment layouts
+  # GEMM (linear_v3_*) rests on their fragment layouts
   for v in ptx fallback; do
     d=""; [ "$v" = fallback ] && d=-DVIT4J_MMA_FALLBACK
     ( nvcc -DVIT4J_STANDALONE $d -std=c++17 -O3 -arch=sm_90 -Ikernels/cuda kernels/cuda/tests/mma_test.cu \

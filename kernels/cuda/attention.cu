@@ -8,8 +8,8 @@
 // Build: cmake -S . -B build && cmake --build build          -> build/kernels/attention.fatbin
 // Standalone: nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 kernels/cuda/attention.cu -o /tmp/attention && /tmp/attention
 //
-// Kernels: attention_hd32 / _hd64 / _hd80 / _hd128 (head dim a template constant: every loop over it
-// unrolls and q and the output accumulator live in registers), attention_generic (any head dim
+// Kernels: attention_v2_hd32 / _hd64 / _hd80 / _hd128 (head dim a template constant: every loop over it
+// unrolls and q and the output accumulator live in registers), attention_v2_generic (any head dim
 // 1..ATTN_HD_MAX, read at run time, loops bounded by ATTN_HD_MAX). Any T >= 1. Each in three storage
 // types (VIT4J_FOR_EACH_DTYPE of common.cuh: name, name_bf16, name_f16): q, k and v are widened to
 // float as they are read (the K/V tiles in shared memory are float for every type), scores,
@@ -38,7 +38,7 @@
 // Not done (candidates once it is measured): cp.async double-buffering of the K/V tiles, tensor cores
 // for fp32 (TF32 would break the 1e-5 fp32 budget), splitting keys across blocks for tiny B*H.
 //
-// attention_tc_hd64 / attention_tc_hd80 (bf16 and fp16 only: name_bf16, name_f16): the same op on
+// attention_v3_hd64 / attention_v3_hd80 (bf16 and fp16 only: name_bf16, name_f16): the same op on
 // tensor cores, FlashAttention-2 style, below; CudaKernels.attention runs them for those head dims in
 // the 16-bit types.
 #include "common.cuh"
@@ -50,7 +50,7 @@ constexpr int ATTN_BQ = 32;                      // query rows per block
 constexpr int ATTN_TPR = 4;                      // threads per query row
 constexpr int ATTN_BK = 32;                      // keys per shared-memory tile
 constexpr int ATTN_THREADS = ATTN_BQ * ATTN_TPR; // 128
-constexpr int ATTN_HD_MAX = 128;                 // largest head dim of attention_generic
+constexpr int ATTN_HD_MAX = 128;                 // largest head dim of attention_v2_generic
 constexpr float LOG2E = 1.4426950408889634f;
 
 // Global quad access (ld4/st4 of common.cuh) with a uniform alignment test: qkv and out are whole
@@ -243,8 +243,8 @@ __device__ __forceinline__ void attention_any_hd(const T* __restrict__ qkv, T* _
 
 // ---- the entry points, per storage type ----------------------------------------------------------
 // ---- tensor cores (bf16, fp16): FlashAttention-2 forward with mma.sync -----------------------------
-// attention_tc_hd64 / attention_tc_hd80, in the 16-bit types only (VIT4J_FOR_EACH_HALF_DTYPE: name_bf16,
-// name_f16); the same parameters, layouts and results as attention_hd64/80. Any T >= 1.
+// attention_v3_hd64 / attention_v3_hd80, in the 16-bit types only (VIT4J_FOR_EACH_HALF_DTYPE: name_bf16,
+// name_f16); the same parameters, layouts and results as attention_v2_hd64/80. Any T >= 1.
 //  * a block owns ATTN_TC_BQ query rows of one (b, h), ATTN_TC_WARPS warps of 16 rows each; Q is
 //    copied to shared memory once and held as mma A fragments (ldmatrix) for the whole pass;
 //  * K and V stream through shared memory ATTN_TC_BKV keys at a time, two stages, cp.async (the next
@@ -264,7 +264,7 @@ __device__ __forceinline__ void attention_any_hd(const T* __restrict__ qkv, T* _
 //  * keys past T: zero rows (cp.async zero fill) with scores -inf; query rows past T: computed from
 //    zero rows, not stored.
 // Requirement: qkv 16-byte aligned (every row then is: HD % 8 == 0); checked in the kernel,
-// CudaKernels.attention picks attention_hd64/80 otherwise.
+// CudaKernels.attention picks attention_v2_hd64/80 otherwise.
 constexpr int ATTN_TC_WARPS = 4;
 constexpr int ATTN_TC_BQ = ATTN_TC_WARPS * 16;  // query rows per block
 constexpr int ATTN_TC_BKV = 32;                 // keys per shared-memory tile
@@ -432,34 +432,34 @@ __device__ __forceinline__ void attention_tc(const T* __restrict__ qkv, T* __res
 
 // __launch_bounds__(threads, min blocks per SM): the second number caps registers at
 // 65536 / (min blocks * 128) (128 for 4 blocks, 170 for 3) and stops ptxas from aiming lower and
-// spilling, which it did for hd64 on sm_86/89 with the thread count alone (and for attention_tc_hd80_f16
+// spilling, which it did for hd64 on sm_86/89 with the thread count alone (and for attention_v3_hd80_f16
 // on sm_90: 128 registers and 8 bytes spilled; with 3 it takes 146 and spills nothing).
 #define ATTN_PARAMS(T) const T *__restrict__ qkv, T *__restrict__ out, int batch, int tokens, int heads, float scale
 #define ATTENTION_KERNELS(T, S)                                                                             \
-    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd32##S(ATTN_PARAMS(T)) {       \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_v2_hd32##S(ATTN_PARAMS(T)) {    \
         attention_tiled<32>(qkv, out, batch, tokens, heads, scale);                                         \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd64##S(ATTN_PARAMS(T)) {       \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_v2_hd64##S(ATTN_PARAMS(T)) {    \
         attention_tiled<64>(qkv, out, batch, tokens, heads, scale);                                         \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_hd80##S(ATTN_PARAMS(T)) {       \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 4) attention_v2_hd80##S(ATTN_PARAMS(T)) {    \
         attention_tiled<80>(qkv, out, batch, tokens, heads, scale);                                         \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 3) attention_hd128##S(ATTN_PARAMS(T)) {      \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS, 3) attention_v2_hd128##S(ATTN_PARAMS(T)) {   \
         attention_tiled<128>(qkv, out, batch, tokens, heads, scale);                                        \
     }                                                                                                       \
     extern "C" __global__ void __launch_bounds__(ATTN_THREADS)                                              \
-        attention_generic##S(const T* __restrict__ qkv, T* __restrict__ out, int batch, int tokens, int heads, \
+        attention_v2_generic##S(const T* __restrict__ qkv, T* __restrict__ out, int batch, int tokens, int heads, \
                              int hd, float scale) {                                                         \
         attention_any_hd(qkv, out, batch, tokens, heads, hd, scale);                                        \
     }
 VIT4J_FOR_EACH_DTYPE(ATTENTION_KERNELS)
 #undef ATTENTION_KERNELS
 #define ATTENTION_TC_KERNELS(T, H)                                                                          \
-    extern "C" __global__ void __launch_bounds__(ATTN_TC_THREADS, 3) attention_tc_hd64##H(ATTN_PARAMS(T)) {    \
+    extern "C" __global__ void __launch_bounds__(ATTN_TC_THREADS, 3) attention_v3_hd64##H(ATTN_PARAMS(T)) { \
         attention_tc<64>(qkv, out, batch, tokens, heads, scale);                                            \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(ATTN_TC_THREADS, 3) attention_tc_hd80##H(ATTN_PARAMS(T)) {    \
+    extern "C" __global__ void __launch_bounds__(ATTN_TC_THREADS, 3) attention_v3_hd80##H(ATTN_PARAMS(T)) { \
         attention_tc<80>(qkv, out, batch, tokens, heads, scale);                                            \
     }
 VIT4J_FOR_EACH_HALF_DTYPE(ATTENTION_TC_KERNELS)
@@ -501,9 +501,9 @@ static void cpu_attention(const std::vector<float>& qkv, int B, int T, int H, in
 template <class T> struct Kernels;
 #define ATTENTION_TABLE(T, S)                                                                               \
     template <> struct Kernels<T> {                                                                         \
-        static constexpr auto hd32 = attention_hd32##S, hd64 = attention_hd64##S, hd80 = attention_hd80##S;  \
-        static constexpr auto hd128 = attention_hd128##S;                                                   \
-        static constexpr auto generic = attention_generic##S; /* one more parameter: hd */                  \
+        static constexpr auto hd32 = attention_v2_hd32##S, hd64 = attention_v2_hd64##S, hd80 = attention_v2_hd80##S;  \
+        static constexpr auto hd128 = attention_v2_hd128##S;                                                \
+        static constexpr auto generic = attention_v2_generic##S; /* one more parameter: hd */               \
     };
 VIT4J_FOR_EACH_DTYPE(ATTENTION_TABLE)
 #undef ATTENTION_TABLE
@@ -537,10 +537,10 @@ static void check(int B, int T_, int H, int hd, bool time) {
     const double tol = sa::tolerance<T>();
     const bool templated = hd == 32 || hd == 64 || hd == 80 || hd == 128;
     char what[96];
-    std::snprintf(what, sizeof what, "%s %s", templated ? "attention (templated head dim)" : "attention_generic", ty);
+    std::snprintf(what, sizeof what, "%s %s", templated ? "attention (templated head dim)" : "attention_v2_generic", ty);
     sa::report(what, sa::rel_l2(sa::to_host(o, no), want), tol);
     if (templated) {
-        std::snprintf(what, sizeof what, "attention_generic %s", ty);
+        std::snprintf(what, sizeof what, "attention_v2_generic %s", ty);
         sa::report(what, sa::rel_l2(sa::to_host(og, no), want), tol);
         // views at +1 element: the templated kernel's scalar fallback
         T* dq1 = sa::poisoned<T>(nq + 1);
@@ -569,12 +569,12 @@ static void check(int B, int T_, int H, int hd, bool time) {
 template <class T> struct TcKernels;
 #define ATTENTION_TC_TABLE(T, H)                                                                            \
     template <> struct TcKernels<T> {                                                                       \
-        static constexpr auto hd64 = attention_tc_hd64##H, hd80 = attention_tc_hd80##H;                     \
+        static constexpr auto hd64 = attention_v3_hd64##H, hd80 = attention_v3_hd80##H;                     \
     };
 VIT4J_FOR_EACH_HALF_DTYPE(ATTENTION_TC_TABLE)
 #undef ATTENTION_TC_TABLE
 
-// attention_tc_hd{64,80} against the double reference, with the same budget as the other kernels.
+// attention_v3_hd{64,80} against the double reference, with the same budget as the other kernels.
 template <class T>
 static void check_tc(int B, int T_, int H, int hd) {
     const char* ty = sa::dtype_name<T>();
@@ -591,7 +591,7 @@ static void check_tc(int B, int T_, int H, int hd) {
     else VIT4J_LAUNCH(TcKernels<T>::hd80, grid, ATTN_TC_THREADS, 0)(dq, o, B, T_, H, scale);
     CUDA_CHECK(cudaDeviceSynchronize());
     char what[96];
-    std::snprintf(what, sizeof what, "attention_tc_hd%d %s", hd, ty);
+    std::snprintf(what, sizeof what, "attention_v3_hd%d %s", hd, ty);
     sa::report(what, sa::rel_l2(sa::to_host(o, no), want), sa::tolerance<T>());
     CUDA_CHECK(cudaFree(dq));
     CUDA_CHECK(cudaFree(o));

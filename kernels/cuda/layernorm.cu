@@ -148,11 +148,11 @@ __device__ __forceinline__ void layernorm_row(const T* x, const T* residual, T* 
         layernorm_naive(x, gamma, beta, out, rows, dim, eps);                                               \
     }                                                                                                       \
     extern "C" __global__ void __launch_bounds__(LN_THREADS)                                                \
-        layernorm##S(const T* x, const T* gamma, const T* beta, T* out, int rows, int dim, float eps) {     \
+        layernorm_v2##S(const T* x, const T* gamma, const T* beta, T* out, int rows, int dim, float eps) {  \
         layernorm_row<false, T>(x, nullptr, nullptr, out, gamma, beta, rows, dim, eps);                     \
     }                                                                                                       \
     extern "C" __global__ void __launch_bounds__(LN_THREADS)                                                \
-        add_layernorm##S(const T* x, const T* residual, T* sum, T* normed, const T* gamma, const T* beta,    \
+        add_layernorm_v2##S(const T* x, const T* residual, T* sum, T* normed, const T* gamma, const T* beta,    \
                          int rows, int dim, float eps) {                                                    \
         layernorm_row<true, T>(x, residual, sum, normed, gamma, beta, rows, dim, eps);                      \
     }
@@ -182,8 +182,8 @@ template <class T> struct Kernels;
 #define LAYERNORM_TABLE(T, S)                                                                               \
     template <> struct Kernels<T> {                                                                         \
         static constexpr auto v1 = layernorm_v1##S;                                                         \
-        static constexpr auto v2 = layernorm##S;                                                            \
-        static constexpr auto fused = add_layernorm##S;                                                     \
+        static constexpr auto v2 = layernorm_v2##S;                                                         \
+        static constexpr auto fused = add_layernorm_v2##S;                                                  \
     };
 VIT4J_FOR_EACH_DTYPE(LAYERNORM_TABLE)
 #undef LAYERNORM_TABLE

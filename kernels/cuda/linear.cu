@@ -14,13 +14,13 @@
 // in float and rounding each output once:
 //   linear_v1                 version 1, one output per thread, straight from the definition; the
 //                             baseline (runtime epilogue argument, row-major output only).
-//   linear_none / linear_bias / linear_bias_gelu / linear_bias_residual
+//   linear_v2_none / linear_v2_bias / linear_v2_bias_gelu / linear_v2_bias_residual
 //                             version 2, the tiled SGEMM of common.cuh (shared-memory tiles,
 //                             4x4 register blocking, vector loads, register prefetch) with the
 //                             epilogue fused into the store: no extra pass over C.
-//   linear_qkv                version 2 writing straight into the attention layout
+//   linear_v2_qkv                version 2 writing straight into the attention layout
 //                             qkv [3, B, H, T, D/H]; bias may be null.
-//   linear_tc_none / linear_tc_bias / linear_tc_bias_gelu / linear_tc_bias_residual / linear_tc_qkv
+//   linear_v3_none / linear_v3_bias / linear_v3_bias_gelu / linear_v3_bias_residual / linear_v3_qkv
 //                             version 3, bf16 and fp16 only (name_bf16, name_f16): the same five
 //                             kernels, parameters and epilogues on tensor cores (gemm_tc.cuh: mma.sync
 //                             m16n8k16 with fp32 accumulators, ldmatrix, a TC_STAGES-deep cp.async
@@ -140,43 +140,43 @@ __device__ __forceinline__ void linear_qkv_tc_tile(const T* x, const T* W, const
         int N, int K
 #define LINEAR_KERNELS(T, S)                                                                                \
     extern "C" __global__ void linear_v1##S(const T* A, const T* W, const T* bias, const T* residual, T* C, int M, \
-                                            int N, int K, int epilogue) {                                    \
+                                            int N, int K, int epilogue) {                                   \
         linear_naive(A, W, bias, residual, C, M, N, K, epilogue);                                           \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_none##S(LINEAR_PARAMS(T)) {           \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_v2_none##S(LINEAR_PARAMS(T)) {        \
         linear_v2<EPI_NONE>(A, W, bias, residual, C, M, N, K);                                              \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias##S(LINEAR_PARAMS(T)) {           \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_v2_bias##S(LINEAR_PARAMS(T)) {        \
         linear_v2<EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                              \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias_gelu##S(LINEAR_PARAMS(T)) {      \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_v2_bias_gelu##S(LINEAR_PARAMS(T)) {   \
         linear_v2<EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                         \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_bias_residual##S(LINEAR_PARAMS(T)) {  \
+    extern "C" __global__ void __launch_bounds__(GEMM_THREADS) linear_v2_bias_residual##S(LINEAR_PARAMS(T)) {  \
         linear_v2<EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                     \
     }                                                                                                       \
     extern "C" __global__ void __launch_bounds__(GEMM_THREADS)                                              \
-        linear_qkv##S(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,          \
+        linear_v2_qkv##S(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,      \
                       T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                     \
         linear_qkv_tile(x, W, bias, qkv, batch, tokens, dim, heads);                                        \
     }
 VIT4J_FOR_EACH_DTYPE(LINEAR_KERNELS)
 #undef LINEAR_KERNELS
 #define LINEAR_TC_KERNELS(T, H)                                                                             \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_tc_none##H(LINEAR_PARAMS(T)) {          \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_none##H(LINEAR_PARAMS(T)) {          \
         linear_v3<EPI_NONE>(A, W, bias, residual, C, M, N, K);                                              \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_tc_bias##H(LINEAR_PARAMS(T)) {          \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_bias##H(LINEAR_PARAMS(T)) {          \
         linear_v3<EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                              \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_tc_bias_gelu##H(LINEAR_PARAMS(T)) {     \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_bias_gelu##H(LINEAR_PARAMS(T)) {     \
         linear_v3<EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                         \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_tc_bias_residual##H(LINEAR_PARAMS(T)) { \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_bias_residual##H(LINEAR_PARAMS(T)) { \
         linear_v3<EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                     \
     }                                                                                                       \
     extern "C" __global__ void __launch_bounds__(TC_THREADS)                                                \
-        linear_tc_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,       \
+        linear_v3_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,      \
                          T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                  \
         linear_qkv_tc_tile(x, W, bias, qkv, batch, tokens, dim, heads);                                     \
     }
@@ -202,18 +202,18 @@ static void cpu_linear(const std::vector<float>& A, const std::vector<float>& W,
         }
 }
 
-static const char* kNames[4] = {"linear_none", "linear_bias", "linear_bias_gelu", "linear_bias_residual"};
+static const char* kNames[4] = {"linear_v2_none", "linear_v2_bias", "linear_v2_bias_gelu", "linear_v2_bias_residual"};
 
 // The entry points of one storage type.
 template <class T> struct Kernels;
 #define LINEAR_TABLE(T, S)                                                                                  \
     template <> struct Kernels<T> {                                                                         \
         static constexpr auto v1 = linear_v1##S; /* one more parameter: the epilogue */                     \
-        static constexpr auto none = linear_none##S;                                                        \
-        static constexpr auto bias = linear_bias##S;                                                        \
-        static constexpr auto gelu = linear_bias_gelu##S;                                                   \
-        static constexpr auto residual = linear_bias_residual##S;                                           \
-        static constexpr auto qkv = linear_qkv##S;                                                          \
+        static constexpr auto none = linear_v2_none##S;                                                     \
+        static constexpr auto bias = linear_v2_bias##S;                                                     \
+        static constexpr auto gelu = linear_v2_bias_gelu##S;                                                \
+        static constexpr auto residual = linear_v2_bias_residual##S;                                        \
+        static constexpr auto qkv = linear_v2_qkv##S;                                                       \
     };
 VIT4J_FOR_EACH_DTYPE(LINEAR_TABLE)
 #undef LINEAR_TABLE
@@ -255,7 +255,7 @@ static void check_shape(int M, int N, int K, int offset) {
         if (epi == EPI_BIAS_RESIDUAL) { // in place: residual is the output buffer
             launch_v2<T>(epi, dA, dW, db, dR, dR, M, N, K);
             CUDA_CHECK(cudaDeviceSynchronize());
-            std::snprintf(what, sizeof what, "linear_bias_residual %s, residual aliasing C", sa::dtype_name<T>());
+            std::snprintf(what, sizeof what, "linear_v2_bias_residual %s, residual aliasing C", sa::dtype_name<T>());
             sa::report(what, sa::rel_l2(sa::to_host(dR, (size_t) M * N), want), tol);
         }
         T* dC1 = sa::poisoned<T>((size_t) M * N);
@@ -294,7 +294,7 @@ static void check_qkv(int B, int T_, int D, int H, bool withBias) {
     VIT4J_LAUNCH(Kernels<T>::qkv, grid, GEMM_THREADS, 0)(dx, dW, db, dq, B, T_, D, H);
     CUDA_CHECK(cudaDeviceSynchronize());
     char what[64];
-    std::snprintf(what, sizeof what, "linear_qkv %s", sa::dtype_name<T>());
+    std::snprintf(what, sizeof what, "linear_v2_qkv %s", sa::dtype_name<T>());
     sa::report(what, sa::rel_l2(sa::to_host(dq, (size_t) M * N), want), sa::tolerance<T>());
     CUDA_CHECK(cudaFree(dx));
     CUDA_CHECK(cudaFree(dW));
@@ -306,11 +306,11 @@ static void check_qkv(int B, int T_, int D, int H, bool withBias) {
 template <class T> struct TcKernels;
 #define LINEAR_TC_TABLE(T, H)                                                                               \
     template <> struct TcKernels<T> {                                                                       \
-        static constexpr auto none = linear_tc_none##H;                                                     \
-        static constexpr auto bias = linear_tc_bias##H;                                                     \
-        static constexpr auto gelu = linear_tc_bias_gelu##H;                                                \
-        static constexpr auto residual = linear_tc_bias_residual##H;                                        \
-        static constexpr auto qkv = linear_tc_qkv##H;                                                       \
+        static constexpr auto none = linear_v3_none##H;                                                     \
+        static constexpr auto bias = linear_v3_bias##H;                                                     \
+        static constexpr auto gelu = linear_v3_bias_gelu##H;                                                \
+        static constexpr auto residual = linear_v3_bias_residual##H;                                        \
+        static constexpr auto qkv = linear_v3_qkv##H;                                                       \
     };
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_TABLE)
 #undef LINEAR_TC_TABLE
@@ -381,12 +381,12 @@ static void check_tc_shape(int M, int N, int K, int epilogues = 4, int offset = 
         T* dR = sa::to_device_as<T>(hr);
         launch_v3<T>(epi, dA, dW, db, dR, dC, M, N, K);
         CUDA_CHECK(cudaDeviceSynchronize());
-        std::snprintf(what, sizeof what, "linear_tc_%s %s", kNames[epi] + 7, sa::dtype_name<T>());
+        std::snprintf(what, sizeof what, "linear_v3_%s %s", kNames[epi] + 7, sa::dtype_name<T>());
         report_tc<T>(what, sa::to_host(dC, (size_t) M * N), want);
         if (epi == EPI_BIAS_RESIDUAL) { // in place: residual is the output buffer
             launch_v3<T>(epi, dA, dW, db, dR, dR, M, N, K);
             CUDA_CHECK(cudaDeviceSynchronize());
-            std::snprintf(what, sizeof what, "linear_tc_bias_residual %s, residual aliasing C", sa::dtype_name<T>());
+            std::snprintf(what, sizeof what, "linear_v3_bias_residual %s, residual aliasing C", sa::dtype_name<T>());
             report_tc<T>(what, sa::to_host(dR, (size_t) M * N), want);
         }
         CUDA_CHECK(cudaFree(dC));
@@ -417,7 +417,7 @@ static void check_tc_qkv(int B, int T_, int D, int H, bool withBias) {
     VIT4J_LAUNCH(TcKernels<T>::qkv, grid, TC_THREADS, 0)(dx, dW, db, dq, B, T_, D, H);
     CUDA_CHECK(cudaDeviceSynchronize());
     char what[64];
-    std::snprintf(what, sizeof what, "linear_tc_qkv %s", sa::dtype_name<T>());
+    std::snprintf(what, sizeof what, "linear_v3_qkv %s", sa::dtype_name<T>());
     report_tc<T>(what, sa::to_host(dq, (size_t) M * N), want);
     CUDA_CHECK(cudaFree(dx));
     CUDA_CHECK(cudaFree(dW));
@@ -435,7 +435,7 @@ static int tc_rejects_bad_k() {
     __nv_bfloat16* c = sa::poisoned<__nv_bfloat16>(M * N);
     launch_v3<__nv_bfloat16>(EPI_NONE, d, d, d, d, c, M, N, K);
     const bool reported = cudaGetLastError() != cudaSuccess;
-    std::printf("linear_tc_none with K = 12 (not a multiple of 8): %s\n", reported ? "fault reported, ok" : "NOT reported: FAIL");
+    std::printf("linear_v3_none with K = 12 (not a multiple of 8): %s\n", reported ? "fault reported, ok" : "NOT reported: FAIL");
     return reported ? 0 : 1;
 }
 #endif

@@ -121,7 +121,7 @@ __device__ __forceinline__ void patch_embed_tiled(const T* image, const T* W, co
         patch_embed_naive(image, W, bias, cls, pos, out, batch, channels, size, patch, dim);                \
     }                                                                                                       \
     extern "C" __global__ void __launch_bounds__(GEMM_THREADS)                                              \
-        patch_embed##S(const T* __restrict__ image, const T* __restrict__ W, const T* __restrict__ bias,     \
+        patch_embed_v2##S(const T* __restrict__ image, const T* __restrict__ W, const T* __restrict__ bias, \
                        const T* __restrict__ cls, const T* __restrict__ pos, T* __restrict__ out, int batch, \
                        int channels, int size, int patch, int dim) {                                        \
         patch_embed_tiled(image, W, bias, cls, pos, out, batch, channels, size, patch, dim);                \
@@ -165,7 +165,7 @@ template <class T> struct Kernels;
 #define PATCH_EMBED_TABLE(T, S)                                                                             \
     template <> struct Kernels<T> {                                                                         \
         static constexpr auto v1 = patch_embed_v1##S;                                                       \
-        static constexpr auto v2 = patch_embed##S;                                                          \
+        static constexpr auto v2 = patch_embed_v2##S;                                                       \
     };
 VIT4J_FOR_EACH_DTYPE(PATCH_EMBED_TABLE)
 #undef PATCH_EMBED_TABLE

@@ -104,7 +104,7 @@ final class CudaCpuNative {
 
     /**
      * The kernel's parameter kinds, one character each: {@code p} pointer, {@code i} int,
-     * {@code f} float (e.g. linear_none: "pppppiii").
+     * {@code f} float (e.g. linear_v2_none: "pppppiii").
      */
     static native String signature(long function);
 

@@ -26,12 +26,12 @@ import org.vit4j.backend.PatchEmbedShape;
  * alignment test on the pointers), so any sub-buffer view is safe to pass.
  *
  * <p>Storage types: every kernel but the cuBLAS epilogues exists once per {@link ElementType}, named
- * with {@link #suffix} (linear_bias, linear_bias_bf16, linear_bias_f16), each computing in float and
+ * with {@link #suffix} (linear_v2_bias, linear_v2_bias_bf16, linear_v2_bias_f16), each computing in float and
  * rounding once per output (ElementType's rounding points); every plan takes the op's type first and
  * picks the kernel by it. The plans without a type are the fp32 ones. Tile sizes, grids and argument
  * lists are the same for every type (shared memory holds float for every type), except that bf16 and
  * fp16 linear layers run on the tensor cores where {@link TensorCoreGemm#applies} (linear.cu version 3,
- * kernels linear_tc_*_bf16/_f16, which exist in those types only): the same arguments on their own
+ * kernels linear_v3_*_bf16/_f16, which exist in those types only): the same arguments on their own
  * tiles, grid and block.
  *
  * <p>Tile sizes are the nested classes' constants, read at class load from the {@code constexpr}
@@ -151,9 +151,9 @@ public final class CudaKernels {
         /** Keys per shared-memory tile. */
         public static final int BK = KernelConstants.get("attention.cu", "ATTN_BK");
         public static final int THREADS = KernelConstants.get("attention.cu", "ATTN_THREADS");
-        /** Largest head dim of attention_generic. */
+        /** Largest head dim of attention_v2_generic. */
         public static final int HD_MAX = KernelConstants.get("attention.cu", "ATTN_HD_MAX");
-        /** Head dims with their own kernel, attention_hd{hd}. */
+        /** Head dims with their own kernel, attention_v2_hd{hd}. */
         public static final List<Integer> TEMPLATED = List.of(32, 64, 80, 128);
 
         /** Static shared memory of the kernel that runs for {@code headDim}: K and V tiles. */
@@ -163,7 +163,7 @@ public final class CudaKernels {
         }
     }
 
-    /** {@code ATTN_TC_*} of kernels/cuda/attention.cu (attention_tc_hd64/80, bf16 and fp16 only), read from it. */
+    /** {@code ATTN_TC_*} of kernels/cuda/attention.cu (attention_v3_hd64/80, bf16 and fp16 only), read from it. */
     public static final class TensorCoreAttention {
         private TensorCoreAttention() {}
 
@@ -174,7 +174,7 @@ public final class CudaKernels {
         public static final int THREADS = KernelConstants.get("attention.cu", "ATTN_TC_THREADS");
         /** Padding of each shared-memory row, in elements. */
         public static final int PAD = KernelConstants.get("attention.cu", "ATTN_TC_PAD");
-        /** Head dims with a tensor-core kernel, attention_tc_hd{hd}. */
+        /** Head dims with a tensor-core kernel, attention_v3_hd{hd}. */
         public static final List<Integer> HEAD_DIMS = List.of(64, 80);
 
         /** Q tile and two stages of K and V tiles, rows of headDim + PAD 16-bit elements. */
@@ -238,8 +238,8 @@ public final class CudaKernels {
 
     /**
      * out[rows, outFeatures] = epilogue(x . weight^T), every buffer of {@code type}. As in the CPU reference, a
-     * bias (address != 0) with {@link Epilogue#NONE} is added (the plan then runs linear_bias). {@code residual}
-     * may equal {@code out}. bf16 and fp16 run on the tensor cores (version 3, linear_tc_*) where
+     * bias (address != 0) with {@link Epilogue#NONE} is added (the plan then runs linear_v2_bias). {@code residual}
+     * may equal {@code out}. bf16 and fp16 run on the tensor cores (version 3, linear_v3_*) where
      * {@link TensorCoreGemm#applies} says so, else, and in fp32, the tiled SIMT GEMM (version 2).
      */
     public static Launch linear(ElementType type, long x, long weight, long bias, long out, int rows,
@@ -247,7 +247,7 @@ public final class CudaKernels {
         Launch simt = linearV2(type, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
         if (!TensorCoreGemm.applies(type, inFeatures, x, weight)) return simt;
         String base = simt.kernelName().substring(0, simt.kernelName().length() - suffix(type).length());
-        return new Launch("linear", kernel("linear", base.replace("linear_", "linear_tc_"), type),
+        return new Launch("linear", kernel("linear", base.replace("linear_v2_", "linear_v3_"), type),
                 tensorCoreGrid(rows, outFeatures), block(TensorCoreGemm.THREADS), 0, simt.args(),
                 TensorCoreGemm.STATIC_SHARED_BYTES);
     }
@@ -259,10 +259,10 @@ public final class CudaKernels {
         positive("linear", "inFeatures", inFeatures);
         positive("linear", "outFeatures", outFeatures);
         String kernel = switch (epilogue) {
-            case NONE -> bias == 0 ? "linear_none" : "linear_bias";
-            case BIAS -> "linear_bias";
-            case BIAS_GELU -> "linear_bias_gelu";
-            case BIAS_RESIDUAL -> "linear_bias_residual";
+            case NONE -> bias == 0 ? "linear_v2_none" : "linear_v2_bias";
+            case BIAS -> "linear_v2_bias";
+            case BIAS_GELU -> "linear_v2_bias_gelu";
+            case BIAS_RESIDUAL -> "linear_v2_bias_residual";
         };
         if (epilogue != Epilogue.NONE && bias == 0) {
             throw new Vit4jException("linear: epilogue " + epilogue + " needs a bias");
@@ -301,13 +301,13 @@ public final class CudaKernels {
 
     /**
      * x [batch * tokens, dim] . weight[3 * dim, dim]^T (+ bias, or 0 for none) into qkv [3, batch, heads, tokens, dim / heads];
-     * on the tensor cores (linear_tc_qkv) where {@link TensorCoreGemm#applies}, else version 2.
+     * on the tensor cores (linear_v3_qkv) where {@link TensorCoreGemm#applies}, else version 2.
      */
     public static Launch linearQkv(ElementType type, long x, long weight, long bias, long qkv, int batch,
             int tokens, int dim, int heads) {
         Launch simt = linearQkvV2(type, x, weight, bias, qkv, batch, tokens, dim, heads);
         if (!TensorCoreGemm.applies(type, dim, x, weight)) return simt;
-        return new Launch("linear", kernel("linear", "linear_tc_qkv", type),
+        return new Launch("linear", kernel("linear", "linear_v3_qkv", type),
                 tensorCoreGrid(batch * tokens, 3 * dim), block(TensorCoreGemm.THREADS), 0, simt.args(),
                 TensorCoreGemm.STATIC_SHARED_BYTES);
     }
@@ -321,7 +321,7 @@ public final class CudaKernels {
         positive("linearQkv", "heads", heads);
         if (dim % heads != 0) throw new Vit4jException("linearQkv: dim " + dim + " is not a multiple of heads " + heads);
         int rows = Math.multiplyExact(batch, tokens);
-        return new Launch("linear", kernel("linear", "linear_qkv", type), gemmGrid(rows, Math.multiplyExact(3, dim)),
+        return new Launch("linear", kernel("linear", "linear_v2_qkv", type), gemmGrid(rows, Math.multiplyExact(3, dim)),
                 block(Gemm.THREADS), 0,
                 args(ptr(x), ptr(weight), ptr(bias), ptr(qkv), i(batch), i(tokens), i(dim), i(heads)),
                 Gemm.STATIC_SHARED_BYTES);
@@ -339,7 +339,7 @@ public final class CudaKernels {
     public static Launch patchEmbed(ElementType type, PatchEmbedShape s, long images, long weight, long bias,
             long clsToken, long posEmbed, long out) {
         int patches = Math.multiplyExact(s.batch(), s.grid() * s.grid());
-        return new Launch("patch_embed", kernel("patch_embed", "patch_embed", type), gemmGrid(patches, s.dim()),
+        return new Launch("patch_embed", kernel("patch_embed", "patch_embed_v2", type), gemmGrid(patches, s.dim()),
                 block(Gemm.THREADS), 0, patchArgs(s, images, weight, bias, clsToken, posEmbed, out),
                 Gemm.STATIC_SHARED_BYTES);
     }
@@ -377,7 +377,7 @@ public final class CudaKernels {
             int dim, float eps) {
         positive("layerNorm", "rows", rows);
         positive("layerNorm", "dim", dim);
-        return new Launch("layernorm", kernel("layernorm", "layernorm", type),
+        return new Launch("layernorm", kernel("layernorm", "layernorm_v2", type),
                 new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1}, block(LayerNorm.THREADS), 0,
                 args(ptr(x), ptr(gamma), ptr(beta), ptr(out), i(rows), i(dim), f(eps)), 0);
     }
@@ -396,7 +396,7 @@ public final class CudaKernels {
             long gamma, long beta, int rows, int dim, float eps) {
         positive("addLayerNorm", "rows", rows);
         positive("addLayerNorm", "dim", dim);
-        return new Launch("layernorm", kernel("layernorm", "add_layernorm", type),
+        return new Launch("layernorm", kernel("layernorm", "add_layernorm_v2", type),
                 new int[] {ceilDiv(rows, LayerNorm.WARPS), 1, 1}, block(LayerNorm.THREADS), 0,
                 args(ptr(x), ptr(residual), ptr(sum), ptr(normed), ptr(gamma), ptr(beta), i(rows), i(dim), f(eps)),
                 0);
@@ -425,20 +425,20 @@ public final class CudaKernels {
 
     /**
      * Flash attention over qkv [3, batch, heads, tokens, headDim] into out [batch, tokens, heads * headDim]:
-     * in bf16 and fp16 on the tensor cores (attention_tc_hd64/80) where {@link TensorCoreAttention#applies},
+     * in bf16 and fp16 on the tensor cores (attention_v3_hd64/80) where {@link TensorCoreAttention#applies},
      * else {@link #attentionSimt}.
      */
     public static Launch attention(ElementType type, long qkv, long out, int batch, int tokens, int heads,
             int headDim, float scale) {
         Launch simt = attentionSimt(type, qkv, out, batch, tokens, heads, headDim, scale);
         if (!TensorCoreAttention.applies(type, headDim, qkv)) return simt;
-        return new Launch("attention", kernel("attention", "attention_tc_hd" + headDim, type),
+        return new Launch("attention", kernel("attention", "attention_v3_hd" + headDim, type),
                 new int[] {ceilDiv(tokens, TensorCoreAttention.BQ), checkY(Math.multiplyExact(batch, heads)), 1},
                 block(TensorCoreAttention.THREADS), 0, simt.args(), TensorCoreAttention.staticSharedBytes(headDim));
     }
 
     /**
-     * The SIMT flash attention in any type: attention_hd{32,64,80,128} for those head dims, attention_generic
+     * The SIMT flash attention in any type: attention_v2_hd{32,64,80,128} for those head dims, attention_v2_generic
      * for any other up to {@link Attention#HD_MAX}; what {@link #attention} runs in fp32.
      */
     public static Launch attentionSimt(ElementType type, long qkv, long out, int batch, int tokens, int heads,
@@ -454,11 +454,11 @@ public final class CudaKernels {
         int[] grid = {ceilDiv(tokens, Attention.BQ), checkY(Math.multiplyExact(batch, heads)), 1};
         int smem = Attention.staticSharedBytes(headDim);
         if (Attention.TEMPLATED.contains(headDim)) {
-            return new Launch("attention", kernel("attention", "attention_hd" + headDim, type), grid,
+            return new Launch("attention", kernel("attention", "attention_v2_hd" + headDim, type), grid,
                     block(Attention.THREADS), 0, args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), f(scale)),
                     smem);
         }
-        return new Launch("attention", kernel("attention", "attention_generic", type), grid, block(Attention.THREADS),
+        return new Launch("attention", kernel("attention", "attention_v2_generic", type), grid, block(Attention.THREADS),
                 0, args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), i(headDim), f(scale)), smem);
     }
 

@@ -74,13 +74,13 @@ class CudaKernelsTest {
 
     @Test
     void linearPicksKernelByEpilogue() {
-        assertEquals("linear_none", CudaKernels.linear(P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0).kernelName());
+        assertEquals("linear_v2_none", CudaKernels.linear(P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0).kernelName());
         // as in the CPU reference, a bias given with NONE is added
-        assertEquals("linear_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.NONE, 0).kernelName());
-        assertEquals("linear_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS, 0).kernelName());
-        assertEquals("linear_bias_gelu",
+        assertEquals("linear_v2_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.NONE, 0).kernelName());
+        assertEquals("linear_v2_bias", CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS, 0).kernelName());
+        assertEquals("linear_v2_bias_gelu",
                 CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_GELU, 0).kernelName());
-        assertEquals("linear_bias_residual",
+        assertEquals("linear_v2_bias_residual",
                 CudaKernels.linear(P, P, P, P, 4, 4, 4, Epilogue.BIAS_RESIDUAL, P).kernelName());
         assertThrows(Vit4jException.class, () -> CudaKernels.linear(P, P, 0, P, 4, 4, 4, Epilogue.BIAS, 0));
         assertThrows(Vit4jException.class,
@@ -94,7 +94,7 @@ class CudaKernelsTest {
         for (int[] s : shapes) {
             Launch l = CudaKernels.linearQkv(P, P, 0, P, s[0], s[1], s[2], s[3]);
             checkLimits(l);
-            assertEquals("linear_qkv", l.kernelName());
+            assertEquals("linear_v2_qkv", l.kernelName());
             assertTrue((long) l.grid()[0] * Gemm.BN >= 3L * s[2]);
             assertTrue((long) l.grid()[1] * Gemm.BM >= (long) s[0] * s[1]);
             assertEquals(8, l.argCount());
@@ -146,7 +146,7 @@ class CudaKernelsTest {
                 Launch l = CudaKernels.attention(P, P, 8, tokens, 6, hd, 0.125f);
                 checkLimits(l);
                 boolean templated = Attention.TEMPLATED.contains(hd);
-                assertEquals(templated ? "attention_hd" + hd : "attention_generic", l.kernelName());
+                assertEquals(templated ? "attention_v2_hd" + hd : "attention_v2_generic", l.kernelName());
                 assertEquals(templated ? 6 : 7, l.argCount());
                 assertEquals(Attention.THREADS, l.block()[0]);
                 assertTrue((long) l.grid()[0] * Attention.BQ >= tokens);
@@ -340,26 +340,26 @@ class CudaKernelsTest {
                 checkLimits(l);
             }
         }
-        assertEquals("linear_bias_gelu_bf16",
+        assertEquals("linear_v2_bias_gelu_bf16",
                 CudaKernels.linear(ElementType.BF16, P, P, P, P, 4, 4, 4, Epilogue.BIAS_GELU, 0).kernelName());
-        assertEquals("attention_generic_f16", CudaKernels.attention(ElementType.F16, P, P, 1, 3, 2, 20, 1f).kernelName());
-        assertEquals("linear_none", CudaKernels.linear(P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0).kernelName(),
+        assertEquals("attention_v2_generic_f16", CudaKernels.attention(ElementType.F16, P, P, 1, 3, 2, 20, 1f).kernelName());
+        assertEquals("linear_v2_none", CudaKernels.linear(P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0).kernelName(),
                 "the untyped plans are fp32");
         assertThrows(Vit4jException.class, () -> CudaKernels.gelu(null, P, P, 5));
         // the cuBLAS epilogues exist in fp32 only; the tensor-core kernels in bf16 and fp16 only; every other
         // kernel in each type
         for (Map.Entry<String, List<String>> e : CudaKernels.KERNELS.entrySet()) {
-            List<String> typed = e.getValue().stream().filter(n -> !n.contains("_tc_")).toList();
+            List<String> typed = e.getValue().stream().filter(n -> !(n.startsWith("linear_v3_") || n.startsWith("attention_v3_"))).toList();
             long half = typed.stream().filter(n -> n.endsWith("_bf16") || n.endsWith("_f16")).count();
             assertEquals(e.getKey().equals("epilogue") ? 0 : 2 * typed.size() / 3, half, e.getKey());
             long tc = e.getValue().size() - typed.size();
             int expected = switch (e.getKey()) {
-                case "linear" -> 10;   // linear_tc_{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
-                case "attention" -> 4; // attention_tc_hd{64,80} x {bf16, f16}
+                case "linear" -> 10;   // linear_v3_{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
+                case "attention" -> 4; // attention_v3_hd{64,80} x {bf16, f16}
                 default -> 0;
             };
             assertEquals(expected, tc, e.getKey() + ": tensor-core kernels");
-            assertTrue(e.getValue().stream().filter(n -> n.contains("_tc_"))
+            assertTrue(e.getValue().stream().filter(n -> (n.startsWith("linear_v3_") || n.startsWith("attention_v3_")))
                     .allMatch(n -> n.endsWith("_bf16") || n.endsWith("_f16")), e.getKey());
         }
     }
@@ -379,7 +379,7 @@ class CudaKernelsTest {
     /**
      * bf16/fp16 linear layers run on the tensor cores exactly where K is a multiple of 8 and both operands are
      * 16-byte aligned; otherwise, and always in fp32, version 2. The tensor-core plan is version 2's with the
-     * linear_tc_ kernel, its grid over TC tiles, its block and its shared memory: the same arguments.
+     * linear_v3_ kernel, its grid over TC tiles, its block and its shared memory: the same arguments.
      */
     @Test
     void halfLinearRunsOnTensorCoresWhereItApplies() {
@@ -398,7 +398,7 @@ class CudaKernelsTest {
                             assertEquals(v2.toString(), l.toString());
                             continue;
                         }
-                        assertEquals(v2.kernelName().replace("linear_", "linear_tc_"), l.kernelName());
+                        assertEquals(v2.kernelName().replace("linear_v2_", "linear_v3_"), l.kernelName());
                         assertEquals(TensorCoreGemm.THREADS, l.block()[0]);
                         assertEquals(TensorCoreGemm.STATIC_SHARED_BYTES, l.staticSharedBytes());
                         assertTrue((long) l.grid()[0] * TensorCoreGemm.BN >= n && (long) (l.grid()[0] - 1) * TensorCoreGemm.BN < n);
@@ -408,16 +408,16 @@ class CudaKernelsTest {
             }
             Launch q = CudaKernels.linearQkv(t, P, P, P, P, 2, 197, 384, 6);
             checkLimits(q);
-            assertEquals(t == ElementType.F32 ? "linear_qkv" : "linear_tc_qkv" + CudaKernels.suffix(t), q.kernelName());
+            assertEquals(t == ElementType.F32 ? "linear_v2_qkv" : "linear_v3_qkv" + CudaKernels.suffix(t), q.kernelName());
             assertEquals(CudaKernels.linearQkvV2(t, P, P, P, P, 2, 197, 384, 6).args(), q.args());
-            assertEquals("linear_qkv" + CudaKernels.suffix(t),
+            assertEquals("linear_v2_qkv" + CudaKernels.suffix(t),
                     CudaKernels.linearQkv(t, P, P, P, P, 2, 197, 386, 2).kernelName(), "dim 386: K % 8 != 0");
-            assertEquals("linear_qkv" + CudaKernels.suffix(t),
+            assertEquals("linear_v2_qkv" + CudaKernels.suffix(t),
                     CudaKernels.linearQkv(t, P + 8, P, P, P, 2, 197, 384, 6).kernelName(), "x only 8-byte aligned");
         }
     }
 
-    /** bf16/fp16 attention with head dim 64 or 80 and an aligned qkv runs attention_tc_hd*; the rest as before. */
+    /** bf16/fp16 attention with head dim 64 or 80 and an aligned qkv runs attention_v3_hd*; the rest as before. */
     @Test
     void halfAttentionRunsOnTensorCoresWhereItApplies() {
         for (ElementType t : ElementType.values()) {
@@ -434,7 +434,7 @@ class CudaKernelsTest {
                             assertEquals(simt.toString(), l.toString());
                             continue;
                         }
-                        assertEquals("attention_tc_hd" + hd + CudaKernels.suffix(t), l.kernelName());
+                        assertEquals("attention_v3_hd" + hd + CudaKernels.suffix(t), l.kernelName());
                         assertEquals(CudaKernels.TensorCoreAttention.THREADS, l.block()[0]);
                         int bq = CudaKernels.TensorCoreAttention.BQ;
                         assertTrue((long) l.grid()[0] * bq >= tokens && (long) (l.grid()[0] - 1) * bq < tokens);
