@@ -466,6 +466,70 @@ VIT4J_FOR_EACH_HALF_DTYPE(ATTENTION_TC_KERNELS)
 #undef ATTENTION_TC_KERNELS
 #undef ATTN_PARAMS
 
+
+// ---- attention_probs: the probabilities, for analysis -------------------------------------------
+// probs[b, h, t, s] = softmax_s(q_t . k_s * scale), float32 [B, H, T, T] in every storage type of qkv
+// (no rounding to T): the matrix the kernels above never materialise, written only when asked for
+// (Op.AttentionProbs; launch plan CudaKernels.attentionProbs; reference CpuBackend.attentionProbs).
+// FLOPs 2*B*H*T*T*hd (+ B*H*T*T exponentials); least bytes sizeof(T)*2*B*T*D + 4*B*H*T*T: bound by its
+// store of the T x T matrix. One warp per query row, ATTN_PROBS_WARPS rows per block: lane j computes
+// the scores of keys j, j+32, ... (q read through the cache, a broadcast to the warp), writes them to
+// the row, and the warp's max (shuffles) turns them into exp(score - max) and its sum into the
+// division. A lane reads back only what it wrote, so no barrier is needed. Rows past the last clamp to
+// it so that every lane joins the shuffles; they store nothing. Any T >= 1 and any head dim.
+// grid = ceil(B*H*T / ATTN_PROBS_WARPS), block = ATTN_PROBS_THREADS, no shared memory.
+constexpr int ATTN_PROBS_WARPS = 4;         // query rows per block, a warp each
+constexpr int ATTN_PROBS_THREADS = 128;     // 32 * ATTN_PROBS_WARPS
+
+template <class T>
+__device__ __forceinline__ void attention_probs_rows(const T* __restrict__ qkv, float* __restrict__ probs, int batch,
+                                                     int tokens, int heads, int hd, float scale) {
+    const long long rows = (long long) batch * heads * tokens;
+    const long long r = (long long) blockIdx.x * ATTN_PROBS_WARPS + threadIdx.x / 32;
+    const int lane = threadIdx.x % 32;
+    const bool valid = r < rows;
+    const long long row = valid ? r : rows - 1;
+    const long long bh = row / tokens;
+    const long long plane = (long long) batch * heads * tokens * hd;
+    const T* q = qkv + row * hd; // rows [b, h, t] are in row order
+    const T* k = qkv + plane + bh * tokens * hd;
+    float* p = probs + row * tokens;
+    float m = -INFINITY;
+    for (int s = lane; s < tokens; s += 32) {
+        float d = 0.f;
+        for (int e = 0; e < hd; e++) d = fmaf(ld(q + e), ld(k + (long long) s * hd + e), d);
+        d *= scale;
+        if (valid) p[s] = d;
+        m = fmaxf(m, d);
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    float l = 0.f, lc = 0.f; // each lane's sum compensated (Kahan), then a tree over the warp: rows sum
+    for (int s = lane; s < tokens; s += 32) { // to 1 within 1e-6 at any T
+        if (valid) {
+            const float x = expf(p[s] - m);
+            p[s] = x;
+            const float y = x - lc, t = l + y;
+            lc = (t - l) - y;
+            l = t;
+        }
+    }
+    l = warp_sum(l);
+    const float inv = 1.0f / l;
+    if (valid) {
+        for (int s = lane; s < tokens; s += 32) p[s] *= inv;
+    }
+}
+
+#define ATTENTION_PROBS_KERNELS(T, S)                                                                       \
+    extern "C" __global__ void __launch_bounds__(ATTN_PROBS_THREADS)                                        \
+        attention_probs##S(const T* __restrict__ qkv, float* __restrict__ probs, int batch, int tokens, int heads, \
+                           int hd, float scale) {                                                           \
+        attention_probs_rows(qkv, probs, batch, tokens, heads, hd, scale);                                  \
+    }
+VIT4J_FOR_EACH_DTYPE(ATTENTION_PROBS_KERNELS)
+#undef ATTENTION_PROBS_KERNELS
+
 // ================================================================================================
 #ifdef VIT4J_STANDALONE
 #include <vector>
@@ -615,6 +679,66 @@ static void check_half() {
     check<T>(1, 50, 2, 17, false); // generic, odd head dim
 }
 
+// attention_probs against a double reference (its own: scores, max-subtracted softmax), NaN-poisoned
+// output, odd shapes; every row must also sum to 1 within 1e-6.
+template <class T> struct ProbsKernel;
+#define ATTENTION_PROBS_TABLE(T, S) \
+    template <> struct ProbsKernel<T> { static constexpr auto k = attention_probs##S; };
+VIT4J_FOR_EACH_DTYPE(ATTENTION_PROBS_TABLE)
+#undef ATTENTION_PROBS_TABLE
+
+template <class T>
+static void check_probs(int B, int T_, int H, int hd) {
+    const char* ty = sa::dtype_name<T>();
+    std::printf("attention_probs B=%d T=%d H=%d hd=%d %s\n", B, T_, H, hd, ty);
+    const float scale = 1.0f / std::sqrt((float) hd);
+    const size_t nq = (size_t) 3 * B * H * T_ * hd, np = (size_t) B * H * T_ * T_;
+    auto hq = sa::rounded<T>(sa::random_vec(nq, 2.0f));
+    std::vector<double> want(np);
+    const size_t plane = (size_t) B * H * T_ * hd;
+    for (size_t row = 0; row < (size_t) B * H * T_; row++) {
+        const size_t bh = row / T_;
+        double mx = -1e300, sum = 0.0;
+        for (int j = 0; j < T_; j++) {
+            double d = 0.0;
+            for (int e = 0; e < hd; e++) d += (double) hq[row * hd + e] * hq[plane + (bh * T_ + j) * hd + e];
+            want[row * T_ + j] = d * scale;
+            mx = std::max(mx, want[row * T_ + j]);
+        }
+        for (int j = 0; j < T_; j++) sum += (want[row * T_ + j] = std::exp(want[row * T_ + j] - mx));
+        for (int j = 0; j < T_; j++) want[row * T_ + j] /= sum;
+    }
+    T* dq = sa::to_device_as<T>(hq);
+    float* p = sa::poisoned<float>(np);
+    const long long rows = (long long) B * H * T_;
+    VIT4J_LAUNCH(ProbsKernel<T>::k, sa::ceil_div(rows, ATTN_PROBS_WARPS), ATTN_PROBS_THREADS, 0)(dq, p, B, T_, H, hd,
+                                                                                               scale);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    auto got = sa::to_host(p, np);
+    char what[96];
+    std::snprintf(what, sizeof what, "attention_probs %s", ty);
+    sa::report(what, sa::rel_l2(got, want), 1e-5); // fp32 output in every storage type
+    double worst = 0.0;
+    for (size_t row = 0; row < (size_t) rows; row++) {
+        double s = 0.0;
+        for (int j = 0; j < T_; j++) s += got[row * T_ + j];
+        worst = std::max(worst, std::fabs(s - 1.0));
+    }
+    std::snprintf(what, sizeof what, "attention_probs %s: rows sum to 1 (max |sum - 1|)", ty);
+    sa::report(what, worst, 1e-6);
+    CUDA_CHECK(cudaFree(dq));
+    CUDA_CHECK(cudaFree(p));
+}
+
+static void check_probs_all() {
+    check_probs<float>(1, 1, 1, 8);      // one token
+    check_probs<float>(2, 37, 3, 24);    // odd T (two key strides of 32, a partial one), rows not a block multiple
+    check_probs<float>(1, 65, 2, 17);    // odd head dim
+    check_probs<float>(2, 197, 3, 64);   // ViT-Ti/16's T
+    check_probs<__nv_bfloat16>(2, 37, 3, 24);
+    check_probs<__half>(1, 50, 2, 17);
+}
+
 int main() {
     std::printf("attention.cu standalone check (BQ %d, TPR %d, BK %d)\n", ATTN_BQ, ATTN_TPR, ATTN_BK);
     check<float>(1, 1, 1, 64, false);
@@ -635,6 +759,7 @@ int main() {
     check_half<__half>();
     check_tc_all<__nv_bfloat16>();
     check_tc_all<__half>();
+    check_probs_all();
     return sa::finish("attention");
 }
 #endif // VIT4J_STANDALONE

@@ -319,3 +319,43 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
 }
 #endif // ATTN_CPU_KB
 #endif // HD
+
+// ---------------------------------------------------------------------------------------------
+// attention_probs: the probabilities the kernels above never materialise, for analysis only
+// (AttentionOps.probs, the op Op.AttentionProbs; reference CpuBackend.attentionProbs). One work-item
+// per (b, h, query row t): pass 1 writes the scores q.k * scale to the row and finds their max, pass 2
+// turns them into exp(score - max) and sums them (compensated), pass 3 divides by the sum. probs [B, H, T, T] is
+// float in every storage type (no rounding to store_t): each row sums to 1 within float rounding.
+// The row stays in the work-item's own part of probs between passes, so no barrier is needed.
+// FLOPs 2*B*H*T*T*hd (+ B*H*T*T exponentials); least bytes s*2*B*T*D + 4*B*H*T*T.
+// global = (B * H * T), any local size.
+__kernel void attention_probs(__global const store_t* qkv, __global float* probs, int batch, int tokens, int heads,
+                              int hd, float scale) {
+    const int idx = get_global_id(0);
+    if (idx >= batch * heads * tokens) return;
+    const int bh = idx / tokens;
+    const long plane = (long) batch * heads * tokens * hd;
+    __global const store_t* q = qkv + (long) idx * hd; // rows [b, h, t] are in idx order
+    __global const store_t* k = qkv + plane + (long) bh * tokens * hd;
+    __global float* p = probs + (long) idx * tokens;
+    float m = -INFINITY;
+    for (int s = 0; s < tokens; s++) {
+        float d = 0.0f;
+        for (int e = 0; e < hd; e++) d = fma(ld1(e, q), ld1((long) s * hd + e, k), d);
+        d *= scale;
+        p[s] = d;
+        m = fmax(m, d);
+    }
+    // The sum is compensated (Kahan): a plain float sum of T = 197 terms is off by up to ~1e-6 relative,
+    // which the rows' sum-to-1 budget (1e-6) does not leave room for.
+    float l = 0.0f, lc = 0.0f;
+    for (int s = 0; s < tokens; s++) {
+        const float x = exp(p[s] - m);
+        p[s] = x;
+        const float y = x - lc, t = l + y;
+        lc = (t - l) - y;
+        l = t;
+    }
+    const float inv = 1.0f / l;
+    for (int s = 0; s < tokens; s++) p[s] *= inv;
+}

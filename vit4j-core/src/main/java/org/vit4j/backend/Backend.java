@@ -146,6 +146,12 @@ public interface Backend extends AutoCloseable {
         execute(new Op.Attention(qkv, out, batch, tokens, heads, headDim, scale));
     }
 
+    /** {@link Op.AttentionProbs}: softmax(q k^T * scale) of qkv (any type) into the float32 probs [B, H, T, T]. */
+    default void attentionProbs(DeviceBuffer qkv, DeviceBuffer probs, int batch, int tokens, int heads, int headDim,
+            float scale) {
+        execute(new Op.AttentionProbs(qkv, probs, batch, tokens, heads, headDim, scale));
+    }
+
     /** {@link Op.Gelu}. */
     default void gelu(DeviceBuffer x, DeviceBuffer out, long n) {
         execute(new Op.Gelu(x, out, n));

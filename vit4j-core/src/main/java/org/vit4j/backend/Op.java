@@ -66,6 +66,8 @@ public sealed interface Op {
 
         void attention(Attention op);
 
+        void attentionProbs(AttentionProbs op);
+
         void gelu(Gelu op);
 
         void add(Add op);
@@ -378,6 +380,69 @@ public sealed interface Op {
         @Override
         public void runOn(Kernels k) {
             k.attention(this);
+        }
+    }
+
+    /**
+     * The attention probabilities the fused {@link Attention} never materialises, for analysis (attention
+     * maps, rollout): probs[b, h, i, j] = softmax_j(q_i . k_j * scale) for q, k read from qkv
+     * [3, batch, heads, tokens, headDim] (any storage type; v is not read) and written to probs
+     * [batch, heads, tokens, tokens] in <b>float32</b> whatever the storage type of qkv, so each row
+     * sums to 1 within float32 rounding. Scores, max and sum in fp32 or better.
+     *
+     * <p>Cost: 2 * B * H * T^2 * hd FLOPs (q k^T; half of {@link Attention}'s) plus B * H * T^2
+     * exponentials, and it writes 4 * B * H * T^2 bytes: at ViT-B/16 (T = 197, 12 heads) 1.9 MB per
+     * image and block, more than the block's whole activation stream, so it is memory-bound on the store
+     * and runs only when asked for; the forward pass without it is unchanged.
+     */
+    record AttentionProbs(DeviceBuffer qkv, DeviceBuffer probs, int batch, int tokens, int heads, int headDim,
+            float scale) implements Op {
+        @Override
+        public String label() {
+            return "attention_probs";
+        }
+
+        @Override
+        public String shape() {
+            return "B=" + batch + " T=" + tokens + " H=" + heads + " hd=" + headDim;
+        }
+
+        @Override
+        public void check(Backend be) {
+            String op = "attentionProbs";
+            positive(op, "batch", batch);
+            positive(op, "tokens", tokens);
+            positive(op, "heads", heads);
+            positive(op, "headDim", headDim);
+            if (!Float.isFinite(scale)) throw new Vit4jException(op + ": scale must be finite, got " + scale);
+            long n = (long) batch * tokens * heads * headDim;
+            buffer(be, op, "qkv", qkv, 3 * n);
+            buffer(be, op, "probs", probs, probsLength());
+            sameType(be, op, "qkv", qkv);
+            if (probs.dtype() != org.vit4j.ElementType.F32) {
+                throw new Vit4jException(op + ": argument 'probs' is " + probs.dtype().label()
+                        + ", expected fp32 (probabilities are written in float32 whatever the storage type)");
+            }
+        }
+
+        /** Elements of probs: batch * heads * tokens * tokens. */
+        public long probsLength() {
+            return (long) batch * heads * tokens * (long) tokens;
+        }
+
+        @Override
+        public double flops() {
+            return 2.0 * batch * heads * tokens * (double) tokens * headDim;
+        }
+
+        @Override
+        public double leastBytes() {
+            return bytes(qkv, 2.0 * batch * tokens * heads * headDim) + 4.0 * probsLength();
+        }
+
+        @Override
+        public void runOn(Kernels k) {
+            k.attentionProbs(this);
         }
     }
 

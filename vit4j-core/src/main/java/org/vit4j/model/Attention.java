@@ -24,11 +24,16 @@ final class Attention {
         this.heads = c.heads();
     }
 
+    /** The softmax scale 1 / sqrt(D_h), in float32 as the kernels take it. */
+    static float scale(int headDim) {
+        return (float) (1.0 / Math.sqrt(headDim));
+    }
+
     /** residual += MSA(normed), for normed and residual [batch, tokens, D]. */
     void forward(Backend be, DeviceBuffer normed, DeviceBuffer residual, Activations a) {
         int headDim = dim / heads;
         be.linearQkv(normed, qkvWeight, qkvBias, a.qkv, a.batch, a.tokens, dim, heads);
-        be.attention(a.qkv, a.attended, a.batch, a.tokens, heads, headDim, (float) (1.0 / Math.sqrt(headDim)));
+        be.attention(a.qkv, a.attended, a.batch, a.tokens, heads, headDim, scale(headDim));
         proj.forward(be, a.attended, residual, a.rows(), Epilogue.BIAS_RESIDUAL, residual);
     }
 }

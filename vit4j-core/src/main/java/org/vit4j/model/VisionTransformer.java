@@ -3,6 +3,9 @@ package org.vit4j.model;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.function.IntConsumer;
 import org.vit4j.ElementType;
 import org.vit4j.HostTensor;
 import org.vit4j.Vit4jException;
@@ -121,25 +124,56 @@ public final class VisionTransformer implements AutoCloseable {
 
     /** Runs images [B, C, H, W] (normalised as the model was trained) through the model. */
     public VitOutput forward(HostTensor images) {
-        return forward(images, null);
+        return forward(images, ForwardOptions.DEFAULT, null);
     }
 
     public VitOutput forward(HostTensor images, ActivationObserver observer) {
+        return forward(images, ForwardOptions.DEFAULT, observer);
+    }
+
+    /**
+     * Runs images through the model and returns, besides logits and pre-logits, what {@code options}
+     * asks for: the attention probabilities of every block or of chosen blocks
+     * ({@link ForwardOptions#attentions()}), each [B, heads, N, N] float32 in {@link VitOutput#attentions()}.
+     */
+    public VitOutput forward(HostTensor images, ForwardOptions options) {
+        return forward(images, options, null);
+    }
+
+    /** {@link #forward(HostTensor, ForwardOptions)} with an observer of the intermediate activations. */
+    public VitOutput forward(HostTensor images, ForwardOptions options, ActivationObserver observer) {
+        if (options == null) throw new Vit4jException("forward: options is null (ForwardOptions.DEFAULT for none)");
+        int[] attentionBlocks = options.wantsAttentions() ? options.attentionBlocks(config.depth()) : new int[0];
         int batch = checkInput(images);
         requireFinite(images);
         synchronized (this) {
             if (closed) throw new IllegalStateException("VisionTransformer used after close");
-            return pass(images, observer, batch);
+            return pass(images, observer, attentionBlocks, batch);
         }
     }
 
-    private VitOutput pass(HostTensor images, ActivationObserver observer, int batch) {
+    private VitOutput pass(HostTensor images, ActivationObserver observer, int[] attentionBlocks, int batch) {
         Activations a = activations(batch);
         backend.write(images.toFloats(), a.images); // rounded to the model's precision here
-        if (observer == null) {
-            backend.run(a, () -> encode(a, null));
+        SortedMap<Integer, HostTensor> attentions = new TreeMap<>();
+        if (observer == null && attentionBlocks.length == 0) {
+            backend.run(a, () -> encode(a, null, null));
+        } else if (attentionBlocks.length == 0) {
+            encode(a, observer, null); // observing downloads mid-pass: never recorded
         } else {
-            encode(a, observer); // observing downloads mid-pass: never recorded
+            // The probabilities of block i are computed from its q and k, still in a.qkv after the block,
+            // and copied out before the next block overwrites them: op by op, never recorded.
+            int heads = config.heads(), tokens = config.tokens();
+            boolean[] wanted = new boolean[config.depth()];
+            for (int i : attentionBlocks) wanted[i] = true;
+            try (DeviceBuffer probs = backend.allocate(ElementType.F32, (long) batch * heads * tokens * tokens)) {
+                encode(a, observer, i -> {
+                    if (!wanted[i]) return;
+                    int headDim = config.hiddenSize() / heads;
+                    backend.attentionProbs(a.qkv, probs, batch, tokens, heads, headDim, Attention.scale(headDim));
+                    attentions.put(i, download(probs, batch, heads, tokens, tokens));
+                });
+            }
         }
         int d = config.hiddenSize();
         HostTensor preLogits = download(a.preLogits, batch, d);
@@ -148,16 +182,17 @@ public final class VisionTransformer implements AutoCloseable {
             observer.observe("pre_logits", preLogits);
             if (logits != null) observer.observe("logits", logits);
         }
-        return new VitOutput(logits, preLogits);
+        return new VitOutput(logits, preLogits, attentions);
     }
 
     /** Queues the whole pass: images in {@code a.images} to pre-logits and logits. */
-    private void encode(Activations a, ActivationObserver observer) {
+    private void encode(Activations a, ActivationObserver observer, IntConsumer afterBlock) {
         int batch = a.batch, d = config.hiddenSize();
         patchEmbed.forward(backend, a.images, a.stream, batch);
         observe(observer, "embeddings", a.stream, batch, config.tokens(), d);
         for (int i = 0; i < blocks.size(); i++) {
             blocks.get(i).forward(backend, a.stream, a);
+            if (afterBlock != null) afterBlock.accept(i);
             observe(observer, "blocks." + i, a.stream, batch, config.tokens(), d);
         }
         // LN is per token, so normalising only the class token equals timm's norm-then-pool.

@@ -1,14 +1,41 @@
 package org.vit4j.model;
 
+import java.util.Collections;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import org.vit4j.HostTensor;
 import org.vit4j.Vit4jException;
 
 /**
  * What a forward pass returns: {@code preLogits} [B, D], the final-normed class token (the image
- * embedding), and {@code logits} [B, classes], or null for a model without a head.
+ * embedding), {@code logits} [B, classes], or null for a model without a head, and
+ * {@code attentions}: block index to that block's attention probabilities [B, heads, N, N] (float32,
+ * N = 1 + patches, each row summing to 1), only for the blocks a {@link ForwardOptions} asked for,
+ * else empty.
  */
-public record VitOutput(HostTensor logits, HostTensor preLogits) {
+public record VitOutput(HostTensor logits, HostTensor preLogits, SortedMap<Integer, HostTensor> attentions) {
+
+    public VitOutput {
+        attentions = attentions == null ? Collections.emptySortedMap()
+                : Collections.unmodifiableSortedMap(new TreeMap<>(attentions));
+    }
+
+    /** Logits and pre-logits alone. */
+    public VitOutput(HostTensor logits, HostTensor preLogits) {
+        this(logits, preLogits, null);
+    }
+
+    /** Block {@code block}'s attention probabilities [B, heads, N, N]; an error naming what was asked where it was not. */
+    public HostTensor attention(int block) {
+        HostTensor a = attentions.get(block);
+        if (a == null) {
+            throw new Vit4jException("attentions: block " + block + " was not asked for (this pass has "
+                    + (attentions.isEmpty() ? "none: use ForwardOptions.attentions()" : "blocks " + attentions.keySet())
+                    + ")");
+        }
+        return a;
+    }
 
     /**
      * The {@code k} most probable classes of each image, with softmax probabilities

@@ -309,6 +309,43 @@ class HalfKernelParityTest {
         }
     }
 
+    static Stream<Arguments> attentionProbsShapes() {
+        return cases(KernelParityTest.ATTENTION_PROBS_SHAPES);
+    }
+
+    /**
+     * The probabilities from a bf16/fp16 qkv are float32 (not rounded to the type): held to the cpu
+     * backend's, computed in double from the same stored values, at the fp32 budget (1e-5 relative L2),
+     * every row summing to 1 within 1e-6; and the buffer's type is asked for, not the qkv's.
+     */
+    @ParameterizedTest(name = "{0} {1} B={2} T={3} H={4} hd={5}")
+    @MethodSource("attentionProbsShapes")
+    void attentionProbs(Supplier<Backend> device, ElementType type, int batch, int tokens, int heads, int hd) {
+        Backend dev = device.get();
+        int n = 3 * batch * tokens * heads * hd, np = batch * heads * tokens * tokens;
+        float[] host = Numerics.randn(random, n, 1.5);
+        for (int i = 0; i < n; i++) host[i] = type.round(host[i]);
+        float[] nan = new float[np];
+        Arrays.fill(nan, Float.NaN);
+        float scale = (float) (1 / Math.sqrt(hd));
+        try (DeviceBuffer cq = CPU.upload(host, type); DeviceBuffer cp = CPU.upload(nan, ElementType.F32);
+                DeviceBuffer dq = dev.upload(host, type); DeviceBuffer dp = dev.upload(nan, ElementType.F32)) {
+            CPU.attentionProbs(cq, cp, batch, tokens, heads, hd, scale);
+            dev.attentionProbs(dq, dp, batch, tokens, heads, hd, scale);
+            float[] want = new float[np], got = new float[np];
+            CPU.download(cp, want);
+            dev.download(dp, got);
+            double err = Numerics.relativeL2(got, want);
+            assertTrue(err <= KernelParityTest.FP32, dev.name() + " " + type.label() + " attentionProbs: relative L2 "
+                    + err + " > " + KernelParityTest.FP32 + " (seed " + seed + ")");
+            KernelParityTest.assertRowsSumToOne(dev.name() + " " + type.label(), got, tokens);
+            try (DeviceBuffer wrong = dev.upload(nan, type)) {
+                org.junit.jupiter.api.Assertions.assertThrows(org.vit4j.Vit4jException.class,
+                        () -> dev.attentionProbs(dq, wrong, batch, tokens, heads, hd, scale), "probs must be fp32");
+            }
+        }
+    }
+
     // ---- layer norm ----
 
     static Stream<Arguments> layerNormShapes() {

@@ -195,6 +195,48 @@ class KernelParityTest {
         }
     }
 
+    /** The attention shapes plus odd ones for the probabilities (T not a multiple of 32, odd head dims, hd > 128). */
+    static final Object[][] ATTENTION_PROBS_SHAPES = {
+            {1, 197, 3, 64}, {2, 37, 3, 24}, {1, 1, 1, 32}, {3, 5, 4, 17}, {1, 257, 2, 80}, {2, 65, 3, 16},
+            {1, 26, 2, 200},
+        };
+
+    static Stream<Arguments> attentionProbsShapes() {
+        return cases(ATTENTION_PROBS_SHAPES);
+    }
+
+    /** softmax(q k^T scale) written out in float32: against the reference, and every row sums to 1. */
+    @ParameterizedTest(name = "{0} B={1} T={2} H={3} hd={4}")
+    @MethodSource("attentionProbsShapes")
+    void attentionProbs(Supplier<Backend> device, int batch, int tokens, int heads, int hd) {
+        Pair p = new Pair(device.get());
+        try {
+            int n = batch * tokens * heads * hd;
+            int qkv = p.input(3 * n, 1.5); // peaked rows, as for attention
+            int probs = p.output(batch * heads * tokens * tokens);
+            float scale = (float) (1 / Math.sqrt(hd));
+            CPU.attentionProbs(p.c(qkv), p.c(probs), batch, tokens, heads, hd, scale);
+            p.dev.attentionProbs(p.d(qkv), p.d(probs), batch, tokens, heads, hd, scale);
+            p.check(probs, "attentionProbs");
+            float[] got = new float[batch * heads * tokens * tokens];
+            p.dev.download(p.d(probs), got);
+            assertRowsSumToOne(p.dev.name(), got, tokens);
+        } finally {
+            p.close();
+        }
+    }
+
+    /** Each row of {@code tokens} probabilities sums to 1 within 1e-6 (summed in double). */
+    static void assertRowsSumToOne(String who, float[] probs, int tokens) {
+        double worst = 0;
+        for (int r = 0; r < probs.length / tokens; r++) {
+            double sum = 0;
+            for (int s = 0; s < tokens; s++) sum += probs[r * tokens + s];
+            worst = Math.max(worst, Math.abs(sum - 1));
+        }
+        assertTrue(worst <= 1e-6, who + ": a probability row sums to 1 +- " + worst + " (budget 1e-6)");
+    }
+
     // ---- layer norm ----
 
     static Stream<Arguments> layerNormShapes() {

@@ -278,6 +278,37 @@ public final class CpuBackend implements Backend {
         }
 
         @Override
+        public void attentionProbs(Op.AttentionProbs op) {
+            int batch = op.batch();
+            int tokens = op.tokens();
+            int heads = op.heads();
+            int headDim = op.headDim();
+            float[] in = data(op.qkv()), y = data(op.probs());
+            int plane = batch * heads * tokens * headDim; // one of q, k, v
+            IntStream.range(0, batch * heads * tokens).parallel().forEach(index -> {
+                int t = index % tokens, bh = index / tokens;
+                int qRow = (bh * tokens + t) * headDim;
+                int kBase = plane + bh * tokens * headDim;
+                double[] scores = new double[tokens];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int s = 0; s < tokens; s++) {
+                    double dot = 0;
+                    for (int e = 0; e < headDim; e++) dot += (double) in[qRow + e] * in[kBase + s * headDim + e];
+                    scores[s] = dot * op.scale();
+                    max = Math.max(max, scores[s]);
+                }
+                double total = 0;
+                for (int s = 0; s < tokens; s++) {
+                    scores[s] = Math.exp(scores[s] - max);
+                    total += scores[s];
+                }
+                long row = (long) index * tokens; // [b, h, t] rows are in index order
+                for (int s = 0; s < tokens; s++) y[(int) (row + s)] = (float) (scores[s] / total);
+            });
+            // probs are float32 in every storage type: no rounding to the qkv type
+        }
+
+        @Override
         public void gelu(Op.Gelu op) {
             float[] in = data(op.x()), y = data(op.out());
             for (int i = 0; i < op.n(); i++) y[i] = (float) Gelu.exact(in[i]);

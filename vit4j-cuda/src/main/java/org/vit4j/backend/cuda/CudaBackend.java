@@ -440,6 +440,12 @@ public final class CudaBackend implements Backend {
         }
 
         @Override
+        public void attentionProbs(Op.AttentionProbs op) {
+            launch(CudaKernels.attentionProbs(op.qkv().dtype(), p(op.qkv()), p(op.probs()), op.batch(), op.tokens(),
+                    op.heads(), op.headDim(), op.scale()));
+        }
+
+        @Override
         public void selectToken(Op.SelectToken op) {
             launch(CudaKernels.selectToken(op.out().dtype(), p(op.x()), p(op.out()), op.batch(), op.tokens(), op.dim(), op.token()));
         }

@@ -156,6 +156,10 @@ public final class CudaKernels {
         /** Head dims with their own kernel, attention_v2_hd{hd}. */
         public static final List<Integer> TEMPLATED = List.of(32, 64, 80, 128);
 
+        /** Query rows (a warp each) per block of attention_probs. */
+        public static final int PROBS_WARPS = KernelConstants.get("attention.cu", "ATTN_PROBS_WARPS");
+        public static final int PROBS_THREADS = KernelConstants.get("attention.cu", "ATTN_PROBS_THREADS");
+
         /** Static shared memory of the kernel that runs for {@code headDim}: K and V tiles. */
         public static int staticSharedBytes(int headDim) {
             int hd = TEMPLATED.contains(headDim) ? headDim : HD_MAX;
@@ -460,6 +464,23 @@ public final class CudaKernels {
         }
         return new Launch("attention", kernel("attention", "attention_v2_generic", type), grid, block(Attention.THREADS),
                 0, args(ptr(qkv), ptr(out), i(batch), i(tokens), i(heads), i(headDim), f(scale)), smem);
+    }
+
+    /**
+     * The attention probabilities, float32 probs [batch, heads, tokens, tokens] = softmax(q k^T * scale),
+     * from qkv [3, batch, heads, tokens, headDim] of {@code type} (attention_probs: a warp per query row,
+     * any head dim; for analysis only).
+     */
+    public static Launch attentionProbs(ElementType type, long qkv, long probs, int batch, int tokens, int heads,
+            int headDim, float scale) {
+        positive("attentionProbs", "batch", batch);
+        positive("attentionProbs", "tokens", tokens);
+        positive("attentionProbs", "heads", heads);
+        positive("attentionProbs", "headDim", headDim);
+        long rows = (long) batch * heads * tokens;
+        return new Launch("attention", kernel("attention", "attention_probs", type),
+                new int[] {ceilDiv(rows, Attention.PROBS_WARPS), 1, 1}, block(Attention.PROBS_THREADS), 0,
+                args(ptr(qkv), ptr(probs), i(batch), i(tokens), i(heads), i(headDim), f(scale)), 0);
     }
 
     // ---- elementwise.cu ----

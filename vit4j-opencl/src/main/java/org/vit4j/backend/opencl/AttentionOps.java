@@ -121,6 +121,20 @@ final class AttentionOps {
                 batch, tokens, heads, tpad, scale);
     }
 
+    /**
+     * The attention probabilities, float32 [batch, heads, tokens, tokens], from qkv of any storage type
+     * (attention_probs: a work-item per query row, the same kernel on every device; for analysis, never
+     * on the fused path).
+     */
+    void probs(ClBuffer qkv, ClBuffer probs, int batch, int tokens, int heads, int headDim, float scale) {
+        int wg = tuning.get(WG);
+        cl_kernel k = rt.kernel("attention", "attention_probs", tuning.defines(WG) + " -D HD_MAX=" + MAX_HEAD_DIM,
+                qkv.dtype());
+        long n = (long) batch * heads * tokens;
+        rt.launch(k, "attention_probs", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, probs, batch,
+                tokens, heads, headDim, scale);
+    }
+
     /** Gives the scratch back to the pool; the backend calls this before it closes the pool. */
     void close() {
         scratch.values().forEach(ClBuffer::close);

@@ -284,6 +284,12 @@ public final class OpenClBackend implements Backend {
         }
 
         @Override
+        public void attentionProbs(Op.AttentionProbs op) {
+            size("attentionProbs", Math.max(3L * op.batch() * op.tokens() * op.heads() * op.headDim(), op.probsLength()));
+            attention.probs(cl(op.qkv()), cl(op.probs()), op.batch(), op.tokens(), op.heads(), op.headDim(), op.scale());
+        }
+
+        @Override
         public void gelu(Op.Gelu op) {
             elementwise.gelu(cl(op.x()), cl(op.out()), size("gelu", op.n()));
         }

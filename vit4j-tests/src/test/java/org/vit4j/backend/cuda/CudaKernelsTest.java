@@ -158,6 +158,26 @@ class CudaKernelsTest {
     }
 
     @Test
+    void attentionProbsCoversEveryRow() {
+        for (int hd : new int[] {1, 17, 64, 200}) {
+            for (int tokens : new int[] {1, 5, 33, 197, 577}) {
+                for (int batch : new int[] {1, 3, 64}) {
+                    Launch l = CudaKernels.attentionProbs(ElementType.F32, P, P, batch, tokens, 6, hd, 0.125f);
+                    checkLimits(l);
+                    assertEquals("attention_probs", l.kernelName());
+                    assertEquals(7, l.argCount());
+                    assertEquals(Attention.PROBS_THREADS, l.block()[0]);
+                    assertEquals(32 * Attention.PROBS_WARPS, Attention.PROBS_THREADS);
+                    long rows = (long) batch * 6 * tokens;
+                    assertTrue((long) l.grid()[0] * Attention.PROBS_WARPS >= rows);
+                    assertTrue((long) (l.grid()[0] - 1) * Attention.PROBS_WARPS < rows);
+                }
+            }
+        }
+        assertThrows(Vit4jException.class, () -> CudaKernels.attentionProbs(ElementType.F32, P, P, 1, 0, 1, 8, 1f));
+    }
+
+    @Test
     void elementwiseCoversN() {
         for (long n : new long[] {1, 3, 4, 5, 1023, 1024, 1025, 8L * 197 * 1536}) {
             Launch g = CudaKernels.gelu(P, P, n);
@@ -315,6 +335,7 @@ class CudaKernelsTest {
             plans.add(CudaKernels.layerNormV1(t, P, P, P, P, 2, 8, 1e-6f));
             plans.add(CudaKernels.addLayerNorm(t, P, P, P, P, P, P, 2, 8, 1e-6f));
             for (int hd : new int[] {32, 64, 80, 128, 20}) plans.add(CudaKernels.attentionSimt(t, P, P, 1, 3, 2, hd, 1f));
+            plans.add(CudaKernels.attentionProbs(t, P, P, 1, 3, 2, 20, 1f));
             plans.add(CudaKernels.gelu(t, P, P, 5));
             plans.add(CudaKernels.add(t, P, P, P, 5));
             plans.add(CudaKernels.selectToken(t, P, P, 1, 2, 3, 0));
