@@ -128,8 +128,9 @@ final class AttentionOps {
      */
     void probs(ClBuffer qkv, ClBuffer probs, int batch, int tokens, int heads, int headDim, float scale) {
         int wg = tuning.get(WG);
-        cl_kernel k = rt.kernel("attention", "attention_probs", tuning.defines(WG) + " -D HD_MAX=" + MAX_HEAD_DIM,
-                qkv.dtype());
+        // Quads where the head dim allows (each is its own program, cached like the others).
+        cl_kernel k = rt.kernel("attention", "attention_probs", tuning.defines(WG) + " -D HD_MAX=" + MAX_HEAD_DIM
+                + " -D PROBS_VW=" + (headDim % 4 == 0 ? 4 : 1), qkv.dtype());
         long n = (long) batch * heads * tokens;
         rt.launch(k, "attention_probs", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, probs, batch,
                 tokens, heads, headDim, scale);
