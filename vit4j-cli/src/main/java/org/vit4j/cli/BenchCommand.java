@@ -18,6 +18,7 @@ import org.vit4j.backend.Backend;
 import org.vit4j.backend.Backends;
 import org.vit4j.bench.DevicePeaks;
 import org.vit4j.bench.ProfilingBackend;
+import org.vit4j.model.ForwardOptions;
 import org.vit4j.bench.RandomWeights;
 import org.vit4j.model.VisionTransformer;
 import org.vit4j.model.VitConfig;
@@ -84,6 +85,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "every client's logits equal the serial pass's (default: ${DEFAULT-VALUE}: not measured)")
     int threads;
 
+    @Option(names = "--attentions", description = "also time passes that return every block's attention probabilities "
+            + "(ForwardOptions.attentions()), alternating with plain passes, and profile those (the per-op table then "
+            + "lists attention_probs)")
+    boolean attentions;
+
     /** Client threads on one model against one thread, in the same run. */
     record Threads(int clients, double oneThreadImagesPerSecond, double imagesPerSecond, double ratio,
             int passesPerClient, boolean logitsEqual) {}
@@ -134,6 +140,7 @@ final class BenchCommand implements Callable<Integer> {
                             + "warm-up) = %.2f img/s, %.1f GFLOP/s (%.2f GFLOP per image)%n", median, nanos[0] / 1e6,
                             nanos[iterations - 1] / 1e6, iterations, warmup, imgPerSec, flopsPerImage * imgPerSec / 1e9,
                             flopsPerImage / 1e9);
+                    if (attentions) result.put("attentions", attentionCost(vit, images));
                     runs.add(new Run(backend.name(), backend.deviceName(), b, median, nanos[0] / 1e6,
                             nanos[iterations - 1] / 1e6, imgPerSec, flopsPerImage * imgPerSec / 1e9));
                     if (threads > 1) {
@@ -246,13 +253,42 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Passes with every block's attention probabilities against plain ones, alternating (so that the
+     * load of a shared machine falls on both alike), --iterations each after --warmup of each.
+     */
+    private Map<String, Object> attentionCost(VisionTransformer vit, HostTensor images) {
+        ForwardOptions all = ForwardOptions.attentions();
+        for (int i = 0; i < warmup; i++) {
+            vit.forward(images, all);
+            vit.forward(images);
+        }
+        long[] with = new long[iterations], without = new long[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long start = System.nanoTime();
+            vit.forward(images);
+            without[i] = System.nanoTime() - start;
+            start = System.nanoTime();
+            vit.forward(images, all);
+            with[i] = System.nanoTime() - start;
+        }
+        Arrays.sort(with);
+        Arrays.sort(without);
+        double w = with[iterations / 2] / 1e6, wo = without[iterations / 2] / 1e6;
+        System.out.printf(Locale.ROOT, "attentions: median %.1f ms per batch with every block's probabilities against "
+                + "%.1f ms without, alternating (%d runs each): +%.1f ms, %.2fx%n", w, wo, iterations, w - wo, w / wo);
+        return Map.of("with_ms", w, "without_ms", wo, "runs", iterations);
+    }
+
     private List<Map<String, Object>> profile(VitWeights weights, Backend backend, HostTensor images, DevicePeaks peaks,
             org.vit4j.ElementType precision) {
         List<Map<String, Object>> rows = new ArrayList<>();
         if (profilePasses == 0) return rows;
         ProfilingBackend prof = new ProfilingBackend(backend);
         try (VisionTransformer vit = new VisionTransformer(weights, prof, precision)) {
-            for (int i = 0; i < profilePasses; i++) vit.forward(images);
+            for (int i = 0; i < profilePasses; i++) {
+                vit.forward(images, attentions ? ForwardOptions.attentions() : ForwardOptions.DEFAULT);
+            }
         }
         double passTotal = 0;
         for (ProfilingBackend.OpTimes t : prof.times()) passTotal += sum(t.nanos) / profilePasses;
