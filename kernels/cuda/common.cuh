@@ -373,6 +373,34 @@ inline double rel_l2(const std::vector<float>& got, const std::vector<double>& w
     return std::sqrt(num / (den > 0.0 ? den : 1.0));
 }
 
+// One unit in the last place of T at |v| (fp32: 24 significant bits, bf16: 8, fp16: 11, fp16's
+// subnormals from 2^-24).
+template <class T>
+inline double ulp_of(double v) {
+    const int bits = std::is_same<T, float>::value ? 24 : std::is_same<T, __half>::value ? 11 : 8;
+    const double a = std::fabs(v);
+    const int e = a > 0 ? std::ilogb(a) : -126;
+    double u = std::ldexp(1.0, e - (bits - 1));
+    if (std::is_same<T, __half>::value && u < std::ldexp(1.0, -24)) u = std::ldexp(1.0, -24);
+    return u;
+}
+
+// Beyond relative L2: the elements farther than one unit in the last place of T from the double
+// reference (what one rounding of an exact value allows), with a slack of `slack` times the outputs'
+// RMS for the kernel's own float arithmetic. NaN counts.
+template <class T>
+inline int outside_one_ulp(const std::vector<float>& got, const std::vector<double>& want, double slack) {
+    double rms = 0;
+    for (double w : want) rms += w * w;
+    rms = std::sqrt(rms / (want.empty() ? 1 : want.size()));
+    int bad = 0;
+    for (size_t i = 0; i < want.size(); i++) {
+        const double err = std::fabs((double) got[i] - want[i]);
+        if (!(err <= ulp_of<T>(want[i]) + slack * rms)) bad++;
+    }
+    return bad;
+}
+
 inline int& failures() {
     static int f = 0;
     return f;

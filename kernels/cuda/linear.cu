@@ -327,37 +327,10 @@ static void launch_v3(int epi, const T* A, const T* W, const T* bias, const T* r
     }
 }
 
-// One unit in the last place of T at |v| (bf16: 8 significant bits, fp16: 11, subnormals from 2^-24).
-template <class T>
-static double ulp_of(double v) {
-    const int bits = sizeof(T) == 2 && std::is_same<T, __half>::value ? 11 : 8;
-    const double a = std::fabs(v);
-    const int e = a > 0 ? std::ilogb(a) : -126;
-    double u = std::ldexp(1.0, e - (bits - 1));
-    if (std::is_same<T, __half>::value && u < std::ldexp(1.0, -24)) u = std::ldexp(1.0, -24);
-    return u;
-}
-
-// Beyond relative L2: every element within one unit in the last place of T of the double reference
-// (one rounding of an fp32 sum), with a slack of 1e-5 of the outputs' RMS for the fp32 sum itself.
-// Returns the number of elements outside (NaN counts).
-template <class T>
-static int outside_one_ulp(const std::vector<float>& got, const std::vector<double>& want) {
-    double rms = 0;
-    for (double w : want) rms += w * w;
-    rms = std::sqrt(rms / (want.empty() ? 1 : want.size()));
-    int bad = 0;
-    for (size_t i = 0; i < want.size(); i++) {
-        const double err = std::fabs((double) got[i] - want[i]);
-        if (!(err <= ulp_of<T>(want[i]) + 1e-5 * rms)) bad++;
-    }
-    return bad;
-}
-
 template <class T>
 static void report_tc(const char* what, const std::vector<float>& got, const std::vector<double>& want) {
     sa::report(what, sa::rel_l2(got, want), sa::tolerance<T>());
-    const int bad = outside_one_ulp<T>(got, want);
+    const int bad = sa::outside_one_ulp<T>(got, want, 1e-5);
     char line[128];
     std::snprintf(line, sizeof line, "  ... %d of %zu elements beyond 1 ulp of %s", bad, want.size(), sa::dtype_name<T>());
     sa::report(line, bad == 0 ? 0.0 : 1.0, 0.0);

@@ -245,3 +245,17 @@ vit4j_mutant(tc_wait_short gemm_tc.cuh "cp.wait<TC_STAGES - 2>();" "cp.wait<TC_S
 vit4j_cpu_check(mutant_tc_wait_short ${CMAKE_BINARY_DIR}/mutants/tc_wait_short/linear.cu ${CMAKE_BINARY_DIR}/mutants/tc_wait_short plain)
 add_test(NAME mutant.tc_wait_short_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_tc_wait_short> -DARGS=tc -P ${cpu_dir}/tests/expect_caught.cmake)
+# 7. attention_v3 (attention_tc) with P rounded to T before P V (the lo half dropped), as FlashAttention does: the
+#    outputs leave one ulp of the exact value (attention.cu's tensor-core checks must fail; the cpu half
+#    path, which HalfKernelParityTest holds every kernel to, does not round P either).
+vit4j_mutant(attn_p_rounded attention.cu
+             "alo[r] = pack2(from_f<T>(pp[0] - to_f(h0)), from_f<T>(pp[1] - to_f(h1)));"
+             "alo[r] = 0u; // (mutant) P rounded to T")
+vit4j_cpu_check(mutant_attn_p_rounded ${CMAKE_BINARY_DIR}/mutants/attn_p_rounded/attention.cu ${CMAKE_BINARY_DIR}/mutants/attn_p_rounded plain)
+add_test(NAME mutant.attn_p_rounded_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_attn_p_rounded> -DARGS=tc -P ${cpu_dir}/tests/expect_caught.cmake)
+# 8. attention_v3 without the mask of keys past T (their zero rows then score 0 and join the softmax).
+vit4j_mutant(attn_no_key_mask attention.cu "x = key < tokens ? x * sl2 : -INFINITY;" "x = x * sl2; (void) key; // (mutant)")
+vit4j_cpu_check(mutant_attn_no_key_mask ${CMAKE_BINARY_DIR}/mutants/attn_no_key_mask/attention.cu ${CMAKE_BINARY_DIR}/mutants/attn_no_key_mask plain)
+add_test(NAME mutant.attn_no_key_mask_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_attn_no_key_mask> -DARGS=tc -P ${cpu_dir}/tests/expect_caught.cmake)
