@@ -39,6 +39,62 @@ class ReadmeApiTest {
         return m.group(1);
     }
 
+    /**
+     * The README's attention lines (issue 14), as written, inside a method that has the first example's
+     * {@code vit}, {@code images} and {@code m}: compiled and run on the embedded digits model.
+     */
+    @Test
+    void theReadmeAttentionLinesCompileAndRun(@TempDir Path tmp) throws Exception {
+        String readme = Files.readString(README);
+        int section = readme.indexOf("## Attention maps, rollout, position embeddings");
+        assertTrue(section >= 0, "README.md has no section 'Attention maps, rollout, position embeddings'");
+        Matcher m = Pattern.compile("```java\n(.*?)```", Pattern.DOTALL).matcher(readme);
+        assertTrue(m.find(section), "README.md's attention section has no java block");
+        String source = String.join("\n",
+                "import java.util.SortedMap;",
+                "import org.vit4j.HostTensor;",
+                "import org.vit4j.io.checkpoint.LoadedModel;",
+                "import org.vit4j.model.*;",
+                "import org.vit4j.model.analysis.*;",
+                "public class AttentionLines {",
+                "    public static Object[] run(VisionTransformer vit, HostTensor images, LoadedModel m) {",
+                m.group(1),
+                "        return new Object[] {out, last, map, dist, sim};",
+                "    }",
+                "}");
+        Path file = tmp.resolve("AttentionLines.java");
+        Files.writeString(file, source);
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        assertNotNull(javac, "no system Java compiler (a JDK is needed to run this test)");
+        StringWriter diagnostics = new StringWriter();
+        boolean ok = javac.getTask(diagnostics, null, null,
+                List.of("-d", tmp.toString(), "-classpath", System.getProperty("java.class.path"), "-Xlint:all",
+                        "-Werror"),
+                null, javac.getStandardFileManager(null, null, StandardCharsets.UTF_8).getJavaFileObjects(file))
+                .call();
+        assertTrue(ok, "README.md's attention lines do not compile:\n" + diagnostics);
+        Path dir = EmbeddedDefaultModel.extract();
+        org.vit4j.io.checkpoint.LoadedModel model =
+                org.vit4j.io.checkpoint.CheckpointLoader.load(dir.resolve("model.safetensors"));
+        org.vit4j.HostTensor images = org.vit4j.io.image.ImagePreprocessor.loadBatch(
+                List.of(dir.resolve("samples/digit-7.png"), dir.resolve("samples/digit-3.png")), model.preprocessing());
+        Object[] got;
+        try (org.vit4j.backend.cpu.CpuBackend cpu = new org.vit4j.backend.cpu.CpuBackend();
+                org.vit4j.model.VisionTransformer vit = new org.vit4j.model.VisionTransformer(model.weights(), cpu);
+                URLClassLoader loader = new URLClassLoader(new URL[] {tmp.toUri().toURL()},
+                        ReadmeApiTest.class.getClassLoader())) {
+            Method run = loader.loadClass("AttentionLines").getMethod("run", org.vit4j.model.VisionTransformer.class,
+                    org.vit4j.HostTensor.class, org.vit4j.io.checkpoint.LoadedModel.class);
+            got = (Object[]) run.invoke(null, vit, images, model);
+        }
+        org.vit4j.model.VitConfig c = model.config();
+        int g = c.gridSize(), n = c.tokens();
+        assertEquals(List.of(2, c.heads(), n, n), java.util.Arrays.stream(((org.vit4j.HostTensor) got[1]).shape()).boxed().toList());
+        assertEquals(List.of(2, g, g), java.util.Arrays.stream(((org.vit4j.HostTensor) got[2]).shape()).boxed().toList());
+        assertEquals(c.depth(), ((java.util.Map<?, ?>) got[3]).size());
+        assertEquals(List.of(g * g, g, g), java.util.Arrays.stream(((org.vit4j.HostTensor) got[4]).shape()).boxed().toList());
+    }
+
     @Test
     void theReadmeExampleCompilesAndClassifiesASample(@TempDir Path tmp) throws Exception {
         String source = exampleFromReadme();
