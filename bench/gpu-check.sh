@@ -2,7 +2,8 @@
 # vit4j on an NVIDIA GPU host with no JDK, no Maven and no network, in one run (under 8 minutes):
 #   1. each CUDA kernel alone against its CPU reference (kernels/cuda/*.cu built standalone by nvcc);
 #   2. every JUnit test on the bundled runtime, CUDA required (kernel parity, golden encoder, graphs);
-#   3. the encoder benchmark (vit4j bench) for ViT-S/16 and ViT-B/16 at batch 1, 64, 256;
+#   3. the encoder benchmark (vit4j bench) for ViT-S/16 and ViT-B/16 at batch 1, 64, 256, and the attention
+#      probabilities' cost (issue 14: bench --attentions, ViT-B/16 at batch 8);
 #   4. PyTorch on the same weights (eager fp32 with TF32 off; torch.compile at batch 64) and the logits
 #      compared, where PyTorch is;
 # then one table. Run from the repository root with the distribution carried as
@@ -91,6 +92,10 @@ for model in vit-s16 vit-b16; do
         --logits "$wdir/b$batch/vit4j-logits.safetensors" | tee -a "$out/vit4j-bench.txt"
   done
 done
+# Issue 14: what a pass that returns every block's attention probabilities costs (attention_probs per op,
+# with against without, alternating).
+timeout 150 "$v4j" bench --backend cuda --model vit-b16 --batch 8 --iterations 10 --warmup 2 --attentions \
+    --profile-passes 1 --json "$out/vit4j-attentions.json" | tee "$out/vit4j-attentions.txt"
 if [ $have_torch = 1 ]; then
   python3 - "$out" <<'PY' | tee "$out/table.md"
 import json, os, sys

@@ -16,6 +16,9 @@ import org.vit4j.Vit4jException;
  * one more op per chosen block ({@code Op.AttentionProbs}: q k^T again, a softmax, and a float32
  * {@code [B, H, N, N]} store) and copies each to the host before the next block overwrites q and k; it is
  * run op by op (never replayed as a recorded graph). A pass that asks for nothing runs exactly as before.
+ * Memory: one float32 device buffer of {@code B * heads * N * N} for the pass, and that much host memory
+ * per block returned (ViT-B/16: 1.9 MB per image and block, so 1.4 GB for all 12 blocks of 64 images):
+ * ask for chosen blocks or smaller batches where that is too much.
  */
 public final class ForwardOptions {
     /** Logits and pre-logits only: the fused pass, unchanged. */
