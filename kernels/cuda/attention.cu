@@ -747,6 +747,10 @@ static void check_probs_all() {
 }
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "probs") == 0) { // attention_probs' checks alone (mutants)
+        check_probs_all();
+        return sa::finish("attention_probs");
+    }
     if (argc > 1 && std::strcmp(argv[1], "tc") == 0) { // the tensor-core kernels' checks alone (mutants)
         check_tc_all<__nv_bfloat16>();
         return sa::finish("attention (tensor cores)");

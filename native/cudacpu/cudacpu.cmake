@@ -259,3 +259,12 @@ vit4j_mutant(attn_no_key_mask attention.cu "x = key < tokens ? x * sl2 : -INFINI
 vit4j_cpu_check(mutant_attn_no_key_mask ${CMAKE_BINARY_DIR}/mutants/attn_no_key_mask/attention.cu ${CMAKE_BINARY_DIR}/mutants/attn_no_key_mask plain)
 add_test(NAME mutant.attn_no_key_mask_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_attn_no_key_mask> -DARGS=tc -P ${cpu_dir}/tests/expect_caught.cmake)
+# 9. attention_probs with each lane's own max instead of the warp's (the shuffle reduction dropped): the
+#    lanes' exponentials are then on different scales and the row no longer a softmax; attention.cu's
+#    probability checks (sa_attention probs) must fail.
+vit4j_mutant(probs_lane_max attention.cu
+             "for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));"
+             "(void) 0; // (mutant) the warp's max not taken")
+vit4j_cpu_check(mutant_probs_lane_max ${CMAKE_BINARY_DIR}/mutants/probs_lane_max/attention.cu ${CMAKE_BINARY_DIR}/mutants/probs_lane_max plain)
+add_test(NAME mutant.probs_lane_max_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_probs_lane_max> -DARGS=probs -P ${cpu_dir}/tests/expect_caught.cmake)
