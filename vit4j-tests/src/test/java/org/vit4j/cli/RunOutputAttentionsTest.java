@@ -82,6 +82,32 @@ class RunOutputAttentionsTest {
         }
     }
 
+    /** In bf16 the added tensors are still float32, each probability row sums to 1, near PyTorch's float64. */
+    @Test
+    void halfPrecisionRunsStillWriteFloat32() {
+        Path out = dir.resolve("bf16.safetensors");
+        CliTest.Result r = CliTest.cli("run", "--backend", "cpu", "--precision", "bf16", "--weights",
+                Golden.file("vit-odd", "model.safetensors").toString(), "--input",
+                Golden.file("vit-odd", "io.safetensors").toString(), "--output", out.toString(), "--output-attentions");
+        assertEquals(0, r.status(), r.err());
+        try (SafetensorsFile got = SafetensorsFile.open(out);
+                SafetensorsFile want = SafetensorsFile.open(Golden.file("vit-odd", "attention.safetensors"))) {
+            for (String name : new String[] {"attentions.0", "attentions.1", "attention_rollout",
+                    "mean_attention_distance", "pos_embed_similarity"}) {
+                assertEquals(org.vit4j.io.checkpoint.DType.F32, got.info(name).dtype(), name);
+                double err = Numerics.relativeL2(got.readFloats(name), want.readFloats(name));
+                assertTrue(err <= 5e-2, "bf16 " + name + ": relative L2 " + err);
+            }
+            float[] p = got.readFloats("attentions.1");
+            int n = 26;
+            for (int row = 0; row < p.length / n; row++) {
+                double sum = 0;
+                for (int s = 0; s < n; s++) sum += p[row * n + s];
+                assertEquals(1.0, sum, 1e-6, "row " + row);
+            }
+        }
+    }
+
     @Test
     void withoutTheFlagRunWritesExactlyLogitsAndPreLogits() {
         Path out = dir.resolve("plain.safetensors");
