@@ -76,6 +76,64 @@ public final class Backends {
         return open(all(), name, device, options);
     }
 
+    /**
+     * Opens every device of backend {@code name} (its probe's devices, in that order), one backend per
+     * device; with "auto", every device of the backend {@code auto} would open. A named backend that
+     * is unavailable is an error with its reason; where one device fails to open, those already
+     * opened are closed and the error names the device.
+     */
+    public static List<Backend> openAll(String name) {
+        return openAll(name, BackendOptions.DEFAULT);
+    }
+
+    /** As {@link #openAll(String)}, every device with {@code options}. */
+    public static List<Backend> openAll(String name, BackendOptions options) {
+        return openAll(all(), name, options);
+    }
+
+    static List<Backend> openAll(List<BackendProvider> providers, String name, BackendOptions options) {
+        String n = name == null ? "auto" : name.toLowerCase(Locale.ROOT);
+        BackendProvider chosen = null;
+        List<String> passedOver = new ArrayList<>();
+        for (BackendProvider p : providers) {
+            if (n.equals("auto") ? p.testingOnly() == null : n.equals(p.name())) {
+                BackendProvider.Probe probe = p.probe();
+                if (probe.available() && !probe.devices().isEmpty()) {
+                    chosen = p;
+                    break;
+                }
+                if (!n.equals("auto")) {
+                    throw new Vit4jException("backend '" + p.name() + "' is not available: "
+                            + (probe.available() ? "it found no device" : probe.reason()));
+                }
+                passedOver.add(p.name() + ": " + (probe.available() ? "no device" : probe.reason()));
+            }
+        }
+        if (chosen == null) {
+            if (n.equals("auto")) throw new Vit4jException("no backend for auto: " + passedOver);
+            throw new Vit4jException("unknown backend '" + name + "'; expected auto or one of "
+                    + providers.stream().map(BackendProvider::name).toList());
+        }
+        List<String> devices = chosen.probe().devices();
+        List<Backend> opened = new ArrayList<>();
+        for (int i = 0; i < devices.size(); i++) {
+            try {
+                opened.add(open(providers, chosen.name(), i, options));
+            } catch (RuntimeException | LinkageError e) {
+                for (Backend b : opened) {
+                    try {
+                        b.close();
+                    } catch (RuntimeException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw new Vit4jException("backend '" + chosen.name() + "': device " + i + " (" + devices.get(i)
+                        + ") could not be opened: " + e.getMessage(), e);
+            }
+        }
+        return List.copyOf(opened);
+    }
+
     /** The choice among {@code providers} (in preference order), for tests with providers of their own. */
     static Backend open(List<BackendProvider> providers, String name, int device, BackendOptions options) {
         BackendOptions o = options == null ? BackendOptions.DEFAULT : options;
