@@ -90,6 +90,13 @@ final class BenchCommand implements Callable<Integer> {
             + "lists attention_probs)")
     boolean attentions;
 
+    @Option(names = "--devices", paramLabel = "all|N",
+            description = "instead of the usual bench: every device of the backend (all) or its first N, one model "
+                    + "replica each behind one MultiDeviceModel, against device 0 alone, alternating in the same run "
+                    + "(best of 2 rounds each); images/s, scaling efficiency, per-device throughput, and whether the "
+                    + "logits equal one device's bit for bit")
+    String devices;
+
     /** Client threads on one model against one thread, in the same run. */
     record Threads(int clients, double oneThreadImagesPerSecond, double imagesPerSecond, double ratio,
             int passesPerClient, boolean logitsEqual) {}
@@ -113,6 +120,7 @@ final class BenchCommand implements Callable<Integer> {
         HostTensor given = input != null ? readInput(input) : null;
         if (given != null) sizes = List.of(given.dim(0));
         String label = model.weights != null ? model.weights.getFileName().toString() : preset;
+        if (devices != null) return devices(weights, label, sizes, given, precision);
         List<Run> runs = new ArrayList<>();
         Map<String, Object> result = new LinkedHashMap<>();
         for (String backendName : model.backend.split(",")) {
@@ -185,6 +193,105 @@ final class BenchCommand implements Callable<Integer> {
         if (chart != null) ThroughputChart.write(chart, label + ": images/s against batch size",
                 runs.stream().map(r -> new ThroughputChart.Point(r.backend(), r.batch(), r.imagesPerSecond())).toList());
         return 0;
+    }
+
+    /** One device against several, alternating: {@code --devices all|N}. */
+    private int devices(VitWeights weights, String label, List<Integer> sizes, HostTensor given,
+            org.vit4j.ElementType precision) {
+        VitConfig c = weights.config();
+        Map<String, Object> result = new LinkedHashMap<>();
+        List<Map<String, Object>> points = new ArrayList<>();
+        for (String backendName : model.backend.split(",")) {
+            List<Backend> all = Backends.openAll(backendName.trim(), model.backendOptions());
+            try {
+                int n;
+                try {
+                    n = devices.equals("all") ? all.size() : Integer.parseInt(devices);
+                } catch (NumberFormatException e) {
+                    throw new org.vit4j.Vit4jException("bench: --devices takes all or a number, got '" + devices + "'");
+                }
+                if (n < 1 || n > all.size()) {
+                    throw new org.vit4j.Vit4jException("bench: --devices " + devices + ", but backend '"
+                            + backendName.trim() + "' has " + all.size() + " device(s)");
+                }
+                List<Backend> used = all.subList(0, n);
+                try (org.vit4j.model.MultiDeviceModel one = new org.vit4j.model.MultiDeviceModel(weights, used.subList(0, 1), precision);
+                        org.vit4j.model.MultiDeviceModel many = new org.vit4j.model.MultiDeviceModel(weights, used, precision)) {
+                    for (int b : sizes) {
+                        HostTensor images = given != null ? given : RandomWeights.images(c, b, 2);
+                        System.out.printf(Locale.ROOT, "vit4j bench --devices %s: %s (D=%d, depth %d, %d heads, %d px, patch %d), "
+                                + "batch %d, %s, %s, %d of %d device(s):%n", devices, label, c.hiddenSize(), c.depth(), c.heads(),
+                                c.imageSize(), c.patchSize(), b, all.get(0).name(), precision.label(), n, all.size());
+                        for (int d = 0; d < n; d++) System.out.println("  device " + d + ": " + used.get(d).deviceName());
+                        for (int i = 0; i < warmup; i++) {
+                            one.forward(images);
+                            many.forward(images);
+                        }
+                        HostTensor ref = one.forward(images).logits();
+                        boolean equal = Arrays.equals(ref.data(), many.forward(images).logits().data());
+                        double bestOne = Double.MAX_VALUE, bestMany = Double.MAX_VALUE;
+                        List<org.vit4j.model.MultiDeviceModel.DeviceStats> before = many.stats();
+                        lastEqual = true;
+                        for (int round = 0; round < 2; round++) {
+                            bestOne = Math.min(bestOne, medianMs(one, images, ref));
+                            bestMany = Math.min(bestMany, medianMs(many, images, ref));
+                        }
+                        equal &= lastEqual;
+                        double ipsOne = b / (bestOne / 1e3), ipsMany = b / (bestMany / 1e3);
+                        System.out.printf(Locale.ROOT, "1 device:  median %.1f ms per batch = %.2f img/s%n", bestOne, ipsOne);
+                        System.out.printf(Locale.ROOT, "%d device(s): median %.1f ms per batch = %.2f img/s = %.2fx one device, "
+                                + "scaling efficiency %.0f%% (best of 2 alternating rounds of %d passes after %d warm-up)%n",
+                                n, bestMany, ipsMany, ipsMany / ipsOne, 100 * ipsMany / ipsOne / n, iterations, warmup);
+                        List<Map<String, Object>> perDevice = new ArrayList<>();
+                        List<org.vit4j.model.MultiDeviceModel.DeviceStats> after = many.stats();
+                        for (int d = 0; d < n; d++) {
+                            var s0 = before.get(d);
+                            var s1 = after.get(d);
+                            long images1 = s1.images() - s0.images();
+                            double busy = (s1.busyNanos() - s0.busyNanos()) / 1e9;
+                            System.out.printf(Locale.ROOT, "  device %d: %d images in %d chunks, %.2f s busy, %.2f img/s while busy%n",
+                                    d, images1, s1.chunks() - s0.chunks(), busy, busy == 0 ? 0 : images1 / busy);
+                            perDevice.add(Map.of("device", d, "images", images1, "busy_seconds", busy,
+                                    "images_per_second_busy", busy == 0 ? 0 : images1 / busy));
+                        }
+                        System.out.println("logits of " + n + " device(s) " + (equal ? "equal one device's bit for bit" : "DIFFER from one device's"));
+                        Map<String, Object> point = new LinkedHashMap<>();
+                        point.put("backend", all.get(0).name());
+                        point.put("batch", b);
+                        point.put("devices", n);
+                        point.put("one_device_images_per_second", ipsOne);
+                        point.put("images_per_second", ipsMany);
+                        point.put("scaling_efficiency", ipsMany / ipsOne / n);
+                        point.put("per_device", perDevice);
+                        point.put("logits_equal", equal);
+                        points.add(point);
+                        if (!equal) return 1;
+                    }
+                }
+            } finally {
+                for (Backend b : all) b.close();
+            }
+        }
+        result.put("model", label);
+        result.put("precision", precision.label());
+        result.put("points", points);
+        if (json != null) write(json, result);
+        return 0;
+    }
+
+    private boolean lastEqual = true;
+
+    /** Median ms of {@code iterations} passes of {@code images}; notes in lastEqual whether every pass equalled {@code ref}. */
+    private double medianMs(org.vit4j.model.MultiDeviceModel m, HostTensor images, HostTensor ref) {
+        long[] nanos = new long[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long t0 = System.nanoTime();
+            HostTensor l = m.forward(images).logits();
+            nanos[i] = System.nanoTime() - t0;
+            lastEqual &= Arrays.equals(l.data(), ref.data());
+        }
+        Arrays.sort(nanos);
+        return nanos[iterations / 2] / 1e6;
     }
 
     /**
