@@ -83,14 +83,28 @@ __host__ __device__ __forceinline__ int tc_swizzle(int row, int chunk) {
     return TC_BK == 64 ? chunk ^ (row & 7) : chunk ^ ((row >> 1) & 3);
 }
 
+// The A operand as the main loop reads it: chunk(m, k) is the address of A[m][k .. k + 7] (k % 8 == 0),
+// 16-byte aligned, or null past the edges (the chunk is then zero). A row-major [M, K] matrix is
+// TcRowMajor; patch_embed.cu forms its A from the image (im2col in the copy).
+template <class T>
+struct TcRowMajor {
+    const T* p;
+    int rows, K;
+    __device__ __forceinline__ const T* operator()(int m, int k) const {
+        return m < rows && k < K ? p + (long long) m * K + k : nullptr;
+    }
+};
+
 // Runs the main loop for this block's tile and hands every in-range result to store(m, n, value).
 // T: __nv_bfloat16 or __half. Call with blockDim = TC_THREADS, grid (ceil(N / TC_BN), ceil(M / TC_BM)).
-template <class T, class Store>
-__device__ __forceinline__ void gemm_tc_tile(const T* A, const T* W, int M, int N, int K, const Store& store) {
+// A: an A-chunk source as above (its alignment is the caller's to check); W row-major [N, K].
+template <class T, class ASrc, class Store>
+__device__ __forceinline__ void gemm_tc_tile_src(const ASrc& asrc, const T* W, int M, int N, int K,
+                                                 const Store& store) {
     static_assert(sizeof(T) == 2, "tensor-core GEMM: 16-bit storage types only");
     __shared__ __align__(128) T smem[TC_STAGES * TC_STAGE_ELEMS];
 
-    if ((K % TC_K_MULTIPLE) != 0 || ((reinterpret_cast<uintptr_t>(A) | reinterpret_cast<uintptr_t>(W)) & 15) != 0) {
+    if ((K % TC_K_MULTIPLE) != 0 || (reinterpret_cast<uintptr_t>(W) & 15) != 0) {
         mma::device_fail("tensor-core GEMM: K must be a multiple of 8 and A, W 16-byte aligned");
         return;
     }
@@ -111,9 +125,8 @@ __device__ __forceinline__ void gemm_tc_tile(const T* A, const T* W, int M, int 
 #pragma unroll
         for (int i = 0; i < A_PER; i++) {
             const int c = tid + i * TC_THREADS, row = c / CPR, ch = c % CPR;
-            const int gm = m0 + row, gk = k0 + ch * 8;
-            const bool in = gm < M && gk < K;
-            cp.cg16(As + row * TC_BK + tc_swizzle(row, ch) * 8, in ? A + (long long) gm * K + gk : A, in ? 16 : 0);
+            const T* src = asrc(m0 + row, k0 + ch * 8);
+            cp.cg16(As + row * TC_BK + tc_swizzle(row, ch) * 8, src != nullptr ? src : W, src != nullptr ? 16 : 0);
         }
 #pragma unroll
         for (int i = 0; i < W_PER; i++) {
@@ -193,6 +206,16 @@ __device__ __forceinline__ void gemm_tc_tile(const T* A, const T* W, int M, int 
                 if (n + 1 < N) store(m, n + 1, acc[i][j][2 * h + 1]);
             }
         }
+}
+
+// The main loop on a row-major A [M, K].
+template <class T, class Store>
+__device__ __forceinline__ void gemm_tc_tile(const T* A, const T* W, int M, int N, int K, const Store& store) {
+    if ((reinterpret_cast<uintptr_t>(A) & 15) != 0) {
+        mma::device_fail("tensor-core GEMM: K must be a multiple of 8 and A, W 16-byte aligned");
+        return;
+    }
+    gemm_tc_tile_src(TcRowMajor<T>{A, M, K}, W, M, N, K, store);
 }
 
 } // namespace vit4j

@@ -11,7 +11,13 @@
 // Kernels: patch_embed_v1 (one output per thread, the baseline), patch_embed (the tiled GEMM); each in
 // three storage types (VIT4J_FOR_EACH_DTYPE of common.cuh: name, name_bf16, name_f16). The sum
 // acc + bias + pos (cls + pos for the class rows) is formed in float and rounded once at the store.
+// patch_embed_v3 (bf16 and fp16 only: name_bf16, name_f16): the same on tensor cores, the main loop of
+// gemm_tc.cuh with the image read as its A operand (im2col folded into the cp.async copies: one 16-byte
+// copy is 8 pixels of one patch row). Needs P % 8 == 0, S % 8 == 0 and image, W 16-byte aligned
+// (CudaKernels.patchEmbed picks patch_embed_v2 otherwise; the kernel checks). ViT's P = 16 qualifies,
+// P = 14 does not.
 #include "common.cuh"
+#include "gemm_tc.cuh"
 
 using namespace vit4j;
 
@@ -113,6 +119,42 @@ __device__ __forceinline__ void patch_embed_tiled(const T* image, const T* W, co
     gemm_tile(la, row_major(W, N, K), M, N, K, PatchStore<T>{bias, pos, out, Np, dim});
 }
 
+// ---- version 3: tensor cores (bf16, fp16) ----------------------------------------------------------
+// A chunk (8 consecutive k of patch row m) of the image: k = (c*P + dy)*P + dx with dx % 8 == 0, so the
+// 8 pixels are contiguous in one image row.
+template <class T>
+struct PatchChunks {
+    const T* image;
+    int rows, K, Np, grid, channels, size, patch;
+    __device__ __forceinline__ const T* operator()(int m, int k) const {
+        if (m >= rows || k >= K) return nullptr;
+        const int b = m / Np, p = m - b * Np, py = p / grid, px = p - py * grid;
+        const int pp = patch * patch, c = k / pp, r = k - c * pp, dy = r / patch, dx = r - dy * patch;
+        return image + (((long long) b * channels + c) * size + py * patch + dy) * size + px * patch + dx;
+    }
+};
+
+// grid = (ceil(D/TC_BN), ceil(B*Np/TC_BM)), block = TC_THREADS; the first grid row also writes the
+// class-token rows, as version 2 does.
+template <class T>
+__device__ __forceinline__ void patch_embed_tc(const T* image, const T* W, const T* bias, const T* cls, const T* pos,
+                                               T* out, int batch, int channels, int size, int patch, int dim) {
+    const int grid = size / patch, Np = grid * grid;
+    const int M = batch * Np, N = dim, K = channels * patch * patch;
+    if ((patch % 8) != 0 || (size % 8) != 0 || (reinterpret_cast<uintptr_t>(image) & 15) != 0) {
+        mma::device_fail("patch_embed_v3: P and S must be multiples of 8 and the image 16-byte aligned");
+        return;
+    }
+    if (blockIdx.y == 0) {
+        for (int i = threadIdx.x; i < batch * TC_BN; i += TC_THREADS) {
+            const int b = i / TC_BN, n = blockIdx.x * TC_BN + i % TC_BN;
+            if (n < dim) st(out + (long long) b * (Np + 1) * dim + n, ld(cls + n) + ld(pos + n));
+        }
+    }
+    gemm_tc_tile_src(PatchChunks<T>{image, M, K, Np, grid, channels, size, patch}, W, M, N, K,
+                     PatchStore<T>{bias, pos, out, Np, dim});
+}
+
 // ---- the entry points, per storage type ----------------------------------------------------------
 #define PATCH_EMBED_KERNELS(T, S)                                                                           \
     extern "C" __global__ void patch_embed_v1##S(const T* image, const T* W, const T* bias, const T* cls,   \
@@ -128,6 +170,15 @@ __device__ __forceinline__ void patch_embed_tiled(const T* image, const T* W, co
     }
 VIT4J_FOR_EACH_DTYPE(PATCH_EMBED_KERNELS)
 #undef PATCH_EMBED_KERNELS
+#define PATCH_EMBED_TC_KERNELS(T, H)                                                                        \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS)                                                \
+        patch_embed_v3##H(const T* __restrict__ image, const T* __restrict__ W, const T* __restrict__ bias,  \
+                          const T* __restrict__ cls, const T* __restrict__ pos, T* __restrict__ out, int batch, \
+                          int channels, int size, int patch, int dim) {                                     \
+        patch_embed_tc(image, W, bias, cls, pos, out, batch, channels, size, patch, dim);                   \
+    }
+VIT4J_FOR_EACH_HALF_DTYPE(PATCH_EMBED_TC_KERNELS)
+#undef PATCH_EMBED_TC_KERNELS
 
 // ================================================================================================
 #ifdef VIT4J_STANDALONE
@@ -212,6 +263,41 @@ static void check(PeCase s, bool time, int offset = 0) {
     for (T* p : {dimg, dW, db, dc, dp, o1, o2}) CUDA_CHECK(cudaFree(p));
 }
 
+// ---- version 3 (tensor cores) ----
+template <class T> struct TcKernel;
+#define PATCH_EMBED_TC_TABLE(T, H) \
+    template <> struct TcKernel<T> { static constexpr auto v3 = patch_embed_v3##H; };
+VIT4J_FOR_EACH_HALF_DTYPE(PATCH_EMBED_TC_TABLE)
+#undef PATCH_EMBED_TC_TABLE
+
+template <class T>
+static void check_tc(PeCase s) {
+    const int G = s.S / s.P, T_ = G * G + 1, K = s.C * s.P * s.P;
+    std::printf("tensor cores: B=%d C=%d S=%d P=%d D=%d (tokens %d, K %d) %s\n", s.B, s.C, s.S, s.P, s.D, T_, K,
+                sa::dtype_name<T>());
+    auto himg = sa::rounded<T>(sa::random_vec((size_t) s.B * s.C * s.S * s.S));
+    auto hW = sa::rounded<T>(sa::random_vec((size_t) s.D * K));
+    auto hb = sa::rounded<T>(sa::random_vec(s.D)), hc = sa::rounded<T>(sa::random_vec(s.D));
+    auto hp = sa::rounded<T>(sa::random_vec((size_t) T_ * s.D));
+    std::vector<double> want;
+    cpu_patch_embed(himg, hW, hb, hc, hp, s.B, s.C, s.S, s.P, s.D, want);
+    T *di = sa::to_device_as<T>(himg), *dW = sa::to_device_as<T>(hW), *db = sa::to_device_as<T>(hb),
+      *dc = sa::to_device_as<T>(hc), *dp = sa::to_device_as<T>(hp);
+    const size_t n = (size_t) s.B * T_ * s.D;
+    T* o = sa::poisoned<T>(n);
+    dim3 g(sa::ceil_div(s.D, TC_BN), sa::ceil_div((long long) s.B * (T_ - 1), TC_BM));
+    VIT4J_LAUNCH(TcKernel<T>::v3, g, TC_THREADS, 0)(di, dW, db, dc, dp, o, s.B, s.C, s.S, s.P, s.D);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    const auto got = sa::to_host(o, n);
+    char what[96];
+    std::snprintf(what, sizeof what, "patch_embed_v3 %s", sa::dtype_name<T>());
+    sa::report(what, sa::rel_l2(got, want), sa::tolerance<T>());
+    const int bad = sa::outside_one_ulp<T>(got, want, 1e-5);
+    std::snprintf(what, sizeof what, "  ... %d of %zu elements beyond 1 ulp of %s", bad, n, sa::dtype_name<T>());
+    sa::report(what, bad == 0 ? 0.0 : 1.0, 0.0);
+    for (T* p : {di, dW, db, dc, dp, o}) CUDA_CHECK(cudaFree(p));
+}
+
 template <class T>
 static void check_half() {
     check<T>({1, 1, 4, 2, 3}, false);     // scalar A path
@@ -231,6 +317,9 @@ int main() {
     check<float>({8, 3, 224, 16, 768}, true);  // ViT-B/16, batch 8, timed
     check_half<__nv_bfloat16>();
     check_half<__half>();
+    check_tc<__nv_bfloat16>({2, 3, 32, 16, 40});  // P = 16: K = 768, D not a tile multiple
+    check_tc<__nv_bfloat16>({3, 2, 40, 8, 136});  // P = 8, 5x5 patches, D past one column tile
+    check_tc<__half>({2, 3, 32, 16, 40});
     return sa::finish("patch_embed");
 }
 #endif // VIT4J_STANDALONE

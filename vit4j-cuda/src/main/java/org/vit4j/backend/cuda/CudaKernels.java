@@ -339,8 +339,25 @@ public final class CudaKernels {
         return patchEmbed(ElementType.F32, s, images, weight, bias, clsToken, posEmbed, out);
     }
 
-    /** The patch-embedding GEMM (M = B * Np, N = D, K = C * P * P); its first grid row also writes the class rows. */
+    /**
+     * The patch-embedding GEMM (M = B * Np, N = D, K = C * P * P); its first grid row also writes the class rows.
+     * In bf16 and fp16 on the tensor cores (patch_embed_v3) where P and S are multiples of 8 and the image and
+     * weight 16-byte aligned; else {@link #patchEmbedV2}.
+     */
     public static Launch patchEmbed(ElementType type, PatchEmbedShape s, long images, long weight, long bias,
+            long clsToken, long posEmbed, long out) {
+        Launch simt = patchEmbedV2(type, s, images, weight, bias, clsToken, posEmbed, out);
+        if (type == ElementType.F32 || s.patch() % 8 != 0 || s.imageSize() % 8 != 0 || ((images | weight) & 15) != 0) {
+            return simt;
+        }
+        int patches = Math.multiplyExact(s.batch(), s.grid() * s.grid());
+        return new Launch("patch_embed", kernel("patch_embed", "patch_embed_v3", type),
+                tensorCoreGrid(patches, s.dim()), block(TensorCoreGemm.THREADS), 0, simt.args(),
+                TensorCoreGemm.STATIC_SHARED_BYTES);
+    }
+
+    /** Version 2, the tiled SIMT GEMM, in any type: what {@link #patchEmbed} runs in fp32. */
+    public static Launch patchEmbedV2(ElementType type, PatchEmbedShape s, long images, long weight, long bias,
             long clsToken, long posEmbed, long out) {
         int patches = Math.multiplyExact(s.batch(), s.grid() * s.grid());
         return new Launch("patch_embed", kernel("patch_embed", "patch_embed_v2", type), gemmGrid(patches, s.dim()),

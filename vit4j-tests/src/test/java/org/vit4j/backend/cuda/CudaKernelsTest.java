@@ -329,7 +329,7 @@ class CudaKernelsTest {
             plans.add(CudaKernels.linear(t, P, P, 0, P, 4, 4, 4, Epilogue.NONE, 0));
             plans.add(CudaKernels.linearQkvV2(t, P, P, P, P, 1, 4, 8, 2));
             plans.add(CudaKernels.linearV2(t, P, P, P, P, 4, 16, 4, Epilogue.BIAS_GELU, 0));
-            plans.add(CudaKernels.patchEmbed(t, s, P, P, P, P, P, P));
+            plans.add(CudaKernels.patchEmbedV2(t, s, P, P, P, P, P, P));
             plans.add(CudaKernels.patchEmbedV1(t, s, P, P, P, P, P, P));
             plans.add(CudaKernels.layerNorm(t, P, P, P, P, 2, 8, 1e-6f));
             plans.add(CudaKernels.layerNormV1(t, P, P, P, P, 2, 8, 1e-6f));
@@ -370,25 +370,32 @@ class CudaKernelsTest {
         // the cuBLAS epilogues exist in fp32 only; the tensor-core kernels in bf16 and fp16 only; every other
         // kernel in each type
         for (Map.Entry<String, List<String>> e : CudaKernels.KERNELS.entrySet()) {
-            List<String> typed = e.getValue().stream().filter(n -> !(n.startsWith("linear_v3_") || n.startsWith("attention_v3_"))).toList();
+            List<String> typed = e.getValue().stream().filter(n -> !tensorCore(n)).toList();
             long half = typed.stream().filter(n -> n.endsWith("_bf16") || n.endsWith("_f16")).count();
             assertEquals(e.getKey().equals("epilogue") ? 0 : 2 * typed.size() / 3, half, e.getKey());
             long tc = e.getValue().size() - typed.size();
             int expected = switch (e.getKey()) {
                 case "linear" -> 10;   // linear_v3_{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
                 case "attention" -> 4; // attention_v3_hd{64,80} x {bf16, f16}
+                case "patch_embed" -> 2; // patch_embed_v3 x {bf16, f16}
                 default -> 0;
             };
             assertEquals(expected, tc, e.getKey() + ": tensor-core kernels");
-            assertTrue(e.getValue().stream().filter(n -> (n.startsWith("linear_v3_") || n.startsWith("attention_v3_")))
+            assertTrue(e.getValue().stream().filter(CudaKernelsTest::tensorCore)
                     .allMatch(n -> n.endsWith("_bf16") || n.endsWith("_f16")), e.getKey());
         }
     }
 
-    /** Plans that run on the tensor cores: each epilogue, the QKV projection, attention; bf16 and fp16. */
+    /** The tensor-core kernels (bf16 and fp16 only): linear_v3_*, attention_v3_*, patch_embed_v3. */
+    private static boolean tensorCore(String name) {
+        return name.startsWith("linear_v3_") || name.startsWith("attention_v3_") || name.startsWith("patch_embed_v3");
+    }
+
+    /** Plans that run on the tensor cores: each epilogue, the QKV projection, attention, patch embedding; bf16 and fp16. */
     private static List<Launch> tensorCorePlans() {
         List<Launch> plans = new ArrayList<>();
         for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+            plans.add(CudaKernels.patchEmbed(t, new PatchEmbedShape(2, 3, 224, 16, 384), P, P, P, P, P, P));
             for (int hd : new int[] {64, 80}) plans.add(CudaKernels.attention(t, P, P, 2, 197, 3, hd, 0.125f));
             for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(t, P, P, P, P, 197, 64, 100, e, P));
             plans.add(CudaKernels.linear(t, P, P, 0, P, 197, 64, 100, Epilogue.NONE, 0));
@@ -461,6 +468,35 @@ class CudaKernelsTest {
                         assertTrue((long) l.grid()[0] * bq >= tokens && (long) (l.grid()[0] - 1) * bq < tokens);
                         assertEquals(8 * 6, l.grid()[1]);
                     }
+                }
+            }
+        }
+    }
+
+    /** bf16/fp16 patch embedding runs patch_embed_v3 where P and S are multiples of 8 and image, weight aligned. */
+    @Test
+    void halfPatchEmbedRunsOnTensorCoresWhereItApplies() {
+        PatchEmbedShape[] shapes = {
+            new PatchEmbedShape(1, 1, 4, 2, 3), new PatchEmbedShape(8, 3, 224, 16, 384),
+            new PatchEmbedShape(3, 3, 15, 5, 70), new PatchEmbedShape(2, 3, 224, 14, 1280), new PatchEmbedShape(3, 2, 40, 8, 136)
+        };
+        for (ElementType t : ElementType.values()) {
+            for (PatchEmbedShape s : shapes) {
+                for (long img : new long[] {P, P + 8}) {
+                    Launch l = CudaKernels.patchEmbed(t, s, img, P, P, P, P, P);
+                    Launch v2 = CudaKernels.patchEmbedV2(t, s, img, P, P, P, P, P);
+                    checkLimits(l);
+                    assertEquals(v2.args(), l.args());
+                    boolean tc = t != ElementType.F32 && s.patch() % 8 == 0 && s.imageSize() % 8 == 0 && img % 16 == 0;
+                    if (!tc) {
+                        assertEquals(v2.toString(), l.toString());
+                        continue;
+                    }
+                    assertEquals("patch_embed_v3" + CudaKernels.suffix(t), l.kernelName());
+                    long patches = (long) s.batch() * s.grid() * s.grid();
+                    assertTrue((long) l.grid()[0] * TensorCoreGemm.BN >= s.dim());
+                    assertTrue((long) l.grid()[1] * TensorCoreGemm.BM >= patches
+                            && (long) (l.grid()[1] - 1) * TensorCoreGemm.BM < patches);
                 }
             }
         }
