@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "vit4j", mixinStandardHelpOptions = true, version = "vit4j 0.1.0",
         description = "Vision Transformer inference with hand-written kernels, checked against a Java reference.",
         subcommands = {ClassifyCommand.class, RunCommand.class, DevicesCommand.class, BenchCommand.class,
-                SoakCommand.class})
+                SoakCommand.class, AttentionCommand.class, PosEmbedCommand.class})
 public final class Main {
 
     /** Exit status for bad input (a file, tensor or argument at fault). */
