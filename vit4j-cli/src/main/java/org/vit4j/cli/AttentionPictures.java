@@ -116,7 +116,7 @@ final class AttentionPictures {
     static void attention(Path png, String title, float[] pixels, int channels, int size, int grid,
             float[] rollout, int block, float[] headMaps, int heads) {
         AttentionLayout l = attentionLayout(size, grid, heads);
-        BufferedImage img = new BufferedImage(l.width(), l.height(), BufferedImage.TYPE_INT_RGB);
+        BufferedImage img = new BufferedImage(widthFor(l.width(), title), l.height(), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = canvas(img);
         g.setFont(TITLE);
         g.drawString(title, MARGIN, MARGIN + 12);
@@ -175,7 +175,7 @@ final class AttentionPictures {
      */
     static void posEmbed(Path png, String title, float[] sim, int gridH, int gridW) {
         PosEmbedLayout l = posEmbedLayout(gridH, gridW);
-        BufferedImage img = new BufferedImage(l.width(), l.height(), BufferedImage.TYPE_INT_RGB);
+        BufferedImage img = new BufferedImage(widthFor(l.width(), title), l.height(), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = canvas(img);
         g.setFont(TITLE);
         g.drawString(title, MARGIN, MARGIN + 12);
@@ -239,6 +239,16 @@ final class AttentionPictures {
             BitmapEncoder.saveBitmap(chart, png.toString().replaceAll("(?i)\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + png, e);
+        }
+    }
+
+    /** The layout's width, or wider where the title needs it (a long checkpoint path). */
+    private static int widthFor(int layoutWidth, String title) {
+        Graphics2D g = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+        try {
+            return Math.max(layoutWidth, g.getFontMetrics(TITLE).stringWidth(title) + 2 * MARGIN);
+        } finally {
+            g.dispose();
         }
     }
 
