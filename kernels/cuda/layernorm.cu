@@ -8,10 +8,10 @@
 // Build: cmake -S . -B build && cmake --build build          -> build/kernels/layernorm.fatbin
 // Standalone: nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 kernels/cuda/layernorm.cu -o /tmp/layernorm && /tmp/layernorm
 //
-// Kernels: layernorm_v1 (one thread per row, the baseline), layernorm and add_layernorm (one warp
+// Kernels: layernorm_v1 (one thread per row, the baseline), layernorm_v2 and add_layernorm_v2 (one warp
 // per row). dim is any value in 1..4096 (beyond that the generic path still works, only slower).
 // Each in three storage types (VIT4J_FOR_EACH_DTYPE of common.cuh: name, name_bf16, name_f16):
-// statistics in float, each output rounded once; add_layernorm rounds the sum it stores and
+// statistics in float, each output rounded once; add_layernorm_v2 rounds the sum it stores and
 // normalises that rounded sum, exactly what add then layernorm would give. Least bytes above are for
 // float; the half types halve them.
 //
@@ -141,7 +141,7 @@ __device__ __forceinline__ void layernorm_row(const T* x, const T* residual, T* 
     for (int i = lane; i < dim; i += 32) st(out + base + i, (ld(src + i) - mean) * rstd * ld(gamma + i) + ld(beta + i));
 }
 
-// layernorm and add_layernorm: grid = ceil(rows / LN_WARPS), block = LN_THREADS.
+// layernorm_v2 and add_layernorm_v2: grid = ceil(rows / LN_WARPS), block = LN_THREADS.
 #define LAYERNORM_KERNELS(T, S)                                                                             \
     extern "C" __global__ void layernorm_v1##S(const T* x, const T* gamma, const T* beta, T* out, int rows, \
                                                int dim, float eps) {                                       \

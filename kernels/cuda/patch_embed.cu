@@ -8,7 +8,7 @@
 // Build: cmake -S . -B build && cmake --build build          -> build/kernels/patch_embed.fatbin
 // Standalone: nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 kernels/cuda/patch_embed.cu -o /tmp/patch_embed && /tmp/patch_embed
 //
-// Kernels: patch_embed_v1 (one output per thread, the baseline), patch_embed (the tiled GEMM); each in
+// Kernels: patch_embed_v1 (one output per thread, the baseline), patch_embed_v2 (the tiled GEMM); each in
 // three storage types (VIT4J_FOR_EACH_DTYPE of common.cuh: name, name_bf16, name_f16). The sum
 // acc + bias + pos (cls + pos for the class rows) is formed in float and rounded once at the store.
 // patch_embed_v3 (bf16 and fp16 only: name_bf16, name_f16): the same on tensor cores, the main loop of
