@@ -45,14 +45,15 @@ status=0
 for cls in "${classes[@]}"; do
   log=target/fuzz/$cls.log
   start=$(date +%s)
+  touch target/fuzz/.started
   set +e
   # JAZZER_FUZZ=1: fuzz instead of replaying the inputs (Jazzer attaches its agent to the test JVM
   # itself). JUnit's own timeout is turned off (it would end the whole fuzzing run after 10 s); Jazzer
   # passes the @Timeout to libFuzzer per input instead. Coverage is collected from our code, from
   # Jackson (which parses the safetensors header and config.json) and from the JDK's image readers
   # (com.sun.imageio: the PNG decoder and the Java side of JPEG's; libjpeg is native): with them the
-  # image target reached ~3x the edges in the same minute (1010 against 360). Warnings logged per
-  # input (ImageLoader's) are silenced: they would fill the log and slow the run.
+  # image target reached ~3x the edges in the same minute (1010 against 360). Should a logging binding
+  # be on the test classpath, its per-input warnings (ImageLoader's) are silenced: they would fill the log.
   # jazzer.internal.basedir: where Jazzer looks for src/test/resources to write findings into (it would
   # take the working directory, the checkout's root, which has none since the module split).
   JAZZER_FUZZ=1 mvn "${mvn_flags[@]}" test -pl "$module" -Dtest="org.vit4j.fuzz.$cls" \
@@ -85,6 +86,9 @@ for cls in "${classes[@]}"; do
     status=1
     echo "fuzz.sh: $cls: ${tests:-no test summary}; log: $log" >&2
     grep -aE '^== Java Exception:|^Caused by|crash-[0-9a-f]{40}|ERROR: libFuzzer' "$log" | head -20 >&2 || true
+    # The inputs, so that a finding in a throw-away checkout (CI) can be recreated: base64 -d > FILE.
+    find "$module/src/test/resources/org/vit4j/fuzz/${cls}Inputs" -type f -newer target/fuzz/.started 2>/dev/null |
+      while read -r f; do echo "fuzz.sh: finding input $f (base64):" >&2; base64 -w0 "$f" >&2; echo >&2; done
   fi
 done
 exit $status

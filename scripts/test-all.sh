@@ -26,9 +26,9 @@ fi
 VIT4J_REQUIRE_OPENCL=1 VIT4J_REQUIRE_CUDA_CPU=1 VIT4J_CUDA_STRICT=1 VIT4J_CTEST=1 mvn -B -ntp verify
 
 # Fuzzing (issue 12): `mvn verify` above replayed each fuzz target's committed inputs (vit4j-core's
-# org.vit4j.fuzz); now each target fuzzes for FUZZ_CI_DURATION (default 30 s; 3 to 4 minutes in all
-# with Maven's start-up). A finding fails CI: its input is written to
-# vit4j-core/src/test/resources/org/vit4j/fuzz/*Inputs/fuzz, the log to target/fuzz.
+# org.vit4j.fuzz); now each target fuzzes for FUZZ_CI_DURATION (default 30 s; 2 minutes in all on a quiet
+# machine, about 4 under load, with Maven's start-up). A finding fails CI: its input is written to
+# vit4j-core/src/test/resources/org/vit4j/fuzz/*Inputs/fuzz (and printed in base64), the log to target/fuzz.
 # FUZZ_CI_DURATION=0 skips it. The long run: scripts/fuzz.sh TARGET DURATION (README, "Fuzzing").
 if [ "${FUZZ_CI_DURATION:-30s}" != 0 ]; then
   FUZZ_OFFLINE=1 scripts/fuzz.sh all "${FUZZ_CI_DURATION:-30s}" target/fuzz/ci-summary.txt
