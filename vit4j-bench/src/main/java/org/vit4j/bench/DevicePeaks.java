@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.vit4j.ElementType;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
 import org.vit4j.backend.Epilogue;
@@ -16,9 +17,11 @@ import org.vit4j.backend.Epilogue;
  * What a device can do, measured on it rather than read off a datasheet: the bandwidth of a large
  * device-to-device copy (bytes read plus written) and the rate of a large square GEMM through the
  * backend's own linear op, the best of a few large shapes (so "peak" here is vit4j's best GEMM on
- * the device, the ceiling its other ops are held to). Cached per device and kernel build in {@code ~/.cache/vit4j/peaks.json}.
+ * the device, the ceiling its other ops are held to). The GEMM runs in the precision asked for: a
+ * bf16 pass is held to the device's bf16 GEMM rate (tensor cores on a GPU), not to its fp32 rate.
+ * Cached per device, precision and kernel build in {@code ~/.cache/vit4j/peaks.json}.
  */
-public record DevicePeaks(String device, double copyGBs, double gemmGflops, int gemmSize, String measured) {
+public record DevicePeaks(String device, String precision, double copyGBs, double gemmGflops, int gemmSize, String measured) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -26,9 +29,21 @@ public record DevicePeaks(String device, double copyGBs, double gemmGflops, int 
         return Path.of(System.getProperty("user.home"), ".cache", "vit4j", "peaks.json");
     }
 
-    /** The cached figures for this backend's device, or new measurements (then cached). */
+    /** The cached fp32 figures for this backend's device, or new measurements (then cached). */
     public static DevicePeaks of(Backend backend, boolean remeasure) {
-        String key = backend.name() + ": " + backend.deviceName() + " | kernels " + kernelsFingerprint();
+        return of(backend, ElementType.F32, remeasure);
+    }
+
+    /**
+     * The cached figures for this backend's device with its GEMM in {@code precision}, or new
+     * measurements (then cached).
+     */
+    public static DevicePeaks of(Backend backend, ElementType precision, boolean remeasure) {
+        if (!backend.supports(precision)) {
+            throw new IllegalArgumentException(backend.name() + " does not run " + precision.label());
+        }
+        String key = backend.name() + ": " + backend.deviceName() + " | " + precision.label() + " | kernels "
+                + kernelsFingerprint();
         Path file = cacheFile();
         ObjectNode all = JSON.createObjectNode();
         try {
@@ -37,7 +52,7 @@ public record DevicePeaks(String device, double copyGBs, double gemmGflops, int 
         } catch (IOException | ClassCastException | IllegalArgumentException e) {
             all = JSON.createObjectNode(); // a damaged cache is measured anew
         }
-        DevicePeaks p = measure(backend, key);
+        DevicePeaks p = measure(backend, precision, key);
         try {
             Files.createDirectories(file.getParent());
             all.set(key, JSON.valueToTree(p));
@@ -62,7 +77,7 @@ public record DevicePeaks(String device, double copyGBs, double gemmGflops, int 
         return Long.toHexString(crc.getValue());
     }
 
-    static DevicePeaks measure(Backend be, String key) {
+    static DevicePeaks measure(Backend be, ElementType type, String key) {
         boolean reference = be.name().equals("cpu");
         int copyFloats = reference ? 1 << 23 : 1 << 25;
         int n = reference ? 384 : 2048;
@@ -78,13 +93,14 @@ public record DevicePeaks(String device, double copyGBs, double gemmGflops, int 
         double gemm = 0;
         for (int[] s : shapes) {
             int mm = s[0], nn = s[1], kk = s[2];
-            try (DeviceBuffer x = be.upload(Arrays.copyOf(host, mm * kk)); DeviceBuffer w = be.upload(Arrays.copyOf(host, nn * kk));
-                    DeviceBuffer y = be.allocate((long) mm * nn)) {
+            try (DeviceBuffer x = be.upload(Arrays.copyOf(host, mm * kk), type);
+                    DeviceBuffer w = be.upload(Arrays.copyOf(host, nn * kk), type);
+                    DeviceBuffer y = be.allocate(type, (long) mm * nn)) {
                 double t = best(be, 3, () -> be.linear(x, w, null, y, mm, kk, nn, Epilogue.NONE, null));
                 gemm = Math.max(gemm, 2.0 * mm * nn * (double) kk / t / 1e9);
             }
         }
-        return new DevicePeaks(key, copy, gemm, n, Instant.now().toString());
+        return new DevicePeaks(key, type.label(), copy, gemm, n, Instant.now().toString());
     }
 
     /** The fastest of {@code reps} timed runs after one warm-up, in seconds. */

@@ -173,10 +173,10 @@ final class BenchCommand implements Callable<Integer> {
                 result.put("images_per_second", last.imagesPerSecond());
                 result.put("gflops_per_second", last.gflopsPerSecond());
                 if (profilePasses > 0) { // the peaks serve only the per-op table
-                    DevicePeaks peaks = DevicePeaks.of(backend, remeasurePeaks);
-                    System.out.printf(Locale.ROOT, "device peaks (measured %s): copy %.1f GB/s (read + write), GEMM %.1f "
+                    DevicePeaks peaks = DevicePeaks.of(backend, precision, remeasurePeaks);
+                    System.out.printf(Locale.ROOT, "device peaks (measured %s): copy %.1f GB/s (read + write), %s GEMM %.1f "
                             + "GFLOP/s (vit4j's linear, best of large shapes up to %d^3)%n", peaks.measured(), peaks.copyGBs(),
-                            peaks.gemmGflops(), peaks.gemmSize());
+                            peaks.precision(), peaks.gemmGflops(), peaks.gemmSize());
                     result.put("peaks", peaks);
                     result.put("ops", profile(weights, backend, images, peaks, precision));
                 }
