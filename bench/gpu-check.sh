@@ -1,127 +1,161 @@
 #!/usr/bin/env bash
-# vit4j on an NVIDIA GPU host with no JDK, no Maven and no network, in one run (under 8 minutes):
-#   1. each CUDA kernel alone against its CPU reference (kernels/cuda/*.cu built standalone by nvcc);
-#   2. every JUnit test on the bundled runtime, CUDA required (kernel parity, golden encoder, graphs);
-#   3. the encoder benchmark (vit4j bench) for ViT-S/16 and ViT-B/16 at batch 1, 64, 256, and the attention
-#      probabilities' cost (issue 14: bench --attentions, ViT-B/16 at batch 8);
-#   4. PyTorch on the same weights (eager fp32 with TF32 off; torch.compile at batch 64) and the logits
-#      compared, where PyTorch is;
-# then one table. Run from the repository root with the distribution carried as
-# target/vit4j-dist.tar.gz (scripts/make-dist.sh builds it):
-#   bash bench/gpu-check.sh [OUT_DIR]     (default OUT_DIR: $OUT, else /tmp/vit4j-gpu-check)
+# vit4j on an NVIDIA GPU host with no JDK, no Maven and no network, in one run under 9 minutes:
+#   1. parity: each CUDA kernel file alone against its CPU reference (kernels/cuda/*.cu built standalone by
+#      nvcc for sm_90a), mma.cuh's wrappers as the instructions and as their fallbacks, then every JUnit
+#      test on the bundled runtime with CUDA required (fp32, bf16 and fp16 kernel parity on odd shapes,
+#      golden encoder, graphs);
+#   2. half precision (issue 13): ViT-B/16 bf16 at batch 256 and 1, vit4j (own GEMM, then --gemm cublas)
+#      against PyTorch bf16 eager and torch.compile on the same weights and input; cuBLAS (through torch) at
+#      the shapes of the four linears and the device's bf16 matmul peak; vit4j's per-op table;
+#   3. fp32 (issue 4): ViT-S/16 and ViT-B/16 at batch 1, 64, 256 against PyTorch fp32 (TF32 off), and the
+#      attention probabilities' cost (issue 14);
+# then the tables. Each step is skipped, saying so, when less time is left than it needs (GPU_CHECK_BUDGET_S,
+# default 500 s), so that the logs always come back. Run from the repository root with the distribution
+# carried as target/vit4j-dist.tar.gz (scripts/make-dist.sh builds it):
+#   bash bench/gpu-check.sh          (work in $WORK, default /tmp/vit4j-gpu-check; results to $OUT)
+# $OUT receives at most 8 files, as the device tool returns no more: gpu-check.log (everything printed),
+# summary.txt, tables.md and gpu-check.tar.gz (every log, JSON and per-kernel output of the run).
 set -uo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
-out=${1:-${OUT:-/tmp/vit4j-gpu-check}}
-mkdir -p "$out"
-log="$out/gpu-check.log"
+work=${WORK:-/tmp/vit4j-gpu-check}
+results=${OUT:-$work/out}
+rm -rf "$work" && mkdir -p "$work" "$results"
+log="$results/gpu-check.log"
 exec > >(tee "$log") 2>&1
 start=$(date +%s)
+deadline=$(( start + ${GPU_CHECK_BUDGET_S:-500} ))
 stamp() { echo "== $(( $(date +%s) - start ))s: $*"; }
 summary=()
+# budget SECONDS WHAT: true if SECONDS are left before the deadline; else records WHAT as skipped.
+budget() {
+  local left=$(( deadline - $(date +%s) ))
+  if [ "$left" -ge "$1" ]; then return 0; fi
+  summary+=("$2: SKIPPED (${left}s left of the budget, needs $1 s)"); echo "skipped: $2 (${left}s left)"; return 1
+}
+finish() {
+  stamp "done"
+  printf '%s\n' "${summary[@]}" | tee "$work/summary.txt"
+  cp "$work/summary.txt" "$results/" 2>/dev/null
+  [ -f "$work/tables.md" ] && cp "$work/tables.md" "$results/"
+  tar -C "$work" --exclude='*.safetensors' --exclude=dist --exclude='./mma_ptx' --exclude='./mma_fallback' \
+      -czf "$results/gpu-check.tar.gz" . 2>/dev/null
+}
+trap finish EXIT
 
 stamp "host"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || echo "no nvidia-smi"
 command -v nvcc >/dev/null && nvcc --version | tail -1
+python3 -c "import torch; print('torch', torch.__version__, torch.version.cuda)" 2>/dev/null || echo "no torch"
 
 stamp "distribution"
-dist=$out/dist
+dist=$work/dist
+mkdir -p "$dist"
 if [ -f target/vit4j-dist.tar.gz ]; then
-  mkdir -p "$dist" && tar -C "$dist" -xzf target/vit4j-dist.tar.gz
+  tar -C "$dist" -xzf target/vit4j-dist.tar.gz
 elif [ -d target/dist/vit4j ]; then
-  mkdir -p "$dist" && cp -r target/dist/vit4j "$dist/"
+  cp -r target/dist/vit4j "$dist/"
 else
   echo "no distribution: run scripts/make-dist.sh and carry target/vit4j-dist.tar.gz"; exit 2
 fi
 v4j=$dist/vit4j/bin/vit4j
-"$v4j" devices | tee "$out/devices.txt"
+# cuBLAS for --gemm cublas: the host's CUDA libraries, else the ones PyTorch's wheels carry.
+cublas_dir=$(python3 -c "import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], 'lib'))" 2>/dev/null)
+[ -n "$cublas_dir" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$cublas_dir" && echo "cuBLAS from $cublas_dir"
+"$v4j" devices | tee "$work/devices.txt"
 
-stamp "1. standalone CUDA kernel checks"
-if command -v nvcc >/dev/null; then
+stamp "1a. parity: standalone CUDA kernel checks"
+if command -v nvcc >/dev/null && budget 60 "standalone kernels"; then
   pids=()
   for f in linear patch_embed layernorm attention elementwise epilogue; do
-    ( nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 "kernels/cuda/$f.cu" -o "$out/$f" > "$out/$f.build.txt" 2>&1 ) &
+    ( nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90a -Ikernels/cuda "kernels/cuda/$f.cu" -o "$work/$f" \
+        > "$work/$f.build.txt" 2>&1 ) &
     pids+=($!)
   done
   # mma.cuh's wrappers first, as the real instructions and as the fallback on the GPU: the tensor-core
-  # GEMM (linear_v3_*) rests on their fragment layouts
+  # kernels rest on their fragment layouts
   for v in ptx fallback; do
     d=""; [ "$v" = fallback ] && d=-DVIT4J_MMA_FALLBACK
-    ( nvcc -DVIT4J_STANDALONE $d -std=c++17 -O3 -arch=sm_90 -Ikernels/cuda kernels/cuda/tests/mma_test.cu \
-        -o "$out/mma_$v" > "$out/mma_$v.build.txt" 2>&1 ) &
+    ( nvcc -DVIT4J_STANDALONE $d -std=c++17 -O3 -arch=sm_90a -Ikernels/cuda kernels/cuda/tests/mma_test.cu \
+        -o "$work/mma_$v" > "$work/mma_$v.build.txt" 2>&1 ) &
     pids+=($!)
   done
   wait "${pids[@]}"  # (a bare wait would also wait for the log's tee)
   for f in mma_ptx mma_fallback linear patch_embed layernorm attention elementwise epilogue; do
-    if [ -x "$out/$f" ] && timeout 120 "$out/$f" > "$out/$f.txt" 2>&1; then
-      summary+=("kernel $f: PASS ($(grep -c -i 'ok\|pass' "$out/$f.txt") checks)"); tail -3 "$out/$f.txt"
+    if [ -x "$work/$f" ] && timeout 120 "$work/$f" > "$work/$f.txt" 2>&1; then
+      summary+=("kernel $f: PASS ($(grep -c -i 'ok\|pass' "$work/$f.txt") checks)"); tail -3 "$work/$f.txt"
     else
-      summary+=("kernel $f: FAIL (see $f.txt / $f.build.txt)"); tail -20 "$out/$f.txt" "$out/$f.build.txt" 2>/dev/null
+      summary+=("kernel $f: FAIL (see $f.txt / $f.build.txt)"); tail -20 "$work/$f.txt" "$work/$f.build.txt" 2>/dev/null
     fi
   done
-else
+elif ! command -v nvcc >/dev/null; then
   summary+=("standalone kernels: not run (no nvcc)")
 fi
 
-stamp "2. JUnit suite on the bundled runtime (CUDA required)"
-if VIT4J_REQUIRE_CUDA=1 timeout 240 "$dist/vit4j/bin/vit4j-test" --reports-dir="$out/junit" > "$out/junit.txt" 2>&1; then
-  summary+=("junit: PASS $(grep -E 'tests successful' "$out/junit.txt" | tr -s ' []' ' ')")
-else
-  summary+=("junit: FAIL $(grep -E 'tests (successful|failed)' "$out/junit.txt" | tr -s ' []' ' ' | tr '\n' ';')")
+stamp "1b. parity: JUnit suite on the bundled runtime (CUDA required)"
+if budget 200 "junit"; then
+  if VIT4J_REQUIRE_CUDA=1 timeout 240 "$dist/vit4j/bin/vit4j-test" --reports-dir="$work/junit" > "$work/junit.txt" 2>&1; then
+    summary+=("junit: PASS $(grep -E 'tests successful' "$work/junit.txt" | tr -s ' []' ' ')")
+  else
+    summary+=("junit: FAIL $(grep -E 'tests (successful|failed)' "$work/junit.txt" | tr -s ' []' ' ' | tr '\n' ';')")
+  fi
+  tail -15 "$work/junit.txt"
 fi
-tail -15 "$out/junit.txt"
 
-stamp "3-4. encoder benchmark, and PyTorch on the same weights"
 have_torch=0; python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null && have_torch=1
-for model in vit-s16 vit-b16; do
-  wdir=$out/$model; mkdir -p "$wdir"
+# torch_peer DIR ARGS...: PyTorch on the GPU, appending to torch.txt
+torch_peer() { timeout 150 python3 bench/peers/torch_vit_cpu.py --device cuda --iterations 20 --warmup 3 "$@" | tee -a "$work/torch.txt"; }
+# vit4j_bench ARGS...: vit4j bench on CUDA, appending to vit4j-bench.txt
+vit4j_bench() { timeout 150 "$v4j" bench --backend cuda --iterations 20 --warmup 3 "$@" | tee -a "$work/vit4j-bench.txt"; }
+
+stamp "2. half precision: ViT-B/16 bf16 (issue 13)"
+h=$work/bf16; mkdir -p "$h"
+if [ $have_torch = 1 ] && budget 120 "bf16 b256"; then
+  # One export (fp32 weights and input; each side rounds them to bf16 itself) for every bf16 run at b256.
+  torch_peer --model vit-b16 --batch 256 --dtype bf16 --export "$h/b256" --logits "$h/b256/torch-bf16-logits.safetensors" \
+      --json "$h/b256/torch-bf16.json"
+  torch_peer --model vit-b16 --batch 256 --dtype fp32 --logits "$h/b256/torch-fp32-logits.safetensors" \
+      --json "$h/b256/torch-fp32.json"
+  torch_peer --model vit-b16 --batch 256 --dtype bf16 --compile --json "$h/b256/torch-compile-bf16.json"
+  timeout 90 python3 bench/peers/torch_gemm.py --model vit-b16 --batch 256 --dtype bf16 --json "$h/b256/cublas-gemm.json" \
+      | tee -a "$work/torch.txt"
+  w=(--weights "$h/b256/model.safetensors" --input "$h/b256/input.safetensors")
+  vit4j_bench "${w[@]}" --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16.json" \
+      --logits "$h/b256/vit4j-bf16-logits.safetensors"
+  vit4j_bench "${w[@]}" --precision bf16 --batch 256 --profile-passes 0 --gemm cublas --json "$h/b256/vit4j-bf16-cublas.json"
+fi
+if [ $have_torch = 1 ] && budget 45 "bf16 b1"; then
+  torch_peer --model vit-b16 --batch 1 --dtype bf16 --export "$h/b1" --json "$h/b1/torch-bf16.json"
+  torch_peer --model vit-b16 --batch 1 --dtype bf16 --compile --json "$h/b1/torch-compile-bf16.json"
+  vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" --precision bf16 --batch 1 \
+      --iterations 200 --profile-passes 0 --json "$h/b1/vit4j-bf16.json"
+fi
+
+stamp "3. fp32 encoder benchmark, and PyTorch on the same weights (issue 4)"
+for model in vit-b16 vit-s16; do
+  wdir=$work/$model; mkdir -p "$wdir"
   for batch in 1 64 256; do
+    budget 40 "fp32 $model b$batch" || continue
     if [ $have_torch = 1 ]; then
-      timeout 120 python3 bench/peers/torch_vit_cpu.py --device cuda --model $model --batch $batch --iterations 20 \
-          --warmup 3 --export "$wdir/b$batch" --logits "$wdir/b$batch/torch-logits.safetensors" \
-          --json "$wdir/b$batch/torch.json" | tee -a "$out/torch.txt"
+      torch_peer --model $model --batch $batch --export "$wdir/b$batch" \
+          --logits "$wdir/b$batch/torch-logits.safetensors" --json "$wdir/b$batch/torch.json"
       weights=(--weights "$wdir/b$batch/model.safetensors" --input "$wdir/b$batch/input.safetensors")
     else
       weights=(--model $model)
     fi
     if [ $have_torch = 1 ] && [ $batch = 64 ]; then  # torch.compile too, where it counts most
-      timeout 150 python3 bench/peers/torch_vit_cpu.py --device cuda --compile --model $model --batch $batch \
-          --iterations 20 --warmup 3 --json "$wdir/b$batch/torch-compile.json" | tee -a "$out/torch.txt"
+      torch_peer --compile --model $model --batch $batch --json "$wdir/b$batch/torch-compile.json"
     fi
-    timeout 150 "$v4j" bench --backend cuda "${weights[@]}" --batch $batch --iterations 20 --warmup 3 \
-        --profile-passes $([ $batch = 64 ] && echo 1 || echo 0) --json "$wdir/b$batch/vit4j.json" \
-        --logits "$wdir/b$batch/vit4j-logits.safetensors" | tee -a "$out/vit4j-bench.txt"
+    vit4j_bench "${weights[@]}" --batch $batch --profile-passes $([ $batch = 64 ] && echo 1 || echo 0) \
+        --json "$wdir/b$batch/vit4j.json" --logits "$wdir/b$batch/vit4j-logits.safetensors"
   done
 done
 # Issue 14: what a pass that returns every block's attention probabilities costs (attention_probs per op,
 # with against without, alternating).
-timeout 150 "$v4j" bench --backend cuda --model vit-b16 --batch 8 --iterations 10 --warmup 2 --attentions \
-    --profile-passes 1 --json "$out/vit4j-attentions.json" | tee "$out/vit4j-attentions.txt"
-if [ $have_torch = 1 ]; then
-  python3 - "$out" <<'PY' | tee "$out/table.md"
-import json, os, sys
-import numpy as np
-sys.path.insert(0, "scripts/python")
-import st_io
-out = sys.argv[1]
-print("| model | batch | vit4j img/s | torch eager fp32 img/s | ratio | torch.compile img/s | logits rel. L2 | top-1 agree |")
-print("|---|---|---|---|---|---|---|---|")
-for model in ("vit-s16", "vit-b16"):
-    for b in (1, 64, 256):
-        d = os.path.join(out, model, f"b{b}")
-        try:
-            v = json.load(open(os.path.join(d, "vit4j.json"))); t = json.load(open(os.path.join(d, "torch.json")))
-            a = st_io.load(os.path.join(d, "torch-logits.safetensors"))["logits"].astype(np.float64)
-            c = st_io.load(os.path.join(d, "vit4j-logits.safetensors"))["logits"].astype(np.float64)
-            err = np.linalg.norm(a - c) / np.linalg.norm(a)
-            agree = int((a.argmax(1) == c.argmax(1)).sum())
-            cp = os.path.join(d, "torch-compile.json")
-            comp = f"{json.load(open(cp))['images_per_second']:.1f}" if os.path.exists(cp) else "-"
-            print(f"| {model} | {b} | {v['images_per_second']:.1f} | {t['images_per_second']:.1f} | "
-                  f"{v['images_per_second'] / t['images_per_second']:.2f} | {comp} | {err:.1e} | {agree}/{b} |")
-        except Exception as e:  # a missing run is a row that says so
-            print(f"| {model} | {b} | - | - | - | - | - | missing: {e} |")
-PY
+if budget 30 "attentions"; then
+  timeout 60 "$v4j" bench --backend cuda --model vit-b16 --batch 8 --iterations 10 --warmup 2 --attentions \
+      --profile-passes 1 --json "$work/vit4j-attentions.json" | tee "$work/vit4j-attentions.txt"
 fi
 
-stamp "done"
-printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
+if [ $have_torch = 1 ]; then
+  python3 bench/gpu_check_tables.py "$work" | tee "$work/tables.md"
+fi

@@ -26,6 +26,7 @@ from torchvision.models.vision_transformer import VisionTransformer  # noqa: E40
 
 import st_io  # noqa: E402
 
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 SIZES = {"ti": (192, 12, 3, 768), "s": (384, 12, 6, 1536), "b": (768, 12, 12, 3072), "l": (1024, 24, 16, 4096)}
 
 
@@ -86,6 +87,9 @@ def main():
     ap.add_argument("--json", help="write the timing as JSON")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda (eager fp32 with TF32 off)")
     ap.add_argument("--compile", action="store_true", help="time torch.compile(model) instead of eager (torch 2.x)")
+    ap.add_argument("--dtype", default="fp32", choices=DTYPES,
+                    help="weights and activations in fp32, bf16 or fp16 (logits returned as fp32); on a GPU the "
+                         "half types run cuBLAS on tensor cores and nn.MultiheadAttention's fused (flash) path")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -102,7 +106,9 @@ def main():
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    m, xd = m.to(dev), x.to(dev)
+    # The exported weights and input stay fp32 (vit4j rounds them to its own precision at upload, as
+    # torch's .to() does here), so both sides start from the same numbers.
+    m, xd = m.to(dev, DTYPES[a.dtype]), x.to(dev, DTYPES[a.dtype])
     mode = "eager"
     if a.compile:
         if not hasattr(torch, "compile"):
@@ -117,9 +123,9 @@ def main():
             y = m(xd).float().cpu()  # to the host, as vit4j's forward returns logits on the host
             times.append(time.perf_counter() - t0)
     med = statistics.median(times) * 1e3
-    where = (torch.cuda.get_device_name(dev) + ", fp32, TF32 off") if dev.type == "cuda" else \
+    where = (torch.cuda.get_device_name(dev) + ", TF32 off") if dev.type == "cuda" else \
         f"{torch.get_num_threads()} threads, BLAS {blas_in_use()}"
-    where += ", " + mode
+    where += ", " + a.dtype + ", " + mode
     print(f"torch {torch.__version__} ({where}): {a.model} batch {a.batch}: "
           f"median {med:.1f} ms (min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}; {a.iterations} runs) "
           f"= {a.batch / med * 1e3:.2f} img/s")
@@ -127,7 +133,7 @@ def main():
         st_io.save(a.logits, {"logits": y.numpy()})
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"peer": "torch " + torch.__version__ + " " + mode, "threads": torch.get_num_threads(), "model": a.model,
+            json.dump({"peer": "torch " + torch.__version__ + " " + mode, "dtype": a.dtype, "threads": torch.get_num_threads(), "model": a.model,
                        "batch": a.batch, "median_ms": med, "min_ms": min(times) * 1e3, "max_ms": max(times) * 1e3,
                        "images_per_second": a.batch / med * 1e3}, f, indent=1)
 
