@@ -102,6 +102,7 @@ if budget 200 "junit"; then
 fi
 
 have_torch=0; python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null && have_torch=1
+[ $have_torch = 1 ] || summary+=("PyTorch with CUDA: not found; no peers, no bf16 runs, vit4j fp32 on its presets only")
 # torch_peer DIR ARGS...: PyTorch on the GPU, appending to torch.txt
 torch_peer() { timeout 150 python3 bench/peers/torch_vit_cpu.py --device cuda --iterations 20 --warmup 3 "$@" | tee -a "$work/torch.txt"; }
 # vit4j_bench ARGS...: vit4j bench on CUDA, appending to vit4j-bench.txt
