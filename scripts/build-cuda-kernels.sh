@@ -5,7 +5,9 @@
 #    compiled for the CPU), where a C++ compiler and Boost.Context are, with each kernel file's
 #    standalone checks; with VIT4J_CTEST=1 (scripts/test-all.sh, so CI) those run under CTest in three
 #    variants (forward order, reverse order, AddressSanitizer + UBSan) with the runtime's own tests
-#    and the mutation tests.
+#    and the mutation tests;
+#  * build/native/libvit4j_cuda.so (native/cuda: cuTensorMapEncodeTiled, cuLaunchKernelEx, cuBLAS, all
+#    dlopen'ed at run time), where cuda.h is, and the fakes of libcuda/libcublas its tests load.
 # Without a tool it says what it skipped and succeeds, except with VIT4J_CUDA_STRICT=1 (CI), where a
 # failed build or test fails the Maven build.
 set -euo pipefail
@@ -43,6 +45,12 @@ if [ -f build/native/libvit4j_cudacpu.so ]; then
   echo "build-cuda-kernels: build/native/libvit4j_cudacpu.so (cuda-cpu backend)"
 elif [ "$strict" = 1 ]; then
   echo "build-cuda-kernels: libvit4j_cudacpu.so was not built (Boost.Context or jni.h missing? see above)" >&2
+  exit 1
+fi
+if [ -f build/native/libvit4j_cuda.so ]; then
+  echo "build-cuda-kernels: build/native/libvit4j_cuda.so (tensor maps, cluster launches, cuBLAS; dlopen'ed at run time)"
+elif [ "$strict" = 1 ]; then
+  echo "build-cuda-kernels: libvit4j_cuda.so was not built (cuda.h or jni.h missing? see above)" >&2
   exit 1
 fi
 if [ "${VIT4J_CTEST:-0}" = 1 ]; then

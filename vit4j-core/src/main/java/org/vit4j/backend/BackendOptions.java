@@ -70,8 +70,9 @@ public record BackendOptions(boolean noGraph, Gemm gemm, Map<String, Integer> op
         /** vit4j's own kernels (kernels/cuda/linear.cu), with the epilogues fused. */
         VIT4J("vit4j"),
         /**
-         * cuBLAS (JCublas) with vit4j's epilogue kernels, where libcublas.so.12 loads on an NVIDIA GPU;
-         * elsewhere the backend says so in one line and uses {@link #VIT4J}.
+         * cuBLAS (cublasGemmEx through vit4j's libvit4j_cuda.so, from libcublas.so.13 or .12) with vit4j's
+         * epilogue kernels, on an NVIDIA GPU where cuBLAS loads; elsewhere the backend says so in one line
+         * and uses {@link #VIT4J}.
          */
         CUBLAS("cublas");
 

@@ -1,62 +1,96 @@
 package org.vit4j.backend.cuda;
 
-import static jcuda.jcublas.cublasOperation.CUBLAS_OP_N;
-import static jcuda.jcublas.cublasOperation.CUBLAS_OP_T;
-
-import jcuda.Pointer;
-import jcuda.driver.CUstream;
-import jcuda.jcublas.JCublas2;
-import jcuda.jcublas.cublasHandle;
-import jcuda.runtime.cudaStream_t;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vit4j.ElementType;
+import org.vit4j.Vit4jException;
 
 /**
- * cuBLAS as the provider of the linear layers' GEMMs ({@code --gemm cublas}), through JCublas 12.6,
- * which needs {@code libcublas.so.12}: on CUDA 13 systems, which ship only {@code libcublas.so.13},
- * {@link #tryCreate} says so in one line and returns null, and vit4j's own GEMM runs instead.
+ * cuBLAS as the provider of the linear layers' GEMMs ({@code --gemm cublas}), through vit4j's own
+ * binding ({@link CudaNative}, libvit4j_cuda.so) of whichever cuBLAS the host has:
+ * {@code libcublas.so.13} on CUDA 13, else {@code libcublas.so.12}. (JCublas 12.6, used before, is
+ * linked against libcublas.so.12 and so could not run on CUDA 13 hosts.) Where neither loads,
+ * {@link #tryCreate} says why in one line and returns null, and vit4j's own GEMM runs instead.
  *
  * <p>Row-major C[M, N] = A[M, K] W[N, K]^T is, read column-major, C^T = W A^T: one
- * {@code cublasSgemm(OP_T, OP_N, N, M, K)} with no copies. A residual is added by cuBLAS itself
- * (beta = 1 on an output that holds it); bias and GELU, and the QKV head layout, by the kernels of
- * epilogue.cu. Math mode stays cuBLAS's default: fp32, no TF32 unless the environment asks.
+ * {@code cublasGemmEx(OP_T, OP_N, N, M, K, W, lda = K, A, ldb = K, C, ldc = N)} with no copies. fp32
+ * operands use {@code CUBLAS_COMPUTE_32F} (no TF32 unless {@code allowTf32}); bf16 and fp16 operands
+ * are multiplied on tensor cores with fp32 accumulation ({@code CUBLAS_COMPUTE_32F}), into an fp32 or
+ * a half-precision C. A residual is added by cuBLAS itself (beta = 1 on an output that holds it);
+ * bias and GELU, and the QKV head layout, by the kernels of epilogue.cu. The handle works on the
+ * backend's stream with a workspace of its own, so that cuBLAS never allocates while a CUDA graph is
+ * being recorded.
  */
 final class CublasGemm implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CublasGemm.class);
 
-    private final cublasHandle handle = new cublasHandle();
+    private final CudaNative.Cublas lib;
+    private final long handle;
+    private final boolean allowTf32;
+    private boolean closed;
 
-    private CublasGemm() {}
+    private CublasGemm(CudaNative.Cublas lib, long handle, boolean allowTf32) {
+        this.lib = lib;
+        this.handle = handle;
+        this.allowTf32 = allowTf32;
+    }
 
-    /** A cuBLAS handle on {@code stream}, or null (with the reason logged once) where cuBLAS 12 cannot load. */
-    static CublasGemm tryCreate(CUstream stream, long workspace, long workspaceBytes) {
-        CublasGemm g = new CublasGemm();
-        try {
-            JCublas2.setExceptionsEnabled(true);
-            JCublas2.cublasCreate(g.handle);
-        } catch (LinkageError | RuntimeException e) {
-            String m = String.valueOf(e.getMessage());
-            System.err.println("vit4j: --gemm cublas: cuBLAS 12 (libcublas.so.12) could not be loaded ("
-                    + m.lines().findFirst().orElse(m) + "); using vit4j's own GEMM");
+    /**
+     * A cuBLAS handle on the raw CUstream {@code stream} with the given workspace, or null (with the
+     * reason said once on stderr) where cuBLAS cannot be bound.
+     */
+    static CublasGemm tryCreate(long stream, long workspace, long workspaceBytes) {
+        CudaNative.Bound<CudaNative.Cublas> b = CudaNative.cublas();
+        if (b.value() == null) {
+            System.err.println("vit4j: --gemm cublas: cuBLAS is unavailable (" + b.problem() + "); using vit4j's own GEMM");
             return null;
         }
-        JCublas2.cublasSetStream(g.handle, new cudaStream_t(stream));
-        // A workspace of our own: cuBLAS must not allocate while a CUDA graph is being recorded.
-        JCublas2.cublasSetWorkspace(g.handle, JCudaDriver.ptr(workspace), workspaceBytes);
-        LOG.info("linear layers through cuBLAS");
+        CublasGemm g = create(b.value(), stream, workspace, workspaceBytes, false);
+        LOG.info("linear layers through cuBLAS ({})", b.value().file);
         return g;
     }
 
-    /** c = a . w^T (+ c where {@code accumulate}), all row-major: a [m, k], w [n, k], c [m, n]. */
+    /** A handle from the bound library {@code lib} (tests bind a fake). */
+    static CublasGemm create(CudaNative.Cublas lib, long stream, long workspace, long workspaceBytes, boolean allowTf32) {
+        return new CublasGemm(lib, lib.create(stream, workspace, workspaceBytes), allowTf32);
+    }
+
+    private static int dataType(ElementType t) {
+        return switch (t) {
+            case F32 -> CudaNative.Cublas.R_32F;
+            case BF16 -> CudaNative.Cublas.R_16BF;
+            case F16 -> CudaNative.Cublas.R_16F;
+        };
+    }
+
+    /** c = a . w^T (+ c where {@code accumulate}), all fp32 and row-major: a [m, k], w [n, k], c [m, n]. */
     void gemm(long a, long w, long c, int m, int k, int n, boolean accumulate) {
-        Pointer one = Pointer.to(new float[] {1f});
-        Pointer beta = Pointer.to(new float[] {accumulate ? 1f : 0f});
-        JCublas2.cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, one, JCudaDriver.ptr(w), k, JCudaDriver.ptr(a), k,
-                beta, JCudaDriver.ptr(c), n);
+        gemm(a, w, ElementType.F32, c, ElementType.F32, m, k, n, accumulate);
+    }
+
+    /**
+     * c = a . w^T (+ c where {@code accumulate}), row-major: a [m, k] and w [n, k] of {@code in}, c [m, n]
+     * of {@code out} (fp32, or {@code in} itself), accumulated in fp32.
+     */
+    void gemm(long a, long w, ElementType in, long c, ElementType out, int m, int k, int n, boolean accumulate) {
+        if (closed) throw new IllegalStateException("cuBLAS handle used after close");
+        if (m < 1 || k < 1 || n < 1) {
+            throw new Vit4jException("cublas gemm: m, k, n must be positive, got " + m + ", " + k + ", " + n);
+        }
+        if (out != ElementType.F32 && out != in) {
+            throw new Vit4jException("cublas gemm: output " + out.label() + " with " + in.label() + " operands: the output is fp32 or "
+                    + in.label());
+        }
+        int compute = in == ElementType.F32 && allowTf32 ? CudaNative.Cublas.COMPUTE_32F_FAST_TF32
+                : CudaNative.Cublas.COMPUTE_32F;
+        lib.gemmEx(handle, CudaNative.Cublas.OP_T, CudaNative.Cublas.OP_N, n, m, k, 1f, w, dataType(in), k, a,
+                dataType(in), k, accumulate ? 1f : 0f, c, dataType(out), n, compute);
     }
 
     @Override
     public void close() {
-        JCublas2.cublasDestroy(handle);
+        if (closed) return;
+        closed = true;
+        lib.destroy(handle);
     }
 }

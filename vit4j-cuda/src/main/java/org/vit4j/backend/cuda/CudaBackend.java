@@ -105,7 +105,7 @@ public final class CudaBackend implements Backend {
             if (this.options.gemm() == BackendOptions.Gemm.CUBLAS) {
                 if (driver instanceof JCudaDriver jcuda) {
                     cublasWorkspace = pool.acquire(CUBLAS_WORKSPACE_BYTES);
-                    cublas = CublasGemm.tryCreate(jcuda.stream(), cublasWorkspace.address(), CUBLAS_WORKSPACE_BYTES);
+                    cublas = CublasGemm.tryCreate(jcuda.rawStream(), cublasWorkspace.address(), CUBLAS_WORKSPACE_BYTES);
                     if (cublas == null) {
                         pool.release(cublasWorkspace);
                         cublasWorkspace = null;

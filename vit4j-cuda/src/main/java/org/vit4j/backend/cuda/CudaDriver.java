@@ -67,6 +67,47 @@ public interface CudaDriver extends AutoCloseable {
     /** Queues {@code function} on grid x block threads; {@code args} in the kernel's parameter order. */
     void launch(Function function, int[] grid, int[] block, int sharedBytes, List<KernelArg> args);
 
+    /**
+     * Null where this driver can {@link #encodeTensorMap encode tensor maps} and
+     * {@link #launch(Function, int[], int[], int[], int, List) launch with clusters}, else why not, in one
+     * line (for the GPU driver: libvit4j_cuda.so, libcuda.so.1 or one of its entry points missing, or a
+     * device older than sm_90). A backend picks its Hopper kernels only where this is null.
+     */
+    default String hopperProblem() {
+        return name() + " has no tensor maps or cluster launches";
+    }
+
+    /**
+     * Encodes a TMA descriptor for the device tensor {@code spec} describes (cuTensorMapEncodeTiled on
+     * a GPU): 128 bytes to pass to a kernel as {@link KernelArg.TensorMap}, whose parameter is
+     * {@code const __grid_constant__ CUtensorMap}. The map holds the address: encode again after the
+     * buffer moves. On a GPU the bytes are NVIDIA's opaque encoding; a driver that runs kernels
+     * elsewhere (cuda-cpu) may fill the 128 bytes with a layout of its own that its emulation of the
+     * TMA copy reads, so a map goes only to kernels launched through the driver that encoded it.
+     * Fails with a {@link org.vit4j.Vit4jException} naming the argument or the driver's error.
+     */
+    default byte[] encodeTensorMap(TensorMapSpec spec) {
+        throw new org.vit4j.Vit4jException(name() + ": tensor maps are not supported: " + hopperProblem());
+    }
+
+    /**
+     * {@link #launch(Function, int[], int[], int, List)} with thread-block clusters of
+     * {@code cluster} blocks (cuLaunchKernelEx with CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION on a GPU;
+     * each grid size a multiple of the cluster's), and the launch that takes {@link KernelArg.TensorMap}
+     * arguments (cluster {1, 1, 1} for none). Dynamic shared memory above 48 KiB is opted into
+     * here. Recorded like any launch while a graph is captured.
+     */
+    default void launch(Function function, int[] grid, int[] block, int[] cluster, int sharedBytes,
+            List<KernelArg> args) {
+        boolean plain = cluster != null && cluster.length == 3 && cluster[0] == 1 && cluster[1] == 1 && cluster[2] == 1
+                && args.stream().noneMatch(a -> a instanceof KernelArg.TensorMap);
+        if (!plain) {
+            throw new org.vit4j.Vit4jException(name() + ": cluster launches and tensor-map arguments are not supported: "
+                    + hopperProblem());
+        }
+        launch(function, grid, block, sharedBytes, args);
+    }
+
     /** Waits until everything queued has finished. */
     void synchronize();
 

@@ -2,9 +2,11 @@ package org.vit4j.backend.cuda;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDeviceGetName;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuGraphDestroy;
 import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
 import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
@@ -39,6 +41,8 @@ import java.util.Map;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUgraph;
@@ -53,6 +57,10 @@ import org.vit4j.Vit4jException;
  * staging buffer for host transfers, modules loaded from the fatbins in the jar
  * ({@code /org/vit4j/kernels/cuda/<module>.fatbin}, built by scripts/build-cuda-kernels.sh), and
  * graphs by stream capture in relaxed mode.
+ *
+ * <p>What JCuda 12.6 lacks (tensor maps, cluster launches) goes through vit4j's own
+ * {@code libvit4j_cuda.so} ({@link CudaNative}), on the raw handles of this driver's functions and
+ * stream; {@link #hopperProblem()} says where that is unavailable.
  */
 public final class JCudaDriver implements CudaDriver {
     static final String FATBIN_ROOT = "/org/vit4j/kernels/cuda/";
@@ -60,15 +68,33 @@ public final class JCudaDriver implements CudaDriver {
     private final long totalMemory;
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
-    private final CUstream stream = new CUstream();
+    private final Stream stream = new Stream();
     private final String deviceName;
+    private final int computeCapability;
     private final Map<String, CUmodule> modules = new HashMap<>();
     private final Map<String, Kernel> functions = new HashMap<>();
     private Pointer staging = new Pointer();
     private long stagingBytes;
     private boolean closed;
 
-    private record Kernel(String name, CUfunction handle) implements Function {}
+    private record Kernel(String name, Fn handle) implements Function {}
+
+    /** A CUfunction whose raw handle can be read (JCuda sets it in cuModuleGetFunction), for libvit4j_cuda. */
+    private static final class Fn extends CUfunction {
+        long raw() {
+            return getNativePointer();
+        }
+    }
+
+    /** A CUstream whose raw handle can be read, for libvit4j_cuda (cuLaunchKernelEx, cuBLAS). */
+    private static final class Stream extends CUstream {
+        long raw() {
+            return getNativePointer();
+        }
+    }
+
+    /** Kernels whose dynamic shared memory limit was raised, with the limit. */
+    private final Map<String, Integer> sharedLimit = new HashMap<>();
 
     private record CapturedGraph(CUgraph graph, CUgraphExec exec) implements Graph {}
 
@@ -116,6 +142,11 @@ public final class JCudaDriver implements CudaDriver {
         long[] total = new long[1];
         jcuda.driver.JCudaDriver.cuDeviceTotalMem(total, device);
         totalMemory = total[0] > 0 ? total[0] : Long.MAX_VALUE;
+        int[] major = new int[1];
+        int[] minor = new int[1];
+        cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
+        cuDeviceGetAttribute(minor, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+        computeCapability = major[0] * 10 + minor[0];
         cuDevicePrimaryCtxRetain(context, device);
         try {
             cuCtxSetCurrent(context);
@@ -129,6 +160,64 @@ public final class JCudaDriver implements CudaDriver {
     /** The stream every op is queued on, for cuBLAS. */
     CUstream stream() {
         return stream;
+    }
+
+    /** The raw CUstream handle of {@link #stream()}, for libvit4j_cuda (cuBLAS, cuLaunchKernelEx). */
+    long rawStream() {
+        return stream.raw();
+    }
+
+    /** The device's compute capability as major * 10 + minor (90 for an H100/H200). */
+    public int computeCapability() {
+        return computeCapability;
+    }
+
+    /**
+     * Null where {@link #encodeTensorMap} and cluster launches work here: a device of compute
+     * capability 9.0 or newer, and libvit4j_cuda.so bound to this driver's cuTensorMapEncodeTiled and
+     * cuLaunchKernelEx; else why not (which file or symbol is missing).
+     */
+    @Override
+    public String hopperProblem() {
+        if (computeCapability < 90) {
+            return deviceName + " has compute capability " + computeCapability / 10 + "." + computeCapability % 10
+                    + "; tensor maps and clusters need 9.0";
+        }
+        return CudaNative.driver().problem();
+    }
+
+    /** cuTensorMapEncodeTiled through libvit4j_cuda.so; see {@link CudaDriver#encodeTensorMap}. */
+    @Override
+    public byte[] encodeTensorMap(TensorMapSpec spec) {
+        return CudaNative.driver().orThrow("cuTensorMapEncodeTiled").encodeTiled(spec);
+    }
+
+    /**
+     * cuLaunchKernelEx through libvit4j_cuda.so, on this driver's stream (so it is recorded into a graph
+     * being captured like any launch), with the cluster dimensions as a launch attribute where they are
+     * not {1, 1, 1}. Dynamic shared memory above 48 KiB is opted into once per kernel
+     * (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), and clusters of more than 8 blocks too
+     * (CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED).
+     */
+    @Override
+    public void launch(Function function, int[] grid, int[] block, int[] cluster, int sharedBytes,
+            List<KernelArg> args) {
+        CudaNative.Driver driver = CudaNative.driver().orThrow("cuLaunchKernelEx");
+        Kernel k = (Kernel) function;
+        optInShared(k, sharedBytes);
+        if (cluster != null && cluster.length == 3 && (long) cluster[0] * cluster[1] * cluster[2] > 8) {
+            cuFuncSetAttribute(k.handle(), CUfunction_attribute.CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1);
+        }
+        driver.launch(k.handle().raw(), grid, block, cluster, sharedBytes, stream.raw(), args);
+    }
+
+    /** Raises the kernel's dynamic shared memory limit to {@code sharedBytes} where it is above the default 48 KiB. */
+    private void optInShared(Kernel k, int sharedBytes) {
+        if (sharedBytes <= 48 * 1024) return;
+        Integer done = sharedLimit.get(k.name());
+        if (done != null && done >= sharedBytes) return;
+        cuFuncSetAttribute(k.handle(), CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+        sharedLimit.put(k.name(), sharedBytes);
     }
 
     @Override
@@ -237,7 +326,7 @@ public final class JCudaDriver implements CudaDriver {
             cuModuleLoadData(m, fatbin(module));
             modules.put(module, m);
         }
-        CUfunction f = new CUfunction();
+        Fn f = new Fn();
         cuModuleGetFunction(f, m, kernel);
         k = new Kernel(key, f);
         functions.put(key, k);
@@ -259,6 +348,10 @@ public final class JCudaDriver implements CudaDriver {
 
     @Override
     public void launch(Function function, int[] grid, int[] block, int sharedBytes, List<KernelArg> args) {
+        if (args.stream().anyMatch(a -> a instanceof KernelArg.TensorMap)) {
+            launch(function, grid, block, new int[] {1, 1, 1}, sharedBytes, args); // JCuda cannot pass 128-byte values
+            return;
+        }
         Pointer[] params = new Pointer[args.size()];
         for (int i = 0; i < params.length; i++) {
             KernelArg a = args.get(i);

@@ -6,12 +6,12 @@ package org.vit4j.backend.cuda;
  * launch call takes (JCuda: a kernelParams pointer array; cuda-cpu: a kind string and raw bits).
  * Values, never references to mutable state, so a recorded graph can keep them.
  */
-public sealed interface KernelArg permits KernelArg.Ptr, KernelArg.I32, KernelArg.F32 {
+public sealed interface KernelArg permits KernelArg.Ptr, KernelArg.I32, KernelArg.F32, KernelArg.TensorMap {
 
-    /** The kind character of {@link CudaCpuNative#signature}: 'p', 'i' or 'f'. */
+    /** The kind character of {@link CudaCpuNative#signature}: 'p', 'i' or 'f'; 'm' for a {@link TensorMap}. */
     char kind();
 
-    /** The raw bits: an address, an int (sign-extended) or a float's int bits. */
+    /** The raw bits: an address, an int (sign-extended) or a float's int bits; 0 for a {@link TensorMap}. */
     long bits();
 
     /** A device address; 0 is the null pointer (an absent optional buffer). */
@@ -63,6 +63,45 @@ public sealed interface KernelArg permits KernelArg.Ptr, KernelArg.I32, KernelAr
         @Override
         public String toString() {
             return value + "f";
+        }
+    }
+
+    /**
+     * A 128-byte CUtensorMap from {@link CudaDriver#encodeTensorMap}, passed by value: the kernel's
+     * parameter is {@code const __grid_constant__ CUtensorMap}. Its bytes are the driver's (on a GPU,
+     * NVIDIA's opaque encoding; on cuda-cpu, whatever layout CpuCudaDriver's encoding chose), so a map
+     * goes only to kernels launched through the driver that encoded it. Launched through
+     * {@link CudaDriver#launch(CudaDriver.Function, int[], int[], int[], int, java.util.List)}.
+     */
+    record TensorMap(byte[] bytes) implements KernelArg {
+        public static final int BYTES = 128;
+
+        public TensorMap {
+            if (bytes == null || bytes.length != BYTES) {
+                throw new IllegalArgumentException("a tensor map is " + BYTES + " bytes, got "
+                        + (bytes == null ? "null" : bytes.length));
+            }
+            bytes = bytes.clone();
+        }
+
+        @Override
+        public byte[] bytes() {
+            return bytes.clone();
+        }
+
+        @Override
+        public char kind() {
+            return 'm';
+        }
+
+        @Override
+        public long bits() {
+            return 0;
+        }
+
+        @Override
+        public String toString() {
+            return "tensor map";
         }
     }
 
