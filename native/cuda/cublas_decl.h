@@ -54,6 +54,68 @@ typedef int (*vit4j_cublasGemmEx_t)(vit4j_cublasHandle_t handle, int transa, int
                                     int algo);                                           // cublasGemmEx
 typedef const char* (*vit4j_cublasGetStatusName_t)(int status);                          // cublasGetStatusName (11.4.2+)
 
+// ---- cuBLASLt (libcublasLt.so.13 / .12): the cuBLAS Library User Guide, section 3 "Using the cuBLASLt
+// API": 3.3 "cuBLASLt Datatypes Reference" (cublasLtEpilogue_t, cublasLtMatmulDescAttributes_t,
+// cublasLtMatmulPreferenceAttributes_t, cublasLtMatmulAlgo_t: 8 x uint64_t, and
+// cublasLtMatmulHeuristicResult_t) and 3.4 "cuBLASLt API Reference" (the prototypes below).
+typedef struct vit4j_cublasLtContext* vit4j_cublasLtHandle_t;
+typedef struct vit4j_cublasLtMatmulDescOpaque* vit4j_cublasLtMatmulDesc_t;
+typedef struct vit4j_cublasLtMatrixLayoutOpaque* vit4j_cublasLtMatrixLayout_t;
+typedef struct vit4j_cublasLtMatmulPreferenceOpaque* vit4j_cublasLtMatmulPreference_t;
+
+typedef struct {
+    unsigned long long data[8];
+} vit4j_cublasLtMatmulAlgo_t;
+
+typedef struct {
+    vit4j_cublasLtMatmulAlgo_t algo;
+    size_t workspaceSize;
+    int state; // cublasStatus_t
+    float wavesCount;
+    int reserved[4];
+} vit4j_cublasLtMatmulHeuristicResult_t;
+
+// cublasLtMatmulDescAttributes_t
+enum {
+    VIT4J_CUBLASLT_MATMUL_DESC_TRANSA = 3,          // int32_t (cublasOperation_t)
+    VIT4J_CUBLASLT_MATMUL_DESC_TRANSB = 4,          // int32_t
+    VIT4J_CUBLASLT_MATMUL_DESC_EPILOGUE = 7,        // uint32_t (cublasLtEpilogue_t)
+    VIT4J_CUBLASLT_MATMUL_DESC_BIAS_POINTER = 8,    // const void*
+    VIT4J_CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE = 26, // int32_t (cudaDataType_t)
+};
+// cublasLtEpilogue_t (GELU_BIAS = 36 exists but is not used: see CudaNative)
+enum { VIT4J_CUBLASLT_EPILOGUE_DEFAULT = 1, VIT4J_CUBLASLT_EPILOGUE_BIAS = 4 };
+// cublasLtMatmulPreferenceAttributes_t
+enum { VIT4J_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1 }; // uint64_t
+
+typedef int (*vit4j_cublasLtCreate_t)(vit4j_cublasLtHandle_t* handle);
+typedef int (*vit4j_cublasLtDestroy_t)(vit4j_cublasLtHandle_t handle);
+typedef int (*vit4j_cublasLtMatmulDescCreate_t)(vit4j_cublasLtMatmulDesc_t* desc, int computeType, int scaleType);
+typedef int (*vit4j_cublasLtMatmulDescDestroy_t)(vit4j_cublasLtMatmulDesc_t desc);
+typedef int (*vit4j_cublasLtMatmulDescSetAttribute_t)(vit4j_cublasLtMatmulDesc_t desc, int attr, const void* buf,
+                                                      size_t sizeInBytes);
+typedef int (*vit4j_cublasLtMatrixLayoutCreate_t)(vit4j_cublasLtMatrixLayout_t* layout, int type,
+                                                  unsigned long long rows, unsigned long long cols, long long ld);
+typedef int (*vit4j_cublasLtMatrixLayoutDestroy_t)(vit4j_cublasLtMatrixLayout_t layout);
+typedef int (*vit4j_cublasLtMatmulPreferenceCreate_t)(vit4j_cublasLtMatmulPreference_t* pref);
+typedef int (*vit4j_cublasLtMatmulPreferenceDestroy_t)(vit4j_cublasLtMatmulPreference_t pref);
+typedef int (*vit4j_cublasLtMatmulPreferenceSetAttribute_t)(vit4j_cublasLtMatmulPreference_t pref, int attr,
+                                                            const void* buf, size_t sizeInBytes);
+typedef int (*vit4j_cublasLtMatmulAlgoGetHeuristic_t)(vit4j_cublasLtHandle_t handle, vit4j_cublasLtMatmulDesc_t desc,
+                                                      vit4j_cublasLtMatrixLayout_t Adesc,
+                                                      vit4j_cublasLtMatrixLayout_t Bdesc,
+                                                      vit4j_cublasLtMatrixLayout_t Cdesc,
+                                                      vit4j_cublasLtMatrixLayout_t Ddesc,
+                                                      vit4j_cublasLtMatmulPreference_t pref, int requestedAlgoCount,
+                                                      vit4j_cublasLtMatmulHeuristicResult_t* results,
+                                                      int* returnAlgoCount);
+typedef int (*vit4j_cublasLtMatmul_t)(vit4j_cublasLtHandle_t handle, vit4j_cublasLtMatmulDesc_t desc, const void* alpha,
+                                      const void* A, vit4j_cublasLtMatrixLayout_t Adesc, const void* B,
+                                      vit4j_cublasLtMatrixLayout_t Bdesc, const void* beta, const void* C,
+                                      vit4j_cublasLtMatrixLayout_t Cdesc, void* D, vit4j_cublasLtMatrixLayout_t Ddesc,
+                                      const vit4j_cublasLtMatmulAlgo_t* algo, void* workspace,
+                                      size_t workspaceSizeInBytes, vit4j_cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

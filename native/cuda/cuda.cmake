@@ -55,6 +55,7 @@ vit4j_cuda_fake(vit4j_fake_cuda fake_cuda.c libcuda.so.1 cuda)
 vit4j_cuda_fake(vit4j_fake_cuda_noproc fake_cuda.c libcuda.so.1 cuda-no-proc-address FAKE_NO_PROC_ADDRESS)
 vit4j_cuda_fake(vit4j_fake_cublas fake_cublas.c libcublas.so.13 cublas)
 vit4j_cuda_fake(vit4j_fake_cublas_nogemm fake_cublas.c libcublas.so.13 cublas-no-gemmex FAKE_NO_GEMMEX)
+vit4j_cuda_fake(vit4j_fake_cublaslt fake_cublaslt.c libcublasLt.so.13 cublas)
 
 # The library must not depend on any CUDA library at load time (it is loaded on hosts without one):
 # none of its DT_NEEDED entries may name libcuda, libcudart or libcublas*.

@@ -58,6 +58,23 @@ struct Cublas {
     vit4j_cublasGetStatusName_t statusName = nullptr; // optional
 };
 
+struct CublasLt {
+    void* lib = nullptr;
+    std::string file;
+    vit4j_cublasLtCreate_t create = nullptr;
+    vit4j_cublasLtDestroy_t destroy = nullptr;
+    vit4j_cublasLtMatmulDescCreate_t descCreate = nullptr;
+    vit4j_cublasLtMatmulDescDestroy_t descDestroy = nullptr;
+    vit4j_cublasLtMatmulDescSetAttribute_t descSet = nullptr;
+    vit4j_cublasLtMatrixLayoutCreate_t layoutCreate = nullptr;
+    vit4j_cublasLtMatrixLayoutDestroy_t layoutDestroy = nullptr;
+    vit4j_cublasLtMatmulPreferenceCreate_t prefCreate = nullptr;
+    vit4j_cublasLtMatmulPreferenceDestroy_t prefDestroy = nullptr;
+    vit4j_cublasLtMatmulPreferenceSetAttribute_t prefSet = nullptr;
+    vit4j_cublasLtMatmulAlgoGetHeuristic_t heuristic = nullptr;
+    vit4j_cublasLtMatmul_t matmul = nullptr;
+};
+
 void throwJava(JNIEnv* env, const std::string& message) {
     jclass c = env->FindClass("org/vit4j/Vit4jException");
     if (c == nullptr) return; // NoClassDefFoundError is pending
@@ -109,6 +126,39 @@ std::string cublasError(const Cublas& b, int s) {
     const char* name = cublasStatusName(s);
     if (name == nullptr && b.statusName != nullptr) name = b.statusName(s);
     return std::string(name != nullptr ? name : "cuBLAS status") + " (" + std::to_string(s) + ")";
+}
+
+/** Opens the first of {@code files} that loads; on failure, why (the files tried and the first dlerror). */
+void* openFirst(JNIEnv* env, jobjectArray files, std::string& file, std::string& why) {
+    const jsize n = env->GetArrayLength(files);
+    std::string tried, firstError;
+    for (jsize i = 0; i < n; i++) {
+        jstring f = (jstring) env->GetObjectArrayElement(files, i);
+        file = utf(env, f);
+        env->DeleteLocalRef(f);
+        dlerror();
+        void* lib = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (lib != nullptr) return lib;
+        tried += (tried.empty() ? "" : ", ") + file;
+        if (firstError.empty()) firstError = dlReason();
+    }
+    why = "no " + tried + " (" + firstError + ")";
+    return nullptr;
+}
+
+struct Need {
+    const char* symbol;
+    void** fn;
+};
+
+/** dlsym of each; the first missing one's name, or empty. */
+template <size_t N>
+std::string resolve(void* lib, const Need (&need)[N]) {
+    for (const Need& s : need) {
+        *s.fn = dlsym(lib, s.symbol);
+        if (*s.fn == nullptr) return s.symbol;
+    }
+    return {};
 }
 
 /** Sets out[0] to a handle and returns null, or returns the reason (one line). */
@@ -311,37 +361,22 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_launchEx(
  */
 JNIEXPORT jstring JNICALL Java_org_vit4j_backend_cuda_CudaNative_bindCublas(JNIEnv* env, jclass, jobjectArray files,
                                                                            jlongArray out) {
-    const jsize n = env->GetArrayLength(files);
-    std::string tried, firstError;
-    void* lib = nullptr;
-    std::string file;
-    for (jsize i = 0; i < n && lib == nullptr; i++) {
-        file = utf(env, (jstring) env->GetObjectArrayElement(files, i));
-        dlerror();
-        lib = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (lib == nullptr) {
-            tried += (tried.empty() ? "" : ", ") + file;
-            if (firstError.empty()) firstError = dlReason();
-        }
-    }
-    if (lib == nullptr) return reason(env, "no " + tried + " (" + firstError + ")");
+    std::string file, why;
+    void* lib = openFirst(env, files, file, why);
+    if (lib == nullptr) return reason(env, why);
     Cublas* b = new Cublas();
     b->lib = lib;
     b->file = file;
-    struct Need {
-        const char* symbol;
-        void** fn;
-    } need[] = {{"cublasCreate_v2", (void**) &b->create},         {"cublasDestroy_v2", (void**) &b->destroy},
-                {"cublasSetStream_v2", (void**) &b->setStream},   {"cublasSetWorkspace_v2", (void**) &b->setWorkspace},
-                {"cublasGemmEx", (void**) &b->gemmEx}};
-    for (const Need& s : need) {
-        *s.fn = dlsym(lib, s.symbol);
-        if (*s.fn == nullptr) {
-            std::string why = file + " has no " + s.symbol;
-            dlclose(lib);
-            delete b;
-            return reason(env, why);
-        }
+    const Need need[] = {{"cublasCreate_v2", (void**) &b->create},
+                         {"cublasDestroy_v2", (void**) &b->destroy},
+                         {"cublasSetStream_v2", (void**) &b->setStream},
+                         {"cublasSetWorkspace_v2", (void**) &b->setWorkspace},
+                         {"cublasGemmEx", (void**) &b->gemmEx}};
+    std::string missing = resolve(lib, need);
+    if (!missing.empty()) {
+        dlclose(lib);
+        delete b;
+        return reason(env, file + " has no " + missing);
     }
     b->statusName = (vit4j_cublasGetStatusName_t) dlsym(lib, "cublasGetStatusName");
     return bound(env, out, b);
@@ -405,6 +440,140 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_gemmEx(JNIEnv* env
                      (const void*) (uintptr_t) a, atype, lda, (const void*) (uintptr_t) bm, btype, ldb, &be,
                      (void*) (uintptr_t) c, ctype, ldc, compute, VIT4J_CUBLAS_GEMM_DEFAULT);
     if (s != VIT4J_CUBLAS_STATUS_SUCCESS) throwJava(env, "cuda: cublasGemmEx failed: " + cublasError(b, s));
+}
+
+// ---- cuBLASLt ----------------------------------------------------------------------------------------
+
+/** Like bindCublas, for cuBLASLt (libcublasLt.so.13, else .12). */
+JNIEXPORT jstring JNICALL Java_org_vit4j_backend_cuda_CudaNative_bindCublasLt(JNIEnv* env, jclass, jobjectArray files,
+                                                                             jlongArray out) {
+    std::string file, why;
+    void* lib = openFirst(env, files, file, why);
+    if (lib == nullptr) return reason(env, why);
+    CublasLt* b = new CublasLt();
+    b->lib = lib;
+    b->file = file;
+    const Need need[] = {{"cublasLtCreate", (void**) &b->create},
+                         {"cublasLtDestroy", (void**) &b->destroy},
+                         {"cublasLtMatmulDescCreate", (void**) &b->descCreate},
+                         {"cublasLtMatmulDescDestroy", (void**) &b->descDestroy},
+                         {"cublasLtMatmulDescSetAttribute", (void**) &b->descSet},
+                         {"cublasLtMatrixLayoutCreate", (void**) &b->layoutCreate},
+                         {"cublasLtMatrixLayoutDestroy", (void**) &b->layoutDestroy},
+                         {"cublasLtMatmulPreferenceCreate", (void**) &b->prefCreate},
+                         {"cublasLtMatmulPreferenceDestroy", (void**) &b->prefDestroy},
+                         {"cublasLtMatmulPreferenceSetAttribute", (void**) &b->prefSet},
+                         {"cublasLtMatmulAlgoGetHeuristic", (void**) &b->heuristic},
+                         {"cublasLtMatmul", (void**) &b->matmul}};
+    std::string missing = resolve(lib, need);
+    if (!missing.empty()) {
+        dlclose(lib);
+        delete b;
+        return reason(env, file + " has no " + missing);
+    }
+    return bound(env, out, b);
+}
+
+JNIEXPORT jstring JNICALL Java_org_vit4j_backend_cuda_CudaNative_cublasLtFile(JNIEnv* env, jclass, jlong lib) {
+    return env->NewStringUTF(((CublasLt*) (uintptr_t) lib)->file.c_str());
+}
+
+JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_releaseCublasLt(JNIEnv*, jclass, jlong lib) {
+    CublasLt* b = (CublasLt*) (uintptr_t) lib;
+    if (b == nullptr) return;
+    dlclose(b->lib);
+    delete b;
+}
+
+JNIEXPORT jlong JNICALL Java_org_vit4j_backend_cuda_CudaNative_cublasLtCreate(JNIEnv* env, jclass, jlong lib) {
+    const CublasLt& b = *(CublasLt*) (uintptr_t) lib;
+    vit4j_cublasLtHandle_t h = nullptr;
+    int s = b.create(&h);
+    if (s != VIT4J_CUBLAS_STATUS_SUCCESS) {
+        throwJava(env, "cuda: cublasLtCreate failed: " + cublasError(Cublas(), s));
+        return 0;
+    }
+    return (jlong) (uintptr_t) h;
+}
+
+JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_cublasLtDestroy(JNIEnv* env, jclass, jlong lib,
+                                                                             jlong handle) {
+    const CublasLt& b = *(CublasLt*) (uintptr_t) lib;
+    int s = b.destroy((vit4j_cublasLtHandle_t) (uintptr_t) handle);
+    if (s != VIT4J_CUBLAS_STATUS_SUCCESS) throwJava(env, "cuda: cublasLtDestroy failed: " + cublasError(Cublas(), s));
+}
+
+/**
+ * cublasLtMatmul D = alpha op(A) op(B) + beta C (+ bias[row], broadcast over the columns, where
+ * {@code bias} is not 0: CUBLASLT_EPILOGUE_BIAS), column-major as cuBLAS sees it; C and D of type
+ * ctype (and the bias too), alpha and beta host floats (scale type fp32). The descriptors are made for
+ * this call and destroyed after it; the algorithm is cuBLASLt's first heuristic pick within
+ * {@code workspaceBytes} of the given workspace (so it never allocates).
+ */
+JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_ltMatmul(
+        JNIEnv* env, jclass, jlong lib, jlong handle, jint transa, jint transb, jint m, jint n, jint k, jfloat alpha,
+        jlong a, jint atype, jint lda, jlong bm, jint btype, jint ldb, jfloat beta, jlong c, jint ctype, jint ldc, jlong d,
+        jint ldd, jint compute, jlong bias, jlong workspace, jlong workspaceBytes, jlong stream) {
+    const CublasLt& b = *(CublasLt*) (uintptr_t) lib;
+    vit4j_cublasLtMatmulDesc_t desc = nullptr;
+    vit4j_cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr, ld = nullptr;
+    vit4j_cublasLtMatmulPreference_t pref = nullptr;
+    std::string failed;
+    int s = VIT4J_CUBLAS_STATUS_SUCCESS;
+    auto step = [&](const char* what, int status) {
+        if (s == VIT4J_CUBLAS_STATUS_SUCCESS && status != VIT4J_CUBLAS_STATUS_SUCCESS) {
+            s = status;
+            failed = what;
+        }
+        return s == VIT4J_CUBLAS_STATUS_SUCCESS;
+    };
+    const int32_t ta = transa, tb = transb, biasType = ctype;
+    const uint32_t epilogue = bias != 0 ? VIT4J_CUBLASLT_EPILOGUE_BIAS : VIT4J_CUBLASLT_EPILOGUE_DEFAULT;
+    const void* biasPtr = (const void*) (uintptr_t) bias;
+    const uint64_t wsBytes = (uint64_t) workspaceBytes;
+    vit4j_cublasLtMatmulHeuristicResult_t result;
+    std::memset(&result, 0, sizeof result);
+    int found = 0;
+    // op(A) is m x k and op(B) k x n: A is stored m x k (N) or k x m (T), B k x n (N) or n x k (T).
+    if (step("cublasLtMatmulDescCreate", b.descCreate(&desc, compute, VIT4J_CUDA_R_32F))
+        && step("cublasLtMatmulDescSetAttribute(TRANSA)", b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta))
+        && step("cublasLtMatmulDescSetAttribute(TRANSB)", b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb))
+        && step("cublasLtMatmulDescSetAttribute(EPILOGUE)",
+                b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue))
+        && (bias == 0
+            || (step("cublasLtMatmulDescSetAttribute(BIAS_POINTER)",
+                     b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasPtr, sizeof biasPtr))
+                && step("cublasLtMatmulDescSetAttribute(BIAS_DATA_TYPE)",
+                        b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &biasType, sizeof biasType))))
+        && step("cublasLtMatrixLayoutCreate(A)",
+                b.layoutCreate(&la, atype, transa == VIT4J_CUBLAS_OP_N ? m : k, transa == VIT4J_CUBLAS_OP_N ? k : m, lda))
+        && step("cublasLtMatrixLayoutCreate(B)",
+                b.layoutCreate(&lb, btype, transb == VIT4J_CUBLAS_OP_N ? k : n, transb == VIT4J_CUBLAS_OP_N ? n : k, ldb))
+        && step("cublasLtMatrixLayoutCreate(C)", b.layoutCreate(&lc, ctype, m, n, ldc))
+        && step("cublasLtMatrixLayoutCreate(D)", b.layoutCreate(&ld, ctype, m, n, ldd))
+        && step("cublasLtMatmulPreferenceCreate", b.prefCreate(&pref))
+        && step("cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)",
+                b.prefSet(pref, VIT4J_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes, sizeof wsBytes))
+        && step("cublasLtMatmulAlgoGetHeuristic",
+                b.heuristic((vit4j_cublasLtHandle_t) (uintptr_t) handle, desc, la, lb, lc, ld, pref, 1, &result, &found))) {
+        if (found < 1) {
+            s = VIT4J_CUBLAS_STATUS_NOT_SUPPORTED;
+            failed = "cublasLtMatmulAlgoGetHeuristic (no algorithm)";
+        } else {
+            float al = alpha, be = beta;
+            step("cublasLtMatmul",
+                 b.matmul((vit4j_cublasLtHandle_t) (uintptr_t) handle, desc, &al, (const void*) (uintptr_t) a, la,
+                          (const void*) (uintptr_t) bm, lb, &be, (const void*) (uintptr_t) c, lc, (void*) (uintptr_t) d,
+                          ld, &result.algo, (void*) (uintptr_t) workspace, (size_t) workspaceBytes,
+                          (vit4j_cudaStream_t) (uintptr_t) stream));
+        }
+    }
+    if (pref != nullptr) b.prefDestroy(pref);
+    for (vit4j_cublasLtMatrixLayout_t l : {la, lb, lc, ld}) {
+        if (l != nullptr) b.layoutDestroy(l);
+    }
+    if (desc != nullptr) b.descDestroy(desc);
+    if (s != VIT4J_CUBLAS_STATUS_SUCCESS) throwJava(env, "cuda: " + failed + " failed: " + cublasError(Cublas(), s));
 }
 
 } // extern "C"

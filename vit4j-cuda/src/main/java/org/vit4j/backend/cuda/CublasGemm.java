@@ -17,9 +17,11 @@ import org.vit4j.Vit4jException;
  * operands use {@code CUBLAS_COMPUTE_32F} (no TF32 unless {@code allowTf32}); bf16 and fp16 operands
  * are multiplied on tensor cores with fp32 accumulation ({@code CUBLAS_COMPUTE_32F}), into an fp32 or
  * a half-precision C. A residual is added by cuBLAS itself (beta = 1 on an output that holds it);
- * bias and GELU, and the QKV head layout, by the kernels of epilogue.cu. The handle works on the
- * backend's stream with a workspace of its own, so that cuBLAS never allocates while a CUDA graph is
- * being recorded.
+ * bias and GELU, and the QKV head layout, by the kernels of epilogue.cu. Where cuBLASLt loads too, a
+ * linear layer whose epilogue is a bias (+ residual) is one {@code cublasLtMatmul} with
+ * {@code CUBLASLT_EPILOGUE_BIAS} and the residual as C ({@link #gemmBias}); GELU is never left to
+ * cuBLASLt (see {@link CudaNative}). The handles work on the backend's stream with a workspace of
+ * their own, so that cuBLAS never allocates while a CUDA graph is being recorded.
  */
 final class CublasGemm implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CublasGemm.class);
@@ -27,12 +29,24 @@ final class CublasGemm implements AutoCloseable {
     private final CudaNative.Cublas lib;
     private final long handle;
     private final boolean allowTf32;
+    /** cuBLASLt and its handle, or null and 0 where it is not bound. */
+    private final CudaNative.CublasLt lt;
+    private final long ltHandle;
+    private final long stream;
+    private final long workspace;
+    private final long workspaceBytes;
     private boolean closed;
 
-    private CublasGemm(CudaNative.Cublas lib, long handle, boolean allowTf32) {
+    private CublasGemm(CudaNative.Cublas lib, long handle, boolean allowTf32, CudaNative.CublasLt lt, long ltHandle,
+            long stream, long workspace, long workspaceBytes) {
         this.lib = lib;
         this.handle = handle;
         this.allowTf32 = allowTf32;
+        this.lt = lt;
+        this.ltHandle = ltHandle;
+        this.stream = stream;
+        this.workspace = workspace;
+        this.workspaceBytes = workspaceBytes;
     }
 
     /**
@@ -45,14 +59,57 @@ final class CublasGemm implements AutoCloseable {
             System.err.println("vit4j: --gemm cublas: cuBLAS is unavailable (" + b.problem() + "); using vit4j's own GEMM");
             return null;
         }
-        CublasGemm g = create(b.value(), stream, workspace, workspaceBytes, false);
-        LOG.info("linear layers through cuBLAS ({})", b.value().file);
+        CudaNative.Bound<CudaNative.CublasLt> lt = CudaNative.cublasLt();
+        if (lt.value() == null) {
+            System.err.println("vit4j: --gemm cublas: cuBLASLt is unavailable (" + lt.problem()
+                    + "); bias epilogues run in vit4j's kernels after cublasGemmEx");
+        }
+        CublasGemm g = create(b.value(), lt.value(), stream, workspace, workspaceBytes, false);
+        LOG.info("linear layers through cuBLAS ({}{})", b.value().file, lt.value() != null ? ", " + lt.value().file : "");
         return g;
     }
 
-    /** A handle from the bound library {@code lib} (tests bind a fake). */
-    static CublasGemm create(CudaNative.Cublas lib, long stream, long workspace, long workspaceBytes, boolean allowTf32) {
-        return new CublasGemm(lib, lib.create(stream, workspace, workspaceBytes), allowTf32);
+    /** Handles from the bound libraries (tests bind fakes); {@code lt} may be null (no cuBLASLt). */
+    static CublasGemm create(CudaNative.Cublas lib, CudaNative.CublasLt lt, long stream, long workspace,
+            long workspaceBytes, boolean allowTf32) {
+        long h = lib.create(stream, workspace, workspaceBytes);
+        long ltHandle = 0;
+        if (lt != null) {
+            try {
+                ltHandle = lt.create();
+            } catch (RuntimeException e) {
+                lib.destroy(h);
+                throw e;
+            }
+        }
+        return new CublasGemm(lib, h, allowTf32, lt, ltHandle, stream, workspace, workspaceBytes);
+    }
+
+    /** True where {@link #gemmBias} runs (cuBLASLt is bound). */
+    boolean fusesBias() {
+        return lt != null;
+    }
+
+    /**
+     * out = a . w^T + bias (+ residual, 0 for none; it may be out itself), all row-major of {@code type}:
+     * a [m, k], w [n, k], bias [n], residual and out [m, n]; one cublasLtMatmul with
+     * CUBLASLT_EPILOGUE_BIAS, accumulated in fp32 and rounded once to {@code type}. Column-major, as
+     * for {@link #gemm}: D^T = W A^T + bias broadcast over D^T's columns (its rows are our features).
+     * Only where {@link #fusesBias()}.
+     */
+    void gemmBias(long a, long w, long bias, long residual, long out, ElementType type, int m, int k, int n) {
+        if (closed) throw new IllegalStateException("cuBLAS handle used after close");
+        if (lt == null) throw new IllegalStateException("gemmBias without cuBLASLt");
+        if (m < 1 || k < 1 || n < 1) {
+            throw new Vit4jException("cublasLt gemm: m, k, n must be positive, got " + m + ", " + k + ", " + n);
+        }
+        if (bias == 0) throw new Vit4jException("cublasLt gemm: the bias epilogue needs a bias");
+        int t = dataType(type);
+        int compute = type == ElementType.F32 && allowTf32 ? CudaNative.Cublas.COMPUTE_32F_FAST_TF32
+                : CudaNative.Cublas.COMPUTE_32F;
+        lt.matmul(ltHandle, CudaNative.Cublas.OP_T, CudaNative.Cublas.OP_N, n, m, k, 1f, w, t, k, a, t, k,
+                residual != 0 ? 1f : 0f, residual != 0 ? residual : out, t, n, out, n, compute, bias, workspace, workspaceBytes,
+                stream);
     }
 
     private static int dataType(ElementType t) {
@@ -91,6 +148,10 @@ final class CublasGemm implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        lib.destroy(handle);
+        try {
+            if (lt != null) lt.destroy(ltHandle);
+        } finally {
+            lib.destroy(handle);
+        }
     }
 }

@@ -50,7 +50,8 @@ public final class CudaBackend implements Backend {
     /** The linear layers' [M, 3D] result before the head-layout scatter, on the cuBLAS path. */
     private DeviceBuffer qkvScratch;
     private final List<DeviceBuffer> retiredScratch = new ArrayList<>();
-    private boolean saidHalfOnCublas;
+    /** cuBLAS's fp32 result of a half-precision linear layer, before its epilogue rounds it (see {@link #accScratch}). */
+    private DeviceBuffer accScratch;
 
     private static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
 
@@ -134,9 +135,10 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * "cublas" where cuBLAS runs the fp32 linear layers, else "vit4j". cuBLAS is fp32 only here: bf16 and
-     * fp16 linear layers always run vit4j's own GEMM, whose epilogue rounds once as ElementType prescribes
-     * (a half-precision cuBLAS GEMM would round its product before the bias and GELU are added).
+     * "cublas" where cuBLAS runs the linear layers, else "vit4j". In fp32 cuBLAS writes the output (and
+     * adds the residual with beta = 1); in bf16/fp16 it multiplies the half operands on tensor cores
+     * into an fp32 scratch, and epilogue.cu's *_acc kernels add bias, GELU and residual and round once,
+     * as ElementType prescribes (a half C from cuBLAS would be rounded before the bias and GELU).
      */
     public String gemmProvider() {
         return cublas != null ? "cublas" : "vit4j";
@@ -261,17 +263,15 @@ public final class CudaBackend implements Backend {
 
 
     /**
-     * True for a half-precision linear layer while cuBLAS is on: it runs vit4j's GEMM instead (see
-     * {@link #gemmProvider}), which is said once per backend, so that no benchmark reads as cuBLAS's.
+     * The fp32 scratch the half-precision cuBLAS path accumulates into, at least {@code n} floats. A
+     * smaller one stays allocated till close: a recorded graph may still read it.
      */
-    private boolean halfOnCublas(ElementType type) {
-        if (type == ElementType.F32) return false;
-        if (!saidHalfOnCublas) {
-            saidHalfOnCublas = true;
-            System.err.println("vit4j: --gemm cublas covers fp32 linear layers only; " + type.label()
-                    + " ones run vit4j's own GEMM on " + name);
+    private DeviceBuffer accScratch(long n) {
+        if (accScratch == null || accScratch.length() < n) {
+            if (accScratch != null) retiredScratch.add(accScratch);
+            accScratch = allocate(ElementType.F32, n);
         }
-        return true;
+        return accScratch;
     }
 
 
@@ -393,9 +393,26 @@ public final class CudaBackend implements Backend {
             int outFeatures = op.outFeatures();
             Epilogue epilogue = op.epilogue();
             DeviceBuffer residual = op.residual();
-            if (cublas == null || halfOnCublas(out.dtype())) {
+            if (cublas == null) {
                 launch(CudaKernels.linear(out.dtype(), p(op.x()), p(op.weight()), p(bias), p(out), rows, op.inFeatures(), outFeatures,
                         epilogue, p(residual)));
+                return;
+            }
+            ElementType type = out.dtype();
+            if (cublas.fusesBias() && bias != null && (epilogue == Epilogue.BIAS || epilogue == Epilogue.BIAS_RESIDUAL)) {
+                // One cublasLtMatmul: bias epilogue, the residual as C with beta = 1, rounded once.
+                cublas.gemmBias(p(op.x()), p(op.weight()), p(bias), epilogue == Epilogue.BIAS_RESIDUAL ? p(residual) : 0, p(out),
+                        type, rows, op.inFeatures(), outFeatures);
+                return;
+            }
+            if (type.isHalf()) {
+                // cuBLAS's fp32 accumulators into a float scratch; the epilogue adds bias, GELU and the
+                // residual and rounds once to the half type, as vit4j's own half GEMMs do.
+                DeviceBuffer acc = accScratch((long) rows * outFeatures);
+                cublas.gemm(p(op.x()), p(op.weight()), type, p(acc), ElementType.F32, rows, op.inFeatures(), outFeatures,
+                        false);
+                launch(CudaKernels.biasRowsAcc(type, p(acc), p(bias), epilogue == Epilogue.BIAS_RESIDUAL ? p(residual) : 0,
+                        p(out), rows, outFeatures, epilogue == Epilogue.BIAS_GELU));
                 return;
             }
             boolean accumulate = epilogue == Epilogue.BIAS_RESIDUAL;
@@ -410,11 +427,18 @@ public final class CudaBackend implements Backend {
             int batch = op.batch();
             int tokens = op.tokens();
             int dim = op.dim();
-            if (cublas == null || halfOnCublas(qkv.dtype())) {
+            if (cublas == null) {
                 launch(CudaKernels.linearQkv(qkv.dtype(), p(op.x()), p(op.weight()), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
                 return;
             }
             long n = 3L * batch * tokens * dim;
+            if (qkv.dtype().isHalf()) {
+                DeviceBuffer acc = accScratch(n);
+                cublas.gemm(p(op.x()), p(op.weight()), qkv.dtype(), p(acc), ElementType.F32, batch * tokens, dim, 3 * dim,
+                        false);
+                launch(CudaKernels.qkvScatterAcc(qkv.dtype(), p(acc), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
+                return;
+            }
             if (qkvScratch == null || qkvScratch.length() < n) {
                 // A smaller scratch stays allocated till close: a recorded graph may still read it.
                 if (qkvScratch != null) retiredScratch.add(qkvScratch);

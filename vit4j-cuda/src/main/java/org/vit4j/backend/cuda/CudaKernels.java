@@ -544,7 +544,7 @@ public final class CudaKernels {
                 block(Elementwise.THREADS), 0, args(ptr(x), ptr(out), i(batch), i(tokens), i(dim), i(token)), 0);
     }
 
-    // ---- epilogue.cu: what the cuBLAS path applies after cublasSgemm (fp32 only) ----
+    // ---- epilogue.cu: what the cuBLAS path applies after cublasGemmEx ----
 
     /** Threads per block of epilogue.cu: its EP_THREADS, read from it. */
     public static final int EPILOGUE_THREADS = KernelConstants.get("epilogue.cu", "EP_THREADS");
@@ -566,6 +566,35 @@ public final class CudaKernels {
         positive("qkvScatter", "heads", heads);
         long n = 3L * batch * tokens * dim;
         return new Launch("epilogue", "qkv_scatter", new int[] {ceilDiv(n, EPILOGUE_THREADS), 1, 1},
+                block(EPILOGUE_THREADS), 0, args(ptr(flat), ptr(bias), ptr(qkv), i(batch), i(tokens), i(dim), i(heads)),
+                0);
+    }
+
+    /**
+     * The half-precision cuBLAS epilogue: out[rows, cols] of {@code type} (bf16/fp16) =
+     * act(acc + bias[col]) + residual, rounded once; acc is cuBLAS's fp32 result; bias and residual
+     * (0 for none) of {@code type}; residual may be out itself.
+     */
+    public static Launch biasRowsAcc(ElementType type, long acc, long bias, long residual, long out, int rows, int cols,
+            boolean gelu) {
+        positive("biasRowsAcc", "rows", rows);
+        positive("biasRowsAcc", "cols", cols);
+        if (type == ElementType.F32) throw new Vit4jException("biasRowsAcc: fp32 needs no accumulator epilogue (bias_rows)");
+        return new Launch("epilogue", kernel("epilogue", "bias_rows_acc", type),
+                new int[] {ceilDiv((long) rows * cols, EPILOGUE_THREADS), 1, 1}, block(EPILOGUE_THREADS), 0,
+                args(ptr(acc), ptr(bias), ptr(residual), ptr(out), i(rows), i(cols), i(gelu ? 1 : 0)), 0);
+    }
+
+    /** {@link #qkvScatter} from cuBLAS's fp32 result into a bf16/fp16 qkv, bias of {@code type}, rounded once. */
+    public static Launch qkvScatterAcc(ElementType type, long flat, long bias, long qkv, int batch, int tokens, int dim,
+            int heads) {
+        positive("qkvScatterAcc", "batch", batch);
+        positive("qkvScatterAcc", "tokens", tokens);
+        positive("qkvScatterAcc", "dim", dim);
+        positive("qkvScatterAcc", "heads", heads);
+        if (type == ElementType.F32) throw new Vit4jException("qkvScatterAcc: fp32 uses qkv_scatter");
+        long n = 3L * batch * tokens * dim;
+        return new Launch("epilogue", kernel("epilogue", "qkv_scatter_acc", type), new int[] {ceilDiv(n, EPILOGUE_THREADS), 1, 1},
                 block(EPILOGUE_THREADS), 0, args(ptr(flat), ptr(bias), ptr(qkv), i(batch), i(tokens), i(dim), i(heads)),
                 0);
     }

@@ -19,7 +19,13 @@ import org.vit4j.Vit4jException;
  *       {@code cuGetProcAddress}, for the Hopper kernels ({@link JCudaDriver#encodeTensorMap},
  *       {@link JCudaDriver#launch(CudaDriver.Function, int[], int[], int[], int, List)});
  *   <li>cuBLAS, {@code libcublas.so.13} else {@code .12}: {@code cublasGemmEx}, for
- *       {@code --gemm cublas} ({@link CublasGemm}) on whichever CUDA runtime the host has.
+ *       {@code --gemm cublas} ({@link CublasGemm}) on whichever CUDA runtime the host has;
+ *   <li>cuBLASLt, {@code libcublasLt.so.13} else {@code .12}: {@code cublasLtMatmul} with the
+ *       {@code CUBLASLT_EPILOGUE_BIAS} epilogue, for the linear layers whose epilogue is a bias (and a
+ *       residual, as C with beta = 1). Not {@code CUBLASLT_EPILOGUE_GELU_BIAS}: cuBLAS documents it as
+ *       "GELU point-wise transform" without saying it is the exact erf form ViT needs (it is commonly
+ *       taken to be the tanh approximation, which PyTorch uses it for), so fc1's exact GELU stays with
+ *       epilogue.cu.
  * </ul>
  * Where the library, a CUDA library or an entry point is missing, the binding is a one-line reason
  * (which file, which symbol) and the feature is off; a failing call is a {@link Vit4jException} with
@@ -40,11 +46,14 @@ final class CudaNative {
     static final String LIBCUDA = "libcuda.so.1";
     /** cuBLAS sonames, newest first: CUDA 13 hosts have only .13, CUDA 12 ones only .12. */
     static final List<String> LIBCUBLAS = List.of("libcublas.so.13", "libcublas.so.12");
+    /** cuBLASLt sonames, newest first. */
+    static final List<String> LIBCUBLASLT = List.of("libcublasLt.so.13", "libcublasLt.so.12");
 
     private static boolean attempted;
     private static String loadError;
     private static Bound<Driver> driver;
     private static Bound<Cublas> cublas;
+    private static Bound<CublasLt> cublasLt;
 
     /** A binding, or why there is none (one line). */
     record Bound<T>(T value, String problem) {
@@ -232,7 +241,73 @@ final class CudaNative {
         return why != null ? new Bound<>(null, why) : new Bound<>(new Cublas(out[0], cublasFile(out[0])), null);
     }
 
+    /** cuBLASLt's entry points, bound from one libcublasLt. */
+    static final class CublasLt {
+        private final long handle;
+        /** The file that was loaded, e.g. "libcublasLt.so.13". */
+        final String file;
+
+        private CublasLt(long handle, String file) {
+            this.handle = handle;
+            this.file = file;
+        }
+
+        long create() {
+            return cublasLtCreate(handle);
+        }
+
+        void destroy(long ltHandle) {
+            cublasLtDestroy(handle, ltHandle);
+        }
+
+        /**
+         * cublasLtMatmul, column-major: D[m, n] = alpha op(A) op(B) + beta C (+ bias[row] where
+         * {@code bias} is not 0), C, D and the bias of {@code ctype}; the first heuristic algorithm within
+         * the workspace; on the raw CUstream {@code stream}.
+         */
+        void matmul(long ltHandle, int transa, int transb, int m, int n, int k, float alpha, long a, int atype, int lda,
+                long b, int btype, int ldb, float beta, long c, int ctype, int ldc, long d, int ldd, int computeType,
+                long bias, long workspace, long workspaceBytes, long stream) {
+            ltMatmul(handle, ltHandle, transa, transb, m, n, k, alpha, a, atype, lda, b, btype, ldb, beta, c, ctype, ldc, d,
+                    ldd, computeType, bias, workspace, workspaceBytes, stream);
+        }
+
+        void release() {
+            releaseCublasLt(handle);
+        }
+    }
+
+    /** cuBLASLt from {@link #LIBCUBLASLT}, bound once; or why not. */
+    static synchronized Bound<CublasLt> cublasLt() {
+        if (cublasLt == null) cublasLt = bindCublasLt(LIBCUBLASLT);
+        return cublasLt;
+    }
+
+    /** Binds cuBLASLt from the first of {@code files} that loads. */
+    static Bound<CublasLt> bindCublasLt(List<String> files) {
+        String why = load();
+        if (why != null) return new Bound<>(null, why);
+        long[] out = new long[1];
+        why = bindCublasLt(files.toArray(new String[0]), out);
+        return why != null ? new Bound<>(null, why) : new Bound<>(new CublasLt(out[0], cublasLtFile(out[0])), null);
+    }
+
     // ---- native (native/cuda/vit4j_cuda.cpp) ---------------------------------------------------------
+
+    private static native String bindCublasLt(String[] files, long[] out);
+
+    private static native String cublasLtFile(long lt);
+
+    private static native void releaseCublasLt(long lt);
+
+    private static native long cublasLtCreate(long lt);
+
+    private static native void cublasLtDestroy(long lt, long handle);
+
+    private static native void ltMatmul(long lt, long handle, int transa, int transb, int m, int n, int k, float alpha,
+            long a, int atype, int lda, long b, int btype, int ldb, float beta, long c, int ctype, int ldc, long d, int ldd,
+            int computeType, long bias, long workspace, long workspaceBytes, long stream);
+
 
     private static native String bindDriver(String file, long[] out);
 

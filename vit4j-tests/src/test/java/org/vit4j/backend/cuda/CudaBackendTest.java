@@ -132,7 +132,7 @@ class CudaBackendTest {
     }
 
     /**
-     * --gemm cublas: cuBLAS where libcublas.so.12 loads on a GPU, else vit4j's GEMM; the same logits
+     * --gemm cublas: cuBLAS where libcublas.so.13 or .12 loads on a GPU, else vit4j's GEMM; the same logits
      * either way. On cuda-cpu there is no cuBLAS, so this is the fallback, and it must say so.
      */
     @ParameterizedTest(name = "{0}")
@@ -153,8 +153,9 @@ class CudaBackendTest {
     /**
      * bf16 and fp16 through the same machinery as fp32: every type is supported, a half pass is
      * recorded as one graph and replayed to the bit, its model buffers take half the fp32 bytes, and
-     * with --gemm cublas (fp32 only) a half pass still runs, on vit4j's GEMM: the same logits as
-     * without. (Per-op parity is HalfKernelParityTest's, encoder parity EncoderOnDeviceTest's.)
+     * with --gemm cublas a half pass runs on cuBLAS where it loads (logits within the same bounds of
+     * PyTorch's) and otherwise on vit4j's GEMM (the same logits as without, bit for bit). (Per-op parity
+     * is HalfKernelParityTest's, encoder parity EncoderOnDeviceTest's.)
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("targets")
@@ -187,8 +188,13 @@ class CudaBackendTest {
             }
             try (CudaBackend cuda = target.apply(BackendOptions.DEFAULT.withGemm(BackendOptions.Gemm.CUBLAS));
                     VisionTransformer vit = new VisionTransformer(c.model().weights(), cuda, t)) {
-                assertEquals(0, Numerics.relativeL2(vit.forward(c.input()).logits().data(), plain),
-                        t.label() + " with --gemm cublas runs vit4j's GEMM");
+                float[] logits = vit.forward(c.input()).logits().data();
+                if (cuda.gemmProvider().equals("cublas")) {
+                    double err = Numerics.relativeL2(logits, c.logits());
+                    assertTrue(err < (t == ElementType.BF16 ? 2e-2 : 5e-3), t.label() + " on cuBLAS vs PyTorch: " + err);
+                } else {
+                    assertEquals(0, Numerics.relativeL2(logits, plain), t.label() + " with --gemm cublas runs vit4j's GEMM");
+                }
             }
         }
     }

@@ -333,8 +333,8 @@ class CudaNativeTest {
         assertNull(b.problem());
         CudaNative.Cublas lib = b.value();
         long stream = 0x5000, workspace = 0x600000, wsBytes = 32L << 20;
-        CublasGemm g = CublasGemm.create(lib, stream, workspace, wsBytes, false);
-        CublasGemm tf32 = CublasGemm.create(lib, stream, workspace, wsBytes, true);
+        CublasGemm g = CublasGemm.create(lib, null, stream, workspace, wsBytes, false);
+        CublasGemm tf32 = CublasGemm.create(lib, null, stream, workspace, wsBytes, true);
         try {
             assertEquals("cublasSetStream_v2 own=1 stream=0x5000", last(d, "cublasSetStream_v2"));
             assertEquals("cublasSetWorkspace_v2 own=1 workspace=0x600000 bytes=33554432", last(d, "cublasSetWorkspace_v2"));
@@ -384,7 +384,7 @@ class CudaNativeTest {
         CudaNative.Cublas lib = CudaNative.bindCublas(cublasFiles(d)).value();
         assertNotNull(lib);
         try {
-            CublasGemm g = CublasGemm.create(lib, 0, 0x1000, 1024, false);
+            CublasGemm g = CublasGemm.create(lib, null, 0, 0x1000, 1024, false);
             control(d, "fail cublasGemmEx 13");
             Vit4jException e = assertThrows(Vit4jException.class, () -> g.gemm(0x100, 0x200, 0x300, 2, 3, 4, false));
             assertEquals("cuda: cublasGemmEx failed: CUBLAS_STATUS_EXECUTION_FAILED (13)", e.getMessage());
@@ -392,11 +392,11 @@ class CudaNativeTest {
             // A failing cublasSetWorkspace destroys the handle it made and says so.
             control(d, "fail cublasSetWorkspace_v2 7");
             int destroyed = calls(d, "cublasDestroy_v2").size();
-            e = assertThrows(Vit4jException.class, () -> CublasGemm.create(lib, 0, 0x1000, 1024, false));
+            e = assertThrows(Vit4jException.class, () -> CublasGemm.create(lib, null, 0, 0x1000, 1024, false));
             assertEquals("cuda: cublasSetWorkspace failed: CUBLAS_STATUS_INVALID_VALUE (7)", e.getMessage());
             assertEquals(destroyed + 1, calls(d, "cublasDestroy_v2").size());
             control(d, "fail cublasCreate_v2 3");
-            e = assertThrows(Vit4jException.class, () -> CublasGemm.create(lib, 0, 0x1000, 1024, false));
+            e = assertThrows(Vit4jException.class, () -> CublasGemm.create(lib, null, 0, 0x1000, 1024, false));
             assertEquals("cuda: cublasCreate failed: CUBLAS_STATUS_ALLOC_FAILED (3)", e.getMessage());
         } finally {
             lib.release();
@@ -424,6 +424,72 @@ class CudaNativeTest {
         b = CudaNative.bindCublas(cublasFiles(noGemm));
         assertNull(b.value());
         assertEquals(noGemm.resolve("libcublas.so.13") + " has no cublasGemmEx", b.problem());
+    }
+
+    // ---- cuBLASLt ------------------------------------------------------------------------------------
+
+    private static List<String> cublasLtFiles(Path d) {
+        return List.of(d.resolve("libcublasLt.so.13").toString(), d.resolve("libcublasLt.so.12").toString());
+    }
+
+    @Test
+    void cublasLtGetsTheBiasEpilogueAndTheResidualAsC() throws IOException {
+        Path d = fakes("cublas");
+        CudaNative.Cublas lib = CudaNative.bindCublas(cublasFiles(d)).value();
+        CudaNative.Bound<CudaNative.CublasLt> b = CudaNative.bindCublasLt(cublasLtFiles(d));
+        assertNull(b.problem());
+        CudaNative.CublasLt lt = b.value();
+        long stream = 0x5000, workspace = 0x600000, wsBytes = 32L << 20;
+        CublasGemm g = CublasGemm.create(lib, lt, stream, workspace, wsBytes, false);
+        try {
+            assertTrue(g.fusesBias());
+            int[][] shapes = {{197, 768, 768}, {394, 3072, 768}, {1, 3, 5}, {37, 64, 80}};
+            for (int[] s : shapes) {
+                for (ElementType type : ElementType.values()) {
+                    for (boolean withResidual : new boolean[] {false, true}) {
+                        int m = s[0], k = s[1], n = s[2];
+                        long a = 0x100000L * (1 + random.nextInt(1000)), w = a + 0x7f00000L, out = w + 0x7f00000L;
+                        long bias = out + 0x7f00000L, residual = withResidual ? bias + 0x100000L : 0;
+                        g.gemmBias(a, w, bias, residual, out, type, m, k, n);
+                        int t = type == ElementType.F32 ? 0 : type == ElementType.BF16 ? 14 : 2;
+                        // Column-major D^T[n, m] = W A^T + bias over D^T's rows (our features) + beta C^T:
+                        // W stored k x n (read transposed), A^T k x m, C and D n x m with ld n.
+                        assertEquals("cublasLtMatmul own=1 compute=68 scale=0 transa=1 transb=0 epilogue=4 bias=0x"
+                                + Long.toHexString(bias) + " biasType=" + t + " alpha=1 A=0x" + Long.toHexString(w) + " " + t
+                                + ":" + k + "x" + n + "/" + k + " B=0x" + Long.toHexString(a) + " " + t + ":" + k + "x" + m + "/"
+                                + k + " beta=" + (withResidual ? 1 : 0) + " C=0x" + Long.toHexString(withResidual ? residual : out)
+                                + " " + t + ":" + n + "x" + m + "/" + n + " D=0x" + Long.toHexString(out) + " " + t + ":" + n + "x"
+                                + m + "/" + n + " algo=0xa160 workspace=0x600000 bytes=33554432 stream=0x5000",
+                                last(d, "cublasLtMatmul"), type + " " + Arrays.toString(s));
+                    }
+                }
+            }
+            assertEquals("cublasLtMatmulAlgoGetHeuristic requested=1 maxWorkspace=33554432",
+                    last(d, "cublasLtMatmulAlgoGetHeuristic"));
+            // Errors name the step and the status, and leave no descriptor behind.
+            control(d, "fail cublasLtMatmul 13");
+            Vit4jException e = assertThrows(Vit4jException.class,
+                    () -> g.gemmBias(0x100, 0x200, 0x300, 0, 0x400, ElementType.BF16, 2, 3, 4));
+            assertEquals("cuda: cublasLtMatmul failed: CUBLAS_STATUS_EXECUTION_FAILED (13)", e.getMessage());
+            control(d, "hide algorithms");
+            e = assertThrows(Vit4jException.class, () -> g.gemmBias(0x100, 0x200, 0x300, 0, 0x400, ElementType.F32, 2, 3, 4));
+            assertEquals("cuda: cublasLtMatmulAlgoGetHeuristic (no algorithm) failed: CUBLAS_STATUS_NOT_SUPPORTED (15)",
+                    e.getMessage());
+            control(d, "fail cublasLtMatrixLayoutCreate 3");
+            e = assertThrows(Vit4jException.class, () -> g.gemmBias(0x100, 0x200, 0x300, 0, 0x400, ElementType.F32, 2, 3, 4));
+            assertEquals("cuda: cublasLtMatrixLayoutCreate(A) failed: CUBLAS_STATUS_ALLOC_FAILED (3)", e.getMessage());
+            control(d);
+        } finally {
+            g.close();
+            assertEquals("cublasLtDestroy own=1 live=0", last(d, "cublasLtDestroy"), "every descriptor destroyed");
+            lt.release();
+            lib.release();
+        }
+        Path empty = Files.createTempDirectory(dir, "empty");
+        b = CudaNative.bindCublasLt(cublasLtFiles(empty));
+        assertNull(b.value());
+        assertTrue(b.problem().startsWith("no " + empty.resolve("libcublasLt.so.13") + ", " + empty.resolve("libcublasLt.so.12")
+                + " ("), b.problem());
     }
 
     @Test
