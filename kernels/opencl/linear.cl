@@ -405,3 +405,116 @@ __kernel void linear_v4(__global const store_t* A, __global const store_t* W, __
     }
 }
 #endif
+
+// ---- Version 5 (CPU devices): packed weights, outer-product micro-kernel ----
+// The BLIS shape. At upload time (first use of a weight buffer, OpenClBackend's PackedWeights) W
+// [N, K] is copied once by linear_pack_v5 into panels of GEMM_V5_NR columns, each panel K-major:
+//   Wp[p][k][c] = W[p * NR + c][k], columns past N zero, p < ceil(N / NR).
+// A work-item owns GEMM_V5_MR rows x NR columns of C, held as MR x (NR / VW) float{VW} accumulators
+// (VW = GEMM_V5_VW, the device's native float vector width: 16 on AVX-512, 8 on AVX2). Per k it
+// loads NR / VW vectors of the panel (contiguous: one cache line per 16 floats) and broadcasts one
+// element of each of its MR rows of A, then does MR * NR / VW vector FMAs: 8 x 32 on AVX-512 is 16
+// zmm FMAs for 2 vector loads and 8 broadcasts, all 16 accumulators in registers. No lane-sum at the
+// end (each lane already is an output), so the epilogue works on whole vectors.
+// Cache blocking: dimension 0 of the range walks down M with one panel, so the GEMM_V5_WGX work-items
+// of a work-group (run one after the other by a PoCL thread) reuse the panel (NR * K * 4 bytes: 48
+// KiB at K = 384) from L1/L2 while each brings its own MR rows of A (MR * K * 4 bytes).
+// Rows past M are clamped to the last row (the loop stays branch-free) and not stored.
+// global = (ceil(M / MR) rounded up to GEMM_V5_WGX, ceil(N / NR)), local = (GEMM_V5_WGX, 1).
+#ifdef GEMM_V5_VW
+#define floatV5 CAT(float, GEMM_V5_VW)
+#define ldV5 CAT(ld, GEMM_V5_VW)
+#define stV5 CAT(st, GEMM_V5_VW)
+#define V5_NV (GEMM_V5_NR / GEMM_V5_VW)
+#if GEMM_V5_NR % GEMM_V5_VW != 0
+#error GEMM_V5_NR must be a multiple of GEMM_V5_VW
+#endif
+
+// Wp as above from W [N, K]; global = (K, ceil(N / NR) * NR). Copies the stored bits (no rounding).
+__kernel void linear_pack_v5(__global const store_t* W, __global store_t* Wp, int N, int K) {
+    int k = get_global_id(0), n = get_global_id(1);
+    if (k >= K) return;
+    long to = ((long) (n / GEMM_V5_NR) * K + k) * GEMM_V5_NR + n % GEMM_V5_NR;
+    if (n < N) cp1((long) n * K + k, W, to, Wp);
+    else st1(0.0f, to, Wp);
+}
+
+__kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, __global const store_t* bias,
+                        __global const store_t* residual, __global store_t* C, int M, int N, int K,
+                        int tokens, int heads) {
+    int m0 = get_global_id(0) * GEMM_V5_MR, n0 = get_global_id(1) * GEMM_V5_NR;
+    if (m0 >= M || n0 >= N) return;
+    __global const store_t* wp = Wp + (long) get_global_id(1) * K * GEMM_V5_NR;
+    __global const store_t* a[GEMM_V5_MR];
+#pragma unroll
+    for (int i = 0; i < GEMM_V5_MR; i++) a[i] = A + (long) min(m0 + i, M - 1) * K;
+
+    floatV5 acc[GEMM_V5_MR][V5_NV];
+#pragma unroll
+    for (int i = 0; i < GEMM_V5_MR; i++)
+#pragma unroll
+        for (int j = 0; j < V5_NV; j++) acc[i][j] = (floatV5) 0.0f;
+
+    for (int k = 0; k < K; k++) {
+        floatV5 w[V5_NV];
+#pragma unroll
+        for (int j = 0; j < V5_NV; j++) w[j] = ldV5(j, wp + (long) k * GEMM_V5_NR);
+#pragma unroll
+        for (int i = 0; i < GEMM_V5_MR; i++) {
+            floatV5 av = (floatV5) ld1(k, a[i]);
+#pragma unroll
+            for (int j = 0; j < V5_NV; j++) acc[i][j] = fma(av, w[j], acc[i][j]);
+        }
+    }
+
+    // Column part of the output offset, and whether the NR columns are contiguous there.
+    long col0;
+    bool contiguous = n0 + GEMM_V5_NR <= N;
+    int D = 0, hd = 0;
+    if (heads == 0) {
+        col0 = n0;
+    } else {
+        D = N / 3;
+        hd = D / heads;
+        int which = n0 / D, h = (n0 % D) / hd, e = n0 % hd;
+        col0 = (((long) which * (M / tokens) * heads + h) * tokens) * hd + e;
+        contiguous = contiguous && e + GEMM_V5_NR <= hd;
+    }
+    if (contiguous) {
+#if EPILOGUE >= EPI_BIAS
+#pragma unroll
+        for (int j = 0; j < V5_NV; j++) {
+            floatV5 bv = ldV5(j, bias + n0);
+#pragma unroll
+            for (int i = 0; i < GEMM_V5_MR; i++) acc[i][j] += bv;
+        }
+#endif
+#pragma unroll
+        for (int i = 0; i < GEMM_V5_MR; i++) {
+            int m = m0 + i;
+            if (m >= M) break;
+            long at = (heads == 0 ? (long) m * N : (long) (m / tokens) * tokens * D + (long) (m % tokens) * hd) + col0;
+#pragma unroll
+            for (int j = 0; j < V5_NV; j++) {
+                floatV5 v = acc[i][j];
+#if EPILOGUE == EPI_BIAS_GELU
+                v = GELU(v);
+#elif EPILOGUE == EPI_BIAS_RESIDUAL
+                v += ldV5(j, residual + at); // read before the store: residual may be C
+#endif
+                stV5(v, j, C + at); // the one rounding of this output
+            }
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < GEMM_V5_MR; i++) {
+            int m = m0 + i;
+            if (m >= M) break;
+            float r[GEMM_V5_NR];
+#pragma unroll
+            for (int j = 0; j < V5_NV; j++) CAT(vstore, GEMM_V5_VW)(acc[i][j], j, r);
+            for (int c = 0; c < GEMM_V5_NR && n0 + c < N; c++) STORE_OUT(m, n0 + c, r[c]);
+        }
+    }
+}
+#endif

@@ -15,13 +15,16 @@ import org.vit4j.backend.Epilogue;
 
 /**
  * What a device can do, measured on it rather than read off a datasheet: the bandwidth of a large
- * device-to-device copy (bytes read plus written) and the rate of a large square GEMM through the
- * backend's own linear op, the best of a few large shapes (so "peak" here is vit4j's best GEMM on
- * the device, the ceiling its other ops are held to). The GEMM runs in the precision asked for: a
- * bf16 pass is held to the device's bf16 GEMM rate (tensor cores on a GPU), not to its fp32 rate.
- * Cached per device, precision and kernel build in {@code ~/.cache/vit4j/peaks.json}.
+ * device-to-device copy (bytes read plus written), the rate of a large square GEMM through the
+ * backend's own linear op, the best of a few large shapes ("GEMM" here is vit4j's best GEMM on the
+ * device, the roofline its other ops are held to), and the device's fp32 FMA rate from a kernel of
+ * independent FMA chains ({@link Backend#measureFmaPeakGflops}; NaN where the backend has none): the
+ * arithmetic ceiling, which the fp32 GEMMs themselves are held to. The GEMM runs in the precision
+ * asked for: a bf16 pass is held to the device's bf16 GEMM rate (tensor cores on a GPU), not to its
+ * fp32 rate. Cached per device, precision and kernel build in {@code ~/.cache/vit4j/peaks.json}.
  */
-public record DevicePeaks(String device, String precision, double copyGBs, double gemmGflops, int gemmSize, String measured) {
+public record DevicePeaks(String device, String precision, double copyGBs, double gemmGflops, int gemmSize,
+        double fmaGflops, String measured) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -66,7 +69,7 @@ public record DevicePeaks(String device, String precision, double copyGBs, doubl
     /** A hash of the shipped kernels: new kernels make old figures stale. */
     static String kernelsFingerprint() {
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        String[] files = {"opencl/linear.cl", "opencl/elementwise.cl", "cuda/linear.fatbin", "cuda/elementwise.fatbin"};
+        String[] files = {"opencl/linear.cl", "opencl/elementwise.cl", "opencl/peak.cl", "cuda/linear.fatbin", "cuda/elementwise.fatbin"};
         for (String f : files) {
             try (var in = DevicePeaks.class.getResourceAsStream("/org/vit4j/kernels/" + f)) {
                 if (in != null) crc.update(in.readAllBytes());
@@ -100,7 +103,8 @@ public record DevicePeaks(String device, String precision, double copyGBs, doubl
                 gemm = Math.max(gemm, 2.0 * mm * nn * (double) kk / t / 1e9);
             }
         }
-        return new DevicePeaks(key, type.label(), copy, gemm, n, Instant.now().toString());
+        double fma = be.measureFmaPeakGflops();
+        return new DevicePeaks(key, type.label(), copy, gemm, n, fma, Instant.now().toString());
     }
 
     /** The fastest of {@code reps} timed runs after one warm-up, in seconds. */
@@ -124,6 +128,11 @@ public record DevicePeaks(String device, String precision, double copyGBs, doubl
      */
     public double attainableGflops(double flops, double bytes) {
         return Math.min(gemmGflops, copyGBs * flops / bytes);
+    }
+
+    /** An op's rate as a fraction of the measured FMA peak (NaN where there is none). */
+    public double ofFmaPeak(double gflops) {
+        return gflops / fmaGflops;
     }
 
     public String bound(double flops, double bytes) {

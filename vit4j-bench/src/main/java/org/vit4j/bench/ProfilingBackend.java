@@ -43,6 +43,11 @@ public final class ProfilingBackend implements Backend {
         return new ArrayList<>(ops.values());
     }
 
+    /** Forgets every time recorded so far (after a warm-up pass). */
+    public void reset() {
+        ops.clear();
+    }
+
     /** Every op comes through here (the named ops of Backend build an Op and execute it). */
     @Override
     public void execute(Op op) {
@@ -64,6 +69,16 @@ public final class ProfilingBackend implements Backend {
     @Override
     public String deviceName() {
         return inner.deviceName();
+    }
+
+    @Override
+    public String kernelChoices() {
+        return inner.kernelChoices();
+    }
+
+    @Override
+    public double measureFmaPeakGflops() {
+        return inner.measureFmaPeakGflops();
     }
 
     @Override

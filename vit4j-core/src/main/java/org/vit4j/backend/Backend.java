@@ -28,6 +28,24 @@ public interface Backend extends AutoCloseable {
     /** The device, in words. */
     String deviceName();
 
+    /**
+     * The kernel variants and tile sizes this backend runs on its device, chosen from what it measured
+     * or from the device's properties (e.g. "linear_v5 VW=16 MR=8 NR=32 WGX=8"), for benchmarks to
+     * print; empty where a backend has no choice to report.
+     */
+    default String kernelChoices() {
+        return "";
+    }
+
+    /**
+     * The device's fp32 FMA rate in GFLOP/s, measured now by a kernel of independent FMA chains (the
+     * arithmetic ceiling no GEMM can pass; a benchmark holds ops to it), or NaN where the backend has
+     * no such kernel. Takes a fraction of a second; callers cache it.
+     */
+    default double measureFmaPeakGflops() {
+        return Double.NaN;
+    }
+
     // ---- memory ----
 
     /** A float32 buffer of {@code length} elements, contents undefined. */

@@ -44,6 +44,24 @@ public final class DevicesUnderTest {
         return "1".equals(System.getenv("VIT4J_REQUIRE_CUDA_CPU"));
     }
 
+    /**
+     * {@link #all()} and, where OpenCL is available, the linear kernels the device's defaults do not
+     * pick, so every GEMM variant meets the oracle: linear_v4 (the CPU default before v5) and v5 with
+     * sizes other than this machine's (AVX2-sized VW 8 and SSE-sized VW 4 micro-kernels, odd MR and
+     * NR = 3 vectors, so panel and row edges fall inside a tile). Only the linear tests use these.
+     */
+    public static List<Named<Supplier<Backend>>> withGemmVariants() {
+        List<Named<Supplier<Backend>>> out = new ArrayList<>(all());
+        if (new OpenClProvider().probe().available()) {
+            out.add(shared("opencl (linear v4)", () -> OpenClBackend.open(0, Map.of("GEMM_VARIANT", 4), ClDevice.Kind.CPU)));
+            out.add(shared("opencl (linear v5, VW 8, MR 5, NR 24, WGX 3)", () -> OpenClBackend.open(0, Map.of(
+                    "GEMM_VARIANT", 5, "GEMM_V5_VW", 8, "GEMM_V5_MR", 5, "GEMM_V5_NR", 24, "GEMM_V5_WGX", 3), ClDevice.Kind.CPU)));
+            out.add(shared("opencl (linear v5, VW 4, MR 3, NR 12)", () -> OpenClBackend.open(0, Map.of(
+                    "GEMM_VARIANT", 5, "GEMM_V5_VW", 4, "GEMM_V5_MR", 3, "GEMM_V5_NR", 12), ClDevice.Kind.CPU)));
+        }
+        return out;
+    }
+
     public static List<Named<Supplier<Backend>>> all() {
         List<Named<Supplier<Backend>>> out = new ArrayList<>();
         BackendProvider.Probe cl = new OpenClProvider().probe();

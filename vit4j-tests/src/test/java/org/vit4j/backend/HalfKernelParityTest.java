@@ -79,8 +79,12 @@ class HalfKernelParityTest {
     // ---- cases ----
 
     static Stream<Arguments> cases(Object[][] shapes) {
+        return cases(DevicesUnderTest.all(), shapes);
+    }
+
+    static Stream<Arguments> cases(List<Named<Supplier<Backend>>> backends, Object[][] shapes) {
         List<Arguments> out = new ArrayList<>();
-        for (Named<Supplier<Backend>> b : DevicesUnderTest.all()) {
+        for (Named<Supplier<Backend>> b : backends) {
             for (ElementType t : HALF) {
                 if (!supports(b, t)) continue; // opencl: asserted by openClRunsBothHalfTypes
                 for (Object[] s : shapes) {
@@ -237,7 +241,7 @@ class HalfKernelParityTest {
     // ---- linear ----
 
     static Stream<Arguments> linearShapes() {
-        return cases(KernelParityTest.LINEAR_SHAPES);
+        return cases(DevicesUnderTest.withGemmVariants(), KernelParityTest.LINEAR_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} M={2} K={3} N={4}")
@@ -264,7 +268,7 @@ class HalfKernelParityTest {
     }
 
     static Stream<Arguments> qkvShapes() {
-        return cases(KernelParityTest.QKV_SHAPES);
+        return cases(DevicesUnderTest.withGemmVariants(), KernelParityTest.QKV_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} B={2} T={3} D={4} H={5}")

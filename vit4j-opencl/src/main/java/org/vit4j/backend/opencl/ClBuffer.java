@@ -13,12 +13,32 @@ final class ClBuffer extends PooledBuffer<cl_mem> {
         this.backend = backend;
     }
 
+    /**
+     * Bumped by the backend whenever the buffer's contents change (a host write, a copy into it, an op
+     * writing it), so a derived copy made from it (the packed weights of linear_v5) knows it is stale.
+     */
+    long writes;
+    /** linear_v5's packed copy of this buffer as a weight, owned by the backend; closed with this buffer. */
+    LinearOps.Packed packed;
+
     cl_mem mem() {
         return handle();
     }
 
+    /** Records a change of contents (see {@link #writes}); returns this buffer. */
+    ClBuffer written() {
+        writes++;
+        return this;
+    }
+
     @Override
     protected void release(cl_mem mem) {
-        backend.release(mem);
+        LinearOps.Packed p = packed;
+        packed = null;
+        try {
+            if (p != null) p.buffer().close();
+        } finally {
+            backend.release(mem);
+        }
     }
 }

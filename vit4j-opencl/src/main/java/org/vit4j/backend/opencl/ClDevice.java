@@ -5,6 +5,7 @@ import static org.jocl.CL.CL_DEVICE_LOCAL_MEM_SIZE;
 import static org.jocl.CL.CL_DEVICE_MAX_COMPUTE_UNITS;
 import static org.jocl.CL.CL_DEVICE_MAX_WORK_GROUP_SIZE;
 import static org.jocl.CL.CL_DEVICE_NAME;
+import static org.jocl.CL.CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT;
 import static org.jocl.CL.CL_DEVICE_TYPE;
 import static org.jocl.CL.CL_DEVICE_TYPE_ALL;
 import static org.jocl.CL.CL_DEVICE_TYPE_CPU;
@@ -28,9 +29,14 @@ import org.jocl.Sizeof;
 import org.jocl.cl_device_id;
 import org.jocl.cl_platform_id;
 
-/** An OpenCL device and what vit4j needs to know of it to choose kernel variants and sizes. */
+/**
+ * An OpenCL device and what vit4j needs to know of it to choose kernel variants and sizes.
+ * {@code nativeFloatWidth} is CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: the floats of one SIMD register
+ * (PoCL: 16 on AVX-512, 8 on AVX2), what the CPU GEMM's micro-kernel is sized from.
+ */
 public record ClDevice(cl_platform_id platform, cl_device_id id, String platformName, String name, String vendor,
-        String version, Kind kind, int computeUnits, long maxWorkGroupSize, long localMemBytes, long globalMemBytes) {
+        String version, Kind kind, int computeUnits, long maxWorkGroupSize, long localMemBytes, long globalMemBytes,
+        int nativeFloatWidth) {
 
     /** What shape of kernel suits the device: GPUs want local-memory tiles, CPUs register blocks. */
     public enum Kind { GPU, CPU, OTHER }
@@ -74,7 +80,7 @@ public record ClDevice(cl_platform_id platform, cl_device_id id, String platform
         return new ClDevice(p, d, platformName, deviceString(d, CL_DEVICE_NAME), deviceString(d, CL_DEVICE_VENDOR),
                 deviceString(d, CL_DEVICE_VERSION), kind, deviceInt(d, CL_DEVICE_MAX_COMPUTE_UNITS),
                 deviceSizeT(d, CL_DEVICE_MAX_WORK_GROUP_SIZE), deviceLong(d, CL_DEVICE_LOCAL_MEM_SIZE),
-                deviceLong(d, CL_DEVICE_GLOBAL_MEM_SIZE));
+                deviceLong(d, CL_DEVICE_GLOBAL_MEM_SIZE), deviceInt(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT));
     }
 
     /** "Portable Computing Language: pthread-skylake-avx512 (CPU, 2 compute units)". */

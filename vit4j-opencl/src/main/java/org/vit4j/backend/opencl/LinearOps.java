@@ -11,14 +11,22 @@ import org.vit4j.backend.Epilogue;
  * The linear layers and the QKV projection (kernels/opencl/linear.cl). Which kernel runs is the
  * tuning value GEMM_VARIANT: 1 the naive baseline; 2 register-blocked vector dot products (no local
  * memory, no barriers: what PoCL runs well); 3 the local-memory tiled kernel for GPUs (the GPU
- * default); 4 version 2 with a transposing lane-sum and a vector epilogue (the CPU default). Tile
- * and vector sizes are the GEMM_V{n}_* tuning values of the chosen version. Each (storage type,
- * epilogue) is its own build of the chosen kernel, made on first use.
+ * default); 4 version 2 with a transposing lane-sum and a vector epilogue; 5 an outer-product
+ * micro-kernel over weights packed into column panels (the CPU default). Tile and vector sizes are
+ * the GEMM_V{n}_* tuning values of the chosen version. Each (storage type, epilogue) is its own build
+ * of the chosen kernel, made on first use.
+ *
+ * <p>Version 5's packed weights: the first time a buffer is used as a weight, linear_pack_v5 copies
+ * it once into the panel layout the micro-kernel streams (a second buffer of the pool, owned by the
+ * backend and closed with the weight, {@link ClBuffer#packed}); later calls reuse the copy as long as
+ * the weight's contents have not changed since ({@link ClBuffer#writes}: a host write or an op
+ * writing the buffer makes it stale, and the next call packs again). The model code does not know:
+ * it uploads weights and calls linear as before. The cost is the weights' memory twice on the device.
  */
 final class LinearOps {
-    static final TuningParam VARIANT = new TuningParam("GEMM_VARIANT", 3, 4,
+    static final TuningParam VARIANT = new TuningParam("GEMM_VARIANT", 3, 5,
             "linear kernel: 1 naive, 2 register-blocked vectors, 3 local-memory tiles (GPU),"
-                    + " 4 register-blocked vectors with a vector epilogue (CPU)");
+                    + " 4 register-blocked vectors with a vector epilogue, 5 packed-weight outer products (CPU)");
 
     static final TuningParam WG = new TuningParam("GEMM_WG", 16, 8, "work-group side of linear_v1");
 
@@ -41,6 +49,16 @@ final class LinearOps {
     static final TuningParam V4_WGY = new TuningParam("GEMM_V4_WGY", 4, 4,
             "linear_v4: work-group size along M (in work-items)");
 
+    static final TuningParam V5_VW = new TuningParam("GEMM_V5_VW", 0, 0,
+            "linear_v5: vector width of the micro-kernel (4, 8 or 16; 0: the device's native float width)");
+    static final TuningParam V5_MR = new TuningParam("GEMM_V5_MR", 0, 0,
+            "linear_v5: rows of C per work-item (0: from the vector width, 8 at 16, 6 at 8, 4 below)");
+    static final TuningParam V5_NR = new TuningParam("GEMM_V5_NR", 0, 0,
+            "linear_v5: columns of C per work-item = width of a packed weight panel, a multiple of"
+                    + " GEMM_V5_VW (0: two vectors)");
+    static final TuningParam V5_WGX = new TuningParam("GEMM_V5_WGX", 8, 8,
+            "linear_v5: work-items per work-group, down M (they share one weight panel in cache)");
+
     static final TuningParam V3_TM = new TuningParam("GEMM_V3_TM", 64, 32, "linear_v3: tile rows (M)");
     static final TuningParam V3_TN = new TuningParam("GEMM_V3_TN", 64, 32, "linear_v3: tile columns (N)");
     static final TuningParam V3_TK = new TuningParam("GEMM_V3_TK", 16, 16, "linear_v3: tile depth (K)");
@@ -53,10 +71,18 @@ final class LinearOps {
     private final String name;
     private final String defines;
     private final Map<ElementType, Map<Epilogue, cl_kernel>> built = new EnumMap<>(ElementType.class);
+    private final AttentionOps.Allocator allocate;
+    /** linear_v5's sizes in force (resolved from the device where the tuning values say 0), else 0. */
+    private final int v5Vw, v5Mr, v5Nr;
 
-    LinearOps(ClRuntime rt, Tuning tuning) {
+    /** A weight packed for linear_v5: the copy, the weight's {@link ClBuffer#writes} when made, its shape. */
+    record Packed(ClBuffer buffer, long writes, int n, int k) {}
+
+    LinearOps(ClRuntime rt, Tuning tuning, AttentionOps.Allocator allocate) {
         this.rt = rt;
         this.tuning = tuning;
+        this.allocate = allocate;
+        int v5vw = 0, mr = 0, nr = 0;
         this.variant = tuning.get(VARIANT);
         switch (variant) {
             case 1 -> defines = tuning.defines(WG);
@@ -86,8 +112,29 @@ final class LinearOps {
                 positive(V4_RM, V4_WGX, V4_WGY);
                 defines = tuning.defines(V4_RM, V4_RN, V4_VW);
             }
-            default -> throw new Vit4jException("GEMM_VARIANT must be 1, 2, 3 or 4, not " + variant);
+            case 5 -> {
+                int vw = tuning.get(V5_VW);
+                if (vw == 0) vw = Integer.highestOneBit(Math.max(4, Math.min(16, rt.device.nativeFloatWidth())));
+                if (vw != 4 && vw != 8 && vw != 16) {
+                    throw new Vit4jException("GEMM_V5_VW must be 4, 8 or 16 (or 0: the device's), not " + vw);
+                }
+                v5vw = vw;
+                mr = tuning.get(V5_MR);
+                if (mr == 0) mr = vw >= 16 ? 8 : vw == 8 ? 6 : 4;
+                nr = tuning.get(V5_NR);
+                if (nr == 0) nr = 2 * vw;
+                if (mr < 0 || nr < 0 || nr % vw != 0) {
+                    throw new Vit4jException("GEMM_V5_MR must be positive and GEMM_V5_NR a positive multiple of"
+                            + " GEMM_V5_VW (" + vw + "), not " + mr + " and " + nr);
+                }
+                positive(V5_WGX);
+                defines = " -D GEMM_V5_VW=" + vw + " -D GEMM_V5_MR=" + mr + " -D GEMM_V5_NR=" + nr;
+            }
+            default -> throw new Vit4jException("GEMM_VARIANT must be 1, 2, 3, 4 or 5, not " + variant);
         }
+        this.v5Vw = v5vw;
+        this.v5Mr = mr;
+        this.v5Nr = nr;
         this.name = "linear_v" + variant;
     }
 
@@ -95,6 +142,46 @@ final class LinearOps {
         for (TuningParam p : ps) {
             if (tuning.get(p) <= 0) throw new Vit4jException(p.name() + " must be positive, not " + tuning.get(p));
         }
+    }
+
+    /** The variant and sizes in force, e.g. "linear_v5 VW=16 MR=8 NR=32 WGX=8" (bench prints it). */
+    String describe() {
+        return name + switch (variant) {
+            case 5 -> " VW=" + v5Vw + " MR=" + v5Mr + " NR=" + v5Nr + " WGX=" + tuning.get(V5_WGX);
+            case 4 -> " VW=" + tuning.get(V4_VW) + " RM=" + tuning.get(V4_RM) + " RN=" + tuning.get(V4_RN);
+            case 3 -> " TM=" + tuning.get(V3_TM) + " TN=" + tuning.get(V3_TN) + " TK=" + tuning.get(V3_TK);
+            case 2 -> " VW=" + tuning.get(V2_VW) + " RM=" + tuning.get(V2_RM) + " RN=" + tuning.get(V2_RN);
+            default -> " WG=" + tuning.get(WG);
+        };
+    }
+
+    private cl_kernel packKernel(ElementType type) {
+        return rt.kernel("linear", "linear_pack_v5", "-D EPILOGUE=0" + defines, type);
+    }
+
+    /**
+     * The weight [n, k] in linear_v5's panel layout: the copy made earlier if the weight has not been
+     * written since, else a new one (the stale copy closed).
+     */
+    private ClBuffer packed(ClBuffer w, int n, int k) {
+        Packed p = w.packed;
+        if (p != null && p.writes() == w.writes && p.n() == n && p.k() == k) return p.buffer();
+        if (p != null) {
+            w.packed = null;
+            p.buffer().close();
+        }
+        long panels = (n + v5Nr - 1) / v5Nr;
+        ClBuffer copy = allocate.allocate(w.dtype(), panels * v5Nr * k);
+        try {
+            if (k > 0) { // K = 0: nothing to copy (the kernel never reads the panels)
+                rt.launch(packKernel(w.dtype()), "linear_pack_v5", new long[] {k, panels * v5Nr}, null, w, copy, n, k);
+            }
+        } catch (RuntimeException e) {
+            copy.close();
+            throw e;
+        }
+        w.packed = new Packed(copy, w.writes, n, k);
+        return copy;
     }
 
     private cl_kernel kernel(ElementType type, Epilogue e) {
@@ -131,6 +218,12 @@ final class LinearOps {
                 int rm = tuning.get(V2_RM), rn = tuning.get(V2_RN), wgx = tuning.get(V2_WGX), wgy = tuning.get(V2_WGY);
                 global = new long[] {roundUp((n + rn - 1) / rn, wgx), roundUp((m + rm - 1) / rm, wgy)};
                 local = new long[] {wgx, wgy};
+            }
+            case 5 -> {
+                int wgx = tuning.get(V5_WGX);
+                w = packed(w, n, k);
+                global = new long[] {roundUp((m + v5Mr - 1) / v5Mr, wgx), (n + v5Nr - 1) / v5Nr};
+                local = new long[] {wgx, 1};
             }
             case 4 -> {
                 int rm = tuning.get(V4_RM), rn = tuning.get(V4_RN), wgx = tuning.get(V4_WGX), wgy = tuning.get(V4_WGY);

@@ -2,6 +2,7 @@ package org.vit4j.backend.opencl;
 
 import java.util.List;
 import java.util.Map;
+import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
@@ -61,7 +62,7 @@ public final class OpenClBackend implements Backend {
             }, "opencl " + device.name(), memoryCap > 0 ? memoryCap
                     : device.globalMemBytes() > 0 ? device.globalMemBytes() : Long.MAX_VALUE);
             this.elementwise = new ElementwiseOps(rt, tuning);
-            this.gemm = new LinearOps(rt, tuning);
+            this.gemm = new LinearOps(rt, tuning, (type, n) -> (ClBuffer) allocate(type, n));
             this.patchEmbed = new PatchEmbedOps(rt, tuning);
             this.layerNorm = new LayerNormOps(rt, tuning);
             this.attention = new AttentionOps(rt, tuning, (type, n) -> (ClBuffer) allocate(type, n));
@@ -128,6 +129,45 @@ public final class OpenClBackend implements Backend {
         return rt.device.describe();
     }
 
+    /** The linear kernel in force and its sizes ({@link LinearOps#describe}). */
+    @Override
+    public String kernelChoices() {
+        return gemm.describe();
+    }
+
+    /**
+     * kernels/opencl/peak.cl on this device: several work-groups of one work-item per compute unit on
+     * a CPU (PoCL spreads work-groups over its threads), many on a GPU; iterations doubled until a run
+     * takes 50 ms, then the best of 5 runs.
+     */
+    @Override
+    public synchronized double measureFmaPeakGflops() {
+        checkOpen();
+        int vw = Integer.highestOneBit(Math.max(1, Math.min(16, rt.device.nativeFloatWidth())));
+        cl_kernel k = rt.kernel("peak", "fma_peak", "-D PEAK_VW=" + vw, ElementType.F32);
+        boolean gpu = rt.device.kind() == ClDevice.Kind.GPU;
+        long local = gpu ? 64 : 1;
+        long items = Math.max(1, rt.device.computeUnits()) * (gpu ? 2048L : 16L);
+        try (DeviceBuffer out = allocate(ElementType.F32, items)) {
+            int iters = 1 << 10;
+            double seconds;
+            while (true) {
+                seconds = timeOnce(k, out, items, local, iters);
+                if (seconds >= 0.05 || iters >= 1 << 26) break;
+                iters *= 2;
+            }
+            for (int i = 0; i < 4; i++) seconds = Math.min(seconds, timeOnce(k, out, items, local, iters));
+            return 2.0 * vw * 12 * iters * items / seconds / 1e9; // 12 = PEAK_CHAINS
+        }
+    }
+
+    private double timeOnce(cl_kernel k, DeviceBuffer out, long items, long local, int iters) {
+        long start = System.nanoTime();
+        rt.launch(k, "fma_peak", new long[] {items}, new long[] {local}, out, iters, 1.0000001f, 1e-7f);
+        rt.finish();
+        return (System.nanoTime() - start) / 1e9;
+    }
+
     public ClDevice device() {
         return rt.device;
     }
@@ -187,6 +227,7 @@ public final class OpenClBackend implements Backend {
     public synchronized void write(float[] src, DeviceBuffer dst) {
         checkOpen();
         OpChecks.hostTransfer(this, "write", dst, src);
+        cl(dst).written();
         if (src.length == 0) return;
         if (dst.dtype() == ElementType.F32) {
             rt.write(cl(dst).mem(), src);
@@ -199,6 +240,7 @@ public final class OpenClBackend implements Backend {
     public synchronized void writeBits(java.nio.ShortBuffer src, DeviceBuffer dst) {
         checkOpen();
         OpChecks.bitsTransfer(this, "writeBits", dst, src);
+        cl(dst).written();
         if (src.remaining() == 0) return;
         short[] bits = new short[src.remaining()];
         src.duplicate().get(bits);
@@ -213,6 +255,11 @@ public final class OpenClBackend implements Backend {
 
     private static ClBuffer cl(DeviceBuffer b) {
         return (ClBuffer) b;
+    }
+
+    /** A buffer an op writes: its contents change ({@link ClBuffer#written}; stale packed copies). */
+    private static ClBuffer out(DeviceBuffer b) {
+        return ((ClBuffer) b).written();
     }
 
     private static int size(String op, long n) {
@@ -244,64 +291,64 @@ public final class OpenClBackend implements Backend {
     private final class Kernels implements Op.Kernels {
         @Override
         public void copy(Op.Copy op) {
-            rt.copy(cl(op.src()).mem(), cl(op.dst()).mem(), op.n() * op.src().dtype().bytes());
+            rt.copy(cl(op.src()).mem(), out(op.dst()).mem(), op.n() * op.src().dtype().bytes());
         }
 
         @Override
         public void patchEmbed(Op.PatchEmbed op) {
-            patchEmbed.patchEmbed(op.s(), cl(op.images()), cl(op.weight()), cl(op.bias()), cl(op.clsToken()), cl(op.posEmbed()), cl(op.out()));
+            patchEmbed.patchEmbed(op.s(), cl(op.images()), cl(op.weight()), cl(op.bias()), cl(op.clsToken()), cl(op.posEmbed()), out(op.out()));
         }
 
         @Override
         public void layerNorm(Op.LayerNorm op) {
             size("layerNorm", (long) op.rows() * op.dim());
-            layerNorm.layerNorm(cl(op.x()), cl(op.gamma()), cl(op.beta()), cl(op.out()), op.rows(), op.dim(), op.eps());
+            layerNorm.layerNorm(cl(op.x()), cl(op.gamma()), cl(op.beta()), out(op.out()), op.rows(), op.dim(), op.eps());
         }
 
         @Override
         public void addLayerNorm(Op.AddLayerNorm op) {
             size("addLayerNorm", (long) op.rows() * op.dim());
-            layerNorm.addLayerNorm(cl(op.x()), cl(op.residual()), cl(op.sum()), cl(op.normed()), cl(op.gamma()), cl(op.beta()), op.rows(), op.dim(), op.eps());
+            layerNorm.addLayerNorm(cl(op.x()), cl(op.residual()), out(op.sum()), out(op.normed()), cl(op.gamma()), cl(op.beta()), op.rows(), op.dim(), op.eps());
         }
 
         @Override
         public void linear(Op.Linear op) {
             size("linear", (long) op.rows() * Math.max(op.inFeatures(), op.outFeatures()));
-            gemm.linear(cl(op.x()), cl(op.weight()), op.bias() == null ? null : cl(op.bias()), cl(op.out()), op.rows(), op.inFeatures(), op.outFeatures(), op.epilogue(),
+            gemm.linear(cl(op.x()), cl(op.weight()), op.bias() == null ? null : cl(op.bias()), out(op.out()), op.rows(), op.inFeatures(), op.outFeatures(), op.epilogue(),
                     op.residual() == null ? null : cl(op.residual()));
         }
 
         @Override
         public void linearQkv(Op.LinearQkv op) {
             size("linearQkv", 3L * op.batch() * op.tokens() * op.dim());
-            gemm.linearQkv(cl(op.x()), cl(op.weight()), op.bias() == null ? null : cl(op.bias()), cl(op.qkv()), op.batch(), op.tokens(), op.dim(), op.heads());
+            gemm.linearQkv(cl(op.x()), cl(op.weight()), op.bias() == null ? null : cl(op.bias()), out(op.qkv()), op.batch(), op.tokens(), op.dim(), op.heads());
         }
 
         @Override
         public void attention(Op.Attention op) {
             size("attention", 3L * op.batch() * op.tokens() * op.heads() * op.headDim());
-            attention.attention(cl(op.qkv()), cl(op.out()), op.batch(), op.tokens(), op.heads(), op.headDim(), op.scale());
+            attention.attention(cl(op.qkv()), out(op.out()), op.batch(), op.tokens(), op.heads(), op.headDim(), op.scale());
         }
 
         @Override
         public void attentionProbs(Op.AttentionProbs op) {
             size("attentionProbs", Math.max(3L * op.batch() * op.tokens() * op.heads() * op.headDim(), op.probsLength()));
-            attention.probs(cl(op.qkv()), cl(op.probs()), op.batch(), op.tokens(), op.heads(), op.headDim(), op.scale());
+            attention.probs(cl(op.qkv()), out(op.probs()), op.batch(), op.tokens(), op.heads(), op.headDim(), op.scale());
         }
 
         @Override
         public void gelu(Op.Gelu op) {
-            elementwise.gelu(cl(op.x()), cl(op.out()), size("gelu", op.n()));
+            elementwise.gelu(cl(op.x()), out(op.out()), size("gelu", op.n()));
         }
 
         @Override
         public void add(Op.Add op) {
-            elementwise.add(cl(op.a()), cl(op.b()), cl(op.out()), size("add", op.n()));
+            elementwise.add(cl(op.a()), cl(op.b()), out(op.out()), size("add", op.n()));
         }
 
         @Override
         public void selectToken(Op.SelectToken op) {
-            elementwise.selectToken(cl(op.x()), cl(op.out()), op.batch(), op.tokens(), op.dim(), op.token());
+            elementwise.selectToken(cl(op.x()), out(op.out()), op.batch(), op.tokens(), op.dim(), op.token());
         }
     }
 
