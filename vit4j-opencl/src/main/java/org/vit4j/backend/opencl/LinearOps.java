@@ -65,18 +65,28 @@ final class LinearOps {
     static final TuningParam V3_RM = new TuningParam("GEMM_V3_RM", 4, 4, "linear_v3: rows of C per work-item");
     static final TuningParam V3_RN = new TuningParam("GEMM_V3_RN", 4, 4, "linear_v3: columns of C per work-item");
 
+    static final TuningParam AUTOTUNE = new TuningParam("GEMM_AUTOTUNE", 0, 1,
+            "1: where GEMM_VARIANT and GEMM_V5_* are not set, choose the linear kernel and its sizes by timing"
+                    + " candidates on the device at first use (LinearAutotune; cached per device and linear.cl);"
+                    + " 0: the defaults");
+
     private final ClRuntime rt;
-    private final Tuning tuning;
-    private final int variant;
-    private final String name;
-    private final String defines;
+    // Not final: a first-use autotune (LinearAutotune) replaces them with the winning candidate's.
+    private Tuning tuning;
+    private int variant;
+    private String name;
+    private String defines;
     private final Map<ElementType, Map<Epilogue, cl_kernel>> built = new EnumMap<>(ElementType.class);
     private final AttentionOps.Allocator allocate;
     /** linear_v5's sizes in force (resolved from the device where the tuning values say 0), else 0. */
-    private final int v5Vw, v5Mr, v5Nr;
+    private int v5Vw, v5Mr, v5Nr;
+    /** Pending: the autotune runs on the first launch. */
+    private boolean autotunePending;
+    /** How the kernel in force was chosen, for {@link #describe}. */
+    private String chosenBy = "tuning defaults";
 
-    /** A weight packed for linear_v5: the copy, the weight's {@link ClBuffer#writes} when made, its shape. */
-    record Packed(ClBuffer buffer, long writes, int n, int k) {}
+    /** A weight packed for linear_v5: the copy, the weight's {@link ClBuffer#writes} when made, its shape and panel width. */
+    record Packed(ClBuffer buffer, long writes, int n, int k, int nr) {}
 
     LinearOps(ClRuntime rt, Tuning tuning, AttentionOps.Allocator allocate) {
         this.rt = rt;
@@ -136,6 +146,35 @@ final class LinearOps {
         this.v5Mr = mr;
         this.v5Nr = nr;
         this.name = "linear_v" + variant;
+        this.autotunePending = tuning.get(AUTOTUNE) == 1 && !tuning.isOverridden(VARIANT) && !tuning.isOverridden(V5_VW)
+                && !tuning.isOverridden(V5_MR) && !tuning.isOverridden(V5_NR);
+        if (tuning.isOverridden(VARIANT)) chosenBy = "GEMM_VARIANT set";
+    }
+
+    /** A LinearOps of the same device with more tuning values set (an autotune candidate); never autotunes. */
+    LinearOps candidate(Map<String, Integer> overrides) {
+        Map<String, Integer> all = new java.util.HashMap<>(overrides);
+        all.put(AUTOTUNE.name(), 0);
+        return new LinearOps(rt, tuning.with(all), allocate);
+    }
+
+    /** Takes over the kernel choice of {@code other} (the autotune's winner), built kernels included. */
+    void adopt(LinearOps other, String how) {
+        tuning = other.tuning;
+        variant = other.variant;
+        name = other.name;
+        defines = other.defines;
+        v5Vw = other.v5Vw;
+        v5Mr = other.v5Mr;
+        v5Nr = other.v5Nr;
+        built.clear();
+        built.putAll(other.built);
+        autotunePending = false;
+        chosenBy = how;
+    }
+
+    ClRuntime runtime() {
+        return rt;
     }
 
     private void positive(TuningParam... ps) {
@@ -152,7 +191,13 @@ final class LinearOps {
             case 3 -> " TM=" + tuning.get(V3_TM) + " TN=" + tuning.get(V3_TN) + " TK=" + tuning.get(V3_TK);
             case 2 -> " VW=" + tuning.get(V2_VW) + " RM=" + tuning.get(V2_RM) + " RN=" + tuning.get(V2_RN);
             default -> " WG=" + tuning.get(WG);
-        };
+        } + " (" + chosenBy + ")";
+    }
+
+    /** The candidate's kernel and sizes without how they were chosen: what the autotune cache stores. */
+    String shortDescription() {
+        String d = describe();
+        return d.substring(0, d.indexOf(" ("));
     }
 
     private cl_kernel packKernel(ElementType type) {
@@ -165,7 +210,7 @@ final class LinearOps {
      */
     private ClBuffer packed(ClBuffer w, int n, int k) {
         Packed p = w.packed;
-        if (p != null && p.writes() == w.writes && p.n() == n && p.k() == k) return p.buffer();
+        if (p != null && p.writes() == w.writes && p.n() == n && p.k() == k && p.nr() == v5Nr) return p.buffer();
         if (p != null) {
             w.packed = null;
             p.buffer().close();
@@ -180,7 +225,7 @@ final class LinearOps {
             copy.close();
             throw e;
         }
-        w.packed = new Packed(copy, w.writes, n, k);
+        w.packed = new Packed(copy, w.writes, n, k, v5Nr);
         return copy;
     }
 
@@ -206,6 +251,10 @@ final class LinearOps {
 
     private void launch(ClBuffer x, ClBuffer w, ClBuffer bias, ClBuffer out, int m, int k, int n, Epilogue e,
             ClBuffer residual, int tokens, int heads) {
+        if (autotunePending) {
+            autotunePending = false; // once, even if it fails: then the defaults stay
+            LinearAutotune.choose(this, allocate);
+        }
         long[] global;
         long[] local;
         switch (variant) {

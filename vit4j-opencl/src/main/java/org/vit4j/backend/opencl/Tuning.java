@@ -35,6 +35,18 @@ public final class Tuning {
         }
     }
 
+    /** Whether the caller set this parameter (rather than its default being in force). */
+    boolean isOverridden(TuningParam p) {
+        return overrides.containsKey(p.name());
+    }
+
+    /** These tuning values with {@code more} overriding them as well. */
+    Tuning with(Map<String, Integer> more) {
+        Map<String, Integer> all = new java.util.HashMap<>(overrides);
+        all.putAll(more);
+        return new Tuning(kind, all);
+    }
+
     public int get(TuningParam p) {
         return overrides.getOrDefault(p.name(), p.defaultFor(kind));
     }

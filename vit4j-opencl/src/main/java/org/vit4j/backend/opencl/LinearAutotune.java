@@ -1,0 +1,187 @@
+package org.vit4j.backend.opencl;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vit4j.ElementType;
+import org.vit4j.backend.Epilogue;
+
+/**
+ * The per-device choice of linear kernel and sizes on CPU devices (GEMM_AUTOTUNE): at the first
+ * linear call of a backend, each candidate (linear_v4 at its defaults; linear_v5 with micro-tiles of
+ * about the register file, sized from the device's native float width) runs ViT-shaped GEMMs, fp32,
+ * in alternating rounds, and the fastest total (best round per candidate) wins. The choice is cached
+ * per device (name, driver version), linear.cl and candidate list in
+ * {@code ~/.cache/vit4j/opencl-gemm.properties} (the system property {@code vit4j.cacheDir} moves
+ * it), so later backends on the device read it instead of measuring; {@code vit4j bench} prints it.
+ * Where the cache cannot be written the next backend measures again; where a candidate fails to
+ * build or run it drops out, and where all do the defaults stay.
+ */
+final class LinearAutotune {
+    private static final Logger LOG = LoggerFactory.getLogger(LinearAutotune.class);
+    /** Timed shapes (M, K, N): a ViT-S/16 batch of 2's QKV projection and second MLP layer. */
+    private static final int[][] SHAPES = {{394, 384, 1152}, {394, 1536, 384}};
+    private static final int ROUNDS = 3;
+
+    private LinearAutotune() {}
+
+    static Path cacheFile() {
+        String dir = System.getProperty("vit4j.cacheDir");
+        return dir != null ? Path.of(dir, "opencl-gemm.properties")
+                : Path.of(System.getProperty("user.home"), ".cache", "vit4j", "opencl-gemm.properties");
+    }
+
+    /** The candidates for a device of native float width {@code vw}: tuning overrides by name. */
+    static List<Map<String, Integer>> candidates(int vw) {
+        int w = Integer.highestOneBit(Math.max(4, Math.min(16, vw)));
+        List<Map<String, Integer>> out = new ArrayList<>();
+        // (MR, vectors per row): accumulators MR * NV plus NV panel vectors and a broadcast fit the
+        // register file (32 zmm with AVX-512, 16 ymm with AVX2).
+        int[][] tiles = w >= 16 ? new int[][] {{8, 2}, {6, 4}, {4, 4}, {12, 1}} : new int[][] {{6, 2}, {4, 3}, {3, 4}, {8, 1}};
+        for (int[] t : tiles) {
+            out.add(Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", w, "GEMM_V5_MR", t[0], "GEMM_V5_NR", t[1] * w));
+        }
+        out.add(Map.of("GEMM_VARIANT", 4));
+        return out;
+    }
+
+    static void choose(LinearOps ops, AttentionOps.Allocator allocate) {
+        ClDevice d = ops.runtime().device;
+        List<Map<String, Integer>> cands = candidates(d.nativeFloatWidth());
+        String key = (d.name() + " | " + d.version() + " | linear.cl " + linearSourceCrc() + " | " + cands)
+                .replaceAll("[^A-Za-z0-9_.|{}=, -]", "_");
+        Properties cache = read();
+        String hit = cache.getProperty(key);
+        if (hit != null) {
+            String[] parts = hit.split(";", 2);
+            int i = Integer.parseInt(parts[0]);
+            if (i >= 0 && i < cands.size()) {
+                ops.adopt(ops.candidate(cands.get(i)), "autotuned on this device " + parts[1] + ", cached");
+                return;
+            }
+        }
+        long start = System.nanoTime();
+        Map<Integer, LinearOps> built = new LinkedHashMap<>();
+        Map<Integer, Double> best = new LinkedHashMap<>();
+        List<ClBuffer> buffers = new ArrayList<>();
+        try {
+            SplittableRandom r = new SplittableRandom(7);
+            List<ClBuffer[]> io = new ArrayList<>();
+            for (int[] s : SHAPES) {
+                ClBuffer x = filled(allocate, (long) s[0] * s[1], r, ops, buffers);
+                ClBuffer b = filled(allocate, s[2], r, ops, buffers);
+                ClBuffer y = (ClBuffer) allocate.allocate(ElementType.F32, (long) s[0] * s[2]);
+                buffers.add(y);
+                io.add(new ClBuffer[] {x, b, y});
+            }
+            // Each candidate its own weights: v5 packs per panel width, and sharing would repack every call.
+            Map<Integer, List<ClBuffer>> weights = new LinkedHashMap<>();
+            for (int i = 0; i < cands.size(); i++) {
+                try {
+                    LinearOps c = ops.candidate(cands.get(i));
+                    List<ClBuffer> ws = new ArrayList<>();
+                    for (int[] s : SHAPES) ws.add(filled(allocate, (long) s[2] * s[1], r, ops, buffers));
+                    run(c, io, ws); // builds the kernel and packs the weights, untimed
+                    built.put(i, c);
+                    weights.put(i, ws);
+                } catch (RuntimeException e) {
+                    LOG.debug("linear autotune: candidate {} dropped: {}", cands.get(i), e.getMessage());
+                }
+            }
+            for (int round = 0; round < ROUNDS; round++) {
+                for (var e : built.entrySet()) {
+                    long t = System.nanoTime();
+                    run(e.getValue(), io, weights.get(e.getKey()));
+                    ops.runtime().finish();
+                    double s = (System.nanoTime() - t) / 1e9;
+                    best.merge(e.getKey(), s, Math::min);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("linear autotune failed, keeping the defaults: {}", e.getMessage());
+            return;
+        } finally {
+            for (ClBuffer b : buffers) b.close();
+        }
+        if (best.isEmpty()) return;
+        int win = best.entrySet().stream().min(Map.Entry.comparingByValue()).get().getKey();
+        double flops = 0;
+        for (int[] s : SHAPES) flops += 2.0 * s[0] * s[1] * s[2];
+        StringBuilder how = new StringBuilder(Instant.now().toString()).append(" of");
+        for (var e : best.entrySet()) {
+            how.append(' ').append(built.get(e.getKey()).shortDescription().replace(' ', '/'))
+                    .append(String.format(java.util.Locale.ROOT, " %.0f GFLOP/s,", flops / e.getValue() / 1e9));
+        }
+        how.setLength(how.length() - 1);
+        how.append(String.format(java.util.Locale.ROOT, "; %.1f s", (System.nanoTime() - start) / 1e9));
+        ops.adopt(built.get(win), "autotuned on this device " + how);
+        cache.setProperty(key, win + ";" + how);
+        write(cache);
+    }
+
+    private static void run(LinearOps c, List<ClBuffer[]> io, List<ClBuffer> ws) {
+        for (int i = 0; i < SHAPES.length; i++) {
+            int[] s = SHAPES[i];
+            ClBuffer[] b = io.get(i);
+            c.linear(b[0], ws.get(i), b[1], b[2].written(), s[0], s[1], s[2], Epilogue.BIAS, null);
+        }
+    }
+
+    /** Random values (never zeros or stale pool memory: denormals or NaN could change the speed). */
+    private static ClBuffer filled(AttentionOps.Allocator allocate, long n, SplittableRandom r, LinearOps ops,
+            List<ClBuffer> keep) {
+        ClBuffer b = allocate.allocate(ElementType.F32, n);
+        keep.add(b);
+        float[] host = new float[(int) n];
+        for (int i = 0; i < host.length; i++) host[i] = (float) (r.nextDouble() - 0.5);
+        ops.runtime().write(b.mem(), host);
+        b.written();
+        return b;
+    }
+
+    private static String linearSourceCrc() {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(ClRuntime.source("linear").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return Long.toHexString(crc.getValue());
+    }
+
+    private static Properties read() {
+        Properties p = new Properties();
+        Path f = cacheFile();
+        if (Files.isRegularFile(f)) {
+            try (InputStream in = Files.newInputStream(f)) {
+                p.load(in);
+            } catch (IOException | IllegalArgumentException e) {
+                // a damaged cache is measured anew
+            }
+        }
+        return p;
+    }
+
+    /** Written to a temporary file and moved into place, so a reader in another JVM never sees half a file. */
+    private static void write(Properties p) {
+        Path f = cacheFile();
+        try {
+            Files.createDirectories(f.getParent());
+            Path tmp = Files.createTempFile(f.getParent(), "opencl-gemm", ".tmp");
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                p.store(out, "vit4j: linear kernel chosen per OpenCL device by timing (LinearAutotune)");
+            }
+            Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.debug("linear autotune: cannot cache the choice in {}: {}", f, e.getMessage());
+        }
+    }
+}

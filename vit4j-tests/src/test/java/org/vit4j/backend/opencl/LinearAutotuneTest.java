@@ -1,0 +1,83 @@
+package org.vit4j.backend.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vit4j.Numerics;
+import org.vit4j.backend.Backend;
+import org.vit4j.backend.DeviceBuffer;
+import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.cpu.CpuBackend;
+
+/**
+ * GEMM_AUTOTUNE on a CPU device: the first linear call of a backend times the candidates and adopts
+ * one of them (reported by kernelChoices), the choice is cached per device, a second backend reads it
+ * without measuring, and the adopted kernel computes the oracle's result. Which candidate wins is the
+ * machine's business; that each candidate is correct is KernelParityTest's (DevicesUnderTest's GEMM
+ * variants).
+ */
+class LinearAutotuneTest {
+    @TempDir
+    Path cache;
+
+    @Test
+    void firstUseMeasuresAndCachesSecondBackendReadsTheCache() {
+        Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
+        String before = System.getProperty("vit4j.cacheDir");
+        System.setProperty("vit4j.cacheDir", cache.toString());
+        try {
+            String first;
+            try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
+                assertTrue(b.kernelChoices().contains("tuning defaults"), b.kernelChoices());
+                checkLinear(b);
+                first = b.kernelChoices();
+                assertTrue(first.contains("autotuned on this device") && !first.contains("cached"), first);
+                assertTrue(first.contains("GFLOP/s"), "the candidates' rates are reported: " + first);
+            }
+            assertTrue(Files.isRegularFile(LinearAutotune.cacheFile()), "no cache file " + LinearAutotune.cacheFile());
+            try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
+                checkLinear(b);
+                String second = b.kernelChoices();
+                assertTrue(second.endsWith(", cached)"), second);
+                assertEquals(first.substring(0, first.indexOf(" (")), second.substring(0, second.indexOf(" (")),
+                        "the cached choice is the measured one");
+            }
+            // Set by the caller: no autotune.
+            try (OpenClBackend b = OpenClBackend.open(0, Map.of("GEMM_VARIANT", 4), ClDevice.Kind.CPU)) {
+                checkLinear(b);
+                assertTrue(b.kernelChoices().startsWith("linear_v4") && b.kernelChoices().contains("GEMM_VARIANT set"),
+                        b.kernelChoices());
+            }
+        } finally {
+            if (before == null) System.clearProperty("vit4j.cacheDir");
+            else System.setProperty("vit4j.cacheDir", before);
+        }
+    }
+
+    /** One linear with bias against the CPU oracle (relative L2 <= 1e-5), output poisoned with NaN. */
+    private static void checkLinear(Backend b) {
+        int m = 29, k = 70, n = 45;
+        java.util.Random r = new java.util.Random();
+        float[] x = Numerics.randn(r, m * k, 1), w = Numerics.randn(r, n * k, 0.1), bias = Numerics.randn(r, n, 0.5);
+        float[] nan = new float[m * n];
+        java.util.Arrays.fill(nan, Float.NaN);
+        CpuBackend cpu = new CpuBackend();
+        float[] want = new float[m * n], got = new float[m * n];
+        try (DeviceBuffer cx = cpu.upload(x); DeviceBuffer cw = cpu.upload(w); DeviceBuffer cb = cpu.upload(bias);
+                DeviceBuffer cy = cpu.upload(nan); DeviceBuffer dx = b.upload(x); DeviceBuffer dw = b.upload(w);
+                DeviceBuffer db = b.upload(bias); DeviceBuffer dy = b.upload(nan)) {
+            cpu.linear(cx, cw, cb, cy, m, k, n, Epilogue.BIAS, null);
+            b.linear(dx, dw, db, dy, m, k, n, Epilogue.BIAS, null);
+            cpu.download(cy, want);
+            b.download(dy, got);
+        }
+        double err = Numerics.relativeL2(got, want);
+        assertTrue(err <= 1e-5, b.kernelChoices() + ": relative L2 error " + err);
+    }
+}
