@@ -1,6 +1,7 @@
 // Patch embedding, eq. 1 of the paper: out[b, 0] = cls + pos[0];
 // out[b, 1 + p] = patch_p . W^T + bias + pos[1 + p], with patch p read in (c, y, x) order straight
-// from the NCHW image: the stride-P convolution as a GEMM whose A operand is formed on the fly,
+// from the NCHW image [B, C, height, width] (patches row-major over a (height / P) x (width / P)
+// grid, which need not be square): the stride-P convolution as a GEMM whose A operand is formed on the fly,
 // so no im2col buffer exists in global memory.
 // FLOPs 2*B*Np*D*C*P*P; least bytes s*(B*C*H*W + D*C*P*P + (Np+1)*D + B*(Np+1)*D), s = sizeof(store_t).
 // CPU reference: CpuBackend.patchEmbed.
@@ -25,21 +26,21 @@
 // Version 1: one output per work-item. global = (D, B * (Np + 1)).
 __kernel void patch_embed_v1(__global const store_t* image, __global const store_t* W, __global const store_t* bias,
                              __global const store_t* cls, __global const store_t* pos, __global store_t* out,
-                             int batch, int channels, int size, int patch, int dim) {
+                             int batch, int channels, int height, int width, int patch, int dim) {
     int j = get_global_id(0), row = get_global_id(1);
-    int grid = size / patch, tokens = grid * grid + 1;
+    int gw = width / patch, tokens = (height / patch) * gw + 1;
     if (j >= dim || row >= batch * tokens) return;
     int b = row / tokens, t = row % tokens;
     float acc;
     if (t == 0) {
         acc = ld1(j, cls);
     } else {
-        int p = t - 1, py = p / grid, px = p % grid, K = channels * patch * patch;
+        int p = t - 1, py = p / gw, px = p % gw, K = channels * patch * patch;
         acc = ld1(j, bias);
         int k = 0;
         for (int c = 0; c < channels; c++)
             for (int dy = 0; dy < patch; dy++) {
-                __global const store_t* src = image + (((long) b * channels + c) * size + py * patch + dy) * size + px * patch;
+                __global const store_t* src = image + (((long) b * channels + c) * height + py * patch + dy) * width + px * patch;
                 for (int dx = 0; dx < patch; dx++, k++) acc += ld1(dx, src) * ld1((long) j * K + k, W);
             }
     }
@@ -70,8 +71,8 @@ float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
 
 __kernel void patch_embed_v2(__global const store_t* image, __global const store_t* W, __global const store_t* bias,
                              __global const store_t* cls, __global const store_t* pos, __global store_t* out,
-                             int batch, int channels, int size, int patch, int dim) {
-    int grid = size / patch, np = grid * grid, tokens = np + 1, M = batch * np, K = channels * patch * patch;
+                             int batch, int channels, int height, int width, int patch, int dim) {
+    int gw = width / patch, np = (height / patch) * gw, tokens = np + 1, M = batch * np, K = channels * patch * patch;
     int j0 = get_global_id(0) * PE_V2_RN, r0 = get_global_id(1) * PE_V2_RM;
     if (j0 >= dim || r0 >= M) return;
     if (r0 == 0) WRITE_CLS_ROWS(j0, PE_V2_RN)
@@ -81,7 +82,7 @@ __kernel void patch_embed_v2(__global const store_t* image, __global const store
 #pragma unroll
     for (int i = 0; i < PE_V2_RM; i++) {
         int p = min(r0 + i, M - 1), b = p / np, q = p % np;
-        a[i] = image + ((long) b * channels * size + (q / grid) * patch) * size + (q % grid) * patch;
+        a[i] = image + ((long) b * channels * height + (q / gw) * patch) * width + (q % gw) * patch;
     }
 #pragma unroll
     for (int j = 0; j < PE_V2_RN; j++) w[j] = W + (long) min(j0 + j, dim - 1) * K;
@@ -99,7 +100,7 @@ __kernel void patch_embed_v2(__global const store_t* image, __global const store
     int pv = patch - patch % PE_V2_VW;
     for (int c = 0; c < channels; c++)
         for (int dy = 0; dy < patch; dy++) {
-            long ao = ((long) c * size + dy) * size;
+            long ao = ((long) c * height + dy) * width;
             int wo = (c * patch + dy) * patch;
             for (int dx = 0; dx < pv; dx += PE_V2_VW) {
                 floatV av[PE_V2_RM];
@@ -149,10 +150,10 @@ __kernel void patch_embed_v2(__global const store_t* image, __global const store
 __kernel __attribute__((reqd_work_group_size(PE_V3_WGX, PE_V3_WGY, 1)))
 void patch_embed_v3(__global const store_t* image, __global const store_t* W, __global const store_t* bias,
                     __global const store_t* cls, __global const store_t* pos, __global store_t* out,
-                    int batch, int channels, int size, int patch, int dim) {
+                    int batch, int channels, int height, int width, int patch, int dim) {
     __local float As[PE_V3_TK][PE_V3_TM + 1];
     __local float Ws[PE_V3_TK][PE_V3_TN + 1];
-    int grid = size / patch, np = grid * grid, tokens = np + 1, M = batch * np, K = channels * patch * patch;
+    int gw = width / patch, np = (height / patch) * gw, tokens = np + 1, M = batch * np, K = channels * patch * patch;
     int pp = patch * patch;
     int tx = get_local_id(0), ty = get_local_id(1), tid = ty * PE_V3_WGX + tx;
     int mTile = get_group_id(1) * PE_V3_TM, nTile = get_group_id(0) * PE_V3_TN;
@@ -174,8 +175,8 @@ void patch_embed_v3(__global const store_t* image, __global const store_t* W, __
             float v = 0.0f;
             if (p < M && k < K) {
                 int b = p / np, q = p % np, c = k / pp, dy = (k % pp) / patch, dx = k % patch;
-                long row = ((long) b * channels + c) * size + (q / grid) * patch + dy;
-                v = ld1(row * size + (q % grid) * patch + dx, image);
+                long row = ((long) b * channels + c) * height + (q / gw) * patch + dy;
+                v = ld1(row * width + (q % gw) * patch + dx, image);
             }
             As[kk][r] = v;
         }

@@ -41,7 +41,7 @@ public final class RandomWeights {
     /** A random input batch [B, C, S, S], N(0, 1) like normalised pixels. */
     public static HostTensor images(VitConfig c, int batch, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        int[] shape = {batch, c.channels(), c.imageSize(), c.imageSize()};
+        int[] shape = {batch, c.channels(), c.imageHeight(), c.imageWidth()};
         float[] x = new float[Math.toIntExact(HostTensor.elementCount(shape))];
         for (int i = 0; i < x.length; i++) x[i] = (float) gaussian(r);
         return new HostTensor(x, shape);

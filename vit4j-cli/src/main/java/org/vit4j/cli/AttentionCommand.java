@@ -71,7 +71,7 @@ final class AttentionCommand implements Callable<Integer> {
         LoadedModel loaded = PosEmbedCommand.loadWithGrid(model, "attention maps");
         VitConfig c = loaded.config();
         Preprocessing pre = loaded.preprocessing();
-        int per = c.channels() * c.imageSize() * c.imageSize();
+        int per = c.channels() * c.imageHeight() * c.imageWidth();
         List<float[]> pixels = new ArrayList<>();
         for (ImageInputs.Input in : inputs) {
             if (in.error() != null) throw new Vit4jException(in.display() + ": " + in.error());
@@ -83,7 +83,7 @@ final class AttentionCommand implements Callable<Integer> {
             }
         }
         Files.createDirectories(out);
-        int grid = c.gridSize(), patches = grid * grid, heads = c.heads(), last = c.depth() - 1, n = 1 + patches;
+        int patches = c.numPatches(), heads = c.heads(), last = c.depth() - 1, n = 1 + patches;
         SortedMap<Integer, double[]> distance = new TreeMap<>();
         Set<String> used = new HashSet<>();
         try (Backend backend = model.openBackend();
@@ -92,7 +92,7 @@ final class AttentionCommand implements Callable<Integer> {
                 int b = Math.min(CHUNK, inputs.size() - start);
                 float[] batch = new float[b * per];
                 for (int i = 0; i < b; i++) System.arraycopy(pixels.get(start + i), 0, batch, i * per, per);
-                VitOutput o = vit.forward(new HostTensor(batch, new int[] {b, c.channels(), c.imageSize(), c.imageSize()}),
+                VitOutput o = vit.forward(new HostTensor(batch, new int[] {b, c.channels(), c.imageHeight(), c.imageWidth()}),
                         ForwardOptions.attentions());
                 float[] rollout = AttentionRollout.of(o, c).toFloats();
                 float[] lastProbs = o.attention(last).toFloats();
@@ -105,7 +105,7 @@ final class AttentionCommand implements Callable<Integer> {
                 for (int i = 0; i < b; i++) {
                     ImageInputs.Input in = inputs.get(start + i);
                     float[] shown = pixels.get(start + i).clone();
-                    int plane = c.imageSize() * c.imageSize();
+                    int plane = c.imageHeight() * c.imageWidth();
                     for (int k = 0; k < shown.length; k++) {
                         int ch = k / plane;
                         shown[k] = shown[k] * pre.std()[ch] + pre.mean()[ch];
@@ -122,8 +122,8 @@ final class AttentionCommand implements Callable<Integer> {
                         title += String.format(Locale.ROOT, ": predicted %s (%.3f)", top.label(), top.probability());
                     }
                     Path png = out.resolve(unique(stem(in.path()) + "-attention", used) + ".png");
-                    AttentionPictures.attention(png, title, shown, c.channels(), c.imageSize(), grid, roll, last,
-                            headMaps, heads);
+                    AttentionPictures.attention(png, title, shown, c.channels(), c.imageHeight(), c.imageWidth(),
+                            c.gridHeight(), c.gridWidth(), roll, last, headMaps, heads);
                     System.out.println(png);
                 }
             }

@@ -85,37 +85,43 @@ final class AttentionPictures {
 
     /** The layout of one image's picture for an image of {@code size} px, a {@code grid} patch grid and {@code heads} heads. */
     static AttentionLayout attentionLayout(int size, int grid, int heads) {
-        int scale = cell(size, 192);
-        int p = size * scale;
+        return attentionLayout(size, size, grid, grid, heads);
+    }
+
+    /** The layout for an {@code height x width} image on a {@code gridH x gridW} patch grid (rows x columns). */
+    static AttentionLayout attentionLayout(int height, int width, int gridH, int gridW, int heads) {
+        int scale = cell(Math.max(height, width), 192);
+        int pw = width * scale, ph = height * scale;
         int y1 = MARGIN + LABEL + LABEL;
-        Rectangle image = new Rectangle(MARGIN, y1, p, p);
-        Rectangle overlay = new Rectangle(MARGIN + p + GAP, y1, p, p);
-        Rectangle rollout = new Rectangle(MARGIN + 2 * (p + GAP), y1, p, p);
-        Rectangle legend = new Rectangle(rollout.x + p + GAP, y1, LEGEND_W, p);
-        int hp = grid * cell(grid, 88);
-        int perRow = Math.max(1, Math.min(heads, Math.max(4, (3 * p + 2 * GAP) / (hp + GAP))));
-        int y2 = y1 + p + GAP + LABEL + LABEL;
+        Rectangle image = new Rectangle(MARGIN, y1, pw, ph);
+        Rectangle overlay = new Rectangle(MARGIN + pw + GAP, y1, pw, ph);
+        Rectangle rollout = new Rectangle(MARGIN + 2 * (pw + GAP), y1, pw, ph);
+        Rectangle legend = new Rectangle(rollout.x + pw + GAP, y1, LEGEND_W, ph);
+        int hc = cell(Math.max(gridH, gridW), 88);
+        int hw = gridW * hc, hh = gridH * hc;
+        int perRow = Math.max(1, Math.min(heads, Math.max(4, (3 * pw + 2 * GAP) / (hw + GAP))));
+        int y2 = y1 + ph + GAP + LABEL + LABEL;
         List<Rectangle> hs = new ArrayList<>();
         for (int h = 0; h < heads; h++) {
-            hs.add(new Rectangle(MARGIN + (h % perRow) * (hp + GAP), y2 + (h / perRow) * (hp + LABEL), hp, hp));
+            hs.add(new Rectangle(MARGIN + (h % perRow) * (hw + GAP), y2 + (h / perRow) * (hh + LABEL), hw, hh));
         }
         int rows = (heads + perRow - 1) / perRow;
-        int headsH = rows * hp + (rows - 1) * LABEL;
-        Rectangle headsLegend = new Rectangle(MARGIN + perRow * (hp + GAP), y2, LEGEND_W, Math.max(headsH, 64));
-        int width = Math.max(legend.x, headsLegend.x) + LEGEND_W + LEGEND_TEXT + MARGIN;
-        int height = y2 + Math.max(headsH, 64) + MARGIN;
-        return new AttentionLayout(width, height, image, overlay, rollout, legend, hs, headsLegend);
+        int headsH = rows * hh + (rows - 1) * LABEL;
+        Rectangle headsLegend = new Rectangle(MARGIN + perRow * (hw + GAP), y2, LEGEND_W, Math.max(headsH, 64));
+        int width2 = Math.max(legend.x, headsLegend.x) + LEGEND_W + LEGEND_TEXT + MARGIN;
+        int height2 = y2 + Math.max(headsH, 64) + MARGIN;
+        return new AttentionLayout(width2, height2, image, overlay, rollout, legend, hs, headsLegend);
     }
 
     /**
-     * One image's picture: the preprocessed image ({@code pixels} [C, S, S] in [0, 1], C = 1 or 3), the
-     * rollout over it and alone ({@code rollout} [grid * grid]) with its colour scale, and the class token's
-     * attention to the patches in each head of block {@code block} ({@code headMaps} [heads, grid * grid}),
+     * One image's picture: the preprocessed image ({@code pixels} [C, H, W] in [0, 1], C = 1 or 3), the
+     * rollout over it and alone ({@code rollout} [gridH * gridW]) with its colour scale, and the class token's
+     * attention to the patches in each head of block {@code block} ({@code headMaps} [heads, gridH * gridW}),
      * on one shared colour scale.
      */
-    static void attention(Path png, String title, float[] pixels, int channels, int size, int grid,
-            float[] rollout, int block, float[] headMaps, int heads) {
-        AttentionLayout l = attentionLayout(size, grid, heads);
+    static void attention(Path png, String title, float[] pixels, int channels, int height, int width, int gridH,
+            int gridW, float[] rollout, int block, float[] headMaps, int heads) {
+        AttentionLayout l = attentionLayout(height, width, gridH, gridW, heads);
         BufferedImage img = new BufferedImage(widthFor(l.width(), title), l.height(), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = canvas(img);
         g.setFont(TITLE);
@@ -126,14 +132,14 @@ final class AttentionPictures {
         g.drawString("rollout over input", l.overlay().x, y);
         g.drawString("attention rollout", l.rollout().x, y);
         Range rr = Range.of(rollout, 0, rollout.length);
-        int p = l.image().width, scale = p / size, patch = size / grid;
-        for (int yy = 0; yy < p; yy++) {
-            for (int xx = 0; xx < p; xx++) {
+        int scale = l.image().width / width, patch = height / gridH;
+        for (int yy = 0; yy < l.image().height; yy++) {
+            for (int xx = 0; xx < l.image().width; xx++) {
                 int sy = yy / scale, sx = xx / scale;
-                int grey = gray(pixels, channels, size, sy, sx);
+                int grey = gray(pixels, channels, height, width, sy, sx);
                 img.setRGB(l.image().x + xx, l.image().y + yy, grey);
-                int gy = Math.min(sy / patch, grid - 1), gx = Math.min(sx / patch, grid - 1);
-                int heat = viridis(rr.t(rollout[gy * grid + gx]));
+                int gy = Math.min(sy / patch, gridH - 1), gx = Math.min(sx / patch, gridW - 1);
+                int heat = viridis(rr.t(rollout[gy * gridW + gx]));
                 img.setRGB(l.overlay().x + xx, l.overlay().y + yy, blend(grey, heat, 0.6));
                 img.setRGB(l.rollout().x + xx, l.rollout().y + yy, heat);
             }
@@ -144,7 +150,7 @@ final class AttentionPictures {
             Rectangle r = l.heads().get(h);
             g.setColor(Color.BLACK);
             g.drawString("head " + h, r.x, r.y - 5);
-            map(img, r, headMaps, h * grid * grid, grid, grid, hr);
+            map(img, r, headMaps, h * gridH * gridW, gridH, gridW, hr);
         }
         g.drawString("block " + block + " (last): the class token's attention to each patch, per head",
                 MARGIN, l.heads().get(0).y - 5 - LABEL);
@@ -288,11 +294,11 @@ final class AttentionPictures {
         return String.format(Locale.ROOT, "%.3g", v);
     }
 
-    /** The preprocessed pixel at (y, x) as grey or RGB, from [C, S, S] values in [0, 1]. */
-    private static int gray(float[] px, int channels, int size, int y, int x) {
+    /** The preprocessed pixel at (y, x) as grey or RGB, from [C, H, W] values in [0, 1]. */
+    private static int gray(float[] px, int channels, int height, int width, int y, int x) {
         int[] c = new int[3];
         for (int k = 0; k < 3; k++) {
-            float v = px[Math.min(k, channels - 1) * size * size + y * size + x];
+            float v = px[Math.min(k, channels - 1) * height * width + y * width + x];
             c[k] = (int) Math.round(255 * Math.max(0, Math.min(1, v)));
         }
         return (c[0] << 16) | (c[1] << 8) | c[2];

@@ -115,7 +115,9 @@ final class BenchCommand implements Callable<Integer> {
         List<Integer> sizes = batches == null || batches.isEmpty() ? List.of(batch) : batches;
         for (int s : sizes) if (s < 1) throw new org.vit4j.Vit4jException("bench: batch sizes must be >= 1, got " + s);
         VitWeights weights = model.weights != null ? model.load().weights()
-                : RandomWeights.of(VitConfig.preset(preset).withImageSize(model.imageSize != null ? model.imageSize : 224), 1);
+                : RandomWeights.of(model.imageSize() != null
+                        ? VitConfig.preset(preset).withImageSize(model.imageSize()[0], model.imageSize()[1])
+                        : VitConfig.preset(preset), 1);
         VitConfig c = weights.config();
         HostTensor given = input != null ? readInput(input) : null;
         if (given != null) sizes = List.of(given.dim(0));
@@ -130,8 +132,8 @@ final class BenchCommand implements Callable<Integer> {
                 HostTensor images = null;
                 for (int b : sizes) {
                     images = given != null ? given : RandomWeights.images(c, b, 2);
-                    System.out.printf(Locale.ROOT, "vit4j bench: %s (D=%d, depth %d, %d heads, %d px, patch %d), batch %d, "
-                            + "%s on %s, %s%n", label, c.hiddenSize(), c.depth(), c.heads(), c.imageSize(), c.patchSize(), b,
+                    System.out.printf(Locale.ROOT, "vit4j bench: %s (D=%d, depth %d, %d heads, %s px, patch %d), batch %d, "
+                            + "%s on %s, %s%n", label, c.hiddenSize(), c.depth(), c.heads(), c.imageSizeText(), c.patchSize(), b,
                             backend.name(), backend.deviceName(), precision.label());
                     for (int i = 0; i < warmup; i++) vit.forward(images);
                     long[] nanos = new long[iterations];
@@ -224,9 +226,9 @@ final class BenchCommand implements Callable<Integer> {
                         org.vit4j.model.MultiDeviceModel many = new org.vit4j.model.MultiDeviceModel(weights, used, precision)) {
                     for (int b : sizes) {
                         HostTensor images = given != null ? given : RandomWeights.images(c, b, 2);
-                        System.out.printf(Locale.ROOT, "vit4j bench --devices %s: %s (D=%d, depth %d, %d heads, %d px, patch %d), "
+                        System.out.printf(Locale.ROOT, "vit4j bench --devices %s: %s (D=%d, depth %d, %d heads, %s px, patch %d), "
                                 + "batch %d, %s, %s, %d of %d device(s):%n", devices, label, c.hiddenSize(), c.depth(), c.heads(),
-                                c.imageSize(), c.patchSize(), b, all.get(0).name(), precision.label(), n, all.size());
+                                c.imageSizeText(), c.patchSize(), b, all.get(0).name(), precision.label(), n, all.size());
                         for (int d = 0; d < n; d++) System.out.println("  device " + d + ": " + used.get(d).deviceName());
                         for (int i = 0; i < warmup; i++) {
                             one.forward(images);

@@ -151,7 +151,7 @@ final class ClassifyCommand implements Callable<Integer> {
     private static int classify(List<ImageInputs.Input> inputs, VisionTransformer vit, LoadedModel loaded, int batch,
             int k, Records out, ProgressBar bar, int readThreads) {
         VitConfig c = loaded.config();
-        int per = c.channels() * c.imageSize() * c.imageSize();
+        int per = c.channels() * c.imageHeight() * c.imageWidth();
         float[] pixels = new float[Math.multiplyExact(per, batch)];
         List<ImageInputs.Input> pending = new ArrayList<>(); // in input order: read images and failed ones
         List<String> errors = new ArrayList<>();             // per pending input: null where it was read
@@ -180,7 +180,7 @@ final class ClassifyCommand implements Callable<Integer> {
                 if (ready == batch || i == inputs.size() - 1 || ready == 0) {
                     List<Predictions> preds = ready == 0 ? List.of() : vit.forward(new HostTensor(
                             ready == batch ? pixels : java.util.Arrays.copyOf(pixels, ready * per),
-                            new int[] {ready, c.channels(), c.imageSize(), c.imageSize()})).topK(k, loaded.labels());
+                            new int[] {ready, c.channels(), c.imageHeight(), c.imageWidth()})).topK(k, loaded.labels());
                     if (errors.stream().anyMatch(e -> e != null)) bar.clear(); // error lines may go to stderr
                     int next = 0;
                     for (int j = 0; j < pending.size(); j++) {

@@ -50,9 +50,11 @@ final class ModelOptions {
     @Option(names = "--heads", paramLabel = "H", description = "attention heads, where no config states them")
     Integer heads;
 
-    @Option(names = "--image-size", paramLabel = "S",
-            description = "run at this image size; the position embedding is resized (bicubic, as timm does)")
-    Integer imageSize;
+    @Option(names = "--image-size", paramLabel = "H[xW]",
+            description = "run at this image size: S for S x S, or HxW (height x width, e.g. 192x320) for a "
+                    + "non-square patch grid; the position embedding is resized (bicubic, as timm or Hugging Face "
+                    + "does for the checkpoint's naming)")
+    String imageSize;
 
     @Option(names = "--layer-norm-eps", paramLabel = "E", description = "LayerNorm epsilon (default: config or 1e-6)")
     Double layerNormEps;
@@ -105,8 +107,33 @@ final class ModelOptions {
         return Backends.open(backend, device, backendOptions());
     }
 
+    /** --image-size as {height, width}, or null where not given; a one-line error naming it otherwise. */
+    int[] imageSize() {
+        return parseImageSize(imageSize);
+    }
+
+    static int[] parseImageSize(String text) {
+        if (text == null) return null;
+        String[] parts = text.trim().toLowerCase(java.util.Locale.ROOT).split("x", -1);
+        int[] hw = new int[2];
+        try {
+            if (parts.length > 2) throw new NumberFormatException();
+            hw[0] = Integer.parseInt(parts[0].trim());
+            hw[1] = parts.length == 2 ? Integer.parseInt(parts[1].trim()) : hw[0];
+        } catch (NumberFormatException e) {
+            throw new Vit4jException("--image-size: '" + text + "' is not a size, expected S (S x S pixels) or HxW "
+                    + "(height x width), e.g. 224 or 192x320");
+        }
+        if (hw[0] <= 0 || hw[1] <= 0) {
+            throw new Vit4jException("--image-size: '" + text + "' has a side <= 0, expected positive pixels");
+        }
+        return hw;
+    }
+
     LoadedModel load() {
-        ConfigOverrides over = new ConfigOverrides(heads, imageSize, layerNormEps);
+        int[] hw = imageSize();
+        ConfigOverrides over = new ConfigOverrides(heads, hw == null ? null : hw[0], hw == null ? null : hw[1],
+                layerNormEps);
         return CheckpointLoader.load(weights, config, allowNonFiniteWeights ? over.withNonFiniteWeightsAllowed() : over);
     }
 }

@@ -39,8 +39,8 @@ final class PosEmbedCommand implements Callable<Integer> {
         Path parent = out.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
         AttentionPictures.posEmbed(out, String.format(Locale.ROOT, "Position embedding similarity, %s (%d x %d patches)",
-                embedded ? "embedded digits model" : loaded.source(), c.gridSize(), c.gridSize()),
-                sim.toFloats(), c.gridSize(), c.gridSize());
+                embedded ? "embedded digits model" : loaded.source(), c.gridHeight(), c.gridWidth()),
+                sim.toFloats(), c.gridHeight(), c.gridWidth());
         System.out.println(out);
         return 0;
     }
@@ -57,7 +57,8 @@ final class PosEmbedCommand implements Callable<Integer> {
             String m = String.valueOf(e.getMessage());
             if (!m.contains("pos_embed")) throw e;
             throw new Vit4jException(what + " need a position embedding of a patch grid, expected pos_embed "
-                    + "[1, 1 + grid * grid, D] (a class token and the patches): " + m);
+                    + "[1, 1 + gridH * gridW, D] (a class token and the patches; square, or as config.json's image_size "
+                    + "[height, width] states): " + m);
         }
         checkGrid(loaded, what);
         return loaded;
@@ -67,11 +68,11 @@ final class PosEmbedCommand implements Callable<Integer> {
     static HostTensor checkGrid(LoadedModel loaded, String what) {
         VitConfig c = loaded.config();
         HostTensor pe = loaded.weights().get("pos_embed");
-        int[] want = {1, 1 + c.gridSize() * c.gridSize(), c.hiddenSize()};
+        int[] want = {1, 1 + c.gridHeight() * c.gridWidth(), c.hiddenSize()};
         if (pe == null || !Arrays.equals(pe.shape(), want)) {
             throw new Vit4jException(loaded.source() + ": " + what + " need a position embedding of a patch grid: "
-                    + "expected pos_embed " + Arrays.toString(want) + " (a class token and a " + c.gridSize() + " x "
-                    + c.gridSize() + " grid), got " + (pe == null ? "none" : Arrays.toString(pe.shape())));
+                    + "expected pos_embed " + Arrays.toString(want) + " (a class token and a " + c.gridHeight() + " x "
+                    + c.gridWidth() + " grid), got " + (pe == null ? "none" : Arrays.toString(pe.shape())));
         }
         return pe;
     }

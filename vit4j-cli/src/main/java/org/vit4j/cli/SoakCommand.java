@@ -165,9 +165,9 @@ final class SoakCommand implements Callable<Integer> {
             HostTensor images = test.read("images");
             int[] s = images.shape();
             var c = loaded.config();
-            if (s.length != 4 || s[1] != c.channels() || s[2] != c.imageSize() || s[3] != c.imageSize()) {
+            if (s.length != 4 || s[1] != c.channels() || s[2] != c.imageHeight() || s[3] != c.imageWidth()) {
                 throw new Vit4jException("soak: the held-out digits are " + Arrays.toString(s) + " but " + loaded.source()
-                        + " takes [B, " + c.channels() + ", " + c.imageSize() + ", " + c.imageSize() + "]");
+                        + " takes [B, " + c.channels() + ", " + c.imageHeight() + ", " + c.imageWidth() + "]");
             }
             return images;
         }

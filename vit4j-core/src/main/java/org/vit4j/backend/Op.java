@@ -85,7 +85,7 @@ public sealed interface Op {
      * Embeds images as tokens: out[b, 0] = clsToken + posEmbed[0]; out[b, 1 + i] = patch_i . W^T + bias
      * + posEmbed[1 + i], where patch i is read in (c, y, x) order straight from the NCHW image, so the
      * convolution with stride = kernel = patch is one GEMM with K = C * P * P. images
-     * {@code [batch, channels, imageSize, imageSize]}, weight {@code [dim, channels, patch, patch]},
+     * {@code [batch, channels, height, width]}, weight {@code [dim, channels, patch, patch]},
      * bias and clsToken {@code [dim]}, posEmbed {@code [tokens, dim]}, out {@code [batch, tokens, dim]}.
      */
     record PatchEmbed(PatchEmbedShape s, DeviceBuffer images, DeviceBuffer weight, DeviceBuffer bias,
@@ -97,7 +97,7 @@ public sealed interface Op {
 
         @Override
         public String shape() {
-            return "B=" + s.batch() + " C=" + s.channels() + " S=" + s.imageSize() + " P=" + s.patch() + " D=" + s.dim();
+            return "B=" + s.batch() + " C=" + s.channels() + " H=" + s.height() + " W=" + s.width() + " P=" + s.patch() + " D=" + s.dim();
         }
 
         @Override

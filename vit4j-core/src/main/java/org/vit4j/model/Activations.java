@@ -47,7 +47,7 @@ final class Activations implements AutoCloseable {
             made[5] = be.allocate(type, batch * d);
             made[6] = be.allocate(type, batch * d);
             made[7] = c.numClasses() > 0 ? be.allocate(type, (long) batch * c.numClasses()) : null;
-            made[8] = be.allocate(type, (long) batch * c.channels() * c.imageSize() * c.imageSize());
+            made[8] = be.allocate(type, (long) batch * c.channels() * c.imageHeight() * c.imageWidth());
         } catch (RuntimeException e) {
             for (DeviceBuffer b : made) if (b != null) b.close();
             throw e;
@@ -70,7 +70,7 @@ final class Activations implements AutoCloseable {
     static long bytes(VitConfig c, long batch, ElementType type) {
         long rows = batch * c.tokens(), d = c.hiddenSize();
         long elements = rows * d * 6 + rows * c.mlpSize() + batch * d * 2 + batch * c.numClasses()
-                + batch * c.channels() * c.imageSize() * c.imageSize();
+                + batch * c.channels() * c.imageHeight() * c.imageWidth();
         return elements * type.bytes();
     }
 

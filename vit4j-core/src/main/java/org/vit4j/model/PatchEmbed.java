@@ -26,8 +26,8 @@ final class PatchEmbed {
 
     /** images [B, C, H, W] to tokens [B, N + 1, D]. */
     void forward(Backend be, DeviceBuffer images, DeviceBuffer tokens, int batch) {
-        PatchEmbedShape shape = new PatchEmbedShape(batch, config.channels(), config.imageSize(),
-                config.patchSize(), config.hiddenSize());
+        PatchEmbedShape shape = new PatchEmbedShape(batch, config.channels(), config.imageHeight(),
+                config.imageWidth(), config.patchSize(), config.hiddenSize());
         be.patchEmbed(shape, images, proj, projBias, classToken, positionEmbedding, tokens);
     }
 }

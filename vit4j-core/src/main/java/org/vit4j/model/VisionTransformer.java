@@ -85,7 +85,7 @@ public final class VisionTransformer implements AutoCloseable {
      * the image itself, class token and logits) plus the image twice in float32 on the host.
      */
     public static long bytesPerImage(VitConfig c, ElementType precision) {
-        return Activations.bytes(c, 1, precision) + 2L * 4 * c.channels() * c.imageSize() * c.imageSize();
+        return Activations.bytes(c, 1, precision) + 2L * 4 * c.channels() * c.imageHeight() * c.imageWidth();
     }
 
     /**
@@ -214,9 +214,9 @@ public final class VisionTransformer implements AutoCloseable {
 
     private int checkInput(HostTensor images) {
         int[] s = images.shape();
-        int size = config.imageSize(), c = config.channels();
-        if (s.length != 4 || s[0] < 1 || s[1] != c || s[2] != size || s[3] != size) {
-            throw new Vit4jException("input: expected a tensor [B, " + c + ", " + size + ", " + size
+        int h = config.imageHeight(), w = config.imageWidth(), c = config.channels();
+        if (s.length != 4 || s[0] < 1 || s[1] != c || s[2] != h || s[3] != w) {
+            throw new Vit4jException("input: expected a tensor [B, " + c + ", " + h + ", " + w
                     + "] (B >= 1), got " + Arrays.toString(s));
         }
         return s[0];

@@ -8,15 +8,18 @@ import org.vit4j.Vit4jException;
 /**
  * The shape of a Vision Transformer, in the paper's terms (Dosovitskiy et al., 2021, Table 1).
  *
- * <p>An image of {@code imageSize}^2 pixels and {@code channels} channels is cut into
- * (imageSize / patchSize)^2 patches, each projected to {@code hiddenSize} = D; a class token is
+ * <p>An image of {@code imageHeight x imageWidth} pixels and {@code channels} channels is cut into a
+ * {@code gridHeight x gridWidth} grid of patches ({@code imageHeight / patchSize} rows of
+ * {@code imageWidth / patchSize}, row-major; square in the paper, any shape here), each projected to
+ * {@code hiddenSize} = D; a class token is
  * prepended, a learned position embedding added, and {@code depth} pre-norm blocks of
  * {@code heads}-head self-attention and an MLP of width {@code mlpSize} follow. The final
  * LayerNorm of the class token is the image's representation ("pre-logits"); a linear head maps it
  * to {@code numClasses} logits (no head when {@code numClasses} is 0).
  */
 public record VitConfig(
-        int imageSize,
+        int imageHeight,
+        int imageWidth,
         int patchSize,
         int channels,
         int hiddenSize,
@@ -37,7 +40,8 @@ public record VitConfig(
     public static final double DEFAULT_LAYER_NORM_EPS = 1e-6;
 
     public VitConfig {
-        require(imageSize > 0, "imageSize", imageSize, "> 0");
+        require(imageHeight > 0, "imageHeight", imageHeight, "> 0");
+        require(imageWidth > 0, "imageWidth", imageWidth, "> 0");
         require(patchSize > 0, "patchSize", patchSize, "> 0");
         require(channels > 0, "channels", channels, "> 0");
         require(hiddenSize > 0, "hiddenSize", hiddenSize, "> 0");
@@ -45,8 +49,9 @@ public record VitConfig(
         require(heads > 0, "heads", heads, "> 0");
         require(mlpSize > 0, "mlpSize", mlpSize, "> 0");
         require(numClasses >= 0, "numClasses", numClasses, ">= 0 (0: no head)");
-        if (imageSize % patchSize != 0) {
-            throw new Vit4jException("imageSize " + imageSize + " is not a multiple of patchSize " + patchSize);
+        if (imageHeight % patchSize != 0 || imageWidth % patchSize != 0) {
+            throw new Vit4jException("image size " + sizeText(imageHeight, imageWidth) + " (height x width) is not a "
+                    + "multiple of patchSize " + patchSize + " on both sides");
         }
         if (hiddenSize % heads != 0) {
             throw new Vit4jException("hidden size D = " + hiddenSize + " is not divisible by heads = " + heads
@@ -58,9 +63,10 @@ public record VitConfig(
         }
         // The kernels index one image's tokens, and a pass's activations, with int: sizes past that are
         // an error here, not an overflow later (--image-size 65536 at patch 16 is 16.8M tokens).
-        long tokens = (long) (imageSize / patchSize) * (imageSize / patchSize) + 1;
+        long tokens = (long) (imageHeight / patchSize) * (imageWidth / patchSize) + 1;
         if (tokens * Math.max(hiddenSize, mlpSize) > Integer.MAX_VALUE / 64) {
-            throw new Vit4jException("imageSize " + imageSize + " at patch " + patchSize + " makes " + tokens
+            throw new Vit4jException("image size " + sizeText(imageHeight, imageWidth) + " at patch " + patchSize
+                    + " makes " + tokens
                     + " tokens of width " + Math.max(hiddenSize, mlpSize) + " per image: more than vit4j runs ("
                     + (Integer.MAX_VALUE / 64) + " activations per image)");
         }
@@ -69,18 +75,66 @@ public record VitConfig(
         }
     }
 
+    /** A square image of {@code imageSize x imageSize} pixels, as in the paper. */
+    public VitConfig(int imageSize, int patchSize, int channels, int hiddenSize, int depth, int heads, int mlpSize,
+            int numClasses, double layerNormEps, Pooling pooling) {
+        this(imageSize, imageSize, patchSize, channels, hiddenSize, depth, heads, mlpSize, numClasses, layerNormEps,
+                pooling);
+    }
+
     private static void require(boolean ok, String name, int value, String expected) {
         if (!ok) throw new Vit4jException(name + " must be " + expected + ", got " + value);
     }
 
-    /** Patches along one side of the image. */
-    public int gridSize() {
-        return imageSize / patchSize;
+    /** "224" for a square size, "192x320" (height x width) otherwise: how the CLI's --image-size reads it. */
+    public static String sizeText(int height, int width) {
+        return height == width ? Integer.toString(height) : height + "x" + width;
     }
 
-    /** N, the number of patches. */
+    /** The image size as {@link #sizeText} writes it. */
+    public String imageSizeText() {
+        return sizeText(imageHeight, imageWidth);
+    }
+
+    /** Whether the image (and so the patch grid) is square. */
+    public boolean isSquare() {
+        return imageHeight == imageWidth;
+    }
+
+    /**
+     * The side of a square image. A non-square config has none: an error naming the two sides, not one
+     * of them silently (code written for squares reads {@link #imageHeight} and {@link #imageWidth}).
+     */
+    public int imageSize() {
+        if (!isSquare()) {
+            throw new Vit4jException("the image is " + imageHeight + "x" + imageWidth + " (height x width), not "
+                    + "square: use imageHeight() and imageWidth()");
+        }
+        return imageHeight;
+    }
+
+    /** Patch rows, {@code imageHeight / patchSize}. */
+    public int gridHeight() {
+        return imageHeight / patchSize;
+    }
+
+    /** Patch columns, {@code imageWidth / patchSize}. */
+    public int gridWidth() {
+        return imageWidth / patchSize;
+    }
+
+    /** Patches along one side of a square grid; an error naming both sides for a non-square one. */
+    public int gridSize() {
+        if (gridHeight() != gridWidth()) {
+            throw new Vit4jException("the patch grid is " + gridHeight() + "x" + gridWidth() + " (rows x columns), "
+                    + "not square: use gridHeight() and gridWidth()");
+        }
+        return gridHeight();
+    }
+
+    /** N, the number of patches, {@code gridHeight * gridWidth}. */
     public int numPatches() {
-        return gridSize() * gridSize();
+        return gridHeight() * gridWidth();
     }
 
     /** N + 1: the patches and the class token. */
@@ -97,8 +151,14 @@ public record VitConfig(
         return channels * patchSize * patchSize;
     }
 
+    /** This model at square images of {@code newImageSize} pixels a side. */
     public VitConfig withImageSize(int newImageSize) {
-        return new VitConfig(newImageSize, patchSize, channels, hiddenSize, depth, heads, mlpSize, numClasses,
+        return withImageSize(newImageSize, newImageSize);
+    }
+
+    /** This model at {@code height x width} images. */
+    public VitConfig withImageSize(int height, int width) {
+        return new VitConfig(height, width, patchSize, channels, hiddenSize, depth, heads, mlpSize, numClasses,
                 layerNormEps, pooling);
     }
 

@@ -204,6 +204,49 @@ class CpuBackendTest {
     }
 
     @Test
+    void patchEmbedOfNonSquareImagesMatchesADoubleConvolution() {
+        // An H x W image with H != W: a (H / P) x (W / P) grid, patches row-major, each patch read (c, y, x),
+        // against a direct strided convolution in double.
+        for (int[] shape : new int[][] {{2, 3, 15, 35, 5, 7}, {1, 2, 24, 8, 4, 5}, {2, 1, 6, 6, 3, 3}}) {
+            int batch = shape[0], c = shape[1], h = shape[2], wd = shape[3], p = shape[4], d = shape[5];
+            int gh = h / p, gw = wd / p, t = gh * gw + 1;
+            float[] img = randn(random, batch * c * h * wd, 1), w = randn(random, d * c * p * p, 1);
+            float[] b = randn(random, d, 1), cls = randn(random, d, 1), pos = randn(random, t * d, 1);
+            try (CpuBackend be = new CpuBackend()) {
+                float[] poison = new float[batch * t * d];
+                Arrays.fill(poison, Float.NaN);
+                DeviceBuffer out = be.upload(poison);
+                be.patchEmbed(new PatchEmbedShape(batch, c, h, wd, p, d), be.upload(img), be.upload(w), be.upload(b),
+                        be.upload(cls), be.upload(pos), out);
+                float[] y = read(be, out);
+                double err = 0, norm = 0;
+                for (int n = 0; n < batch; n++) {
+                    for (int tok = 0; tok < t; tok++) {
+                        for (int j = 0; j < d; j++) {
+                            double want = (double) pos[tok * d + j];
+                            if (tok == 0) {
+                                want += cls[j];
+                            } else {
+                                int py = (tok - 1) / gw, px = (tok - 1) % gw;
+                                want += b[j];
+                                for (int ch = 0; ch < c; ch++)
+                                    for (int dy = 0; dy < p; dy++)
+                                        for (int dx = 0; dx < p; dx++)
+                                            want += (double) w[((j * c + ch) * p + dy) * p + dx]
+                                                    * img[((n * c + ch) * h + py * p + dy) * wd + px * p + dx];
+                            }
+                            double got = y[(n * t + tok) * d + j];
+                            err += (got - want) * (got - want);
+                            norm += want * want;
+                        }
+                    }
+                }
+                assertTrue(Math.sqrt(err / norm) < 1e-6, Arrays.toString(shape) + ": rel L2 " + Math.sqrt(err / norm));
+            }
+        }
+    }
+
+    @Test
     void badArgumentsAreClearErrors() {
         try (CpuBackend be = new CpuBackend(); CpuBackend other = new CpuBackend()) {
             DeviceBuffer x = be.allocate(10), w = be.allocate(6), y = be.allocate(4);

@@ -381,12 +381,13 @@ class HalfKernelParityTest {
         return cases(KernelParityTest.PATCH_EMBED_SHAPES);
     }
 
-    @ParameterizedTest(name = "{0} {1} B={2} C={3} S={4} P={5} D={6}")
+    @ParameterizedTest(name = "{0} {1} B={2} C={3} H={4} W={5} P={6} D={7}")
     @MethodSource("patchEmbedShapes")
-    void patchEmbed(Supplier<Backend> device, ElementType type, int batch, int c, int size, int patch, int dim) {
+    void patchEmbed(Supplier<Backend> device, ElementType type, int batch, int c, int height, int width, int patch,
+            int dim) {
         Trio p = new Trio(device.get(), type);
         try {
-            PatchEmbedShape s = new PatchEmbedShape(batch, c, size, patch, dim);
+            PatchEmbedShape s = new PatchEmbedShape(batch, c, height, width, patch, dim);
             int img = p.input((int) s.imageFloats(), 1), w = p.input(dim * s.patchDim(), 1 / Math.sqrt(s.patchDim()));
             int b = p.input(dim, 0.5), cls = p.input(dim, 1), pos = p.input(s.tokens() * dim, 1);
             int out = p.output((int) s.outputFloats());

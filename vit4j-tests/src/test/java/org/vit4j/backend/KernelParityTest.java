@@ -95,9 +95,11 @@ class KernelParityTest {
     /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
     static final Object[][] LAYER_NORM_SHAPES = {{1, 1}, {197, 192}, {3, 72}, {5, 1000}, {2, 1023}, {394, 384}, {7, 33}};
     /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
+    /** {batch, channels, height, width, patch, dim}; non-square grids (3 x 7, 6 x 2, ...) too. */
     static final Object[][] PATCH_EMBED_SHAPES = {
-            {1, 3, 224, 16, 192}, {2, 3, 30, 6, 72}, {3, 1, 8, 2, 64}, {1, 3, 28, 14, 33}, {2, 3, 32, 8, 40},
-            {1, 3, 64, 32, 17},
+            {1, 3, 224, 224, 16, 192}, {2, 3, 30, 30, 6, 72}, {3, 1, 8, 8, 2, 64}, {1, 3, 28, 28, 14, 33},
+            {2, 3, 32, 32, 8, 40}, {1, 3, 64, 64, 32, 17}, {2, 3, 15, 35, 5, 70}, {3, 3, 48, 16, 8, 40},
+            {2, 1, 12, 36, 4, 33}, {1, 3, 32, 224, 16, 64},
         };
     /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
     static final Object[][] ELEMENTWISE_SHAPES = {{1}, {1000}, {12345}, {197 * 768 + 3}};
@@ -318,12 +320,12 @@ class KernelParityTest {
         return cases(PATCH_EMBED_SHAPES);
     }
 
-    @ParameterizedTest(name = "{0} B={1} C={2} S={3} P={4} D={5}")
+    @ParameterizedTest(name = "{0} B={1} C={2} H={3} W={4} P={5} D={6}")
     @MethodSource("patchEmbedShapes")
-    void patchEmbed(Supplier<Backend> device, int batch, int c, int size, int patch, int dim) {
+    void patchEmbed(Supplier<Backend> device, int batch, int c, int height, int width, int patch, int dim) {
         Pair p = new Pair(device.get());
         try {
-            PatchEmbedShape s = new PatchEmbedShape(batch, c, size, patch, dim);
+            PatchEmbedShape s = new PatchEmbedShape(batch, c, height, width, patch, dim);
             int img = p.input((int) s.imageFloats(), 1), w = p.input(dim * s.patchDim(), 1 / Math.sqrt(s.patchDim()));
             int b = p.input(dim, 0.5), cls = p.input(dim, 1), pos = p.input(s.tokens() * dim, 1);
             int out = p.output((int) s.outputFloats());

@@ -145,19 +145,20 @@ public final class CpuBackend implements Backend {
             PatchEmbedShape s = op.s();
             float[] img = data(op.images()), w = data(op.weight()), b = data(op.bias()), cls = data(op.clsToken()), pos = data(op.posEmbed());
             float[] y = data(op.out());
-            int c = s.channels(), size = s.imageSize(), p = s.patch(), grid = s.grid(), d = s.dim(), t = s.tokens();
+            int c = s.channels(), h = s.height(), wd = s.width(), p = s.patch(), gw = s.gridWidth(), d = s.dim();
+            int t = s.tokens();
             int k = s.patchDim();
             for (int n = 0; n < s.batch(); n++) {
                 int rowBase = n * t * d;
                 for (int j = 0; j < d; j++) y[rowBase + j] = (float) ((double) cls[j] + pos[j]);
-                int imageBase = n * c * size * size;
-                IntStream.range(0, grid * grid).parallel().forEach(patchIndex -> {
-                    int py = patchIndex / grid, px = patchIndex % grid;
+                int imageBase = n * c * h * wd;
+                IntStream.range(0, s.patches()).parallel().forEach(patchIndex -> {
+                    int py = patchIndex / gw, px = patchIndex % gw;
                     double[] patch = new double[k];
                     int e = 0;
                     for (int ch = 0; ch < c; ch++) {
                         for (int dy = 0; dy < p; dy++) {
-                            int rowStart = imageBase + (ch * size + py * p + dy) * size + px * p;
+                            int rowStart = imageBase + (ch * h + py * p + dy) * wd + px * p;
                             for (int dx = 0; dx < p; dx++) patch[e++] = img[rowStart + dx];
                         }
                     }

@@ -109,12 +109,24 @@ public final class CheckpointLoader {
             throw new CheckpointException(src + ": position embedding " + map.describe("pos_embed") + " has shape "
                     + Arrays.toString(pos) + ", expected [1, 1 + N, " + d + "]");
         }
-        int grid = (int) Math.round(Math.sqrt(pos[1] - 1));
-        if (grid * grid != pos[1] - 1 || grid == 0) {
-            throw new CheckpointException(src + ": position embedding " + map.describe("pos_embed") + " has "
-                    + pos[1] + " tokens; expected a class token plus a square grid of patches");
+        // The grid the position embedding was learned on: the config's image size where its grid has as
+        // many patches (the only way to know a non-square one), else the square grid of that many.
+        int patches = pos[1] - 1, gridH, gridW;
+        if (cfg != null && cfg.imageHeight() != null && cfg.imageHeight() % patch == 0 && cfg.imageWidth() % patch == 0
+                && (long) (cfg.imageHeight() / patch) * (cfg.imageWidth() / patch) == patches && patches > 0) {
+            gridH = cfg.imageHeight() / patch;
+            gridW = cfg.imageWidth() / patch;
+        } else {
+            int grid = (int) Math.round(Math.sqrt(patches));
+            if (grid * grid != patches || grid == 0) {
+                throw new CheckpointException(src + ": position embedding " + map.describe("pos_embed") + " has "
+                        + pos[1] + " tokens; expected a class token plus a square grid of patches, or a config.json "
+                        + "image_size [height, width] whose grid at patch " + patch + " has " + patches + " patches");
+            }
+            gridH = grid;
+            gridW = grid;
         }
-        int trainedSize = grid * patch;
+        int trainedH = gridH * patch, trainedW = gridW * patch;
 
         // ---- what the config states, checked against the tensors ----
         String cfgName = cfg == null ? null : cfg.path().getFileName().toString();
@@ -137,9 +149,14 @@ public final class CheckpointLoader {
                     + "read off the tensors; give a config.json with num_attention_heads, or --heads (D = " + d
                     + "; ViT-Ti/S/B/L/H use 3/6/12/16/16)");
         }
-        Integer size = over.imageSize();
-        if (size == null && cfg != null) size = cfg.imageSize();
-        if (size == null) size = trainedSize;
+        int height = trainedH, width = trainedW;
+        if (over.imageHeight() != null) {
+            height = over.imageHeight();
+            width = over.imageWidth();
+        } else if (cfg != null && cfg.imageHeight() != null) {
+            height = cfg.imageHeight();
+            width = cfg.imageWidth();
+        }
         Double eps = over.layerNormEps();
         if (eps == null && cfg != null) eps = cfg.layerNormEps();
         if (eps == null) eps = VitConfig.DEFAULT_LAYER_NORM_EPS;
@@ -147,9 +164,9 @@ public final class CheckpointLoader {
         VitConfig trained;
         VitConfig wanted;
         try {
-            trained = new VitConfig(trainedSize, patch, channels, d, depth, heads, mlp, classes, eps,
+            trained = new VitConfig(trainedH, trainedW, patch, channels, d, depth, heads, mlp, classes, eps,
                     VitConfig.Pooling.CLASS_TOKEN);
-            wanted = trained.withImageSize(size);
+            wanted = trained.withImageSize(height, width);
         } catch (CheckpointException e) {
             throw e;
         } catch (Vit4jException e) { // VitConfig's own complaint: say which files it comes from
@@ -172,11 +189,17 @@ public final class CheckpointLoader {
         }
         map.rejectUnused();
         VitWeights w = weights(trained, tensors, src + " (" + naming.label() + " naming)");
-        if (size != trainedSize) {
-            LOG.info("{}: resizing the position embedding from a {}x{} to a {}x{} grid for {} px images", src,
-                    grid, grid, wanted.gridSize(), wanted.gridSize(), size);
+        if (wanted.gridHeight() != gridH || wanted.gridWidth() != gridW) {
+            // As the library the checkpoint comes from runs it at another size: timm's
+            // resample_abs_pos_embed or Hugging Face's interpolate_pos_encoding.
+            PositionEmbeddingResize.Method method = naming == WeightNaming.HUGGING_FACE
+                    ? PositionEmbeddingResize.Method.HUGGING_FACE : PositionEmbeddingResize.Method.TIMM;
+            LOG.info("{}: resizing the position embedding from a {}x{} to a {}x{} grid (rows x columns) for {} px "
+                    + "images, {} bicubic", src, gridH, gridW, wanted.gridHeight(), wanted.gridWidth(),
+                    wanted.imageSizeText(), method);
             Map<String, HostTensor> resized = new LinkedHashMap<>(w.all());
-            resized.put("pos_embed", PositionEmbeddingResize.resize(w.get("pos_embed"), grid, wanted.gridSize()));
+            resized.put("pos_embed", PositionEmbeddingResize.resize(w.get("pos_embed"), gridH, gridW,
+                    wanted.gridHeight(), wanted.gridWidth(), method));
             w = weights(wanted, resized, src);
         }
         List<String> labels = labels(cfg, classes, cfgName);
@@ -244,7 +267,7 @@ public final class CheckpointLoader {
 
     /** timm's defaults ({@link Preprocessing#defaults}), with what the config states instead. */
     private static Preprocessing preprocessing(ModelConfigFile cfg, VitConfig c) {
-        Preprocessing p = Preprocessing.defaults(c.imageSize(), c.channels());
+        Preprocessing p = Preprocessing.defaults(c.imageHeight(), c.imageWidth(), c.channels());
         if (cfg == null) return p;
         return p.withOverrides(cfg.mean(), cfg.std(), cfg.cropPct(), cfg.interpolation(), cfg.directResize(),
                 cfg.path().getFileName().toString());

@@ -11,9 +11,9 @@ import java.util.List;
 /**
  * What a {@code config.json} beside the weights says about the model. Understands the Hugging Face
  * ViTConfig keys ({@code hidden_size}, {@code num_hidden_layers}, {@code num_attention_heads},
- * {@code intermediate_size}, {@code image_size}, {@code patch_size}, {@code num_channels},
+ * {@code intermediate_size}, {@code image_size} (an integer, or {@code [height, width]}), {@code patch_size}, {@code num_channels},
  * {@code layer_norm_eps}, {@code id2label}), timm's hub config ({@code architecture},
- * {@code num_classes}, {@code label_names}, {@code pretrained_cfg} with {@code input_size},
+ * {@code num_classes}, {@code label_names}, {@code pretrained_cfg} with {@code input_size} ({@code [C, H, W]}),
  * {@code mean}, {@code std}, {@code crop_pct}, {@code interpolation}) and the preprocessing keys of
  * a Hugging Face {@code preprocessor_config.json} ({@code image_mean}, {@code image_std},
  * {@code resample}, {@code size}), which are also read at the top level of config.json. Every field
@@ -26,7 +26,8 @@ public record ModelConfigFile(
         Integer depth,
         Integer heads,
         Integer mlpSize,
-        Integer imageSize,
+        Integer imageHeight,
+        Integer imageWidth,
         Integer patchSize,
         Integer channels,
         Integer numClasses,
@@ -62,8 +63,11 @@ public record ModelConfigFile(
         }
         Reader r = new Reader(path, root);
         JsonNode timm = root.path("pretrained_cfg");
-        Integer imageSize = r.integer(root, "image_size");
-        if (imageSize == null && timm.has("input_size")) imageSize = r.intAt(timm.get("input_size"), 2, "pretrained_cfg.input_size");
+        int[] imageSize = r.heightWidth(root, "image_size");
+        if (imageSize == null && timm.has("input_size")) {
+            JsonNode in = timm.get("input_size");
+            imageSize = new int[] {r.intAt(in, 1, "pretrained_cfg.input_size"), r.intAt(in, 2, "pretrained_cfg.input_size")};
+        }
         Integer classes = r.integer(root, "num_classes");
         List<String> labels = r.labels(root);
         if (classes == null && labels != null) classes = labels.size();
@@ -72,8 +76,9 @@ public record ModelConfigFile(
                 firstNonNull(r.integer(root, "num_hidden_layers"), r.integer(root, "depth")),
                 firstNonNull(r.integer(root, "num_attention_heads"), r.integer(root, "num_heads")),
                 r.integer(root, "intermediate_size"),
-                imageSize,
-                r.integer(root, "patch_size"),
+                imageSize == null ? null : imageSize[0],
+                imageSize == null ? null : imageSize[1],
+                r.squareSide(root, "patch_size"),
                 firstNonNull(r.integer(root, "num_channels"), r.integer(root, "in_chans")),
                 classes,
                 r.number(root, "layer_norm_eps"),
@@ -95,7 +100,7 @@ public record ModelConfigFile(
     public ModelConfigFile withPreprocessorConfig(Path preprocessor) {
         ModelConfigFile p = read(preprocessor);
         boolean crop = p.raw.path("do_center_crop").asBoolean(false);
-        return new ModelConfigFile(path, hiddenSize, depth, heads, mlpSize, imageSize, patchSize, channels,
+        return new ModelConfigFile(path, hiddenSize, depth, heads, mlpSize, imageHeight, imageWidth, patchSize, channels,
                 numClasses, layerNormEps, architecture, labels,
                 firstNonNull(p.mean, mean), firstNonNull(p.std, std), firstNonNull(p.cropPct, cropPct),
                 firstNonNull(p.interpolation, interpolation), !crop, raw);
@@ -118,6 +123,33 @@ public record ModelConfigFile(
             if (v == null || v.isNull()) return null;
             if (!v.canConvertToExactIntegral() || !v.canConvertToInt()) throw wrong(key, "an integer", v);
             return v.asInt();
+        }
+
+        /**
+         * Hugging Face's {@code image_size}: an integer (a square) or {@code [height, width]}; null when
+         * absent.
+         */
+        int[] heightWidth(JsonNode node, String key) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) return null;
+            if (v.isArray()) {
+                if (v.size() != 2) throw wrong(key, "an integer or [height, width]", v);
+                return new int[] {intAt(v, 0, key), intAt(v, 1, key)};
+            }
+            if (!v.canConvertToExactIntegral() || !v.canConvertToInt()) throw wrong(key, "an integer or [height, width]", v);
+            return new int[] {v.asInt(), v.asInt()};
+        }
+
+        /** {@code patch_size}: an integer, or {@code [p, p]} (vit4j's patches are square). */
+        Integer squareSide(JsonNode node, String key) {
+            JsonNode v = node.get(key);
+            if (v != null && v.isArray()) {
+                int[] hw = heightWidth(node, key);
+                if (hw[0] != hw[1]) throw wrong(key, "a square patch (an integer or [p, p]; vit4j has no "
+                        + "rectangular patches)", v);
+                return hw[0];
+            }
+            return integer(node, key);
         }
 
         Integer intAt(JsonNode array, int index, String key) {

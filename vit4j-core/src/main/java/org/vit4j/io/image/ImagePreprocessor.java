@@ -14,9 +14,9 @@ import org.vit4j.Vit4jException;
 public final class ImagePreprocessor {
     private ImagePreprocessor() {}
 
-    /** {@code channels x imageSize x imageSize} floats, channel-major (CHW). */
+    /** {@code channels x imageHeight x imageWidth} floats, channel-major (CHW). */
     public static float[] toTensor(BufferedImage img, Preprocessing p) {
-        float[] out = new float[p.channels() * p.imageSize() * p.imageSize()];
+        float[] out = new float[p.channels() * p.imageHeight() * p.imageWidth()];
         normalize(prepare(img, p), p, out, 0);
         return out;
     }
@@ -31,8 +31,8 @@ public final class ImagePreprocessor {
         if (images == null || images.isEmpty()) {
             throw new Vit4jException("loadBatch: no images given, expected at least one image path");
         }
-        int s = p.imageSize();
-        long per = (long) p.channels() * s * s;
+        int h = p.imageHeight(), w = p.imageWidth();
+        long per = (long) p.channels() * h * w;
         long total = per * images.size();
         if (total > Integer.MAX_VALUE - 8) {
             throw new Vit4jException("loadBatch: " + images.size() + " images of " + per
@@ -42,20 +42,21 @@ public final class ImagePreprocessor {
         for (int b = 0; b < images.size(); b++) {
             normalize(prepare(ImageLoader.read(images.get(b)), p), p, out, (int) (b * per));
         }
-        return new HostTensor(out, new int[] {images.size(), p.channels(), s, s});
+        return new HostTensor(out, new int[] {images.size(), p.channels(), h, w});
     }
 
     /** The 8-bit image after channel conversion, resize and crop: what PIL holds before ToTensor. */
     static U8Image prepare(BufferedImage img, Preprocessing p) {
         U8Image px = Pixels.from(img, p.channels());
-        int size = p.imageSize();
+        int h = p.imageHeight(), w = p.imageWidth();
         return switch (p.resizeMode()) {
-            case DIRECT -> PilResize.resize(px, size, size, p.interpolation());
+            case DIRECT -> PilResize.resize(px, w, h, p.interpolation());
             case SHORTEST_SIDE_CENTER_CROP -> {
                 // The crop is decided before resampling and only its pixels are computed: the resized
                 // image of an extreme aspect ratio (1 x 20,000,000 -> 248 x 4,960,000,000) is never made.
-                long[] wh = shortestSideSizeLong(px.width(), px.height(), p.resizeShortSide());
-                yield cropOfResized(px, wh[0], wh[1], size, p.interpolation());
+                long[] wh = p.isSquare() ? shortestSideSizeLong(px.width(), px.height(), p.resizeShortSide())
+                        : keepRatioSize(px.width(), px.height(), p.resizeWidth(), p.resizeHeight());
+                yield cropOfResized(px, wh[0], wh[1], w, h, p.interpolation());
             }
         };
     }
@@ -65,15 +66,20 @@ public final class ImagePreprocessor {
      * bits: PilResize.resizeRegion computes each output pixel as the full resize does).
      */
     static U8Image cropOfResized(U8Image px, long w, long h, int size, Preprocessing.Interpolation interp) {
-        // torchvision pads (left, top) = ((size - w) // 2, (size - h) // 2) when the image is too small.
-        long padLeft = size > w ? (size - w) / 2 : 0;
-        long padTop = size > h ? (size - h) / 2 : 0;
-        long pw = Math.max(w, size), ph = Math.max(h, size);
-        long top = (long) Math.rint((ph - size) / 2.0) - padTop;
-        long left = (long) Math.rint((pw - size) / 2.0) - padLeft;
+        return cropOfResized(px, w, h, size, size, interp);
+    }
+
+    /** {@link #cropOfResized(U8Image, long, long, int, Preprocessing.Interpolation)} to a {@code cw x ch} crop. */
+    static U8Image cropOfResized(U8Image px, long w, long h, int cw, int ch, Preprocessing.Interpolation interp) {
+        // torchvision pads (left, top) = ((cw - w) // 2, (ch - h) // 2) when the image is too small.
+        long padLeft = cw > w ? (cw - w) / 2 : 0;
+        long padTop = ch > h ? (ch - h) / 2 : 0;
+        long pw = Math.max(w, cw), ph = Math.max(h, ch);
+        long top = (long) Math.rint((ph - ch) / 2.0) - padTop;
+        long left = (long) Math.rint((pw - cw) / 2.0) - padLeft;
         long x0 = Math.max(left, 0), y0 = Math.max(top, 0);
-        long x1 = Math.min(left + size, w), y1 = Math.min(top + size, h);
-        U8Image out = U8Image.allocate(size, size, px.channels());
+        long x1 = Math.min(left + cw, w), y1 = Math.min(top + ch, h);
+        U8Image out = U8Image.allocate(cw, ch, px.channels());
         if (x1 <= x0 || y1 <= y0) return out;
         U8Image region = w == px.width() && h == px.height() && x0 == 0 && y0 == 0 && x1 == w && y1 == h ? px
                 : PilResize.resizeRegion(px, w, h, x0, y0, (int) (x1 - x0), (int) (y1 - y0), interp);
@@ -85,6 +91,16 @@ public final class ImagePreprocessor {
             }
         }
         return out;
+    }
+
+    /**
+     * timm's {@code ResizeKeepRatio(target)} output size {width, height} (its defaults: longest = 0, no
+     * random scale): {@code r = min(h / targetH, w / targetW)}, the size {@code round(w / r) x round(h / r)},
+     * Python's round (half to even).
+     */
+    static long[] keepRatioSize(int w, int h, int targetW, int targetH) {
+        double ratio = Math.min((double) h / targetH, (double) w / targetW);
+        return new long[] {Math.max(1, (long) Math.rint(w / ratio)), Math.max(1, (long) Math.rint(h / ratio))};
     }
 
     /** {@link #shortestSideSize} without the int limit on the long side. */

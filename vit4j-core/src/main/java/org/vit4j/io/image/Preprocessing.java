@@ -5,35 +5,42 @@ import java.util.Objects;
 import org.vit4j.Vit4jException;
 
 /**
- * How an image becomes a model input: resize (and crop) to {@code imageSize x imageSize}, scale to
+ * How an image becomes a model input: resize (and crop) to {@code imageHeight x imageWidth}, scale to
  * [0, 1] (ToTensor, {@code x / 255}), then normalise each channel, {@code (x - mean[c]) / std[c]}.
  *
- * @param imageSize side of the square output, in pixels
+ * @param imageHeight rows of the output, in pixels
+ * @param imageWidth columns of the output, in pixels
  * @param channels 3 for RGB, 1 for luminance (PIL {@code convert("L")}: ITU-R 601-2 luma)
  * @param mean per-channel mean, {@code channels} values
  * @param std per-channel standard deviation, {@code channels} non-zero values
  * @param cropPct for {@link ResizeMode#SHORTEST_SIDE_CENTER_CROP}: the shorter side is resized to
- *     {@code floor(imageSize / cropPct)} before the centre crop; ignored by {@link ResizeMode#DIRECT}
+ *     {@code floor(imageSize / cropPct)} before the centre crop (a non-square output: see
+ *     {@link ResizeMode#SHORTEST_SIDE_CENTER_CROP}); ignored by {@link ResizeMode#DIRECT}
  * @param interpolation resampling filter, as PIL implements it
  * @param resizeMode how the image is brought to the output size
  */
-public record Preprocessing(int imageSize, int channels, float[] mean, float[] std, double cropPct,
+public record Preprocessing(int imageHeight, int imageWidth, int channels, float[] mean, float[] std, double cropPct,
                             Interpolation interpolation, ResizeMode resizeMode) {
 
     /** Resampling filters, with PIL's definitions (bicubic uses a = -0.5). */
     public enum Interpolation { BICUBIC, BILINEAR, NEAREST }
 
-    /** How the image is brought to {@code imageSize x imageSize}. */
+    /** How the image is brought to {@code imageHeight x imageWidth}. */
     public enum ResizeMode {
         /**
          * timm's eval transform (torchvision {@code Resize(floor(imageSize / cropPct))} then
          * {@code CenterCrop(imageSize)}): the shorter side becomes {@code floor(imageSize / cropPct)},
          * the longer one {@code floor(short * long / shortIn)}, keeping aspect; then the centre
          * {@code imageSize x imageSize} is cut out (offsets {@code round((h - imageSize) / 2)}, ties to
-         * even; zero padding if the image is smaller).
+         * even; zero padding if the image is smaller). For a non-square output, timm's
+         * {@code transforms_imagenet_eval} ({@code ResizeKeepRatio} then {@code CenterCrop}): with the
+         * target {@code th = floor(imageHeight / cropPct)}, {@code tw = floor(imageWidth / cropPct)} and
+         * {@code r = min(h / th, w / tw)}, the image is resized to {@code round(h / r) x round(w / r)}
+         * (aspect kept, both sides at least the target's), then the centre
+         * {@code imageHeight x imageWidth} is cut out.
          */
         SHORTEST_SIDE_CENTER_CROP,
-        /** Hugging Face {@code ViTImageProcessor}: resize straight to {@code imageSize x imageSize}, ignoring aspect. */
+        /** Hugging Face {@code ViTImageProcessor}: resize straight to {@code imageHeight x imageWidth}, ignoring aspect. */
         DIRECT
     }
 
@@ -46,8 +53,9 @@ public record Preprocessing(int imageSize, int channels, float[] mean, float[] s
     public Preprocessing {
         Objects.requireNonNull(interpolation, "interpolation");
         Objects.requireNonNull(resizeMode, "resizeMode");
-        if (imageSize <= 0 || imageSize > 65_536) {
-            throw new Vit4jException("preprocessing imageSize is " + imageSize + ", expected 1..65536");
+        if (imageHeight <= 0 || imageHeight > 65_536 || imageWidth <= 0 || imageWidth > 65_536) {
+            throw new Vit4jException("preprocessing image size is " + imageHeight + "x" + imageWidth
+                    + " (height x width), expected 1..65536 on each side");
         }
         if (channels != 1 && channels != 3) {
             throw new Vit4jException("preprocessing channels is " + channels + ", expected 1 (luminance) or 3 (RGB)");
@@ -75,9 +83,10 @@ public record Preprocessing(int imageSize, int channels, float[] mean, float[] s
         if (!(cropPct >= 0.05 && cropPct <= 4) || !Double.isFinite(cropPct)) {
             throw new Vit4jException("preprocessing cropPct is " + cropPct + ", expected a number in [0.05, 4] such as 0.9");
         }
-        if (resizeMode == ResizeMode.SHORTEST_SIDE_CENTER_CROP && Math.floor(imageSize / cropPct) < 1) {
+        int smaller = Math.min(imageHeight, imageWidth);
+        if (resizeMode == ResizeMode.SHORTEST_SIDE_CENTER_CROP && Math.floor(smaller / cropPct) < 1) {
             throw new Vit4jException("preprocessing cropPct " + cropPct + " makes the resized side "
-                    + Math.floor(imageSize / cropPct) + " for imageSize " + imageSize + ", expected at least 1");
+                    + Math.floor(smaller / cropPct) + " for image side " + smaller + ", expected at least 1");
         }
         mean = mean.clone();
         std = std.clone();
@@ -89,18 +98,24 @@ public record Preprocessing(int imageSize, int channels, float[] mean, float[] s
      * centre-crop.
      */
     public static Preprocessing defaults(int imageSize, int channels) {
+        return defaults(imageSize, imageSize, channels);
+    }
+
+    /** {@link #defaults(int, int)} for {@code imageHeight x imageWidth} outputs. */
+    public static Preprocessing defaults(int imageHeight, int imageWidth, int channels) {
         float[] m = new float[Math.max(channels, 0)];
         float[] s = new float[Math.max(channels, 0)];
         Arrays.fill(m, DEFAULT_MEAN);
         Arrays.fill(s, DEFAULT_STD);
-        return new Preprocessing(imageSize, channels, m, s, DEFAULT_CROP_PCT, Interpolation.BICUBIC,
+        return new Preprocessing(imageHeight, imageWidth, channels, m, s, DEFAULT_CROP_PCT, Interpolation.BICUBIC,
                 ResizeMode.SHORTEST_SIDE_CENTER_CROP);
     }
 
     /** Hugging Face {@code ViTImageProcessor} defaults: direct bilinear resize, mean = std = 0.5. */
     public static Preprocessing huggingFace(int imageSize, int channels) {
         Preprocessing d = defaults(imageSize, channels);
-        return new Preprocessing(imageSize, channels, d.mean, d.std, 1.0, Interpolation.BILINEAR, ResizeMode.DIRECT);
+        return new Preprocessing(imageSize, imageSize, channels, d.mean, d.std, 1.0, Interpolation.BILINEAR,
+                ResizeMode.DIRECT);
     }
 
     /**
@@ -126,7 +141,7 @@ public record Preprocessing(int imageSize, int channels, float[] mean, float[] s
                             + "\" is not supported, expected bicubic, bilinear or nearest");
                 }
             }
-            return new Preprocessing(imageSize, channels, broadcast(mean, this.mean), broadcast(std, this.std),
+            return new Preprocessing(imageHeight, imageWidth, channels, broadcast(mean, this.mean), broadcast(std, this.std),
                     cropPct != null ? cropPct : this.cropPct, interp,
                     directResize ? ResizeMode.DIRECT : resizeMode);
         } catch (Vit4jException e) {
@@ -145,19 +160,19 @@ public record Preprocessing(int imageSize, int channels, float[] mean, float[] s
     }
 
     public Preprocessing withMeanStd(float[] mean, float[] std) {
-        return new Preprocessing(imageSize, channels, mean, std, cropPct, interpolation, resizeMode);
+        return new Preprocessing(imageHeight, imageWidth, channels, mean, std, cropPct, interpolation, resizeMode);
     }
 
     public Preprocessing withCropPct(double cropPct) {
-        return new Preprocessing(imageSize, channels, mean, std, cropPct, interpolation, resizeMode);
+        return new Preprocessing(imageHeight, imageWidth, channels, mean, std, cropPct, interpolation, resizeMode);
     }
 
     public Preprocessing withInterpolation(Interpolation interpolation) {
-        return new Preprocessing(imageSize, channels, mean, std, cropPct, interpolation, resizeMode);
+        return new Preprocessing(imageHeight, imageWidth, channels, mean, std, cropPct, interpolation, resizeMode);
     }
 
     public Preprocessing withResizeMode(ResizeMode resizeMode) {
-        return new Preprocessing(imageSize, channels, mean, std, cropPct, interpolation, resizeMode);
+        return new Preprocessing(imageHeight, imageWidth, channels, mean, std, cropPct, interpolation, resizeMode);
     }
 
     @Override
@@ -170,14 +185,52 @@ public record Preprocessing(int imageSize, int channels, float[] mean, float[] s
         return std.clone();
     }
 
-    /** Side the shorter image side is resized to before the crop, {@code floor(imageSize / cropPct)}. */
+    /** A square output of {@code imageSize} pixels a side. */
+    public Preprocessing(int imageSize, int channels, float[] mean, float[] std, double cropPct,
+            Interpolation interpolation, ResizeMode resizeMode) {
+        this(imageSize, imageSize, channels, mean, std, cropPct, interpolation, resizeMode);
+    }
+
+    /** This preprocessing with {@code height x width} outputs. */
+    public Preprocessing withImageSize(int height, int width) {
+        return new Preprocessing(height, width, channels, mean, std, cropPct, interpolation, resizeMode);
+    }
+
+    /** Whether the output is square. */
+    public boolean isSquare() {
+        return imageHeight == imageWidth;
+    }
+
+    /** The side of a square output; an error naming both sides for a non-square one. */
+    public int imageSize() {
+        if (!isSquare()) {
+            throw new Vit4jException("the preprocessed image is " + imageHeight + "x" + imageWidth
+                    + " (height x width), not square: use imageHeight() and imageWidth()");
+        }
+        return imageHeight;
+    }
+
+    /**
+     * Side the shorter image side is resized to before the crop, {@code floor(imageSize / cropPct)}
+     * (square outputs only: a non-square one resizes to {@link #resizeHeight} x {@link #resizeWidth}).
+     */
     public int resizeShortSide() {
-        return (int) Math.floor(imageSize / cropPct);
+        return (int) Math.floor(imageSize() / cropPct);
+    }
+
+    /** Height the image is resized to before the crop of a non-square output, {@code floor(imageHeight / cropPct)}. */
+    public int resizeHeight() {
+        return (int) Math.floor(imageHeight / cropPct);
+    }
+
+    /** Width the image is resized to before the crop of a non-square output, {@code floor(imageWidth / cropPct)}. */
+    public int resizeWidth() {
+        return (int) Math.floor(imageWidth / cropPct);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Preprocessing p && imageSize == p.imageSize && channels == p.channels
+        return o instanceof Preprocessing p && imageHeight == p.imageHeight && imageWidth == p.imageWidth && channels == p.channels
                 && Arrays.equals(mean, p.mean) && Arrays.equals(std, p.std)
                 && Double.compare(cropPct, p.cropPct) == 0 && interpolation == p.interpolation
                 && resizeMode == p.resizeMode;
@@ -185,13 +238,13 @@ public record Preprocessing(int imageSize, int channels, float[] mean, float[] s
 
     @Override
     public int hashCode() {
-        return Objects.hash(imageSize, channels, Arrays.hashCode(mean), Arrays.hashCode(std), cropPct, interpolation,
+        return Objects.hash(imageHeight, imageWidth, channels, Arrays.hashCode(mean), Arrays.hashCode(std), cropPct, interpolation,
                 resizeMode);
     }
 
     @Override
     public String toString() {
-        return "Preprocessing[" + imageSize + "x" + imageSize + "x" + channels + ", mean=" + Arrays.toString(mean)
+        return "Preprocessing[" + imageHeight + "x" + imageWidth + "x" + channels + ", mean=" + Arrays.toString(mean)
                 + ", std=" + Arrays.toString(std) + ", cropPct=" + cropPct + ", " + interpolation + ", " + resizeMode + "]";
     }
 }

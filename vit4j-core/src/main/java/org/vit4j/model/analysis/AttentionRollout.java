@@ -36,7 +36,7 @@ public final class AttentionRollout {
             }
             ordered.add(a);
         }
-        return of(ordered, config.gridSize(), config.gridSize());
+        return of(ordered, config.gridHeight(), config.gridWidth());
     }
 
     /**

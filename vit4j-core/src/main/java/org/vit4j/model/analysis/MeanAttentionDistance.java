@@ -22,7 +22,7 @@ public final class MeanAttentionDistance {
     public static SortedMap<Integer, double[]> of(VitOutput out, VitConfig config) {
         SortedMap<Integer, double[]> result = new TreeMap<>();
         out.attentions().forEach((block, a) ->
-                result.put(block, perHead(a, config.gridSize(), config.gridSize(), config.patchSize())));
+                result.put(block, perHead(a, config.gridHeight(), config.gridWidth(), config.patchSize())));
         return result;
     }
 

@@ -22,7 +22,7 @@ public final class PositionEmbeddingSimilarity {
      */
     public static HostTensor of(VitWeights weights) {
         VitConfig c = weights.config();
-        return of(weights.get("pos_embed"), c.gridSize(), c.gridSize());
+        return of(weights.get("pos_embed"), c.gridHeight(), c.gridWidth());
     }
 
     /** {@code posEmbed} [1, N, D] or [N, D] with N = 1 + gridH * gridW (the class token's row first). */

@@ -294,7 +294,7 @@ class CheckpointLoaderTest {
         Path p = write(tensors);
         org.vit4j.Vit4jException e = assertThrows(org.vit4j.Vit4jException.class,
                 () -> CheckpointLoader.load(p, null, new ConfigOverrides(null, 65536, null)));
-        says(e, "imageSize 65536", "tokens", "more than vit4j runs");
+        says(e, "image size 65536", "tokens", "more than vit4j runs");
     }
 
     @Test

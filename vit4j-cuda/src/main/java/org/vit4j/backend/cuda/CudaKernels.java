@@ -341,16 +341,16 @@ public final class CudaKernels {
 
     /**
      * The patch-embedding GEMM (M = B * Np, N = D, K = C * P * P); its first grid row also writes the class rows.
-     * In bf16 and fp16 on the tensor cores (patch_embed_v3) where P and S are multiples of 8 and the image and
+     * In bf16 and fp16 on the tensor cores (patch_embed_v3) where P and the image width are multiples of 8 and the image and
      * weight 16-byte aligned; else {@link #patchEmbedV2}.
      */
     public static Launch patchEmbed(ElementType type, PatchEmbedShape s, long images, long weight, long bias,
             long clsToken, long posEmbed, long out) {
         Launch simt = patchEmbedV2(type, s, images, weight, bias, clsToken, posEmbed, out);
-        if (type == ElementType.F32 || s.patch() % 8 != 0 || s.imageSize() % 8 != 0 || ((images | weight) & 15) != 0) {
+        if (type == ElementType.F32 || s.patch() % 8 != 0 || s.width() % 8 != 0 || ((images | weight) & 15) != 0) {
             return simt;
         }
-        int patches = Math.multiplyExact(s.batch(), s.grid() * s.grid());
+        int patches = Math.multiplyExact(s.batch(), s.patches());
         return new Launch("patch_embed", kernel("patch_embed", "patch_embed_v3", type),
                 tensorCoreGrid(patches, s.dim()), block(TensorCoreGemm.THREADS), 0, simt.args(),
                 TensorCoreGemm.STATIC_SHARED_BYTES);
@@ -359,7 +359,7 @@ public final class CudaKernels {
     /** Version 2, the tiled SIMT GEMM, in any type: what {@link #patchEmbed} runs in fp32. */
     public static Launch patchEmbedV2(ElementType type, PatchEmbedShape s, long images, long weight, long bias,
             long clsToken, long posEmbed, long out) {
-        int patches = Math.multiplyExact(s.batch(), s.grid() * s.grid());
+        int patches = Math.multiplyExact(s.batch(), s.patches());
         return new Launch("patch_embed", kernel("patch_embed", "patch_embed_v2", type), gemmGrid(patches, s.dim()),
                 block(Gemm.THREADS), 0, patchArgs(s, images, weight, bias, clsToken, posEmbed, out),
                 Gemm.STATIC_SHARED_BYTES);
@@ -383,7 +383,7 @@ public final class CudaKernels {
     private static List<KernelArg> patchArgs(PatchEmbedShape s, long images, long weight, long bias,
             long clsToken, long posEmbed, long out) {
         return args(ptr(images), ptr(weight), ptr(bias), ptr(clsToken), ptr(posEmbed), ptr(out), i(s.batch()),
-                i(s.channels()), i(s.imageSize()), i(s.patch()), i(s.dim()));
+                i(s.channels()), i(s.height()), i(s.width()), i(s.patch()), i(s.dim()));
     }
 
     // ---- layernorm.cu ----

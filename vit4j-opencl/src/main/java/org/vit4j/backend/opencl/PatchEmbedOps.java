@@ -99,6 +99,6 @@ final class PatchEmbedOps {
         }
         cl_kernel kernel = byType.computeIfAbsent(images.dtype(), t -> rt.kernel("patch_embed", name, defines, t));
         rt.launch(kernel, name, global, local, images, w, bias, cls, pos, out, s.batch(), s.channels(),
-                s.imageSize(), s.patch(), s.dim());
+                s.height(), s.width(), s.patch(), s.dim());
     }
 }

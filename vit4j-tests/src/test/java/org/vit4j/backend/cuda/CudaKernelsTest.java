@@ -106,15 +106,16 @@ class CudaKernelsTest {
     void patchEmbedGridCoversPatches() {
         PatchEmbedShape[] shapes = {
             new PatchEmbedShape(1, 1, 4, 2, 3), new PatchEmbedShape(8, 3, 224, 16, 384),
-            new PatchEmbedShape(3, 3, 15, 5, 70), new PatchEmbedShape(64, 3, 224, 16, 768)
+            new PatchEmbedShape(3, 3, 15, 5, 70), new PatchEmbedShape(64, 3, 224, 16, 768),
+            new PatchEmbedShape(2, 3, 15, 35, 5, 70), new PatchEmbedShape(3, 3, 48, 224, 16, 384)
         };
         for (PatchEmbedShape s : shapes) {
             Launch l = CudaKernels.patchEmbed(s, P, P, P, P, P, P);
             checkLimits(l);
-            long patches = (long) s.batch() * s.grid() * s.grid();
+            long patches = (long) s.batch() * s.patches();
             assertTrue((long) l.grid()[0] * Gemm.BN >= s.dim());
             assertTrue((long) l.grid()[1] * Gemm.BM >= patches && (long) (l.grid()[1] - 1) * Gemm.BM < patches);
-            assertEquals(11, l.argCount());
+            assertEquals(12, l.argCount());
             Launch v1 = CudaKernels.patchEmbedV1(s, P, P, P, P, P, P);
             checkLimits(v1);
             assertTrue((long) v1.grid()[1] * 16 >= (long) s.batch() * s.tokens());
@@ -473,12 +474,14 @@ class CudaKernelsTest {
         }
     }
 
-    /** bf16/fp16 patch embedding runs patch_embed_v3 where P and S are multiples of 8 and image, weight aligned. */
+    /** bf16/fp16 patch embedding runs patch_embed_v3 where P and the image width are multiples of 8 and image, weight aligned. */
     @Test
     void halfPatchEmbedRunsOnTensorCoresWhereItApplies() {
         PatchEmbedShape[] shapes = {
             new PatchEmbedShape(1, 1, 4, 2, 3), new PatchEmbedShape(8, 3, 224, 16, 384),
-            new PatchEmbedShape(3, 3, 15, 5, 70), new PatchEmbedShape(2, 3, 224, 14, 1280), new PatchEmbedShape(3, 2, 40, 8, 136)
+            new PatchEmbedShape(3, 3, 15, 5, 70), new PatchEmbedShape(2, 3, 224, 14, 1280), new PatchEmbedShape(3, 2, 40, 8, 136),
+            new PatchEmbedShape(2, 3, 40, 24, 8, 72), new PatchEmbedShape(2, 3, 24, 20, 4, 40),
+            new PatchEmbedShape(2, 3, 20, 24, 4, 40)
         };
         for (ElementType t : ElementType.values()) {
             for (PatchEmbedShape s : shapes) {
@@ -487,13 +490,13 @@ class CudaKernelsTest {
                     Launch v2 = CudaKernels.patchEmbedV2(t, s, img, P, P, P, P, P);
                     checkLimits(l);
                     assertEquals(v2.args(), l.args());
-                    boolean tc = t != ElementType.F32 && s.patch() % 8 == 0 && s.imageSize() % 8 == 0 && img % 16 == 0;
+                    boolean tc = t != ElementType.F32 && s.patch() % 8 == 0 && s.width() % 8 == 0 && img % 16 == 0;
                     if (!tc) {
                         assertEquals(v2.toString(), l.toString());
                         continue;
                     }
                     assertEquals("patch_embed_v3" + CudaKernels.suffix(t), l.kernelName());
-                    long patches = (long) s.batch() * s.grid() * s.grid();
+                    long patches = (long) s.batch() * s.patches();
                     assertTrue((long) l.grid()[0] * TensorCoreGemm.BN >= s.dim());
                     assertTrue((long) l.grid()[1] * TensorCoreGemm.BM >= patches
                             && (long) (l.grid()[1] - 1) * TensorCoreGemm.BM < patches);
