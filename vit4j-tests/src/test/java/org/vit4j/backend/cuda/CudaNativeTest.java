@@ -52,17 +52,19 @@ class CudaNativeTest {
             throw new AssertionError("VIT4J_REQUIRE_CUDA_CPU=1 but libvit4j_cuda.so does not load: " + why);
         }
         Assumptions.assumeTrue(why == null, "libvit4j_cuda.so tests skipped: " + why);
-        // The fakes live in the build tree only (a GPU distribution has the jar's library but not them).
-        boolean fakes = Files.isDirectory(FAKES.resolve("cuda")) && Files.isDirectory(FAKES.resolve("cublas"));
-        if (!fakes && DevicesUnderTest.requireCudaCpu()) {
+    }
+
+    /**
+     * A fresh directory holding copies of the fakes of {@code variant} (each copy a library of its own).
+     * The fakes live in the build tree only: a GPU distribution has the jar's library but not them.
+     */
+    private Path fakes(String variant) throws IOException {
+        boolean built = Files.isDirectory(FAKES.resolve("cuda")) && Files.isDirectory(FAKES.resolve("cublas"));
+        if (!built && DevicesUnderTest.requireCudaCpu()) {
             throw new AssertionError("VIT4J_REQUIRE_CUDA_CPU=1 but the fakes of libvit4j_cuda.so's tests are not at "
                     + FAKES.toAbsolutePath());
         }
-        Assumptions.assumeTrue(fakes, "libvit4j_cuda.so tests skipped: no fakes at " + FAKES.toAbsolutePath());
-    }
-
-    /** A fresh directory holding copies of the fakes of {@code variant} (each copy a library of its own). */
-    private Path fakes(String variant) throws IOException {
+        Assumptions.assumeTrue(built, "skipped: no fakes of libcuda/libcublas at " + FAKES.toAbsolutePath());
         Path d = Files.createTempDirectory(dir, variant);
         try (var files = Files.list(FAKES.resolve(variant))) {
             for (Path f : files.collect(Collectors.toList())) Files.copy(f, d.resolve(f.getFileName()));
@@ -129,6 +131,58 @@ class CudaNativeTest {
             assertEquals(1, b.problem().lines().count(), b.problem());
             // --gemm cublas then falls back to vit4j's GEMM: no handle, nothing thrown.
             assertNull(CublasGemm.tryCreate(0, 0, 0));
+        }
+    }
+
+    /**
+     * On a GPU host (bench/gpu-check.sh; skipped elsewhere, as no driver is there): the real driver
+     * through libvit4j_cuda.so. cuLaunchKernelEx runs a real kernel (elementwise add, on an odd n) with
+     * and without a cluster attribute and gives exactly a + b; cuTensorMapEncodeTiled encodes a map of
+     * a real buffer, and rejects one it must (a 128-byte swizzle with a 1 KiB inner box) with the
+     * driver's error name.
+     */
+    @Test
+    void onAGpuTheRealDriverLaunchesWithClustersAndEncodesTensorMaps() {
+        var gpu = new CudaProvider().probe();
+        if (!gpu.available() && "1".equals(System.getenv("VIT4J_REQUIRE_CUDA"))) {
+            throw new AssertionError("VIT4J_REQUIRE_CUDA=1 but CUDA is unavailable: " + gpu.reason());
+        }
+        Assumptions.assumeTrue(gpu.available(), "no GPU here: " + gpu.reason());
+        try (JCudaDriver d = new JCudaDriver(0)) {
+            d.makeCurrent();
+            Assumptions.assumeTrue(d.hopperProblem() == null, "no clusters / tensor maps: " + d.hopperProblem());
+            int n = 4 * CudaKernels.Elementwise.THREADS * 6 - 3; // 6 blocks, the last one partial
+            float[] a = new float[n], b = new float[n], out = new float[n];
+            for (int i = 0; i < n; i++) {
+                a[i] = random.nextFloat() * 2 - 1;
+                b[i] = random.nextFloat() * 2 - 1;
+            }
+            long da = d.malloc(4L * n), db = d.malloc(4L * n), dout = d.malloc(4L * n);
+            try {
+                d.copyHtoD(da, a, 0, n);
+                d.copyHtoD(db, b, 0, n);
+                for (int[] cluster : new int[][] {{1, 1, 1}, {2, 1, 1}, {3, 1, 1}}) {
+                    float[] nan = new float[n];
+                    Arrays.fill(nan, Float.NaN);
+                    d.copyHtoD(dout, nan, 0, n);
+                    CudaKernels.Launch l = CudaKernels.add(da, db, dout, n);
+                    assertEquals(6, l.grid()[0]);
+                    d.launch(d.function(l.module(), l.kernelName()), l.grid(), l.block(), cluster, l.sharedBytes(), l.args());
+                    d.copyDtoH(out, 0, dout, n);
+                    for (int i = 0; i < n; i++) assertEquals(a[i] + b[i], out[i], "element " + i + ", cluster " + cluster[0]);
+                }
+                byte[] map = d.encodeTensorMap(TensorMapSpec.matrix(TensorMapSpec.DataType.FLOAT32, da, 6, n / 6 / 4 * 4,
+                        n / 6 / 4 * 16, 4, 32, TensorMapSpec.Swizzle.B128));
+                assertEquals(128, map.length);
+                Vit4jException e = assertThrows(Vit4jException.class, () -> d.encodeTensorMap(TensorMapSpec.matrix(
+                        TensorMapSpec.DataType.FLOAT32, da, 6, 512, 2048, 4, 256, TensorMapSpec.Swizzle.B128)));
+                assertTrue(e.getMessage().startsWith("cuda: cuTensorMapEncodeTiled failed: CUDA_ERROR_INVALID_VALUE"),
+                        e.getMessage());
+            } finally {
+                d.free(da);
+                d.free(db);
+                d.free(dout);
+            }
         }
     }
 
@@ -299,6 +353,7 @@ class CudaNativeTest {
 
     @Test
     void aMissingDriverOrEntryPointIsOneLineNamingIt() throws IOException {
+        fakes("cuda"); // (skips where the fakes are not built)
         Path empty = Files.createTempDirectory(dir, "empty");
         CudaNative.Bound<CudaNative.Driver> b = CudaNative.bindDriver(empty.resolve("libcuda.so.1").toString());
         assertNull(b.value());
@@ -405,6 +460,7 @@ class CudaNativeTest {
 
     @Test
     void cublasIsFoundAs13Else12AndAMissingOneIsOneLine() throws IOException {
+        fakes("cublas"); // (skips where the fakes are not built)
         Path empty = Files.createTempDirectory(dir, "empty");
         CudaNative.Bound<CudaNative.Cublas> b = CudaNative.bindCublas(cublasFiles(empty));
         assertNull(b.value());
