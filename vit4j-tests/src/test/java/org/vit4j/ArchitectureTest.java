@@ -123,4 +123,15 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule nothingDependsOnTheCli = noClasses().that().resideOutsideOfPackage(CLI)
             .should().dependOnClassesThat().resideInAPackage(CLI);
+
+    /**
+     * Spark and Scala only in vit4j-spark (org.vit4j.spark): the library, the backends and the CLI must run
+     * where there is no Spark. vit4j-spark is not on this module's class path, so this checks every other
+     * module's main classes; the Maven enforcer rules of vit4j-core and
+     * vit4j-cli check their dependency trees.
+     */
+    @ArchTest
+    static final ArchRule onlyTheSparkModuleUsesSpark = noClasses().that().resideOutsideOfPackage("org.vit4j.spark..")
+            .should().dependOnClassesThat().resideInAnyPackage("org.apache.spark..", "scala..")
+            .because("Spark is vit4j-spark's provided dependency, absent everywhere else");
 }
