@@ -116,7 +116,7 @@ public final class SparkJob implements Callable<Integer> {
             for (String c : vit.resultColumns()) keep.add(functions.col(c));
             var writer = result.select(keep.toArray(new Column[0])).write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists);
             if (fmt.equals("parquet")) writer.parquet(output);
-            else writer.json(output);
+            else writer.option("ignoreNullFields", "false").json(output); // every key on every line, null where absent
             double seconds = (System.nanoTime() - t0) / 1e9;
             Dataset<Row> written = fmt.equals("parquet") ? spark.read().parquet(output) : spark.read().json(output);
             long rows = written.count();
