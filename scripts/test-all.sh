@@ -42,3 +42,13 @@ for b in cuda opencl cpu cuda-cpu; do
   echo "$devices" | grep -Eq "^$b +(available|unavailable)" || {
     echo "test-all: vit4j-cli/target/vit4j.jar devices lists no backend '$b':" >&2; echo "$devices" >&2; exit 1; }
 done
+
+# vit4j spark (issue 15): the launcher runs vit4j-spark's job jar on the Spark class path the build wrote
+# (Spark is kept out of vit4j.jar); its tests ran the job class in-process, this runs it as users do.
+# About 25 s, most of it Spark's start.
+spark_out="$(mktemp -d)/digits"
+./vit4j spark --input samples/digits --output "$spark_out" --master 'local[2]' --format jsonl --top 1 --backend cpu >/dev/null
+rows=$(cat "$spark_out"/part-*.json | grep -c '"error":null' || true)
+[ "$rows" = 10 ] || { echo "test-all: ./vit4j spark wrote $rows rows without error for the 10 sample digits, expected 10:" >&2
+  cat "$spark_out"/part-*.json >&2; exit 1; }
+rm -rf "$(dirname "$spark_out")"

@@ -56,7 +56,7 @@ final class ExecutorModels {
             throw e;
         }
         MODELS.put(key, m);
-        LOG.info("vit4j: opened {} on {} device {} ({}) in {} ms", checkpoint.source(), key.backend(), key.device(),
+        LOG.info("vit4j: opened {} on {} device {} ({}) in {} ms", checkpoint.source(), backend.name(), key.device(),
                 backend.deviceName(), (System.nanoTime() - t0) / 1_000_000);
         return m;
     }
