@@ -15,16 +15,21 @@
 //   qkv[which, b, h, t, e] for row m = b * T + t, so attention reads per-head rows contiguously
 //   and no transpose kernel runs.
 //
-// Versions (LinearOps picks one by the tuning value GEMM_VARIANT; sizes are GEMM_V<n>_* values):
+// Versions (LinearOps picks one by the tuning value GEMM_VARIANT, or on CPU devices by timing v4 and
+// v5 candidates at first use, GEMM_AUTOTUNE; sizes are GEMM_V<n>_* values):
 //   v1  one output per work-item.                                             the baseline
 //   v2  CPU: RM x RN outputs per work-item, float16 loads along K from both   no local memory,
 //       operands (both are K-contiguous: an "NT" GEMM), vector accumulators,  no barriers
 //       one lane-sum per output at the end.
 //   v3  GPU: TM x TN tile per group staged in local memory TK at a time,      classic SGEMM
 //       RM x RN outputs per work-item from registers.
-//   v4  CPU default: v2's loop, then a transposing lane-sum tree, row/column  vector epilogue
+//   v4  CPU: v2's loop, then a transposing lane-sum tree, row/column  vector epilogue
 //       output offsets, bias/GELU/residual/store as float{RN} (erfc on float16);
 //       in bf16 the loop takes K in element pairs (even/odd lanes, cheaper conversion).
+//   v5  CPU default: weights packed once into NR-column K-major panels      outer products,
+//       (linear_pack_v5), MR x NR outputs per work-item as MR x NR/VW float{VW}  no lane-sum
+//       accumulators, per k NR/VW panel loads and MR broadcasts of A; whole-vector epilogue.
+//       VW from the device's native float width; MR, NR chosen per device by LinearAutotune.
 // Measured 2026-11-28 on PoCL 3.1, 2 AMD EPYC cores (AVX-512), M = 1576 (batch 8 x 197 tokens),
 // median GFLOP/s over interleaved runs, CPU defaults of each version (v3 with its GPU tiles); the
 // same shapes in numpy/OpenBLAS: 195-205.
