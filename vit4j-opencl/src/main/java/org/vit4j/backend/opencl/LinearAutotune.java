@@ -57,10 +57,17 @@ final class LinearAutotune {
         return out;
     }
 
+    /** The candidates as the cache key names them, each sorted by parameter name (Map.of's order varies by JVM). */
+    static String candidatesKey(int vw) {
+        return candidates(vw).stream().map(java.util.TreeMap::new).toList().toString();
+    }
+
     static void choose(LinearOps ops, AttentionOps.Allocator allocate) {
         ClDevice d = ops.runtime().device;
         List<Map<String, Integer>> cands = candidates(d.nativeFloatWidth());
-        String key = (d.name() + " | " + d.version() + " | linear.cl " + linearSourceCrc() + " | " + cands)
+        // The candidates sorted by name: Map.of's iteration order differs from one JVM to the next.
+        String key = (d.name() + " | " + d.version() + " | linear.cl " + linearSourceCrc() + " | "
+                + candidatesKey(d.nativeFloatWidth()))
                 .replaceAll("[^A-Za-z0-9_.|{}=, -]", "_");
         Properties cache = read();
         String hit = cache.getProperty(key);

@@ -60,6 +60,26 @@ class LinearAutotuneTest {
         }
     }
 
+    /** The cache key is the same in every JVM (it once held Map.of's per-JVM iteration order). */
+    @Test
+    void theCacheKeyIsTheSameInAnotherJvm() throws Exception {
+        Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
+        String here = LinearAutotune.candidatesKey(16);
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process p = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+                KeyMain.class.getName()).redirectErrorStream(true).start();
+        String there = new String(p.getInputStream().readAllBytes()).trim();
+        assertEquals(0, p.waitFor(), there);
+        assertEquals(here, there);
+    }
+
+    /** Prints the candidates' key part in a fresh JVM. */
+    public static final class KeyMain {
+        public static void main(String[] args) {
+            System.out.println(LinearAutotune.candidatesKey(16));
+        }
+    }
+
     /** One linear with bias against the CPU oracle (relative L2 <= 1e-5), output poisoned with NaN. */
     private static void checkLinear(Backend b) {
         int m = 29, k = 70, n = 45;
