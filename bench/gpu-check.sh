@@ -71,8 +71,8 @@ if command -v nvcc >/dev/null && budget 60 "standalone kernels"; then
         > "$work/$f.build.txt" 2>&1 ) &
     pids+=($!)
   done
-  # mma.cuh's wrappers first, as the real instructions and as the fallback on the GPU: the tensor-core
-  # kernels rest on their fragment layouts
+  # mma.cuh's and wgmma.cuh's wrappers first, as the real instructions and as the fallback on the GPU:
+  # the tensor-core kernels (linear_v4_*: wgmma, sm_90a) rest on their fragment and shared-memory layouts
   for v in ptx fallback; do
     d=""; [ "$v" = fallback ] && d=-DVIT4J_MMA_FALLBACK
     ( nvcc -DVIT4J_STANDALONE $d -std=c++17 -O3 -arch=sm_90a -Ikernels/cuda kernels/cuda/tests/mma_test.cu \

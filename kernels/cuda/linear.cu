@@ -6,7 +6,9 @@
 //
 // Build (as the project does):   cmake -S . -B build && cmake --build build   -> build/kernels/linear.fatbin
 // Standalone check and timing:   nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 kernels/cuda/linear.cu -o /tmp/linear && /tmp/linear
-//                                 (/tmp/linear tc: version 3's checks alone; on the CPU runtime,
+//                                 (-arch=sm_90a for version 4 on an H100/H200; /tmp/linear wg: version 4's
+//                                 checks alone, skipped with a line saying so where they cannot run;
+//                                 /tmp/linear tc: version 3's checks alone; on the CPU runtime,
 //                                 build/sa_linear tc-rejects-bad-k checks that K % 8 != 0 is refused)
 //
 // Kernels (all take int sizes, any M, N, K: every edge is bounds-checked), each in three storage types
@@ -28,6 +30,15 @@
 //                             whose fallback runs them on native/cudacpu). Any M and N; K a multiple
 //                             of 8 and A, W 16-byte aligned (checked in the kernel; CudaKernels picks
 //                             version 2 otherwise). grid (ceil(N/TC_BN), ceil(M/TC_BM)), TC_THREADS.
+//   linear_v4_none / linear_v4_bias / linear_v4_bias_gelu / linear_v4_bias_residual / linear_v4_qkv
+//                             version 4, bf16 and fp16 only, Hopper (sm_90a): the same five kernels,
+//                             parameters and epilogues on warpgroup MMAs (gemm_wg.cuh: wgmma.mma_async
+//                             m64nNk16 from 128-byte-swizzled shared memory through matrix descriptors,
+//                             a WG_STAGES-deep cp.async pipeline; PTX through wgmma.cuh / mma.cuh, whose
+//                             fallbacks run them on native/cudacpu). Same requirements as version 3.
+//                             grid (ceil(N/WG_BN), ceil(M/WG_BM)), WG_THREADS, WG_SMEM_BYTES of
+//                             dynamic shared memory. In the fatbin as SASS for sm_90a only (elsewhere a
+//                             trap): CudaKernels runs it on compute capability 9.0, version 3 elsewhere.
 // Epilogues: none; + bias; + bias then exact GELU (0.5x erfc(-x/sqrt2)); + bias + residual, where
 // residual MAY ALIAS C: each element of residual is read by the thread that then writes that same
 // element of C, so in-place residual adds are safe (hence no __restrict__ on C or residual). The
@@ -35,6 +46,7 @@
 // Least bytes above are for float; the half types halve every term.
 #include "common.cuh"
 #include "gemm_tc.cuh"
+#include "gemm_wg.cuh"
 
 using namespace vit4j;
 
@@ -134,6 +146,23 @@ __device__ __forceinline__ void linear_qkv_tc_tile(const T* x, const T* W, const
     gemm_tc_tile(x, W, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
 }
 
+// ---- version 4: the same on Hopper's warpgroup MMAs (bf16, fp16; sm_90a) ---------------------------
+// The main loop is gemm_wg_tile of gemm_wg.cuh; the stores are version 2's and 3's.
+template <int EPI, class T>
+__device__ __forceinline__ void linear_v4(const T* A, const T* W, const T* bias, const T* residual, T* C, int M,
+                                          int N, int K) {
+    gemm_wg_tile(A, W, M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
+}
+
+// grid = (ceil(3D/WG_BN), ceil(B*T/WG_BM)), block = WG_THREADS; M = B*T, N = 3D, K = D.
+template <class T>
+__device__ __forceinline__ void linear_qkv_wg_tile(const T* x, const T* W, const T* bias, T* qkv, int batch,
+                                                   int tokens, int dim, int heads) {
+    const int M = batch * tokens, N = 3 * dim, K = dim;
+    const int hd = dim / heads;
+    gemm_wg_tile(x, W, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
+}
+
 // ---- the entry points, per storage type ----------------------------------------------------------
 #define LINEAR_PARAMS(T)                                                                                    \
     const T *__restrict__ A, const T *__restrict__ W, const T *__restrict__ bias, const T *residual, T *C, int M, \
@@ -182,6 +211,26 @@ VIT4J_FOR_EACH_DTYPE(LINEAR_KERNELS)
     }
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_KERNELS)
 #undef LINEAR_TC_KERNELS
+#define LINEAR_WG_KERNELS(T, H)                                                                             \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_none##H(LINEAR_PARAMS(T)) {          \
+        linear_v4<EPI_NONE>(A, W, bias, residual, C, M, N, K);                                              \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_bias##H(LINEAR_PARAMS(T)) {          \
+        linear_v4<EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                              \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_bias_gelu##H(LINEAR_PARAMS(T)) {     \
+        linear_v4<EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                         \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_bias_residual##H(LINEAR_PARAMS(T)) { \
+        linear_v4<EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                     \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS)                                                \
+        linear_v4_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,      \
+                         T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                  \
+        linear_qkv_wg_tile(x, W, bias, qkv, batch, tokens, dim, heads);                                     \
+    }
+VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_WG_KERNELS)
+#undef LINEAR_WG_KERNELS
 #undef LINEAR_PARAMS
 
 // ================================================================================================
@@ -311,6 +360,11 @@ template <class T> struct TcKernels;
         static constexpr auto gelu = linear_v3_bias_gelu##H;                                                \
         static constexpr auto residual = linear_v3_bias_residual##H;                                        \
         static constexpr auto qkv = linear_v3_qkv##H;                                                       \
+        static constexpr auto none4 = linear_v4_none##H;                                                    \
+        static constexpr auto bias4 = linear_v4_bias##H;                                                    \
+        static constexpr auto gelu4 = linear_v4_bias_gelu##H;                                               \
+        static constexpr auto residual4 = linear_v4_bias_residual##H;                                       \
+        static constexpr auto qkv4 = linear_v4_qkv##H;                                                      \
     };
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_TABLE)
 #undef LINEAR_TC_TABLE
@@ -327,6 +381,22 @@ static void launch_v3(int epi, const T* A, const T* W, const T* bias, const T* r
     }
 }
 
+// Version 4 (sm_90a), WG_SMEM_BYTES of dynamic shared memory.
+template <class T>
+static void launch_v4(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
+    using Kn = TcKernels<T>;
+    dim3 grid(sa::ceil_div(N, WG_BN), sa::ceil_div(M, WG_BM));
+    switch (epi) {
+        case EPI_NONE: VIT4J_LAUNCH(Kn::none4, grid, WG_THREADS, WG_SMEM_BYTES)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS: VIT4J_LAUNCH(Kn::bias4, grid, WG_THREADS, WG_SMEM_BYTES)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS_GELU: VIT4J_LAUNCH(Kn::gelu4, grid, WG_THREADS, WG_SMEM_BYTES)(A, W, bias, res, C, M, N, K); break;
+        default: VIT4J_LAUNCH(Kn::residual4, grid, WG_THREADS, WG_SMEM_BYTES)(A, W, bias, res, C, M, N, K); break;
+    }
+}
+
+// Which tensor-core version the checks below run: 3 (mma.sync) or 4 (wgmma).
+static int g_tc_version = 3;
+
 template <class T>
 static void report_tc(const char* what, const std::vector<float>& got, const std::vector<double>& want) {
     sa::report(what, sa::rel_l2(got, want), sa::tolerance<T>());
@@ -340,7 +410,7 @@ static void report_tc(const char* what, const std::vector<float>& got, const std
 // reference on the T-rounded inputs; A and W at an offset of `offset` elements (a multiple of 8: aligned).
 template <class T>
 static void check_tc_shape(int M, int N, int K, int epilogues = 4, int offset = 0) {
-    std::printf("tensor cores: M=%d N=%d K=%d %s%s\n", M, N, K, sa::dtype_name<T>(), offset ? " (operands at an offset)" : "");
+    std::printf("tensor cores (version %d): M=%d N=%d K=%d %s%s\n", g_tc_version, M, N, K, sa::dtype_name<T>(), offset ? " (operands at an offset)" : "");
     auto hA = sa::rounded<T>(sa::random_vec((size_t) M * K + offset)), hW = sa::rounded<T>(sa::random_vec((size_t) N * K + offset));
     auto hb = sa::rounded<T>(sa::random_vec(N)), hr = sa::rounded<T>(sa::random_vec((size_t) M * N));
     std::vector<float> hA0(hA.begin() + offset, hA.end()), hW0(hW.begin() + offset, hW.end());
@@ -352,14 +422,14 @@ static void check_tc_shape(int M, int N, int K, int epilogues = 4, int offset = 
         cpu_linear(hA0, hW0, hb.data(), &hr, epi, M, N, K, want);
         T* dC = sa::poisoned<T>((size_t) M * N);
         T* dR = sa::to_device_as<T>(hr);
-        launch_v3<T>(epi, dA, dW, db, dR, dC, M, N, K);
+        (g_tc_version == 4 ? launch_v4<T> : launch_v3<T>)(epi, dA, dW, db, dR, dC, M, N, K);
         CUDA_CHECK(cudaDeviceSynchronize());
-        std::snprintf(what, sizeof what, "linear_v3_%s %s", kNames[epi] + 7, sa::dtype_name<T>());
+        std::snprintf(what, sizeof what, "linear_v%d_%s %s", g_tc_version, kNames[epi] + 10, sa::dtype_name<T>());
         report_tc<T>(what, sa::to_host(dC, (size_t) M * N), want);
         if (epi == EPI_BIAS_RESIDUAL) { // in place: residual is the output buffer
-            launch_v3<T>(epi, dA, dW, db, dR, dR, M, N, K);
+            (g_tc_version == 4 ? launch_v4<T> : launch_v3<T>)(epi, dA, dW, db, dR, dR, M, N, K);
             CUDA_CHECK(cudaDeviceSynchronize());
-            std::snprintf(what, sizeof what, "linear_v3_bias_residual %s, residual aliasing C", sa::dtype_name<T>());
+            std::snprintf(what, sizeof what, "linear_v%d_bias_residual %s, residual aliasing C", g_tc_version, sa::dtype_name<T>());
             report_tc<T>(what, sa::to_host(dR, (size_t) M * N), want);
         }
         CUDA_CHECK(cudaFree(dC));
@@ -372,7 +442,7 @@ static void check_tc_shape(int M, int N, int K, int epilogues = 4, int offset = 
 
 template <class T>
 static void check_tc_qkv(int B, int T_, int D, int H, bool withBias) {
-    std::printf("tensor cores: qkv B=%d T=%d D=%d H=%d bias=%s %s\n", B, T_, D, H, withBias ? "yes" : "null", sa::dtype_name<T>());
+    std::printf("tensor cores (version %d): qkv B=%d T=%d D=%d H=%d bias=%s %s\n", g_tc_version, B, T_, D, H, withBias ? "yes" : "null", sa::dtype_name<T>());
     const int M = B * T_, N = 3 * D, K = D, hd = D / H;
     auto hx = sa::rounded<T>(sa::random_vec((size_t) M * K)), hW = sa::rounded<T>(sa::random_vec((size_t) N * K));
     auto hb = sa::rounded<T>(sa::random_vec(N));
@@ -386,11 +456,16 @@ static void check_tc_qkv(int B, int T_, int D, int H, bool withBias) {
         }
     T *dx = sa::to_device_as<T>(hx), *dW = sa::to_device_as<T>(hW), *db = withBias ? sa::to_device_as<T>(hb) : nullptr;
     T* dq = sa::poisoned<T>((size_t) M * N);
-    dim3 grid(sa::ceil_div(N, TC_BN), sa::ceil_div(M, TC_BM));
-    VIT4J_LAUNCH(TcKernels<T>::qkv, grid, TC_THREADS, 0)(dx, dW, db, dq, B, T_, D, H);
+    if (g_tc_version == 4) {
+        dim3 grid(sa::ceil_div(N, WG_BN), sa::ceil_div(M, WG_BM));
+        VIT4J_LAUNCH(TcKernels<T>::qkv4, grid, WG_THREADS, WG_SMEM_BYTES)(dx, dW, db, dq, B, T_, D, H);
+    } else {
+        dim3 grid(sa::ceil_div(N, TC_BN), sa::ceil_div(M, TC_BM));
+        VIT4J_LAUNCH(TcKernels<T>::qkv, grid, TC_THREADS, 0)(dx, dW, db, dq, B, T_, D, H);
+    }
     CUDA_CHECK(cudaDeviceSynchronize());
     char what[64];
-    std::snprintf(what, sizeof what, "linear_v3_qkv %s", sa::dtype_name<T>());
+    std::snprintf(what, sizeof what, "linear_v%d_qkv %s", g_tc_version, sa::dtype_name<T>());
     report_tc<T>(what, sa::to_host(dq, (size_t) M * N), want);
     CUDA_CHECK(cudaFree(dx));
     CUDA_CHECK(cudaFree(dW));
@@ -430,6 +505,37 @@ static void check_tc(bool all_shapes) {
     check_tc_shape<T>(5, 100, 768, 2);
     check_tc_shape<T>(1, 1152, 64, 1);
     check_tc_qkv<T>(1, 197, 192, 3, true);
+    if (g_tc_version == 4) check_tc_shape<T>(130, 72, 136, 2); // version 4: two slabs and a part
+}
+
+#if defined(__CUDACC__)
+__global__ void wg_probe(int* out) { *out = VIT4J_WGMMA_AVAILABLE; }
+#endif
+
+// Version 4 runs where wgmma does: everywhere on the CPU runtime (the fallback), on a GPU only on
+// compute capability 9.0 (its SASS is sm_90a; built for another architecture it traps).
+static bool wg_runs_here() {
+#if defined(__CUDACC__)
+    int dev = 0, major = 0, minor = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+    if (major != 9 || minor != 0) {
+        std::printf("linear_v4 (wgmma) checks skipped: compute capability %d.%d is not 9.0\n", major, minor);
+        return false;
+    }
+    // and the device code was built with wgmma (sm_90a, or the fallback): asked of the device itself
+    int* d = nullptr;
+    int built = 0;
+    CUDA_CHECK(cudaMalloc(&d, sizeof(int)));
+    VIT4J_LAUNCH(wg_probe, 1, 1, 0)(d);
+    CUDA_CHECK(cudaMemcpy(&built, d, sizeof(int), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaFree(d));
+    if (!built) std::printf("linear_v4 (wgmma) checks skipped: this build's device code has no wgmma (build for sm_90a)\n");
+    return built != 0;
+#else
+    return true;
+#endif
 }
 
 static void time_shape(const char* label, int M, int N, int K) {
@@ -471,6 +577,15 @@ int main(int argc, char** argv) {
         check_tc<__nv_bfloat16>(true);
         return sa::finish("linear (tensor cores)");
     }
+    // `sa_linear wg`: version 4's checks alone (the mutants of gemm_wg.cuh run these)
+    if (argc > 1 && std::strcmp(argv[1], "wg") == 0) {
+        g_tc_version = 4;
+        if (wg_runs_here()) {
+            check_tc<__nv_bfloat16>(true);
+            check_tc<__half>(false);
+        }
+        return sa::finish("linear (Hopper wgmma)");
+    }
     std::printf("linear.cu standalone check (tile %dx%dx%d, %d threads)\n", GEMM_BM, GEMM_BN, GEMM_BK, GEMM_THREADS);
     check_shape<float>(1, 1, 1, 0);
     check_shape<float>(197, 384, 384, 0);
@@ -485,6 +600,12 @@ int main(int argc, char** argv) {
     check_half<__half>();
     check_tc<__nv_bfloat16>(true);
     check_tc<__half>(false);
+    g_tc_version = 4;
+    if (wg_runs_here()) {
+        check_tc<__nv_bfloat16>(true);
+        check_tc<__half>(false);
+    }
+    g_tc_version = 3;
     if (sa::timing()) {
         std::printf("timing (mean of 20 after 3 warm-up):\n");
         time_shape("ViT-S qkv, B=8", 8 * 197, 1152, 384);

@@ -95,7 +95,9 @@ struct Geometry {
 };
 extern thread_local Geometry tl_geometry;
 const uint3& thread_idx();
+/** The block's dynamic shared memory (1024-byte aligned; null where the launch gave none) and its size. */
 void* dynamic_shared();
+size_t dynamic_shared_bytes();
 
 /** Runs body once per CUDA thread of grid x block; returns "" or the first error, naming the kernel. */
 std::string run_grid(const char* kernel, dim3 grid, dim3 block, size_t shared_bytes, int flags,

@@ -268,3 +268,37 @@ vit4j_mutant(probs_lane_max attention.cu
 vit4j_cpu_check(mutant_probs_lane_max ${CMAKE_BINARY_DIR}/mutants/probs_lane_max/attention.cu ${CMAKE_BINARY_DIR}/mutants/probs_lane_max plain)
 add_test(NAME mutant.probs_lane_max_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_probs_lane_max> -DARGS=probs -P ${cpu_dir}/tests/expect_caught.cmake)
+
+# ---- kernels/cuda/wgmma.cuh (Hopper): the fallback's descriptor decoding and D fragment, and the ----------
+# Hopper GEMM (gemm_wg.cuh) built on it. mma_test.cu's wgmma checks (sa_mma) place their operands by the
+# ISA's layouts written out independently, and read D through the ISA's fragment table.
+# 10. The D fragment with rows g and g + 8 exchanged (d[4i], d[4i+1] taken as row g + 8).
+vit4j_mutant(wgmma_d_rows wgmma.cuh "16 * w + g + 8 * h, 2 * k" "16 * w + g + 8 * (1 - h), 2 * k")
+vit4j_cpu_check(mutant_wgmma_d_rows ${kernel_dir}/tests/mma_test.cu ${CMAKE_BINARY_DIR}/mutants/wgmma_d_rows plain)
+add_test(NAME mutant.wgmma_d_rows_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wgmma_d_rows> -P ${cpu_dir}/tests/expect_caught.cmake)
+# 11. The swizzle taken from the wrong address bits (from bit 6 instead of bit 7: the row within the atom
+#     misread), so every swizzled layout reads the wrong chunks.
+vit4j_mutant(wgmma_swizzle_bits wgmma.cuh "(((linear >> 7) & (width / 16 - 1)) << 4)" "(((linear >> 6) & (width / 16 - 1)) << 4)")
+vit4j_cpu_check(mutant_wgmma_swizzle_bits ${kernel_dir}/tests/mma_test.cu ${CMAKE_BINARY_DIR}/mutants/wgmma_swizzle_bits plain)
+add_test(NAME mutant.wgmma_swizzle_bits_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wgmma_swizzle_bits> -P ${cpu_dir}/tests/expect_caught.cmake)
+# 12. The leading and stride byte offsets exchanged in the decoding of the non-swizzled layout.
+vit4j_mutant(wgmma_lbo_sbo wgmma.cuh "(uint32_t) (row / 8) * sbo + (uint32_t) (kbyte / 16) * lbo"
+             "(uint32_t) (row / 8) * lbo + (uint32_t) (kbyte / 16) * sbo")
+vit4j_cpu_check(mutant_wgmma_lbo_sbo ${kernel_dir}/tests/mma_test.cu ${CMAKE_BINARY_DIR}/mutants/wgmma_lbo_sbo plain)
+add_test(NAME mutant.wgmma_lbo_sbo_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wgmma_lbo_sbo> -P ${cpu_dir}/tests/expect_caught.cmake)
+# 13. The Hopper GEMM waiting for its wgmma group one group too late (wait_group 1): the accumulators
+#     are read (and the slab overwritten) before the operations complete; `sa_linear wg` must fail.
+vit4j_mutant(wg_wait_short gemm_wg.cuh "mm.template wait<0>(acc);" "mm.template wait<1>(acc); // (mutant)")
+vit4j_cpu_check(mutant_wg_wait_short ${CMAKE_BINARY_DIR}/mutants/wg_wait_short/linear.cu ${CMAKE_BINARY_DIR}/mutants/wg_wait_short plain)
+add_test(NAME mutant.wg_wait_short_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_wait_short> -DARGS=wg -P ${cpu_dir}/tests/expect_caught.cmake)
+# 14. The Hopper GEMM's copies not swizzled (chunk c of row r stored at chunk c): the slabs then differ
+#     from the 128-byte-swizzled layout its descriptors declare; `sa_linear wg` must fail.
+vit4j_mutant(wg_unswizzled gemm_wg.cuh "return WG_BK == 64 ? chunk ^ (row & 7) : chunk ^ ((row >> 1) & 3);"
+             "(void) row; return chunk; // (mutant)")
+vit4j_cpu_check(mutant_wg_unswizzled ${CMAKE_BINARY_DIR}/mutants/wg_unswizzled/linear.cu ${CMAKE_BINARY_DIR}/mutants/wg_unswizzled plain)
+add_test(NAME mutant.wg_unswizzled_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_unswizzled> -DARGS=wg -P ${cpu_dir}/tests/expect_caught.cmake)

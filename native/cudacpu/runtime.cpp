@@ -75,7 +75,9 @@ namespace {
 struct Worker {
     std::vector<ThreadState> threads;
     std::vector<Stack> stacks;
-    std::vector<unsigned char> dyn_shared;
+    std::vector<unsigned char> dyn_shared_store; // dyn_shared_bytes from a 1024-byte boundary of this
+    unsigned char* dyn_shared = nullptr;         // (wgmma's 128-byte swizzle repeats every 1024 bytes of
+    size_t dyn_shared_bytes = 0;                 // shared address: the fallback's addresses are offsets)
     fc::fcontext_t sched = nullptr;
     const std::function<void()>* body = nullptr;
     const char* kernel = "";
@@ -283,7 +285,7 @@ void run_block(Worker& w, uint3 bidx) {
 #endif
         t.fctx = fc::make_fcontext(static_cast<char*>(t.stack.base) + t.stack.size, t.stack.size, fiber_main);
     }
-    if (!w.dyn_shared.empty()) std::memset(w.dyn_shared.data(), 0xFF, w.dyn_shared.size()); // NaN: unwritten reads show
+    if (w.dyn_shared_bytes != 0) std::memset(w.dyn_shared, 0xFF, w.dyn_shared_bytes); // NaN: unwritten reads show
     const bool reverse = (w.flags & REVERSE) != 0, strict = (w.flags & STRICT) != 0;
     for (;;) {
         for (int k = 0; k < n; k++) {
@@ -364,7 +366,16 @@ void run_blocks(Job& job) {
     w.kernel = job.kernel;
     w.flags = job.flags;
     w.nthreads = (int) (job.block.x * job.block.y * job.block.z);
-    w.dyn_shared.assign(job.shared, 0);
+#if defined(VIT4J_ASAN)
+    if (!w.dyn_shared_store.empty()) __asan_unpoison_memory_region(w.dyn_shared_store.data(), w.dyn_shared_store.size());
+#endif
+    w.dyn_shared_store.assign(job.shared + 1024, 0);
+    w.dyn_shared = w.dyn_shared_store.data() + (1024 - reinterpret_cast<uintptr_t>(w.dyn_shared_store.data()) % 1024) % 1024;
+    w.dyn_shared_bytes = job.shared;
+#if defined(VIT4J_ASAN) // the slack around it: a read past either end is reported, as without the alignment
+    __asan_poison_memory_region(w.dyn_shared_store.data(), w.dyn_shared - w.dyn_shared_store.data());
+    __asan_poison_memory_region(w.dyn_shared + job.shared, w.dyn_shared_store.data() + w.dyn_shared_store.size() - (w.dyn_shared + job.shared));
+#endif
     w.error.clear();
     tl_geometry.block_dim = job.block;
     tl_geometry.grid_dim = job.grid;
@@ -444,7 +455,9 @@ thread_local Geometry tl_geometry{};
 
 const uint3& thread_idx() { return tl_thread->idx; }
 
-void* dynamic_shared() { return tl_worker->dyn_shared.empty() ? nullptr : tl_worker->dyn_shared.data(); }
+void* dynamic_shared() { return tl_worker->dyn_shared_bytes == 0 ? nullptr : tl_worker->dyn_shared; }
+
+size_t dynamic_shared_bytes() { return tl_worker->dyn_shared_bytes; }
 
 int worker_count() { return Pool::get().workers(); }
 

@@ -1,5 +1,7 @@
 // Unit tests of kernels/cuda/mma.cuh, the PTX wrappers (mma.sync m16n8k16, ldmatrix .x4 / .x4.trans,
-// cp.async) and of the shared-memory swizzle of gemm_tc.cuh. Each fragment is filled and read back
+// cp.async), of the shared-memory swizzle of gemm_tc.cuh, and of kernels/cuda/wgmma.cuh (Hopper's
+// wgmma.mma_async m64nNk16: descriptor fields, the K-major shared-memory layouts of each swizzle mode,
+// the D fragment of a warpgroup, scale-d, chaining, the asynchronous completion). Each fragment is filled and read back
 // through the layout tables of the PTX ISA, written out here independently of mma.cuh (element by
 // element, from the ISA's row/column formulas), with small integers, so every product and sum is exact
 // and any lane or register permutation shows as a wrong value.
@@ -9,10 +11,13 @@
 // built with -DVIT4J_MMA_FALLBACK, the fallback on the GPU:
 //   nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90 -Ikernels/cuda kernels/cuda/tests/mma_test.cu -o /tmp/mma && /tmp/mma
 //   nvcc -DVIT4J_STANDALONE -DVIT4J_MMA_FALLBACK -std=c++17 -O3 -arch=sm_90 -Ikernels/cuda kernels/cuda/tests/mma_test.cu -o /tmp/mma_fb && /tmp/mma_fb
+// (the wgmma checks need -arch=sm_90a for the instructions, and an H100/H200; elsewhere they are skipped
+// with a line saying so)
 // Mutants of the fallback's layouts (native/cudacpu/cudacpu.cmake, mutant.mma_*) must fail here.
 #include "common.cuh"
 #include "mma.cuh"
 #include "gemm_tc.cuh"
+#include "wgmma.cuh"
 
 using namespace vit4j;
 using namespace vit4j::mma;
@@ -149,6 +154,125 @@ __global__ void cp_async_kernel(const uint16_t* src, uint16_t* after1, uint16_t*
     cp.wait<0>();
     __syncthreads();
     for (int i = t; i < 384; i += 32) after0[i] = s[i];
+}
+
+
+// ---- wgmma (wgmma.cuh) ------------------------------------------------------------------------------
+// The ISA's tables again, written here from their own formulas, not from wgmma.cuh:
+// D of m64nNk16 (f32): thread `thread` of a warpgroup (0..127), element e of its N/2.
+__host__ __device__ inline void isa_wg_d(int thread, int e, int& row, int& col) {
+    const int warp = thread / 32, lane = thread % 32, i = e / 4, j = e % 4;
+    row = warp * 16 + lane / 4 + (j / 2) * 8;
+    col = i * 8 + (lane % 4) * 2 + j % 2;
+}
+// Byte offset, from the operand's region start, of element (row, k) (k = 0..WG_TEST_K - 1) of a K-major
+// operand with `rows` rows in layout `mode`, with the LBO / SBO / per-k16-step start the test's
+// descriptors give (wg_test_desc_params). In the row form of the swizzles (CUTLASS's Swizzle<B, 4, 3>
+// on an atom-aligned region): chunk c of row r of an atom is stored at chunk c ^ ((r % 8) / (8 / (W / 16))).
+constexpr int WG_TEST_K = 32; // two k16 steps, chained in one group
+__host__ __device__ inline int wg_test_width(int mode) { return mode == 1 ? 128 : mode == 2 ? 64 : mode == 3 ? 32 : 0; }
+__host__ __device__ inline void wg_test_desc_params(int mode, int rows, int step, int& start, int& lbo, int& sbo) {
+    const int W = wg_test_width(mode);
+    if (mode == 0) {          // core matrices: the 4 along k adjacent (LBO 128), row groups 512 apart
+        lbo = 128;
+        sbo = 512;
+        start = step * 2 * lbo; // k16 = two core matrices
+    } else if (W == 32) {     // one k16 per 32-byte row: the second step is a second region
+        lbo = 16;
+        sbo = 8 * W;
+        start = step * rows * W;
+    } else {                  // both steps in one row of W bytes, 32 bytes apart
+        lbo = 16;
+        sbo = 8 * W;
+        start = step * 32;
+    }
+}
+__host__ __device__ inline int wg_test_offset(int mode, int rows, int row, int k) {
+    const int W = wg_test_width(mode);
+    if (mode == 0) return (row / 8) * 512 + (k / 8) * 128 + (row % 8) * 16 + (k % 8) * 2;
+    if (W == 32) return (k / 16) * rows * 32 + (row / 8) * 256 + (row % 8) * 32 + ((((k % 16) / 8) ^ ((row % 8) / 4)) * 16) + (k % 8) * 2;
+    return (row / 8) * 8 * W + (row % 8) * W + (((k / 8) ^ ((row % 8) / (8 / (W / 16)))) * 16) + (k % 8) * 2;
+}
+__host__ __device__ inline int wg_test_region(int mode, int rows) { // bytes, a multiple of 1024
+    const int W = wg_test_width(mode);
+    const int bytes = mode == 0 ? rows / 8 * 512 : W == 32 ? 2 * rows * 32 : rows * W;
+    return (bytes + 1023) / 1024 * 1024;
+}
+
+// Two warpgroups (256 threads), one problem each: D[64 x N] = scale_d ? C + A.B : A.B, A [64 x 32] and
+// B [N x 32] (k contiguous) placed in dynamic shared memory by wg_test_offset, K in two chained wgmmas.
+// early[thread]: 1 where, in the fallback, an accumulator read between mma and wait is not NaN.
+template <class T, int N>
+__global__ void wgmma_kernel(int mode, int scale_d, const float* A, const float* B, const float* C, float* D, int* early) {
+#if defined(__CUDACC__)
+    extern __shared__ __align__(1024) unsigned char wg_test_smem[];
+#else
+    unsigned char* wg_test_smem = static_cast<unsigned char*>(::vit4j_cpu::dynamic_shared());
+#endif
+    const int q = threadIdx.x / 128, thread = threadIdx.x % 128;
+    const int ra = wg_test_region(mode, 64), rb = wg_test_region(mode, N);
+    unsigned char* a_region = wg_test_smem + q * (ra + rb);
+    unsigned char* b_region = a_region + ra;
+    A += q * 64 * WG_TEST_K;
+    B += q * N * WG_TEST_K;
+    C += q * 64 * N;
+    D += q * 64 * N;
+    for (int i = thread; i < 64 * WG_TEST_K; i += 128)
+        *reinterpret_cast<T*>(a_region + wg_test_offset(mode, 64, i / WG_TEST_K, i % WG_TEST_K)) = from_f<T>(A[i]);
+    for (int i = thread; i < N * WG_TEST_K; i += 128)
+        *reinterpret_cast<T*>(b_region + wg_test_offset(mode, N, i / WG_TEST_K, i % WG_TEST_K)) = from_f<T>(B[i]);
+    wgmma::fence_proxy_async();
+    __syncthreads();
+    float d[N / 2];
+    for (int e = 0; e < N / 2; e++) {
+        int row, col;
+        isa_wg_d(thread, e, row, col);
+        d[e] = C[row * N + col];
+    }
+    wgmma::Warpgroup<T, N, 2> wg;
+    wg.fence();
+    for (int step = 0; step < 2; step++) {
+        int sa0, lbo, sbo, sb0;
+        wg_test_desc_params(mode, 64, step, sa0, lbo, sbo);
+        const uint64_t da = wgmma::make_desc(a_region + sa0, lbo, sbo, (wgmma::Swizzle) mode);
+        wg_test_desc_params(mode, N, step, sb0, lbo, sbo);
+        const uint64_t db = wgmma::make_desc(b_region + sb0, lbo, sbo, (wgmma::Swizzle) mode);
+        wg.mma(d, da, db, step == 0 ? scale_d : 1);
+    }
+    wg.commit();
+#if VIT4J_WGMMA_FALLBACK
+    early[threadIdx.x] = d[0] == d[0] ? 1 : 0; // the fallback completes at the wait: NaN until then
+#else
+    early[threadIdx.x] = 0;
+#endif
+    wg.template wait<0>(d);
+    for (int e = 0; e < N / 2; e++) {
+        int row, col;
+        isa_wg_d(thread, e, row, col);
+        D[row * N + col] = d[e];
+    }
+}
+
+// The descriptor's fields at the ISA's bit positions, for a few (address, LBO, SBO, mode): out[i] = 1
+// where make_desc agrees with the packing written here.
+__global__ void wg_desc_kernel(int* out) {
+#if defined(__CUDACC__)
+    extern __shared__ __align__(1024) unsigned char wg_test_smem[];
+#else
+    unsigned char* wg_test_smem = static_cast<unsigned char*>(::vit4j_cpu::dynamic_shared());
+#endif
+    const int offsets[4] = {0, 1024 + 32, 4096 + 96, 16};
+    const unsigned lbos[4] = {16, 128, 4096, 65520};
+    const unsigned sbos[4] = {1024, 512, 65520, 16};
+    for (int i = 0; i < 4; i++) {
+        const unsigned char* p = wg_test_smem + offsets[i];
+        const unsigned long long addr = wgmma::smem_address(p);
+        const unsigned long long want = ((addr >> 4) & 0x3FFF) | ((unsigned long long) (lbos[i] / 16) << 16) |
+                                        ((unsigned long long) (sbos[i] / 16) << 32) | ((unsigned long long) (i % 4) << 62);
+        out[i] = wgmma::make_desc(p, lbos[i], sbos[i], (wgmma::Swizzle) (i % 4)) == want ? 1 : 0;
+        // and advancing the start by 32 bytes adds 2 to the address field alone
+        out[4 + i] = wgmma::advance(want, 32) == want + 2 ? 1 : 0;
+    }
 }
 
 // ---- host ---------------------------------------------------------------------------------------
@@ -307,6 +431,100 @@ static void check_swizzle() {
     sa::report(what, bad == 0 ? 0.0 : 1.0, 0.0);
 }
 
+
+// Whether wgmma runs here: always on the CPU runtime (the fallback); on a GPU, on compute capability 9.0
+// with device code built for sm_90a (or the fallback), as the device itself says.
+__global__ void wg_available_kernel(int* out) { *out = VIT4J_WGMMA_AVAILABLE; }
+static bool wgmma_runs_here() {
+#if defined(__CUDACC__)
+    int dev = 0, major = 0, minor = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+    if (major != 9 || minor != 0) {
+        std::printf("wgmma checks skipped: compute capability %d.%d is not 9.0\n", major, minor);
+        return false;
+    }
+#endif
+    int* d = nullptr;
+    int built = 0;
+    CUDA_CHECK(cudaMalloc(&d, sizeof(int)));
+    VIT4J_LAUNCH(wg_available_kernel, 1, 1, 0)(d);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    CUDA_CHECK(cudaMemcpy(&built, d, sizeof(int), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaFree(d));
+    if (!built) std::printf("wgmma checks skipped: this build's device code has no wgmma (build for sm_90a)\n");
+    return built != 0;
+}
+
+static void check_wg_desc() {
+    int* d = nullptr;
+    CUDA_CHECK(cudaMalloc(&d, 8 * sizeof(int)));
+    VIT4J_LAUNCH(wg_desc_kernel, 1, 1, 8192)(d);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    int got[8];
+    CUDA_CHECK(cudaMemcpy(got, d, sizeof got, cudaMemcpyDeviceToHost));
+    int wrong = 0;
+    for (int i = 0; i < 8; i++) wrong += got[i] != 1;
+    char what[96];
+    std::snprintf(what, sizeof what, "wgmma descriptor fields (start, LBO, SBO, swizzle; advance): %d of 8 wrong", wrong);
+    sa::report(what, wrong == 0 ? 0.0 : 1.0, 0.0);
+    CUDA_CHECK(cudaFree(d));
+}
+
+template <class T, int N>
+static void check_wgmma(int mode, int scale_d) {
+    const int P = 2; // problems (warpgroups)
+    std::vector<float> A(P * 64 * WG_TEST_K), B(P * N * WG_TEST_K), C(P * 64 * N);
+    for (auto& v : A) v = (float) small_int();
+    for (auto& v : B) v = (float) small_int();
+    for (auto& v : C) v = (float) small_int() * 16.0f;
+    float *dA = sa::to_device(A), *dB = sa::to_device(B), *dC = sa::to_device(C), *dD = sa::poisoned<float>(P * 64 * N);
+    int* dE = nullptr;
+    CUDA_CHECK(cudaMalloc(&dE, 256 * sizeof(int)));
+    const int smem = P * (wg_test_region(mode, 64) + wg_test_region(mode, N));
+    const auto kernel = wgmma_kernel<T, N>;
+    VIT4J_LAUNCH(kernel, 1, 256, smem)(mode, scale_d, dA, dB, dC, dD, dE);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    auto D = sa::to_host(dD, P * 64 * N);
+    std::vector<int> early(256);
+    CUDA_CHECK(cudaMemcpy(early.data(), dE, 256 * sizeof(int), cudaMemcpyDeviceToHost));
+    int wrong = 0, not_async = 0;
+    for (int p = 0; p < P; p++)
+        for (int m = 0; m < 64; m++)
+            for (int n = 0; n < N; n++) {
+                double want = scale_d ? C[p * 64 * N + m * N + n] : 0.0;
+                for (int k = 0; k < WG_TEST_K; k++)
+                    want += (double) A[p * 64 * WG_TEST_K + m * WG_TEST_K + k] * B[p * N * WG_TEST_K + n * WG_TEST_K + k];
+                if (D[p * 64 * N + m * N + n] != (float) want) wrong++;
+            }
+    for (int v : early) not_async += v;
+    static const char* modes[4] = {"no swizzle", "128B swizzle", "64B swizzle", "32B swizzle"};
+    char what[160];
+    std::snprintf(what, sizeof what, "wgmma m64n%dk16 %s, %s, scale-d %d: D = A.B%s, %d of %d elements wrong", N,
+                  sa::dtype_name<T>(), modes[mode], scale_d, scale_d ? " + C" : "", wrong, P * 64 * N);
+    sa::report(what, wrong == 0 ? 0.0 : 1.0, 0.0);
+#if VIT4J_WGMMA_FALLBACK || !defined(__CUDACC__)
+    std::snprintf(what, sizeof what, "  ... accumulators NaN between mma and wait (asynchronous), %d threads not", not_async);
+    sa::report(what, not_async == 0 ? 0.0 : 1.0, 0.0);
+#endif
+    CUDA_CHECK(cudaFree(dA));
+    CUDA_CHECK(cudaFree(dB));
+    CUDA_CHECK(cudaFree(dC));
+    CUDA_CHECK(cudaFree(dD));
+    CUDA_CHECK(cudaFree(dE));
+}
+
+static void check_wgmma_all() {
+    if (!wgmma_runs_here()) return;
+    check_wg_desc();
+    for (int mode = 0; mode < 4; mode++) check_wgmma<__nv_bfloat16, 64>(mode, 1);
+    check_wgmma<__half, 64>(1, 1);
+    check_wgmma<__nv_bfloat16, 64>(1, 0);
+    check_wgmma<__nv_bfloat16, 128>(1, 1);
+    check_wgmma<__half, 128>(0, 0);
+}
+
 int main() {
     std::printf("mma.cuh checks (%s)\n", VIT4J_MMA_DEVICE_PTX ? "PTX" : "fallback");
     check_mma<__nv_bfloat16>();
@@ -317,6 +535,7 @@ int main() {
     check_ldmatrix_mma<__half>();
     check_cp_async();
     check_swizzle();
+    check_wgmma_all();
     return sa::finish("mma");
 }
 #endif // VIT4J_STANDALONE

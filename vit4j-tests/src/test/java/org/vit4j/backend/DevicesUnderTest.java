@@ -17,7 +17,8 @@ import org.vit4j.backend.opencl.OpenClProvider;
  * The device backends the kernel tests run on: OpenCL with its device's own tuning and with the
  * other kind's (so GPU-shaped kernels are checked on PoCL too), CUDA where a GPU is present, and
  * the CUDA kernels on the CPU (cuda-cpu) with each block's threads run first to last and last to
- * first, strict (a missing barrier or a divergent one shows in one order at least). Where none is
+ * first, strict (a missing barrier or a divergent one shows in one order at least); the second as a
+ * compute capability 9.0 device, which runs the Hopper kernels (linear_v4) where the first runs version 3. Where none is
  * available the tests skip and say why; with {@code VIT4J_REQUIRE_OPENCL=1} (set by
  * scripts/test-all.sh, so in CI) a missing OpenCL is a failure instead, likewise CUDA with
  * {@code VIT4J_REQUIRE_CUDA=1} (set by bench/gpu-check.sh on a GPU host), and cuda-cpu with
@@ -82,8 +83,10 @@ public final class DevicesUnderTest {
         if (cudaCpu.available()) {
             out.add(shared(CudaCpuProvider.NAME, () -> CudaCpuProvider.open(new CpuCudaDriver.Options(false, true),
                     BackendOptions.DEFAULT)));
-            out.add(shared(CudaCpuProvider.NAME + " (reverse order)", () -> CudaCpuProvider.open(
-                    new CpuCudaDriver.Options(true, true), BackendOptions.DEFAULT)));
+            // the reverse-order device reports compute capability 9.0, so that the Hopper kernels
+            // (linear_v4, through wgmma.cuh's fallbacks) join every device test; the forward one 8.0
+            out.add(shared(CudaCpuProvider.NAME + " (reverse order, sm_90)", () -> CudaCpuProvider.open(
+                    new CpuCudaDriver.Options(true, true, 90), BackendOptions.DEFAULT)));
         } else if (requireCudaCpu()) {
             throw new AssertionError("VIT4J_REQUIRE_CUDA_CPU=1 but cuda-cpu is unavailable: " + cudaCpu.reason());
         }

@@ -28,10 +28,22 @@ public final class CpuCudaDriver implements CudaDriver {
      * @param reverse run a block's threads last to first (a missing barrier shows in one order only)
      * @param strict  a barrier reached by part of a block, a shuffle naming an exited or unmasked lane,
      *                or a deadlock, is an error naming the kernel and thread (see {@link CudaCpuNative#STRICT})
+     * @param computeCapability the compute capability this driver reports (major * 10 + minor), so the
+     *                backend picks the kernels it would pick on such a device: 90 runs the Hopper kernels
+     *                (linear_v4, through wgmma.cuh's fallbacks), others the sm_80 ones
      */
-    public record Options(boolean reverse, boolean strict) {
-        /** Forward order, strict. */
+    public record Options(boolean reverse, boolean strict, int computeCapability) {
+        /** Forward order, strict, as a compute capability 8.0 device. */
         public static final Options DEFAULT = new Options(false, true);
+
+        /** As a compute capability 8.0 device (the sm_80 kernels). */
+        public Options(boolean reverse, boolean strict) {
+            this(reverse, strict, 80);
+        }
+
+        public Options {
+            if (computeCapability < 0) throw new Vit4jException("cuda-cpu: compute capability " + computeCapability + " < 0");
+        }
 
         int flags() {
             return (reverse ? CudaCpuNative.REVERSE : 0) | (strict ? CudaCpuNative.STRICT : 0);
@@ -39,7 +51,8 @@ public final class CpuCudaDriver implements CudaDriver {
 
         @Override
         public String toString() {
-            return (reverse ? "reverse" : "forward") + " order, " + (strict ? "strict" : "lenient");
+            return (reverse ? "reverse" : "forward") + " order, " + (strict ? "strict" : "lenient")
+                    + ", as compute capability " + computeCapability / 10 + "." + computeCapability % 10;
         }
     }
 
@@ -131,6 +144,11 @@ public final class CpuCudaDriver implements CudaDriver {
     @Override
     public String deviceName() {
         return deviceName;
+    }
+
+    @Override
+    public int computeCapability() {
+        return options.computeCapability();
     }
 
     @Override

@@ -39,6 +39,8 @@ public final class CudaBackend implements Backend {
     private final BackendOptions options;
     private final String name;
     private final String deviceName;
+    /** The driver's compute capability (major * 10 + minor): which kernels the linear plans pick. */
+    private final int computeCapability;
     private final Map<String, CudaDriver.Function> functions = new HashMap<>();
     private final Map<Object, CudaDriver.Graph> graphs = new IdentityHashMap<>();
     private final BufferPool<DevicePointer> pool;
@@ -79,6 +81,7 @@ public final class CudaBackend implements Backend {
             driver.makeCurrent();
             name = driver.name();
             deviceName = driver.deviceName();
+            computeCapability = driver.computeCapability();
             // Small buffers (biases, norms) are carved from 2 MiB segments; larger ones are their own.
             DeviceAllocator<DevicePointer> device = new DeviceAllocator<>() {
                 @Override
@@ -394,7 +397,7 @@ public final class CudaBackend implements Backend {
             Epilogue epilogue = op.epilogue();
             DeviceBuffer residual = op.residual();
             if (cublas == null) {
-                launch(CudaKernels.linear(out.dtype(), p(op.x()), p(op.weight()), p(bias), p(out), rows, op.inFeatures(), outFeatures,
+                launch(CudaKernels.linear(computeCapability, out.dtype(), p(op.x()), p(op.weight()), p(bias), p(out), rows, op.inFeatures(), outFeatures,
                         epilogue, p(residual)));
                 return;
             }
@@ -428,7 +431,7 @@ public final class CudaBackend implements Backend {
             int tokens = op.tokens();
             int dim = op.dim();
             if (cublas == null) {
-                launch(CudaKernels.linearQkv(qkv.dtype(), p(op.x()), p(op.weight()), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
+                launch(CudaKernels.linearQkv(computeCapability, qkv.dtype(), p(op.x()), p(op.weight()), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
                 return;
             }
             long n = 3L * batch * tokens * dim;

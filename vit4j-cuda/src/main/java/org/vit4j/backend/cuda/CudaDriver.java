@@ -33,6 +33,14 @@ public interface CudaDriver extends AutoCloseable {
     /** The device, in words. */
     String deviceName();
 
+    /**
+     * The device's compute capability as major * 10 + minor (90 for an H100/H200, 80 for an A100); 0 where
+     * the driver does not say. {@link CudaKernels} picks the Hopper kernels (sm_90a) on 90 only.
+     */
+    default int computeCapability() {
+        return 0;
+    }
+
     /** The device's memory in bytes (cuDeviceTotalMem); {@link Long#MAX_VALUE} where the driver does not say. */
     default long totalMemory() {
         return Long.MAX_VALUE;

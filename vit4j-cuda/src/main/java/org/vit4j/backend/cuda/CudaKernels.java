@@ -35,8 +35,12 @@ import org.vit4j.backend.PatchEmbedShape;
  * tiles, grid and block.
  *
  * <p>Tile sizes are the nested classes' constants, read at class load from the {@code constexpr}
- * block of one .cu file (named in its javadoc; {@link KernelConstants}), the single place they are set. All kernels use static shared memory only, so {@link Launch#sharedBytes()} (dynamic shared
- * memory) is 0; {@link Launch#staticSharedBytes()} states what the kernel declares, for checks.
+ * block of one .cu file (named in its javadoc; {@link KernelConstants}), the single place they are set. Every
+ * kernel but the Hopper GEMM uses static shared memory only, so {@link Launch#sharedBytes()} (dynamic shared
+ * memory) is 0; {@link Launch#staticSharedBytes()} states what the kernel declares, for checks. The Hopper
+ * GEMM (linear.cu version 4, {@link HopperGemm}) takes {@link HopperGemm#SHARED_BYTES} of dynamic shared
+ * memory (at most 48 KiB: no opt-in attribute needed) and runs only where the driver reports compute
+ * capability 9.0 ({@link #linear(int, ElementType, long, long, long, long, int, int, int, Epilogue, long)}).
  */
 public final class CudaKernels {
     private CudaKernels() {}
@@ -126,6 +130,38 @@ public final class CudaKernels {
          */
         public static boolean applies(ElementType type, int inFeatures, long x, long weight) {
             return type != ElementType.F32 && inFeatures % K_MULTIPLE == 0 && ((x | weight) & 15) == 0;
+        }
+    }
+
+    /**
+     * The Hopper GEMM of linear.cu's version 4 (bf16 and fp16, sm_90a: wgmma from 128-byte-swizzled shared
+     * memory): {@code WG_*} of kernels/cuda/gemm_wg.cuh, read from it (defaults {@code #define VIT4J_WG_*}).
+     * Its kernels take their shared memory as dynamic shared memory ({@link Launch#sharedBytes()}).
+     */
+    public static final class HopperGemm {
+        private HopperGemm() {}
+
+        /** Rows of C per block (M): 64 per warpgroup. */
+        public static final int BM = KernelConstants.get("gemm_wg.cuh", "WG_BM");
+        /** Columns of C per block (N), the N of the wgmma. */
+        public static final int BN = KernelConstants.get("gemm_wg.cuh", "WG_BN");
+        /** Depth of one shared-memory slab (K). */
+        public static final int BK = KernelConstants.get("gemm_wg.cuh", "WG_BK");
+        /** Shared-memory stages of the cp.async pipeline. */
+        public static final int STAGES = KernelConstants.get("gemm_wg.cuh", "WG_STAGES");
+        public static final int THREADS = KernelConstants.get("gemm_wg.cuh", "WG_THREADS");
+        /** The dynamic shared memory a launch gives: the stages of A and W slabs, 16-bit elements. */
+        public static final int SHARED_BYTES = KernelConstants.get("gemm_wg.cuh", "WG_SMEM_BYTES");
+        /** The compute capability (major * 10 + minor) the kernels run on: their SASS is sm_90a. */
+        public static final int COMPUTE_CAPABILITY = 90;
+
+        /**
+         * True where a linear layer runs version 4: on a compute capability 9.0 device (sm_90a code runs there
+         * alone; other GPUs, Blackwell included, run version 3) and where {@link TensorCoreGemm#applies} (the
+         * same requirements: 16-bit type, K % 8 == 0, 16-byte aligned operands).
+         */
+        public static boolean applies(int computeCapability, ElementType type, int inFeatures, long x, long weight) {
+            return computeCapability == COMPUTE_CAPABILITY && TensorCoreGemm.applies(type, inFeatures, x, weight);
         }
     }
 
@@ -248,9 +284,23 @@ public final class CudaKernels {
      */
     public static Launch linear(ElementType type, long x, long weight, long bias, long out, int rows,
             int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
+        return linear(0, type, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
+    }
+
+    /**
+     * {@link #linear(ElementType, long, long, long, long, int, int, int, Epilogue, long)} on a device of
+     * {@code computeCapability} (major * 10 + minor, {@link CudaDriver#computeCapability()}): where
+     * {@link HopperGemm#applies} (compute capability 9.0), version 4 (linear_v4_*, wgmma) in place of version 3.
+     */
+    public static Launch linear(int computeCapability, ElementType type, long x, long weight, long bias, long out,
+            int rows, int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
         Launch simt = linearV2(type, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
         if (!TensorCoreGemm.applies(type, inFeatures, x, weight)) return simt;
         String base = simt.kernelName().substring(0, simt.kernelName().length() - suffix(type).length());
+        if (HopperGemm.applies(computeCapability, type, inFeatures, x, weight)) {
+            return new Launch("linear", kernel("linear", base.replace("linear_v2_", "linear_v4_"), type),
+                    hopperGrid(rows, outFeatures), block(HopperGemm.THREADS), HopperGemm.SHARED_BYTES, simt.args(), 0);
+        }
         return new Launch("linear", kernel("linear", base.replace("linear_v2_", "linear_v3_"), type),
                 tensorCoreGrid(rows, outFeatures), block(TensorCoreGemm.THREADS), 0, simt.args(),
                 TensorCoreGemm.STATIC_SHARED_BYTES);
@@ -309,8 +359,18 @@ public final class CudaKernels {
      */
     public static Launch linearQkv(ElementType type, long x, long weight, long bias, long qkv, int batch,
             int tokens, int dim, int heads) {
+        return linearQkv(0, type, x, weight, bias, qkv, batch, tokens, dim, heads);
+    }
+
+    /** {@link #linearQkv(ElementType, long, long, long, long, int, int, int, int)} on a device of {@code computeCapability}: version 4 (linear_v4_qkv) where {@link HopperGemm#applies}. */
+    public static Launch linearQkv(int computeCapability, ElementType type, long x, long weight, long bias, long qkv,
+            int batch, int tokens, int dim, int heads) {
         Launch simt = linearQkvV2(type, x, weight, bias, qkv, batch, tokens, dim, heads);
         if (!TensorCoreGemm.applies(type, dim, x, weight)) return simt;
+        if (HopperGemm.applies(computeCapability, type, dim, x, weight)) {
+            return new Launch("linear", kernel("linear", "linear_v4_qkv", type), hopperGrid(batch * tokens, 3 * dim),
+                    block(HopperGemm.THREADS), HopperGemm.SHARED_BYTES, simt.args(), 0);
+        }
         return new Launch("linear", kernel("linear", "linear_v3_qkv", type),
                 tensorCoreGrid(batch * tokens, 3 * dim), block(TensorCoreGemm.THREADS), 0, simt.args(),
                 TensorCoreGemm.STATIC_SHARED_BYTES);
@@ -612,6 +672,11 @@ public final class CudaKernels {
 
     static int[] tensorCoreGrid(int m, int n) {
         return new int[] {ceilDiv(n, TensorCoreGemm.BN), checkY(ceilDiv(m, TensorCoreGemm.BM)), 1};
+    }
+
+    /** The grid of version 4 for an m x n output: one block per HopperGemm.BM x HopperGemm.BN tile. */
+    private static int[] hopperGrid(int m, int n) {
+        return new int[] {ceilDiv(n, HopperGemm.BN), checkY(ceilDiv(m, HopperGemm.BM)), 1};
     }
 
     static int[] elementwiseGrid(int n) {

@@ -376,7 +376,7 @@ class CudaKernelsTest {
             assertEquals(2 * typed.size() / 3, half, e.getKey());
             long tc = e.getValue().size() - typed.size();
             int expected = switch (e.getKey()) {
-                case "linear" -> 10;   // linear_v3_{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
+                case "linear" -> 20;   // linear_v3_ and linear_v4_{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
                 case "attention" -> 4; // attention_v3_hd{64,80} x {bf16, f16}
                 case "patch_embed" -> 2; // patch_embed_v3 x {bf16, f16}
                 default -> 0;
@@ -387,9 +387,10 @@ class CudaKernelsTest {
         }
     }
 
-    /** The tensor-core kernels (bf16 and fp16 only): linear_v3_*, attention_v3_*, patch_embed_v3. */
+    /** The tensor-core kernels (bf16 and fp16 only): linear_v3_*, linear_v4_* (Hopper), attention_v3_*, patch_embed_v3. */
     private static boolean tensorCore(String name) {
-        return name.startsWith("linear_v3_") || name.startsWith("attention_v3_") || name.startsWith("patch_embed_v3");
+        return name.startsWith("linear_v3_") || name.startsWith("linear_v4_") || name.startsWith("attention_v3_")
+                || name.startsWith("patch_embed_v3");
     }
 
     /** Plans that run on the tensor cores: each epilogue, the QKV projection, attention, patch embedding; bf16 and fp16. */
@@ -399,6 +400,8 @@ class CudaKernelsTest {
             plans.add(CudaKernels.patchEmbed(t, new PatchEmbedShape(2, 3, 224, 16, 384), P, P, P, P, P, P));
             for (int hd : new int[] {64, 80}) plans.add(CudaKernels.attention(t, P, P, 2, 197, 3, hd, 0.125f));
             for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(t, P, P, P, P, 197, 64, 100, e, P));
+            for (Epilogue e : Epilogue.values()) plans.add(CudaKernels.linear(90, t, P, P, P, P, 197, 64, 100, e, P));
+            plans.add(CudaKernels.linearQkv(90, t, P, P, P, P, 1, 4, 8, 2));
             plans.add(CudaKernels.linear(t, P, P, 0, P, 197, 64, 100, Epilogue.NONE, 0));
             plans.add(CudaKernels.linearQkv(t, P, P, P, P, 1, 4, 8, 2));
         }
@@ -505,6 +508,56 @@ class CudaKernelsTest {
         }
     }
 
+    /**
+     * The Hopper GEMM (linear_v4_*, sm_90a SASS) runs exactly on compute capability 9.0, where version 3 would
+     * otherwise run; every other device (unknown 0, Volta to Ada, Blackwell 10.0 and 12.0) keeps version 3.
+     * The plan is version 3's with the linear_v4_ kernel, its grid over WG tiles, its block and its dynamic
+     * shared memory: the same arguments.
+     */
+    @Test
+    void hopperLinearRunsOnComputeCapability90Only() {
+        for (int cc : new int[] {0, 70, 75, 80, 86, 89, 90, 100, 120}) {
+            for (ElementType t : ElementType.values()) {
+                for (int[] s : GEMM_SHAPES) {
+                    int m = s[0], n = s[1], k = s[2];
+                    for (long x : new long[] {P, P + 2, P + 16}) {
+                        for (Epilogue e : Epilogue.values()) {
+                            Launch l = CudaKernels.linear(cc, t, x, P, P, P, m, k, n, e, P);
+                            Launch v3 = CudaKernels.linear(t, x, P, P, P, m, k, n, e, P);
+                            checkLimits(l);
+                            boolean hopper = cc == 90 && t != ElementType.F32 && k % 8 == 0 && x % 16 == 0;
+                            assertEquals(hopper, CudaKernels.HopperGemm.applies(cc, t, k, x, P), l.toString());
+                            assertEquals(v3.args(), l.args());
+                            if (!hopper) {
+                                assertEquals(v3.toString(), l.toString(), "compute capability " + cc);
+                                assertEquals(v3.sharedBytes(), l.sharedBytes());
+                                continue;
+                            }
+                            assertEquals(v3.kernelName().replace("linear_v3_", "linear_v4_"), l.kernelName());
+                            assertEquals(CudaKernels.HopperGemm.THREADS, l.block()[0]);
+                            assertEquals(CudaKernels.HopperGemm.SHARED_BYTES, l.sharedBytes());
+                            assertEquals(0, l.staticSharedBytes());
+                            assertTrue((long) l.grid()[0] * CudaKernels.HopperGemm.BN >= n
+                                    && (long) (l.grid()[0] - 1) * CudaKernels.HopperGemm.BN < n);
+                            assertTrue((long) l.grid()[1] * CudaKernels.HopperGemm.BM >= m
+                                    && (long) (l.grid()[1] - 1) * CudaKernels.HopperGemm.BM < m);
+                        }
+                    }
+                }
+                Launch q = CudaKernels.linearQkv(cc, t, P, P, P, P, 2, 197, 384, 6);
+                checkLimits(q);
+                String want = t == ElementType.F32 ? "linear_v2_qkv" : (cc == 90 ? "linear_v4_qkv" : "linear_v3_qkv") + CudaKernels.suffix(t);
+                assertEquals(want, q.kernelName(), "compute capability " + cc);
+                assertEquals(CudaKernels.linearQkvV2(t, P, P, P, P, 2, 197, 384, 6).args(), q.args());
+                assertEquals(cc == 90 && t != ElementType.F32 ? CudaKernels.HopperGemm.SHARED_BYTES : 0, q.sharedBytes());
+                assertEquals("linear_v2_qkv" + CudaKernels.suffix(t),
+                        CudaKernels.linearQkv(cc, t, P, P, P, P, 2, 197, 386, 2).kernelName(), "dim 386: K % 8 != 0");
+                assertEquals("linear_v2_qkv" + CudaKernels.suffix(t),
+                        CudaKernels.linearQkv(cc, t, P + 8, P, P, P, 2, 197, 384, 6).kernelName(), "x only 8-byte aligned");
+            }
+        }
+    }
+
     @Test
     void plansMatchTheKernelSources() throws IOException {
         if (!Files.isDirectory(CUDA_DIR)) return; // run from elsewhere than the project root
@@ -547,5 +600,15 @@ class CudaKernelsTest {
             assertTrue(m.find(), "VIT4J_TC_" + c[0] + " in gemm_tc.cuh");
             assertEquals(c[1], m.group(1), "VIT4J_TC_" + c[0]);
         }
+        String wg = Files.readString(CUDA_DIR.resolve("gemm_wg.cuh"));
+        for (String[] c : new String[][] {{"BM", "" + CudaKernels.HopperGemm.BM}, {"BN", "" + CudaKernels.HopperGemm.BN},
+                {"BK", "" + CudaKernels.HopperGemm.BK}, {"STAGES", "" + CudaKernels.HopperGemm.STAGES}}) {
+            Matcher m = Pattern.compile("(?m)^#define VIT4J_WG_" + c[0] + " (\\d+)$").matcher(wg);
+            assertTrue(m.find(), "VIT4J_WG_" + c[0] + " in gemm_wg.cuh");
+            assertEquals(c[1], m.group(1), "VIT4J_WG_" + c[0]);
+        }
+        assertEquals(CudaKernels.HopperGemm.THREADS, CudaKernels.HopperGemm.BM / 64 * 128);
+        assertEquals(CudaKernels.HopperGemm.SHARED_BYTES,
+                CudaKernels.HopperGemm.STAGES * (CudaKernels.HopperGemm.BM + CudaKernels.HopperGemm.BN) * CudaKernels.HopperGemm.BK * 2);
     }
 }

@@ -1,0 +1,195 @@
+// The Hopper (sm_90a) GEMM main loop for 16-bit storage (bf16, fp16) with fp32 accumulators: C tile
+// [WG_BM, WG_BN] of C = A . W^T, both operands K-contiguous (A [M, K], W PyTorch's [N, K]), as
+// gemm_tc.cuh computes it with mma.sync. The kernels that run it (linear.cu, version 4: linear_v4_*)
+// differ only in the store, the same stores as version 3 (bias, GELU, residual, the QKV layout). Every
+// PTX instruction goes through wgmma.cuh / mma.cuh, so this runs unchanged on native/cudacpu.
+//
+// Tricks, by name:
+//  * warpgroup MMA: WG_BM / 64 warpgroups of 128 threads, each owning 64 rows of the tile: one
+//    wgmma.mma_async m64nWG_BNk16 per k16 (A and B read by the tensor cores straight from shared memory
+//    through matrix descriptors; no ldmatrix, no A/B registers), WG_BN / 2 fp32 accumulators a thread;
+//  * 128-byte swizzle (WG_BK = 64: a slab row is 128 bytes) or 64-byte (WG_BK = 32): the layout wgmma
+//    reads (wgmma.cuh): 16-byte chunk c of row r stored at chunk c ^ (r % 8) (resp. c ^ ((r / 2) % 4)),
+//    8-row atoms contiguous (SBO = 8 rows), every stage 1024-byte aligned, k16 steps advancing the
+//    descriptors' start by 32 bytes; conflict-free for the cp.async writes as gemm_tc.cuh's swizzle;
+//  * cp.async multi-stage pipeline into that layout: WG_STAGES stages, 16-byte cp.async.cg copies,
+//    tails zero-filled by the copy (source size 0), one commit group per slab, WG_STAGES - 1 in flight;
+//    after a slab's wait each thread fences its writes to the async proxy (fence.proxy.async) before
+//    the barrier, as wgmma reads through that proxy;
+//  * dynamic shared memory (the fallback's shared window; 1024-byte alignment), WG_SMEM_BYTES of it,
+//    kept within the 48 KiB a launch gets without an opt-in attribute (CudaDriver sets none), hence
+//    128 x 64 tiles and two stages by default; more stages and wider tiles want the opt-in.
+// Requirement: K % 8 == 0 and A, W 16-byte aligned (as version 3; checked here, the host picks version
+// 2 otherwise). Built for sm_90a only: elsewhere (sm_80..sm_90 without "a") the kernels compile to a trap,
+// and CudaKernels runs version 4 on compute capability 9.0 devices only.
+//
+// Tile sizes are tuning values (#define VIT4J_WG_* before including this, or -D), read by the host as
+// WG_* (CudaKernels.HopperGemm, through KernelConstants).
+#pragma once
+
+#include "common.cuh"
+#include "mma.cuh"
+#include "wgmma.cuh"
+#include "gemm_tc.cuh"
+
+#ifndef VIT4J_WG_BM
+#define VIT4J_WG_BM 128
+#endif
+#ifndef VIT4J_WG_BN
+#define VIT4J_WG_BN 64
+#endif
+#ifndef VIT4J_WG_BK
+#define VIT4J_WG_BK 64
+#endif
+#ifndef VIT4J_WG_STAGES
+#define VIT4J_WG_STAGES 2
+#endif
+
+namespace vit4j {
+
+constexpr int WG_BM = VIT4J_WG_BM;         // rows of C per block: 64 per warpgroup
+constexpr int WG_BN = VIT4J_WG_BN;         // columns of C per block: the N of the wgmma
+constexpr int WG_BK = VIT4J_WG_BK;         // k per shared-memory slab: 128-byte rows at 64
+constexpr int WG_STAGES = VIT4J_WG_STAGES; // slabs in shared memory (WG_STAGES - 1 in flight)
+constexpr int WG_GROUPS = WG_BM / 64;      // warpgroups per block
+constexpr int WG_THREADS = WG_GROUPS * 128;
+constexpr int WG_STAGE_ELEMS = (WG_BM + WG_BN) * WG_BK;
+constexpr int WG_SMEM_BYTES = WG_STAGES * WG_STAGE_ELEMS * 2; // dynamic shared memory of a launch
+constexpr int WG_K_MULTIPLE = 8;           // K must be a multiple of this
+
+static_assert(WG_BK == 64 || WG_BK == 32, "slab rows of 128 bytes (128-byte swizzle) or 64 bytes (64-byte swizzle)");
+static_assert(WG_BN == 64 || WG_BN == 128, "wgmma.cuh wraps m64n64k16 and m64n128k16");
+static_assert(WG_BM % 64 == 0 && WG_GROUPS >= 1, "a warpgroup owns 64 rows");
+static_assert((WG_BM * WG_BK / 8) % WG_THREADS == 0 && (WG_BN * WG_BK / 8) % WG_THREADS == 0,
+              "every thread copies the same number of 16-byte chunks per slab");
+static_assert((WG_STAGE_ELEMS * 2) % 1024 == 0 && (WG_BM * WG_BK * 2) % 1024 == 0,
+              "every stage and its W slab start on a 1024-byte boundary (the swizzle's period)");
+static_assert(WG_SMEM_BYTES <= 48 * 1024, "more than 48 KiB of dynamic shared memory needs an opt-in");
+static_assert(WG_STAGES >= 2, "a pipeline needs two stages at least");
+
+// Where chunk `chunk` (16 bytes) of row `row` of a slab is stored, in chunks from the row's start: the
+// swizzle wgmma applies to its shared addresses (wgmma.cuh), for 1024-byte aligned slabs.
+__host__ __device__ __forceinline__ int wg_swizzle(int row, int chunk) {
+    return WG_BK == 64 ? chunk ^ (row & 7) : chunk ^ ((row >> 1) & 3);
+}
+
+// Runs the main loop for this block's tile and hands every in-range result to store(m, n, value).
+// Call with blockDim = WG_THREADS, WG_SMEM_BYTES of dynamic shared memory, grid (ceil(N / WG_BN),
+// ceil(M / WG_BM)). asrc: an A-chunk source as gemm_tc.cuh's (TcRowMajor); W row-major [N, K].
+template <class T, class ASrc, class Store>
+__device__ __forceinline__ void gemm_wg_tile_src(const ASrc& asrc, const T* W, int M, int N, int K,
+                                                 const Store& store) {
+    static_assert(sizeof(T) == 2, "Hopper GEMM: 16-bit storage types only");
+#if !VIT4J_WGMMA_AVAILABLE
+    (void) asrc;
+    (void) W;
+    (void) M;
+    (void) N;
+    (void) K;
+    (void) store;
+    mma::device_fail("linear_v4: wgmma needs sm_90a");
+#else
+#if defined(__CUDACC__)
+    extern __shared__ __align__(1024) unsigned char wg_smem_raw[];
+#else
+    unsigned char* wg_smem_raw = static_cast<unsigned char*>(::vit4j_cpu::dynamic_shared());
+#endif
+    T* smem = reinterpret_cast<T*>(wg_smem_raw);
+    if ((K % WG_K_MULTIPLE) != 0 || (reinterpret_cast<uintptr_t>(W) & 15) != 0) {
+        mma::device_fail("Hopper GEMM: K must be a multiple of 8 and A, W 16-byte aligned");
+        return;
+    }
+    if ((wgmma::smem_address(smem) & 1023) != 0) {
+        mma::device_fail("Hopper GEMM: dynamic shared memory not 1024-byte aligned");
+        return;
+    }
+    constexpr int CPR = WG_BK / 8; // 16-byte chunks per slab row
+    constexpr int A_PER = WG_BM * CPR / WG_THREADS, W_PER = WG_BN * CPR / WG_THREADS;
+    constexpr int KSTEPS = WG_BK / 16;
+    constexpr uint32_t ROW_BYTES = WG_BK * 2, SBO = 8 * ROW_BYTES;
+    constexpr wgmma::Swizzle SWIZZLE = WG_BK == 64 ? wgmma::SWIZZLE_128B : wgmma::SWIZZLE_64B;
+    const int tid = threadIdx.x, group = tid >> 7;
+    const int m0 = blockIdx.y * WG_BM, n0 = blockIdx.x * WG_BN;
+    const int KT = (K + WG_BK - 1) / WG_BK;
+    mma::AsyncCopies<(A_PER + W_PER) * WG_STAGES> cp;
+    // room for twice the operations one slab issues: a wait that leaves a group pending (a bug) then
+    // shows as wrong values in the checks, not as the fallback's limit
+    wgmma::Warpgroup<T, WG_BN, 2 * KSTEPS> mm;
+
+    auto load = [&](int kt, int stage) {
+        T* As = smem + stage * WG_STAGE_ELEMS;
+        T* Ws = As + WG_BM * WG_BK;
+        const int k0 = kt * WG_BK;
+#pragma unroll
+        for (int i = 0; i < A_PER; i++) {
+            const int c = tid + i * WG_THREADS, row = c / CPR, ch = c % CPR;
+            const T* src = asrc(m0 + row, k0 + ch * 8);
+            cp.cg16(As + row * WG_BK + wg_swizzle(row, ch) * 8, src != nullptr ? src : W, src != nullptr ? 16 : 0);
+        }
+#pragma unroll
+        for (int i = 0; i < W_PER; i++) {
+            const int c = tid + i * WG_THREADS, row = c / CPR, ch = c % CPR;
+            const int gn = n0 + row, gk = k0 + ch * 8;
+            const bool in = gn < N && gk < K;
+            cp.cg16(Ws + row * WG_BK + wg_swizzle(row, ch) * 8, in ? W + (long long) gn * K + gk : W, in ? 16 : 0);
+        }
+    };
+
+    float acc[WG_BN / 2];
+#pragma unroll
+    for (int e = 0; e < WG_BN / 2; e++) acc[e] = 0.f;
+
+#pragma unroll
+    for (int s = 0; s < WG_STAGES - 1; s++) {
+        if (s < KT) load(s, s);
+        cp.commit();
+    }
+    for (int kt = 0; kt < KT; kt++) {
+        cp.wait<WG_STAGES - 2>();    // this thread's copies of slab kt have landed ...
+        wgmma::fence_proxy_async(); // ... where the async proxy (wgmma) sees them ...
+        __syncthreads();            // ... and everyone's; every warpgroup's wgmma on slab kt - 1 is done
+        {
+            const int next = kt + WG_STAGES - 1; // into the stage slab kt - 1 used
+            if (next < KT) load(next, next % WG_STAGES);
+            cp.commit();
+        }
+        const T* As = smem + (kt % WG_STAGES) * WG_STAGE_ELEMS + group * 64 * WG_BK;
+        const T* Ws = smem + (kt % WG_STAGES) * WG_STAGE_ELEMS + WG_BM * WG_BK;
+        // LBO 16: not used by swizzled K-major layouts (wgmma.cuh), 16 by convention
+        const uint64_t da = wgmma::make_desc(As, 16, SBO, SWIZZLE), db = wgmma::make_desc(Ws, 16, SBO, SWIZZLE);
+        mm.fence();
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; kk++) mm.mma(acc, wgmma::advance(da, 32 * kk), wgmma::advance(db, 32 * kk), 1);
+        mm.commit();
+        mm.template wait<0>(acc); // slab kt is free for the copies issued after the next barrier
+    }
+    cp.wait<0>(); // nothing real is left (the trailing groups are empty)
+
+    // Epilogue from the accumulators (wgmma.cuh's D fragment): warp w of the group holds rows 16 w + g
+    // and + 8, element 4 i + j column 8 i + 2 t + j % 2.
+    const int lane = tid & 31, w = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const int m = m0 + group * 64 + 16 * w + g + 8 * h;
+        if (m >= M) continue;
+#pragma unroll
+        for (int i = 0; i < WG_BN / 8; i++) {
+            const int n = n0 + 8 * i + 2 * t;
+            if (n < N) store(m, n, acc[4 * i + 2 * h]);
+            if (n + 1 < N) store(m, n + 1, acc[4 * i + 2 * h + 1]);
+        }
+    }
+#endif
+}
+
+// The main loop on a row-major A [M, K].
+template <class T, class Store>
+__device__ __forceinline__ void gemm_wg_tile(const T* A, const T* W, int M, int N, int K, const Store& store) {
+    if ((reinterpret_cast<uintptr_t>(A) & 15) != 0) {
+        mma::device_fail("Hopper GEMM: K must be a multiple of 8 and A, W 16-byte aligned");
+        return;
+    }
+    gemm_wg_tile_src(TcRowMajor<T>{A, M, K}, W, M, N, K, store);
+}
+
+} // namespace vit4j
