@@ -185,7 +185,7 @@ final class BenchCommand implements Callable<Integer> {
                         System.out.println("kernels: " + backend.kernelChoices());
                         result.put("kernels", backend.kernelChoices());
                     }
-                    result.put("ops", profile(weights, backend, images, peaks, precision));
+                    result.put("ops", profile(vit, weights, backend, images, peaks, precision, result));
                 }
                 System.out.println("device memory: " + backend.memoryStats());
                 result.put("memory", backend.memoryStats().toString());
@@ -394,20 +394,56 @@ final class BenchCommand implements Callable<Integer> {
         return Map.of("with_ms", w, "without_ms", wo, "runs", iterations);
     }
 
-    private List<Map<String, Object>> profile(VitWeights weights, Backend backend, HostTensor images, DevicePeaks peaks,
-            org.vit4j.ElementType precision) {
+    private List<Map<String, Object>> profile(VisionTransformer plain, VitWeights weights, Backend backend, HostTensor images,
+            DevicePeaks peaks, org.vit4j.ElementType precision, Map<String, Object> result) {
         List<Map<String, Object>> rows = new ArrayList<>();
         if (profilePasses == 0) return rows;
         ProfilingBackend prof = new ProfilingBackend(backend);
+        ForwardOptions options = attentions ? ForwardOptions.attentions() : ForwardOptions.DEFAULT;
+        // Each profiled pass alternates with a plain one, and both are timed whole (wall and the
+        // process's CPU time), so the per-op sum can be held against passes run in the same minute:
+        // on a shared machine the load moves by the second, and a pass median taken before the
+        // profile is not comparable with it (issue 16: a "35% between ops" that was mostly that).
+        long[] plainWall = new long[profilePasses], plainCpu = new long[profilePasses];
+        long[] profWall = new long[profilePasses], profCpu = new long[profilePasses], profOps = new long[profilePasses];
+        long[] plainWait = new long[profilePasses];
         try (VisionTransformer vit = new VisionTransformer(weights, prof, precision)) {
             // One pass untimed first: this model's weights are new buffers, and a backend may prepare
             // them on first use (OpenCL's linear_v5 packs each weight once), which is not an op's time.
-            vit.forward(images, attentions ? ForwardOptions.attentions() : ForwardOptions.DEFAULT);
+            vit.forward(images, options);
             prof.reset();
             for (int i = 0; i < profilePasses; i++) {
-                vit.forward(images, attentions ? ForwardOptions.attentions() : ForwardOptions.DEFAULT);
+                long w0 = runQueueWaitNanos(), c0 = processCpuNanos(), t0 = System.nanoTime();
+                plain.forward(images, options);
+                long t1 = System.nanoTime(), c1 = processCpuNanos(), w1 = runQueueWaitNanos();
+                plainWait[i] = w1 - w0;
+                long before = opNanos(prof);
+                vit.forward(images, options);
+                long t2 = System.nanoTime(), c2 = processCpuNanos();
+                plainWall[i] = t1 - t0;
+                plainCpu[i] = c1 - c0;
+                profWall[i] = t2 - t1;
+                profCpu[i] = c2 - c1;
+                profOps[i] = opNanos(prof) - before;
             }
         }
+        double pq = median(plainWait);
+        double pw = median(plainWall), pc = median(plainCpu), fw = median(profWall), fc = median(profCpu), fo = median(profOps);
+        System.out.printf(Locale.ROOT, "pass accounting (%d plain and %d profiled passes alternating, medians; load %.2f): plain "
+                + "pass %.1f ms wall, %.1f ms process CPU (%.2f cores busy), its threads %.1f ms runnable but waiting for a core; profiled pass %.1f ms wall, %.1f ms CPU (%.2f "
+                + "cores), of which ops %.1f ms, outside ops %.1f ms (%.1f%%); plain pass - op sum %.1f ms%n", profilePasses,
+                profilePasses, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+                pw / 1e6, pc / 1e6, pc / pw, pq / 1e6, fw / 1e6, fc / 1e6, fc / fw, fo / 1e6, (fw - fo) / 1e6, 100 * (fw - fo) / fw,
+                (pw - fo) / 1e6);
+        Map<String, Object> acc = new LinkedHashMap<>();
+        acc.put("passes", profilePasses);
+        acc.put("plain_wall_ms", pw / 1e6);
+        acc.put("plain_cpu_ms", pc / 1e6);
+        acc.put("plain_run_queue_wait_ms", pq / 1e6);
+        acc.put("profiled_wall_ms", fw / 1e6);
+        acc.put("profiled_cpu_ms", fc / 1e6);
+        acc.put("op_sum_ms", fo / 1e6);
+        result.put("pass_accounting", acc);
         double passTotal = 0;
         for (ProfilingBackend.OpTimes t : prof.times()) passTotal += sum(t.nanos) / profilePasses;
         System.out.printf(Locale.ROOT, "per op (%d profiled passes after an untimed one, each op synchronised and timed alone; sum %.1f ms "
@@ -442,6 +478,48 @@ final class BenchCommand implements Callable<Integer> {
             rows.add(row);
         }
         return rows;
+    }
+
+    /** This process's CPU time, all threads (a backend's worker threads included); 0 where the JVM cannot say. */
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return Math.max(0, os.getProcessCpuTime());
+        }
+        return 0;
+    }
+
+    /**
+     * The time this process's threads spent runnable but not running (Linux: the second field of each
+     * /proc/self/task/N/schedstat): a shared machine's other processes holding the cores. 0 elsewhere.
+     */
+    private static long runQueueWaitNanos() {
+        long total = 0;
+        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String[] f = Files.readString(t.resolve("schedstat")).trim().split("\\s+");
+                    if (f.length >= 2) total += Long.parseLong(f[1]);
+                } catch (IOException | NumberFormatException e) {
+                    // a thread that ended meanwhile, or no schedstat: leave it out
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return total;
+    }
+
+    private static long opNanos(ProfilingBackend prof) {
+        long s = 0;
+        for (ProfilingBackend.OpTimes t : prof.times()) for (long x : t.nanos) s += x;
+        return s;
+    }
+
+    private static double median(long[] xs) {
+        long[] s = xs.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
     }
 
     private static double sum(List<Long> xs) {
