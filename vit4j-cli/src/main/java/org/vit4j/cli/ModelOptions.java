@@ -134,6 +134,13 @@ final class ModelOptions {
         int[] hw = imageSize();
         ConfigOverrides over = new ConfigOverrides(heads, hw == null ? null : hw[0], hw == null ? null : hw[1],
                 layerNormEps);
-        return CheckpointLoader.load(weights, config, allowNonFiniteWeights ? over.withNonFiniteWeightsAllowed() : over);
+        try {
+            return CheckpointLoader.load(weights, config, allowNonFiniteWeights ? over.withNonFiniteWeightsAllowed() : over);
+        } catch (Vit4jException e) {
+            // The loader names the checkpoint; say which option asked for the size it rejects.
+            String m = String.valueOf(e.getMessage());
+            if (hw != null && m.contains("image size asked for")) throw new Vit4jException("--image-size " + imageSize + ": " + m);
+            throw e;
+        }
     }
 }

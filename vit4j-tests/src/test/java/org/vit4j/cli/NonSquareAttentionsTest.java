@@ -241,4 +241,82 @@ class NonSquareAttentionsTest {
         for (double v : a) maxP = Math.max(maxP, v);
         assertTrue(maxP > 2.0 / n, "attention is not uniform: max " + maxP);
     }
+
+    /** Pictures of a non-square checkpoint: drawn at its aspect, with colour scales (decoded here). */
+    @Test
+    void picturesOfANonSquareGrid() throws IOException {
+        Case c = CASES[0];
+        Path weights = dir.resolve(c.name()).resolve("model.safetensors");
+        Path image = dir.resolve("wide.png");
+        java.awt.image.BufferedImage src = new java.awt.image.BufferedImage(50, 30, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        SplittableRandom r = new SplittableRandom(7);
+        for (int y = 0; y < 30; y++) for (int x = 0; x < 50; x++) src.setRGB(x, y, r.nextInt(1 << 24));
+        javax.imageio.ImageIO.write(src, "png", image.toFile());
+        Path out = dir.resolve("pictures");
+        CliTest.Result a = CliTest.cli("attention", "--backend", "cpu", "--weights", weights.toString(), "--out",
+                out.toString(), image.toString());
+        assertEquals(0, a.status(), a.err());
+        AttentionPictures.AttentionLayout l = AttentionPictures.attentionLayout(c.height(), c.width(), c.gridH(),
+                c.gridW(), c.heads());
+        assertEquals(l.image().width * c.height(), l.image().height * c.width(), "the image keeps its aspect");
+        java.awt.image.BufferedImage img = AttentionPicturesTest.png(out.resolve("wide-attention.png"));
+        assertEquals(l.height(), img.getHeight());
+        assertTrue(AttentionPicturesTest.hasColourBar(img, 40), "a colour bar");
+        AttentionPicturesTest.assertLegend(img, l.rolloutLegend(), "rollout");
+        AttentionPicturesTest.assertOnScale(img, l.rollout(), l.rolloutLegend(), "rollout");
+        assertTrue(AttentionPicturesTest.colours(img, l.rollout()).size() > 1, "the rollout is not flat");
+
+        Path pe = dir.resolve("posembed.png");
+        CliTest.Result p = CliTest.cli("posembed", "--weights", weights.toString(), "--out", pe.toString());
+        assertEquals(0, p.status(), p.err());
+        AttentionPictures.PosEmbedLayout pl = AttentionPictures.posEmbedLayout(c.gridH(), c.gridW());
+        java.awt.image.BufferedImage pimg = AttentionPicturesTest.png(pe);
+        assertEquals(pl.height(), pimg.getHeight());
+        assertTrue(pl.grid().width > pl.grid().height, "5 columns of tiles are wider than 3 rows");
+        AttentionPicturesTest.assertLegend(pimg, pl.legend(), "posembed");
+    }
+
+    /** Bad sizes are one-line errors naming the option and what was expected (exit status 2). */
+    @Test
+    void badImageSizesAreOneLineErrors() {
+        Case c = CASES[0];
+        Path caseDir = dir.resolve(c.name());
+        String[][] bad = {
+            {"13x20", "--image-size 13x20", "not a multiple of the checkpoint's patch size 4", "expected e.g. 12x20"},
+            {"12x22", "--image-size 12x22", "not a multiple", "expected e.g. 12x20"},
+            {"12x", "--image-size", "not a size", "expected S"},
+            {"0x8", "--image-size", "<= 0", "expected positive"},
+        };
+        for (String[] b : bad) {
+            CliTest.Result r = CliTest.cli("run", "--backend", "cpu", "--weights",
+                    caseDir.resolve("model.safetensors").toString(), "--input", caseDir.resolve("input.safetensors").toString(),
+                    "--output", dir.resolve("bad.safetensors").toString(), "--image-size", b[0]);
+            assertEquals(Main.EXIT_BAD_INPUT, r.status(), b[0] + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), b[0] + ": " + r.err());
+            for (int k = 1; k < b.length; k++) assertTrue(r.err().contains(b[k]), b[0] + ": " + r.err());
+        }
+        assertTrue(!Files.exists(dir.resolve("bad.safetensors")), "nothing written");
+        // An input of the checkpoint's grid but another size than asked for: named, with the shape expected.
+        CliTest.Result r = CliTest.cli("run", "--backend", "cpu", "--weights", caseDir.resolve("model.safetensors").toString(),
+                "--input", caseDir.resolve("input.safetensors").toString(), "--output", dir.resolve("bad.safetensors").toString(),
+                "--image-size", "20x12");
+        assertEquals(Main.EXIT_BAD_INPUT, r.status(), r.err());
+        // The loader's INFO line about the resize comes first; the error is one line.
+        assertEquals(1, r.err().strip().lines().filter(line -> !line.contains(" INFO ")).count(), r.err());
+        assertTrue(r.err().contains("expected a tensor [B, 3, 20, 12]"), r.err());
+    }
+
+    /** A non-square pos_embed without the config that states its grid is no grid: a one-line error. */
+    @Test
+    void aNonSquareGridNeedsTheConfigThatStatesIt() throws IOException {
+        Path lone = Files.createDirectories(dir.resolve("lone")).resolve("model.safetensors");
+        Files.copy(dir.resolve(CASES[0].name()).resolve("model.safetensors"), lone);
+        CliTest.Result r = CliTest.cli("posembed", "--weights", lone.toString(), "--heads", "3", "--out",
+                dir.resolve("lone.png").toString());
+        assertEquals(Main.EXIT_BAD_INPUT, r.status(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("pos_embed") && r.err().contains("16 tokens")
+                && r.err().contains("image_size [height, width]"), r.err());
+        assertTrue(!Files.exists(dir.resolve("lone.png")));
+    }
 }

@@ -153,6 +153,12 @@ public final class CheckpointLoader {
         if (over.imageHeight() != null) {
             height = over.imageHeight();
             width = over.imageWidth();
+            if (height <= 0 || width <= 0 || height % patch != 0 || width % patch != 0) {
+                throw new CheckpointException(src + ": the image size asked for, " + VitConfig.sizeText(height, width)
+                        + " (height x width), is not a multiple of the checkpoint's patch size " + patch
+                        + " on both sides; expected e.g. " + VitConfig.sizeText(Math.max(1, height / patch) * patch,
+                        Math.max(1, width / patch) * patch));
+            }
         } else if (cfg != null && cfg.imageHeight() != null) {
             height = cfg.imageHeight();
             width = cfg.imageWidth();
