@@ -1,5 +1,6 @@
 package org.vit4j.backend;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -235,6 +236,37 @@ class KernelParityTest {
             CPU.linear(p.c(x4), p.c(w), null, p.c(y4), m4, k4, n4, Epilogue.NONE, null);
             p.dev.linear(p.d(x4), p.d(w), null, p.d(y4), m4, k4, n4, Epilogue.NONE, null);
             p.check(y4, "linear with the weight buffer read as another shape");
+        } finally {
+            p.close();
+        }
+    }
+
+    /**
+     * A weight used again unchanged is not prepared again (issue 16, item 4: no per-pass cost around
+     * the ops): after its first use, later linear calls with the same weight acquire no device buffer
+     * (linear_v5 packs once; its copy is a pool buffer, so a repack would show as an acquire) and give
+     * the same result as the oracle each time.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("gemmBackends")
+    void linearPreparesAnUnchangedWeightOnce(Supplier<Backend> device) {
+        Pair p = new Pair(device.get());
+        try {
+            int m = 29, k = 51, n = 66;
+            int x = p.input(m * k, 1), w = p.input(n * k, 1 / Math.sqrt(k)), b = p.input(n, 0.5);
+            int[] ys = {p.output(m * n), p.output(m * n), p.output(m * n)};
+            CPU.linear(p.c(x), p.c(w), p.c(b), p.c(ys[0]), m, k, n, Epilogue.BIAS, null);
+            p.dev.linear(p.d(x), p.d(w), p.d(b), p.d(ys[0]), m, k, n, Epilogue.BIAS, null);
+            p.check(ys[0], "linear, first use of the weight");
+            org.vit4j.memory.PoolStats first = p.dev.memoryStats();
+            for (int i = 1; i < ys.length; i++) {
+                CPU.linear(p.c(x), p.c(w), p.c(b), p.c(ys[i]), m, k, n, Epilogue.BIAS, null);
+                p.dev.linear(p.d(x), p.d(w), p.d(b), p.d(ys[i]), m, k, n, Epilogue.BIAS, null);
+                p.check(ys[i], "linear, use " + (i + 1) + " of the unchanged weight");
+                org.vit4j.memory.PoolStats now = p.dev.memoryStats();
+                assertEquals(first.hits() + first.misses(), now.hits() + now.misses(),
+                        "buffers acquired by use " + (i + 1) + " of an unchanged weight: " + first + " -> " + now);
+            }
         } finally {
             p.close();
         }
