@@ -1,12 +1,5 @@
 package org.vit4j.backend.cuda;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Locale;
-
 /**
  * The JNI side of the {@code cuda-cpu} driver: {@code libvit4j_cudacpu.so}, built by CMakeLists.txt
  * from native/ with every kernel of kernels/cuda compiled as C++ for the CPU (each CUDA thread a
@@ -19,53 +12,16 @@ import java.util.Locale;
 final class CudaCpuNative {
     private CudaCpuNative() {}
 
-    /** Where the jar holds the library (pom.xml packs build/native/ there). */
-    static final String RESOURCE = "/org/vit4j/native/linux-x86_64/libvit4j_cudacpu.so";
-    /** Where CMake builds it, relative to the working directory (the project root in a checkout). */
-    static final Path BUILT = Path.of("build", "native", "libvit4j_cudacpu.so");
-
-    private static boolean attempted;
-    private static String loadError;
+    private static final NativeLibrary LIBRARY =
+            new NativeLibrary("libvit4j_cudacpu.so", "CMakeLists.txt builds it; the jar packs it from build/native");
 
     /**
      * Loads the library once: the copy in the jar (extracted to a temporary file, since a shared
      * library must be a file to be loaded), else the one CMake built under build/native. Returns
      * null when it is loaded, else why not, in one line; never throws.
      */
-    static synchronized String load() {
-        if (attempted) return loadError;
-        attempted = true;
-        loadError = tryLoad();
-        return loadError;
-    }
-
-    private static String tryLoad() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "");
-        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-            return "libvit4j_cudacpu.so is built for linux-x86_64 only; this is " + os + "-" + arch;
-        }
-        Path file;
-        try (InputStream in = CudaCpuNative.class.getResourceAsStream(RESOURCE)) {
-            if (in != null) {
-                file = Files.createTempFile("libvit4j_cudacpu", ".so");
-                file.toFile().deleteOnExit();
-                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            } else if (Files.isRegularFile(BUILT)) {
-                file = BUILT.toAbsolutePath();
-            } else {
-                return "libvit4j_cudacpu.so not built: it is neither in the jar (" + RESOURCE + ") nor at "
-                        + BUILT.toAbsolutePath() + " (CMakeLists.txt builds it; the jar packs it from build/native)";
-            }
-        } catch (IOException e) {
-            return "cannot extract " + RESOURCE + " to a temporary file: " + e.getMessage();
-        }
-        try {
-            System.load(file.toString());
-        } catch (UnsatisfiedLinkError | SecurityException e) {
-            return "cannot load " + file + ": " + e.getMessage();
-        }
-        return null;
+    static String load() {
+        return LIBRARY.load();
     }
 
     /** Launch flag: run each block's threads in reverse order (a missing barrier shows in one order only). */

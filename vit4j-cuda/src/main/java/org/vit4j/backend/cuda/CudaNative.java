@@ -1,12 +1,6 @@
 package org.vit4j.backend.cuda;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
-import java.util.Locale;
 import org.vit4j.Vit4jException;
 
 /**
@@ -38,10 +32,6 @@ import org.vit4j.Vit4jException;
 final class CudaNative {
     private CudaNative() {}
 
-    /** Where the jar holds the library (pom.xml packs build/native/ there). */
-    static final String RESOURCE = "/org/vit4j/native/linux-x86_64/libvit4j_cuda.so";
-    /** Where CMake builds it, relative to the working directory (the project root in a checkout). */
-    static final Path BUILT = Path.of("build", "native", "libvit4j_cuda.so");
     /** The driver's soname, found by the dynamic loader's usual search. */
     static final String LIBCUDA = "libcuda.so.1";
     /** cuBLAS sonames, newest first: CUDA 13 hosts have only .13, CUDA 12 ones only .12. */
@@ -49,8 +39,8 @@ final class CudaNative {
     /** cuBLASLt sonames, newest first. */
     static final List<String> LIBCUBLASLT = List.of("libcublasLt.so.13", "libcublasLt.so.12");
 
-    private static boolean attempted;
-    private static String loadError;
+    private static final NativeLibrary LIBRARY = new NativeLibrary("libvit4j_cuda.so",
+            "CMakeLists.txt builds it where cuda.h is; the jar packs it from build/native");
     private static Bound<Driver> driver;
     private static Bound<Cublas> cublas;
     private static Bound<CublasLt> cublasLt;
@@ -68,40 +58,8 @@ final class CudaNative {
      * Loads libvit4j_cuda.so once: the copy in the jar (extracted to a temporary file), else the one
      * CMake built under build/native. Returns null when it is loaded, else why not; never throws.
      */
-    static synchronized String load() {
-        if (attempted) return loadError;
-        attempted = true;
-        loadError = tryLoad();
-        return loadError;
-    }
-
-    private static String tryLoad() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "");
-        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-            return "libvit4j_cuda.so is built for linux-x86_64 only; this is " + os + "-" + arch;
-        }
-        Path file;
-        try (InputStream in = CudaNative.class.getResourceAsStream(RESOURCE)) {
-            if (in != null) {
-                file = Files.createTempFile("libvit4j_cuda", ".so");
-                file.toFile().deleteOnExit();
-                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            } else if (Files.isRegularFile(BUILT)) {
-                file = BUILT.toAbsolutePath();
-            } else {
-                return "libvit4j_cuda.so not built: it is neither in the jar (" + RESOURCE + ") nor at "
-                        + BUILT.toAbsolutePath() + " (CMakeLists.txt builds it where cuda.h is; the jar packs it from build/native)";
-            }
-        } catch (IOException e) {
-            return "cannot extract " + RESOURCE + " to a temporary file: " + e.getMessage();
-        }
-        try {
-            System.load(file.toString());
-        } catch (UnsatisfiedLinkError | SecurityException e) {
-            return "cannot load " + file + ": " + e.getMessage();
-        }
-        return null;
+    static String load() {
+        return LIBRARY.load();
     }
 
     // ---- the driver --------------------------------------------------------------------------------
