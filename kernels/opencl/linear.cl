@@ -66,6 +66,15 @@ long out_index(int m, int n, int M, int N, int tokens, int heads) {
     return ((((long) which * batch + b) * heads + h) * tokens + t) * hd + e;
 }
 
+// Whether output columns n0 .. n0 + width - 1 of a row are adjacent in memory (row-major, or within
+// one head in the QKV layout), so that one vector store at out_index(m, n0, ...) writes them.
+bool out_contiguous(int n0, int width, int N, int heads) {
+    if (n0 + width > N) return false;
+    if (heads == 0) return true;
+    int hd = N / 3 / heads;
+    return n0 % hd + width <= hd;
+}
+
 float apply_epilogue(float acc, __global const store_t* bias, __global const store_t* residual, long at, int n) {
 #if EPILOGUE >= EPI_BIAS
     acc += ld1(n, bias);
@@ -337,19 +346,7 @@ __kernel void linear_v4(__global const store_t* A, __global const store_t* W, __
             for (int j = 0; j < GEMM_V4_RN; j++) tail[i][j] = fma(ld1(k, a[i]), ld1(k, w[j]), tail[i][j]);
     }
 
-    // Column part of the output offset, and whether the RN columns are contiguous there.
-    long col0;
-    bool contiguous = n0 + GEMM_V4_RN <= N;
-    int D = 0, hd = 0;
-    if (heads == 0) {
-        col0 = n0;
-    } else {
-        D = N / 3;
-        hd = D / heads;
-        int which = n0 / D, h = (n0 % D) / hd, e = n0 % hd;
-        col0 = (((long) which * (M / tokens) * heads + h) * tokens) * hd + e;
-        contiguous = contiguous && e + GEMM_V4_RN <= hd;
-    }
+    bool contiguous = out_contiguous(n0, GEMM_V4_RN, N, heads);
 
     floatR v[GEMM_V4_RM];
 #pragma unroll
@@ -392,7 +389,7 @@ __kernel void linear_v4(__global const store_t* A, __global const store_t* W, __
         for (int i = 0; i < GEMM_V4_RM; i++) {
             int m = m0 + i;
             if (m >= M) break;
-            long at = (heads == 0 ? (long) m * N : (long) (m / tokens) * tokens * D + (long) (m % tokens) * hd) + col0;
+            long at = out_index(m, n0, M, N, tokens, heads);
 #if EPILOGUE == EPI_BIAS_RESIDUAL
             v[i] += ldR(0, residual + at); // read before the store: residual may be C
 #endif
@@ -472,19 +469,7 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
         }
     }
 
-    // Column part of the output offset, and whether the NR columns are contiguous there.
-    long col0;
-    bool contiguous = n0 + GEMM_V5_NR <= N;
-    int D = 0, hd = 0;
-    if (heads == 0) {
-        col0 = n0;
-    } else {
-        D = N / 3;
-        hd = D / heads;
-        int which = n0 / D, h = (n0 % D) / hd, e = n0 % hd;
-        col0 = (((long) which * (M / tokens) * heads + h) * tokens) * hd + e;
-        contiguous = contiguous && e + GEMM_V5_NR <= hd;
-    }
+    bool contiguous = out_contiguous(n0, GEMM_V5_NR, N, heads);
     if (contiguous) {
 #if EPILOGUE >= EPI_BIAS
 #pragma unroll
@@ -498,7 +483,7 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
         for (int i = 0; i < GEMM_V5_MR; i++) {
             int m = m0 + i;
             if (m >= M) break;
-            long at = (heads == 0 ? (long) m * N : (long) (m / tokens) * tokens * D + (long) (m % tokens) * hd) + col0;
+            long at = out_index(m, n0, M, N, tokens, heads);
 #pragma unroll
             for (int j = 0; j < V5_NV; j++) {
                 floatV5 v = acc[i][j];
