@@ -1,13 +1,30 @@
 // The few cuBLAS declarations libvit4j_cuda.so uses, written here because the build machine has no
 // cuBLAS headers (and must not need them: the library is dlopen'ed at run time, whichever of
-// libcublas.so.13 / .12 the host has). Everything below is from NVIDIA's documented API, the cuBLAS
-// Library User Guide (docs.nvidia.com/cuda/cublas): section 2.2 "cuBLAS Datatypes Reference"
-// (cublasStatus_t, cublasOperation_t, cublasComputeType_t, cublasGemmAlgo_t, cublasHandle_t), the
-// cudaDataType_t table of section 2.3 (library_types.h of the toolkit), and the prototypes of
-// cublasCreate / cublasDestroy / cublasSetStream / cublasSetWorkspace (2.4, "Helper Function
-// Reference"; exported with the _v2 suffix since cuBLAS 4) and cublasGemmEx (2.8, "BLAS-like
-// Extension"). The numeric values are ABI and stable across cuBLAS 11, 12 and 13. The opaque handle
-// is declared as a pointer to an incomplete struct, as cublas_api.h does.
+// libcublas.so.13 / .12 the host has). The opaque handles are pointers to incomplete structs, as
+// cublas_api.h / cublasLt.h declare them; enums are passed as int (the C ABI of an enum whose values
+// fit in int).
+//
+// Where each number comes from. Every value below was read in NVIDIA's own header text, in two
+// toolkits, and is the same in both (checked 2026-12-02):
+//   [12.6] github.com/zspace/system.cuda-12.6 @ b3d92c837713 (a copy of the CUDA 12.6.3 toolkit):
+//          include/cublas_api.h (CUBLAS_VER 12.6.4), include/cublasLt.h, include/library_types.h;
+//   [13.x] github.com/wesleyrparsons/WesChat12 @ b3f9792235a6 (vendored cuBLAS headers):
+//          cublas_api.h (CUBLAS_VER 13.4.0), cublasLt.h;
+//   [lt]   library_types.h of the CUDA 13.0 toolkit this builds with (next to cuda.h): the
+//          cudaDataType_t values are also static_assert'ed against it in vit4j_cuda.cpp at every build.
+// Groups: cublasStatus_t, cublasOperation_t, cublasComputeType_t, cublasGemmAlgo_t and the prototypes
+// of cublasCreate_v2 / cublasDestroy_v2 / cublasSetStream_v2 / cublasSetWorkspace_v2 /
+// cublasGemmEx / cublasGetStatusName: cublas_api.h [12.6] [13.x]. cudaDataType_t: library_types.h
+// [12.6] [lt]. cublasLtMatmulDescAttributes_t, cublasLtEpilogue_t, cublasLtMatmulPreferenceAttributes_t
+// (with the attribute value types the header's comments give: int32_t, uint32_t, const void*,
+// uint64_t), cublasLtMatmulAlgo_t (uint64_t data[8]), cublasLtMatmulHeuristicResult_t (algo,
+// size_t workspaceSize, cublasStatus_t state, float wavesCount, int reserved[4]) and the cuBLASLt
+// prototypes: cublasLt.h [12.6] [13.x]. CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE is 26 in both headers (after
+// FAST_ACCUM = 25); the public binding that says 24 (Modular's max/kernels/src/_cublas/cublaslt.mojo,
+// an older revision) is wrong, and a later revision of that file says 26. CUDA 11.x's cublasLt.h (as
+// vendored by ggerganov/llama.cpp @ f555db44, include/cuda/cublasLt.h) has no BIAS_DATA_TYPE at all;
+// we bind only .12 and .13. The cuBLAS Library User Guide (docs.nvidia.com/cuda/cublas) documents the
+// same names; the numbers are the headers'. Nothing here is unconfirmed.
 #ifndef VIT4J_CUBLAS_DECL_H
 #define VIT4J_CUBLAS_DECL_H
 
@@ -54,10 +71,7 @@ typedef int (*vit4j_cublasGemmEx_t)(vit4j_cublasHandle_t handle, int transa, int
                                     int algo);                                           // cublasGemmEx
 typedef const char* (*vit4j_cublasGetStatusName_t)(int status);                          // cublasGetStatusName (11.4.2+)
 
-// ---- cuBLASLt (libcublasLt.so.13 / .12): the cuBLAS Library User Guide, section 3 "Using the cuBLASLt
-// API": 3.3 "cuBLASLt Datatypes Reference" (cublasLtEpilogue_t, cublasLtMatmulDescAttributes_t,
-// cublasLtMatmulPreferenceAttributes_t, cublasLtMatmulAlgo_t: 8 x uint64_t, and
-// cublasLtMatmulHeuristicResult_t) and 3.4 "cuBLASLt API Reference" (the prototypes below).
+// ---- cuBLASLt (libcublasLt.so.13 / .12): from cublasLt.h [12.6] [13.x] (see the top of this file).
 typedef struct vit4j_cublasLtContext* vit4j_cublasLtHandle_t;
 typedef struct vit4j_cublasLtMatmulDescOpaque* vit4j_cublasLtMatmulDesc_t;
 typedef struct vit4j_cublasLtMatrixLayoutOpaque* vit4j_cublasLtMatrixLayout_t;

@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <jni.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +23,22 @@
 #include <vector>
 
 #include "cublas_decl.h"
+
+// cudaDataType_t from the toolkit's own library_types.h (it sits next to cuda.h in every toolkit), so
+// that cublas_decl.h's copies of these numbers cannot be wrong without the build failing.
+#if __has_include(<library_types.h>)
+#include <library_types.h>
+static_assert((int) VIT4J_CUDA_R_32F == (int) CUDA_R_32F, "cudaDataType_t CUDA_R_32F");
+static_assert((int) VIT4J_CUDA_R_16F == (int) CUDA_R_16F, "cudaDataType_t CUDA_R_16F");
+static_assert((int) VIT4J_CUDA_R_16BF == (int) CUDA_R_16BF, "cudaDataType_t CUDA_R_16BF");
+#endif
+// cublasLtMatmulHeuristicResult_t as cublasLt.h lays it out (12.6 and 13.x): cuBLASLt writes whole
+// results into our array, so a size or offset off by one field would corrupt the stack.
+static_assert(sizeof(vit4j_cublasLtMatmulAlgo_t) == 64, "cublasLtMatmulAlgo_t is uint64_t data[8]");
+static_assert(offsetof(vit4j_cublasLtMatmulHeuristicResult_t, workspaceSize) == 64, "heuristic result: workspaceSize");
+static_assert(offsetof(vit4j_cublasLtMatmulHeuristicResult_t, state) == 72, "heuristic result: state");
+static_assert(offsetof(vit4j_cublasLtMatmulHeuristicResult_t, wavesCount) == 76, "heuristic result: wavesCount");
+static_assert(sizeof(vit4j_cublasLtMatmulHeuristicResult_t) == 96, "cublasLtMatmulHeuristicResult_t is 96 bytes");
 
 namespace {
 
