@@ -175,6 +175,7 @@ static inline float hsum_k(float8 v) {
 #endif
 #define ldK CAT(ld, ATTN_CPU_KB)         // K^T (store_t) -> floatK
 #define vstoreK CAT(vstore, ATTN_CPU_KB) // private float arrays
+#define vloadK CAT(vload, ATTN_CPU_KB)
 
 // Vectors along the head dim: ATTN_CPU_VW divides HD (the host picks it), 1 means scalars.
 #if ATTN_CPU_VW == 1
@@ -317,6 +318,124 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Version 4, CPU shape for wide vector units (ATTN_VARIANT = 4; the default where the device's native
+// float width is 16, AVX-512): the scores are materialised, one block of rows at a time, so that both
+// matmuls run as the register-blocked outer products linear_v5 uses, and the softmax runs once per
+// row instead of once per key block.
+//   attention_v3_kt first (K^T [B*H, HD, tpad], tpad = T rounded up to KB), then each work-item owns
+//   ATTN_V4_QR query rows of one (b, h):
+//   1. S = Q K^T * scale * log2(e) into a private block s[QR][ATTN_V4_TMAX] (at T = 197: 6 x 208
+//      floats, 5 KiB, in L1): key chunks of ATTN_V4_NK vectors of KB keys; per e, NK loads of K^T and
+//      QR broadcasts of q feed QR * NK FMAs (6 x 4 = 24 zmm accumulators), then a 1-vector tail.
+//      Padding keys (past T) get -inf.
+//   2. Per row: the max, p = exp2(s - max) in place (vector exp2 on KB keys at a time), their sum.
+//      No running max and no rebasing: the whole row is there (v3 needed both because it streams).
+//   3. O = P V: per key j, HD / VW vectors of V's row j (loaded once for all QR rows) times p[r][j]
+//      broadcast: QR * HD / VW accumulators (6 x 4 = 24 zmm at hd 64), scaled by 1 / sum at the store.
+//   Per work-item at T = 197, hd = 64: 4,992 + 4,728 FMAs against 6 x 13 vector exp2: the matmuls
+//   dominate, where v3 spent about as much on its per-block softmax as on either matmul.
+//   ATTN_V4_TMAX (a build define, >= tpad) sizes the block; the host builds one program per TMAX.
+//   global = B*H*ceil(T/QR) rounded up to ATTN_CPU_WG, local = ATTN_CPU_WG.
+#ifdef ATTN_V4_TMAX
+#define QR4 ATTN_V4_QR
+#define NK4 ATTN_V4_NK
+
+// Scores of NK_ key vectors starting at key kc for the QR4 rows: acc[r][n] over e, stored scaled.
+#define V4_SCORE_CHUNK(NK_)                                                                            \
+    {                                                                                                  \
+        floatK a[QR4][NK_];                                                                            \
+        _Pragma("unroll") for (int r = 0; r < QR4; r++)                                                \
+        _Pragma("unroll") for (int n = 0; n < NK_; n++) a[r][n] = (floatK) 0.0f;                       \
+        __global const store_t* kp = k + kc;                                                           \
+        _Pragma("unroll 4") for (int e = 0; e < HD; e++) {                                             \
+            floatK kv[NK_];                                                                            \
+            _Pragma("unroll") for (int n = 0; n < NK_; n++) kv[n] = ldK(n, kp + (long) e * tpad);      \
+            _Pragma("unroll") for (int r = 0; r < QR4; r++) {                                          \
+                const floatK qe = (floatK) qf[r][e];                                                   \
+                _Pragma("unroll") for (int n = 0; n < NK_; n++) a[r][n] = fma(qe, kv[n], a[r][n]);     \
+            }                                                                                          \
+        }                                                                                              \
+        _Pragma("unroll") for (int r = 0; r < QR4; r++)                                                \
+        _Pragma("unroll") for (int n = 0; n < NK_; n++) vstoreK(a[r][n] * scale2, 0, &s[r][kc + n * KB]); \
+    }
+
+__kernel void attention_v4(__global const store_t* qkv, __global const store_t* kt, __global store_t* out,
+                           int batch, int tokens, int heads, int tpad, float scale) {
+    const int groups = (tokens + QR4 - 1) / QR4;
+    const int gid = get_global_id(0);
+    if (gid >= batch * heads * groups) return;
+    const int bh = gid / groups, t0 = (gid % groups) * QR4;
+    const int b = bh / heads, h = bh % heads;
+    const long plane = (long) batch * heads * tokens * HD;
+    __global const store_t* k = kt + (long) bh * HD * tpad;
+    __global const store_t* v = qkv + 2 * plane + (long) bh * tokens * HD;
+    // The rows as floats, converted once (see attention_v3); rows past the end recomputed, not stored.
+    float qf[QR4][HD];
+#pragma unroll
+    for (int r = 0; r < QR4; r++) {
+        __global const store_t* q = qkv + ((long) bh * tokens + min(t0 + r, tokens - 1)) * HD;
+#pragma unroll
+        for (int e = 0; e < HD; e++) qf[r][e] = ld1(e, q);
+    }
+    const float scale2 = scale * M_LOG2E_F; // softmax in base 2, as in v3
+
+    // 1. scores
+    float s[QR4][ATTN_V4_TMAX];
+    int kc = 0;
+    for (; kc + NK4 * KB <= tpad; kc += NK4 * KB) V4_SCORE_CHUNK(NK4)
+    for (; kc < tpad; kc += KB) V4_SCORE_CHUNK(1)
+    if (tokens < tpad) { // mask the padding keys of the last vector
+        const int last = tpad - KB;
+#pragma unroll
+        for (int r = 0; r < QR4; r++) {
+            floatK x = vloadK(0, &s[r][last]);
+            vstoreK(select(x, (floatK) (-INFINITY), LANES_K >= (intK) (tokens - last)), 0, &s[r][last]);
+        }
+    }
+
+    // 2. softmax numerators and sums, row by row
+    float inv[QR4];
+#pragma unroll
+    for (int r = 0; r < QR4; r++) {
+        floatK mx = (floatK) (-INFINITY);
+        for (int c = 0; c < tpad; c += KB) mx = fmax(mx, vloadK(0, &s[r][c]));
+        const float m = hmax_k(mx);
+        floatK l = (floatK) 0.0f;
+        for (int c = 0; c < tpad; c += KB) {
+            const floatK p = exp2(vloadK(0, &s[r][c]) - (floatK) m);
+            l += p;
+            vstoreK(p, 0, &s[r][c]);
+        }
+        inv[r] = 1.0f / hsum_k(l);
+    }
+
+    // 3. P V
+    floatV acc[QR4][NV];
+#pragma unroll
+    for (int r = 0; r < QR4; r++)
+#pragma unroll
+        for (int c = 0; c < NV; c++) acc[r][c] = (floatV) 0.0f;
+    for (int j = 0; j < tokens; j++) {
+        __global const store_t* vr = v + (long) j * HD;
+#pragma unroll
+        for (int c = 0; c < NV; c++) {
+            const floatV vv = ldV(c, vr);
+#pragma unroll
+            for (int r = 0; r < QR4; r++) acc[r][c] = fma((floatV) s[r][j], vv, acc[r][c]);
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < QR4; r++) {
+        if (t0 + r < tokens) {
+            __global store_t* o = out + ((long) b * tokens + t0 + r) * heads * HD + h * HD;
+#pragma unroll
+            for (int c = 0; c < NV; c++) stV(acc[r][c] * inv[r], c, o);
+        }
+    }
+}
+#endif // ATTN_V4_TMAX
 #endif // ATTN_CPU_KB
 #endif // HD
 

@@ -63,6 +63,22 @@ public final class DevicesUnderTest {
         return out;
     }
 
+    /**
+     * {@link #all()} and, where OpenCL is available, the CPU attention kernels the device's defaults do
+     * not pick: attention_v3 (streaming; the default where the native float width is below 16) and
+     * attention_v4 with odd sizes (5 rows a work-item, 3-vector key chunks, 8-key vectors, 3 work-items
+     * a group), so row, chunk and padding edges fall inside a work-item. Only the attention tests use these.
+     */
+    public static List<Named<Supplier<Backend>>> withAttentionVariants() {
+        List<Named<Supplier<Backend>>> out = new ArrayList<>(all());
+        if (new OpenClProvider().probe().available()) {
+            out.add(shared("opencl (attention v3)", () -> OpenClBackend.open(0, Map.of("ATTN_VARIANT", 3), ClDevice.Kind.CPU)));
+            out.add(shared("opencl (attention v4, QR 5, NK 3, KB 8, WG 3)", () -> OpenClBackend.open(0, Map.of(
+                    "ATTN_VARIANT", 4, "ATTN_V4_QR", 5, "ATTN_V4_NK", 3, "ATTN_CPU_KB", 8, "ATTN_CPU_WG", 3), ClDevice.Kind.CPU)));
+        }
+        return out;
+    }
+
     public static List<Named<Supplier<Backend>>> all() {
         List<Named<Supplier<Backend>>> out = new ArrayList<>();
         BackendProvider.Probe cl = new OpenClProvider().probe();

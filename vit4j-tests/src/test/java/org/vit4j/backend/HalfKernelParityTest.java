@@ -293,7 +293,7 @@ class HalfKernelParityTest {
     // ---- attention ----
 
     static Stream<Arguments> attentionShapes() {
-        return cases(KernelParityTest.ATTENTION_SHAPES);
+        return cases(DevicesUnderTest.withAttentionVariants(), KernelParityTest.ATTENTION_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} B={2} T={3} H={4} hd={5}")

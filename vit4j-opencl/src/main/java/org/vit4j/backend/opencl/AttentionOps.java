@@ -8,15 +8,20 @@ import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
 
 /**
- * Flash-style scaled dot-product attention (kernels/opencl/attention.cl). Three variants, chosen by
- * {@link #VARIANT}: the naive v1 baseline, a GPU kernel that tiles K/V through local memory, and a
- * CPU kernel that keeps everything in vector registers (K transposed once into a scratch buffer).
- * The v2/v3 kernels are built per head dim (a -D define), so their loops over it are unrolled, and
- * per storage type; the K^T scratch has the op's storage type (an exact copy of K).
+ * Scaled dot-product attention (kernels/opencl/attention.cl). Four variants, chosen by {@link #VARIANT}:
+ * the naive v1 baseline, a GPU kernel that tiles K/V through local memory (v2), and two CPU kernels
+ * that read K transposed once into a scratch buffer: v3 streams the keys with an online softmax in
+ * vector registers, v4 materialises a block of rows' scores (in private memory) so both matmuls run as
+ * register-blocked outer products (the CPU default where the native float width is 16, AVX-512).
+ * The v2-v4 kernels are built per head dim (a -D define), so their loops over it are unrolled, v4 also
+ * per padded token count, and per storage type; the K^T scratch has the op's storage type (an exact
+ * copy of K).
  */
 final class AttentionOps {
-    static final TuningParam VARIANT = new TuningParam("ATTN_VARIANT", 2, 3,
-            "1 = attention_v1 (naive), 2 = attention_v2 (local-memory tiles), 3 = attention_v3 (vector registers)");
+    static final TuningParam VARIANT = new TuningParam("ATTN_VARIANT", 2, 0,
+            "1 = attention_v1 (naive), 2 = attention_v2 (local-memory tiles), 3 = attention_v3 (streaming, vector"
+                    + " registers), 4 = attention_v4 (scores of a row block materialised); 0 = 4 where the device's native"
+                    + " float width is 16, else 3");
     static final TuningParam WG = new TuningParam("ATTN_WG", 64, 8, "work-group size of attention_v1");
     static final TuningParam GPU_BQ = new TuningParam("ATTN_GPU_BQ", 64, 64,
             "query rows (= work-items) per work-group of attention_v2");
@@ -35,7 +40,15 @@ final class AttentionOps {
             "log2 units a key block's max may exceed attention_v3's running max before l and acc are rebased (0 = every raise)");
     static final TuningParam CPU_VW = new TuningParam("ATTN_CPU_VW", 16, 16,
             "widest vector along the head dim in attention_v3 (the widest power of two <= it dividing hd is used)");
-    static final TuningParam CPU_WG = new TuningParam("ATTN_CPU_WG", 4, 4, "work-group size of attention_v3");
+    static final TuningParam CPU_WG = new TuningParam("ATTN_CPU_WG", 4, 4, "work-group size of attention_v3 and v4");
+    static final TuningParam V4_QR = new TuningParam("ATTN_V4_QR", 6, 6, "most query rows per work-item of attention_v4");
+    static final TuningParam V4_NK = new TuningParam("ATTN_V4_NK", 4, 4,
+            "key vectors (of ATTN_CPU_KB keys) per score chunk of attention_v4");
+    static final TuningParam V4_ACC = new TuningParam("ATTN_V4_ACC", 24, 24,
+            "most accumulator vectors per work-item of attention_v4: rows = min(ATTN_V4_QR, this / max(ATTN_V4_NK,"
+                    + " hd / vw)), so each matmul's accumulators stay in registers (24 of AVX-512's 32)");
+    /** attention_v4 keeps ATTN_V4_QR rows of scores in private memory: past this many (padded) keys v3 runs. */
+    static final int V4_MAX_TOKENS = 1024;
     static final int MAX_HEAD_DIM = 128;
 
     private final ClRuntime rt;
@@ -49,8 +62,8 @@ final class AttentionOps {
      */
     private final Map<ElementType, ClBuffer> scratch = new EnumMap<>(ElementType.class);
 
-    /** The kernels built for one head dim, and the rows per work-item attention_v3 was built with. */
-    private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows) {}
+    /** The kernels built for one head dim (and, for v4, padded token count), and the rows per work-item of v3/v4. */
+    private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows, int version) {}
 
     /** Buffers from the backend's pool. */
     interface Allocator {
@@ -62,12 +75,16 @@ final class AttentionOps {
         this.rt = rt;
         this.allocate = allocate;
         this.tuning = tuning;
-        this.variant = tuning.get(VARIANT);
-        if (variant < 1 || variant > 3) throw new Vit4jException("ATTN_VARIANT must be 1, 2 or 3, got " + variant);
+        int v = tuning.get(VARIANT);
+        if (v < 0 || v > 4) throw new Vit4jException("ATTN_VARIANT must be 0 (the device's), 1, 2, 3 or 4, got " + v);
+        this.variant = v != 0 ? v : rt.device.nativeFloatWidth() >= 16 ? 4 : 3;
         int kb = tuning.get(CPU_KB);
         if (kb != 8 && kb != 16) throw new Vit4jException("ATTN_CPU_KB must be 8 or 16, got " + kb);
         int kn = tuning.get(CPU_KN);
         if (kn < 1 || kn > 4) throw new Vit4jException("ATTN_CPU_KN must be 1 to 4, got " + kn);
+        for (TuningParam p : new TuningParam[] {V4_QR, V4_NK, V4_ACC}) {
+            if (tuning.get(p) < 1) throw new Vit4jException(p.name() + " must be >= 1, got " + tuning.get(p));
+        }
     }
 
     void attention(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
@@ -93,15 +110,28 @@ final class AttentionOps {
 
     private void flash(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
         int bq = tuning.get(GPU_BQ);
-        cl_kernel k = kernels(qkv.dtype(), headDim).flash();
+        cl_kernel k = kernels(qkv.dtype(), headDim, 0).flash();
         rt.launch(k, "attention_v2", new long[] {(tokens + bq - 1L) / bq * bq, (long) batch * heads},
                 new long[] {bq, 1}, qkv, out, batch, tokens, heads, scale);
     }
 
+    /** The attention kernel in force, e.g. "attention_v4 QR=6 NK=4 (v3 past 1024 keys)" (vit4j bench prints it). */
+    String describe() {
+        return switch (variant) {
+            case 4 -> "attention_v4 QR=" + tuning.get(V4_QR) + " NK=" + tuning.get(V4_NK) + " (v3 past " + V4_MAX_TOKENS
+                    + " keys)";
+            case 3 -> "attention_v3 QR=" + tuning.get(CPU_QR);
+            default -> "attention_v" + variant;
+        };
+    }
+
     private void cpu(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
         ElementType type = qkv.dtype();
-        Built k = kernels(type, headDim);
-        int kb = tuning.get(CPU_KB) * tuning.get(CPU_KN), qr = k.rows(), wg = tuning.get(CPU_WG);
+        // v4's keys are padded to one vector, v3's to its key block
+        int kb4 = tuning.get(CPU_KB), tpad4 = (tokens + kb4 - 1) / kb4 * kb4;
+        boolean v4 = variant == 4 && tpad4 <= V4_MAX_TOKENS;
+        Built k = kernels(type, headDim, v4 ? tpad4 : 0);
+        int kb = v4 ? kb4 : tuning.get(CPU_KB) * tuning.get(CPU_KN), qr = k.rows(), wg = tuning.get(CPU_WG);
         int tpad = (tokens + kb - 1) / kb * kb;
         long bh = (long) batch * heads;
         // Scratch K^T, kept between calls (the in-order queue runs a call's attention_v3_kt only after the
@@ -117,7 +147,8 @@ final class AttentionOps {
         }
         rt.launch(k.kt(), "attention_v3_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
         long n = bh * ((tokens + qr - 1) / qr);
-        rt.launch(k.cpu(), "attention_v3", new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
+        String name = v4 ? "attention_v4" : "attention_v3";
+        rt.launch(k.cpu(), name, new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
                 batch, tokens, heads, tpad, scale);
     }
 
@@ -142,20 +173,32 @@ final class AttentionOps {
         scratch.clear();
     }
 
-    /** The kernels for one storage type and head dim (null where the variant needs none). */
-    private Built kernels(ElementType type, int headDim) {
-        return built.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(headDim, hd -> {
+    /**
+     * The kernels for one storage type and head dim (null where the variant needs none); {@code tmax}
+     * &gt; 0: attention_v4's, its private score block sized for that many (padded) keys.
+     */
+    private Built kernels(ElementType type, int headDim, int tmax) {
+        return built.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(headDim * 100_000 + tmax, key -> {
+            int hd = headDim;
             String defines = " -D HD=" + hd;
             if (variant == 2) {
                 String o = defines + tuning.defines(GPU_BQ, GPU_BK);
-                return new Built(rt.kernel("attention", "attention_v2", o, type), null, null, 0);
+                return new Built(rt.kernel("attention", "attention_v2", o, type), null, null, 0, 2);
             }
             int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
             while (hd % vw != 0) vw /= 2;
+            if (tmax > 0) {
+                int nk = tuning.get(V4_NK);
+                int rows = Math.max(1, Math.min(tuning.get(V4_QR), tuning.get(V4_ACC) / Math.max(nk, hd / vw)));
+                String o = defines + tuning.defines(CPU_KB, CPU_KN, CPU_SLACK) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=1"
+                        + " -D ATTN_V4_QR=" + rows + " -D ATTN_V4_NK=" + nk + " -D ATTN_V4_TMAX=" + tmax;
+                return new Built(null, rt.kernel("attention", "attention_v3_kt", o, type),
+                        rt.kernel("attention", "attention_v4", o, type), rows, 4);
+            }
             int rows = Math.max(1, Math.min(tuning.get(CPU_QR), tuning.get(CPU_ACC) / (hd / vw)));
             String o = defines + tuning.defines(CPU_KB, CPU_KN, CPU_SLACK) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
             return new Built(null, rt.kernel("attention", "attention_v3_kt", o, type),
-                    rt.kernel("attention", "attention_v3", o, type), rows);
+                    rt.kernel("attention", "attention_v3", o, type), rows, 3);
         });
     }
 }

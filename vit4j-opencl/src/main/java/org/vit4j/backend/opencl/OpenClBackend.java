@@ -129,10 +129,10 @@ public final class OpenClBackend implements Backend {
         return rt.device.describe();
     }
 
-    /** The linear kernel in force and its sizes ({@link LinearOps#describe}). */
+    /** The linear kernel in force and its sizes ({@link LinearOps#describe}), then the attention kernel's. */
     @Override
     public String kernelChoices() {
-        return gemm.describe();
+        return gemm.describe() + "; " + attention.describe();
     }
 
     /**

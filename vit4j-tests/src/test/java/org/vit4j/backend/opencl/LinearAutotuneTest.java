@@ -44,7 +44,7 @@ class LinearAutotuneTest {
             try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
                 checkLinear(b);
                 String second = b.kernelChoices();
-                assertTrue(second.endsWith(", cached)"), second);
+                assertTrue(second.contains(", cached)"), second);
                 assertEquals(first.substring(0, first.indexOf(" (")), second.substring(0, second.indexOf(" (")),
                         "the cached choice is the measured one");
             }
