@@ -11,11 +11,13 @@
 //
 // Versions (PatchEmbedOps picks one by the tuning value PE_VARIANT; sizes are PE_V<n>_* values):
 //   v1  one output per work-item.                                             the baseline
-//   v2  CPU default: linear_v2's register blocking (RM patches x RN channels  no im2col, no local
+//   v2  CPU (default before v4): linear_v2's register blocking (RM x RN  no im2col, no local
 //       per work-item, vector accumulators) with A read from the image: K is  memory, no barriers
 //       C * P runs of P contiguous pixels, each met by a float{VW} load.
 //   v3  GPU default: linear_v3's local-memory tiles, the patch tile gathered  im2col while staging
 //       from the image as it is staged.
+//   v4  CPU default: linear_v5's outer product over weights packed once into  no im2col, no lane
+//       its panels, one pixel of each of MR patches broadcast per k.          sums, no barriers
 // Every version writes the class-token rows in the same launch.
 // Measured 2026-11-28 on PoCL 3.1, 2 AMD EPYC cores (AVX-512), 224 x 224, P = 16, K = 768,
 // median GFLOP/s (numpy/OpenBLAS GEMM of the same size: ~200):
@@ -132,6 +134,84 @@ __kernel void patch_embed_v2(__global const store_t* image, __global const store
             if (n < dim)
                 st1(s[i][j] + hsumV(acc[i][j]) + ld1(n, bias) + ld1((long) t * dim + n, pos),
                     ((long) b * tokens + t) * dim + n, out);
+        }
+    }
+}
+#endif
+
+// ---- Version 4 (CPU devices): linear_v5's outer product, A gathered from the image ----
+// The weight [dim, C*P*P] is packed once into linear_v5's panels (LinearOps.packed: NR columns,
+// K-major, k = (c * P + dy) * P + dx, the image's own order), so per k a work-item loads NR / VW
+// vectors of the panel and broadcasts one pixel of each of its PE_V4_MR patches: MR * NR / VW vector
+// FMAs (6 x 4 = 24 zmm accumulators on AVX-512), no lane sums. K is walked as C * P runs of P
+// contiguous pixels per patch (the address of a run computed once). The epilogue adds bias and the
+// position embedding on whole vectors. The first row block's work-items write the class-token rows.
+// Rows past the end are clamped to the last patch (recomputed, not stored).
+// global = (ceil(B * Np / MR) rounded up to PE_V4_WGX, ceil(dim / NR)), local = (PE_V4_WGX, 1).
+#ifdef PE_V4_VW
+#define floatP4 CAT(float, PE_V4_VW)
+#define ldP4 CAT(ld, PE_V4_VW)
+#define stP4 CAT(st, PE_V4_VW)
+#define P4_NV (PE_V4_NR / PE_V4_VW)
+#if PE_V4_NR % PE_V4_VW != 0
+#error PE_V4_NR must be a multiple of PE_V4_VW
+#endif
+
+__kernel void patch_embed_v4(__global const store_t* image, __global const store_t* Wp, __global const store_t* bias,
+                             __global const store_t* cls, __global const store_t* pos, __global store_t* out,
+                             int batch, int channels, int height, int width, int patch, int dim) {
+    const int gw = width / patch, np = (height / patch) * gw, tokens = np + 1, M = batch * np;
+    const int m0 = get_global_id(0) * PE_V4_MR, n0 = get_global_id(1) * PE_V4_NR;
+    if (n0 >= dim) return;
+    if (get_global_id(0) == 0) WRITE_CLS_ROWS(n0, PE_V4_NR)
+    if (m0 >= M) return;
+    const int K = channels * patch * patch;
+    __global const store_t* wp = Wp + (long) get_global_id(1) * K * PE_V4_NR;
+    __global const store_t* a[PE_V4_MR];
+#pragma unroll
+    for (int r = 0; r < PE_V4_MR; r++) {
+        const int p = min(m0 + r, M - 1), b = p / np, q = p % np;
+        a[r] = image + ((long) b * channels * height + (q / gw) * patch) * width + (q % gw) * patch;
+    }
+    floatP4 acc[PE_V4_MR][P4_NV];
+#pragma unroll
+    for (int r = 0; r < PE_V4_MR; r++)
+#pragma unroll
+        for (int j = 0; j < P4_NV; j++) acc[r][j] = (floatP4) 0.0f;
+
+    int k = 0;
+    for (int c = 0; c < channels; c++)
+        for (int dy = 0; dy < patch; dy++) {
+            const long run = ((long) c * height + dy) * width; // this pixel run's offset from each patch's corner
+            for (int dx = 0; dx < patch; dx++, k++) {
+                floatP4 w[P4_NV];
+#pragma unroll
+                for (int j = 0; j < P4_NV; j++) w[j] = ldP4(j, wp + (long) k * PE_V4_NR);
+#pragma unroll
+                for (int r = 0; r < PE_V4_MR; r++) {
+                    const floatP4 av = (floatP4) ld1(run + dx, a[r]);
+#pragma unroll
+                    for (int j = 0; j < P4_NV; j++) acc[r][j] = fma(av, w[j], acc[r][j]);
+                }
+            }
+        }
+
+    const bool whole = n0 + PE_V4_NR <= dim;
+#pragma unroll
+    for (int r = 0; r < PE_V4_MR; r++) {
+        const int p = m0 + r;
+        if (p >= M) break;
+        const int b = p / np, t = 1 + p % np;
+        __global store_t* o = out + ((long) b * tokens + t) * dim + n0;
+        __global const store_t* pe = pos + (long) t * dim + n0;
+        if (whole) {
+#pragma unroll
+            for (int j = 0; j < P4_NV; j++) stP4(acc[r][j] + ldP4(j, bias + n0) + ldP4(j, pe), j, o); // one rounding
+        } else {
+            float v[PE_V4_NR];
+#pragma unroll
+            for (int j = 0; j < P4_NV; j++) CAT(vstore, PE_V4_VW)(acc[r][j], j, v);
+            for (int c = 0; c < dim - n0; c++) st1(v[c] + ld1(n0 + c, bias) + ld1(c, pe), c, o);
         }
     }
 }

@@ -79,6 +79,22 @@ public final class DevicesUnderTest {
         return out;
     }
 
+    /**
+     * {@link #all()} and, where OpenCL is available, the CPU patch-embedding kernels the device's
+     * defaults do not pick: patch_embed_v2 and patch_embed_v4 with AVX2-sized vectors and odd sizes (5
+     * patches a work-item, panels of 3 vectors of 8, 3 work-items a group), so patch and channel edges
+     * fall inside a work-item. Only the patch-embedding tests use these.
+     */
+    public static List<Named<Supplier<Backend>>> withPatchEmbedVariants() {
+        List<Named<Supplier<Backend>>> out = new ArrayList<>(all());
+        if (new OpenClProvider().probe().available()) {
+            out.add(shared("opencl (patch embed v2)", () -> OpenClBackend.open(0, Map.of("PE_VARIANT", 2), ClDevice.Kind.CPU)));
+            out.add(shared("opencl (patch embed v4, VW 8, MR 5, NR 24, WGX 3)", () -> OpenClBackend.open(0, Map.of(
+                    "PE_VARIANT", 4, "PE_V4_VW", 8, "PE_V4_MR", 5, "PE_V4_NR", 24, "PE_V4_WGX", 3), ClDevice.Kind.CPU)));
+        }
+        return out;
+    }
+
     public static List<Named<Supplier<Backend>>> all() {
         List<Named<Supplier<Backend>>> out = new ArrayList<>();
         BackendProvider.Probe cl = new OpenClProvider().probe();

@@ -378,7 +378,7 @@ class HalfKernelParityTest {
     // ---- patch embedding ----
 
     static Stream<Arguments> patchEmbedShapes() {
-        return cases(KernelParityTest.PATCH_EMBED_SHAPES);
+        return cases(DevicesUnderTest.withPatchEmbedVariants(), KernelParityTest.PATCH_EMBED_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} {1} B={2} C={3} H={4} W={5} P={6} D={7}")

@@ -387,7 +387,7 @@ class KernelParityTest {
     // ---- patch embedding ----
 
     static Stream<Arguments> patchEmbedShapes() {
-        return cases(PATCH_EMBED_SHAPES);
+        return cases(DevicesUnderTest.withPatchEmbedVariants(), PATCH_EMBED_SHAPES);
     }
 
     @ParameterizedTest(name = "{0} B={1} C={2} H={3} W={4} P={5} D={6}")

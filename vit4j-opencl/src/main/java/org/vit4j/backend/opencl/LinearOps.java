@@ -200,32 +200,37 @@ final class LinearOps {
         return d.substring(0, d.indexOf(" ("));
     }
 
-    private cl_kernel packKernel(ElementType type) {
-        return rt.kernel("linear", "linear_pack_v5", "-D EPILOGUE=0" + defines, type);
+    private ClBuffer packed(ClBuffer w, int n, int k) {
+        return packed(rt, allocate, w, n, k, v5Vw, v5Mr, v5Nr);
     }
 
     /**
-     * The weight [n, k] in linear_v5's panel layout: the copy made earlier if the weight has not been
-     * written since, else a new one (the stale copy closed).
+     * The weight [n, k] in linear_v5's panel layout of width {@code nr} (linear_pack_v5, built with
+     * these sizes): the copy made earlier if the weight has not been written since and has that panel
+     * width, else a new one (the stale copy closed). Shared with patch_embed_v4, whose weight is a
+     * linear's.
      */
-    private ClBuffer packed(ClBuffer w, int n, int k) {
+    static ClBuffer packed(ClRuntime rt, AttentionOps.Allocator allocate, ClBuffer w, int n, int k, int vw, int mr,
+            int nr) {
         Packed p = w.packed;
-        if (p != null && p.writes() == w.writes && p.n() == n && p.k() == k && p.nr() == v5Nr) return p.buffer();
+        if (p != null && p.writes() == w.writes && p.n() == n && p.k() == k && p.nr() == nr) return p.buffer();
         if (p != null) {
             w.packed = null;
             p.buffer().close();
         }
-        long panels = (n + v5Nr - 1) / v5Nr;
-        ClBuffer copy = allocate.allocate(w.dtype(), panels * v5Nr * k);
+        long panels = (n + nr - 1) / nr;
+        ClBuffer copy = allocate.allocate(w.dtype(), panels * nr * k);
         try {
             if (k > 0) { // K = 0: nothing to copy (the kernel never reads the panels)
-                rt.launch(packKernel(w.dtype()), "linear_pack_v5", new long[] {k, panels * v5Nr}, null, w, copy, n, k);
+                cl_kernel pack = rt.kernel("linear", "linear_pack_v5", "-D EPILOGUE=0 -D GEMM_V5_VW=" + vw
+                        + " -D GEMM_V5_MR=" + mr + " -D GEMM_V5_NR=" + nr, w.dtype());
+                rt.launch(pack, "linear_pack_v5", new long[] {k, panels * nr}, null, w, copy, n, k);
             }
         } catch (RuntimeException e) {
             copy.close();
             throw e;
         }
-        w.packed = new Packed(copy, w.writes, n, k, v5Nr);
+        w.packed = new Packed(copy, w.writes, n, k, nr);
         return copy;
     }
 

@@ -63,7 +63,7 @@ public final class OpenClBackend implements Backend {
                     : device.globalMemBytes() > 0 ? device.globalMemBytes() : Long.MAX_VALUE);
             this.elementwise = new ElementwiseOps(rt, tuning);
             this.gemm = new LinearOps(rt, tuning, (type, n) -> (ClBuffer) allocate(type, n));
-            this.patchEmbed = new PatchEmbedOps(rt, tuning);
+            this.patchEmbed = new PatchEmbedOps(rt, tuning, (type, n) -> (ClBuffer) allocate(type, n));
             this.layerNorm = new LayerNormOps(rt, tuning);
             this.attention = new AttentionOps(rt, tuning, (type, n) -> (ClBuffer) allocate(type, n));
             tuning.rejectUnknownOverrides();
@@ -129,10 +129,10 @@ public final class OpenClBackend implements Backend {
         return rt.device.describe();
     }
 
-    /** The linear kernel in force and its sizes ({@link LinearOps#describe}), then the attention kernel's. */
+    /** The linear kernel in force and its sizes ({@link LinearOps#describe}), then the attention and patch-embedding kernels'. */
     @Override
     public String kernelChoices() {
-        return gemm.describe() + "; " + attention.describe();
+        return gemm.describe() + "; " + attention.describe() + "; " + patchEmbed.describe();
     }
 
     /**

@@ -9,12 +9,14 @@ import org.vit4j.backend.PatchEmbedShape;
 
 /**
  * The fused patch-embedding GEMM (kernels/opencl/patch_embed.cl). PE_VARIANT picks the kernel: 1
- * the naive baseline, 2 register-blocked vectors (CPU devices), 3 local-memory tiles (GPUs). Built
- * per storage type on first use.
+ * the naive baseline, 2 register-blocked dot products, 3 local-memory tiles (GPUs), 4 linear_v5's
+ * outer product over the weight packed into its panels (CPU devices; the packed copy is made by
+ * {@link LinearOps#packed} and kept with the weight buffer). Built per storage type on first use.
  */
 final class PatchEmbedOps {
-    static final TuningParam VARIANT = new TuningParam("PE_VARIANT", 3, 2,
-            "patch embedding kernel: 1 naive, 2 register-blocked vectors (CPU), 3 local-memory tiles (GPU)");
+    static final TuningParam VARIANT = new TuningParam("PE_VARIANT", 3, 4,
+            "patch embedding kernel: 1 naive, 2 register-blocked dot products, 3 local-memory tiles (GPU), 4 packed"
+                    + " weights and outer products (CPU)");
 
     static final TuningParam WG = new TuningParam("PE_WG", 16, 8, "work-group side of patch_embed_v1");
 
@@ -31,16 +33,30 @@ final class PatchEmbedOps {
     static final TuningParam V3_RM = new TuningParam("PE_V3_RM", 4, 4, "patch_embed_v3: rows per work-item");
     static final TuningParam V3_RN = new TuningParam("PE_V3_RN", 4, 4, "patch_embed_v3: columns per work-item");
 
+    static final TuningParam V4_VW = new TuningParam("PE_V4_VW", 0, 0,
+            "patch_embed_v4: vector width (4, 8 or 16; 0: the device's native float width)");
+    static final TuningParam V4_MR = new TuningParam("PE_V4_MR", 0, 0,
+            "patch_embed_v4: patches per work-item (0: 6 at vector width 16, 4 below)");
+    static final TuningParam V4_NR = new TuningParam("PE_V4_NR", 0, 0,
+            "patch_embed_v4: channels per work-item = packed panel width, a multiple of PE_V4_VW (0: 4 vectors at"
+                    + " width 16, 3 below)");
+    static final TuningParam V4_WGX = new TuningParam("PE_V4_WGX", 8, 8, "patch_embed_v4: work-items per work-group, down the patches");
+
     private final ClRuntime rt;
+    private final AttentionOps.Allocator allocate;
+    /** patch_embed_v4's resolved sizes, else 0. */
+    private int v4Vw, v4Mr, v4Nr;
     private final Tuning tuning;
     private final int variant;
     private final String name;
     private final String defines;
     private final Map<ElementType, cl_kernel> byType = new EnumMap<>(ElementType.class);
 
-    PatchEmbedOps(ClRuntime rt, Tuning tuning) {
+    /** @param allocate buffers from the backend's pool, for v4's packed weight */
+    PatchEmbedOps(ClRuntime rt, Tuning tuning, AttentionOps.Allocator allocate) {
         this.rt = rt;
         this.tuning = tuning;
+        this.allocate = allocate;
         this.variant = tuning.get(VARIANT);
         this.defines = switch (variant) {
             case 1 -> tuning.defines(WG);
@@ -59,9 +75,30 @@ final class PatchEmbedOps {
                 }
                 yield tuning.defines(V3_TM, V3_TN, V3_TK, V3_RM, V3_RN);
             }
-            default -> throw new Vit4jException("PE_VARIANT must be 1, 2 or 3, not " + variant);
+            case 4 -> {
+                int vw = tuning.get(V4_VW);
+                if (vw == 0) vw = Integer.highestOneBit(Math.max(4, Math.min(16, rt.device.nativeFloatWidth())));
+                if (vw != 4 && vw != 8 && vw != 16) throw new Vit4jException("PE_V4_VW must be 4, 8 or 16 (or 0: the device's), not " + vw);
+                int mr = tuning.get(V4_MR) != 0 ? tuning.get(V4_MR) : vw >= 16 ? 6 : 4;
+                int nr = tuning.get(V4_NR) != 0 ? tuning.get(V4_NR) : (vw >= 16 ? 4 : 3) * vw;
+                if (mr <= 0 || nr <= 0 || nr % vw != 0) {
+                    throw new Vit4jException("PE_V4_MR must be positive and PE_V4_NR a positive multiple of PE_V4_VW ("
+                            + vw + "), not " + mr + " and " + nr);
+                }
+                positive(V4_WGX);
+                v4Vw = vw;
+                v4Mr = mr;
+                v4Nr = nr;
+                yield " -D PE_V4_VW=" + vw + " -D PE_V4_MR=" + mr + " -D PE_V4_NR=" + nr;
+            }
+            default -> throw new Vit4jException("PE_VARIANT must be 1, 2, 3 or 4, not " + variant);
         };
         this.name = "patch_embed_v" + variant;
+    }
+
+    /** The kernel in force, e.g. "patch_embed_v4 VW=16 MR=6 NR=64" (vit4j bench prints it). */
+    String describe() {
+        return variant == 4 ? name + " VW=" + v4Vw + " MR=" + v4Mr + " NR=" + v4Nr : name;
     }
 
     private void positive(TuningParam... ps) {
@@ -89,6 +126,12 @@ final class PatchEmbedOps {
                 int rm = tuning.get(V2_RM), rn = tuning.get(V2_RN), wgx = tuning.get(V2_WGX), wgy = tuning.get(V2_WGY);
                 global = new long[] {roundUp((s.dim() + rn - 1) / rn, wgx), roundUp((patches + rm - 1) / rm, wgy)};
                 local = new long[] {wgx, wgy};
+            }
+            case 4 -> {
+                int wgx = tuning.get(V4_WGX);
+                w = LinearOps.packed(rt, allocate, w, s.dim(), s.channels() * s.patch() * s.patch(), v4Vw, v4Mr, v4Nr);
+                global = new long[] {roundUp((patches + v4Mr - 1) / v4Mr, wgx), (s.dim() + v4Nr - 1) / v4Nr};
+                local = new long[] {wgx, 1};
             }
             default -> {
                 int tm = tuning.get(V3_TM), tn = tuning.get(V3_TN);
