@@ -11,7 +11,7 @@
 # rounds), img/s, vit4j's speed relative to each peer, and each peer's logits against vit4j's (relative L2
 # difference, top-1 agreement).
 #   bench/compare.sh [MODEL] [BATCH] [BACKEND]     (defaults: vit-s16 8 opencl; THREADS=2, ROUNDS=2)
-# Writes everything it prints to bench/results/<date>-compare-<model>-b<batch>.txt and a JSON beside it.
+# Writes everything it prints to bench/results/<date>-compare-<model>-b<batch>[-<TAG>].txt and a JSON beside it.
 # Needs Debian's python3-torch, python3-torchvision, libopenblas0-openmp (installed if missing), a JDK 17
 # and Maven (for vit4j's jar and onnxruntime's). The `onnx` Python package is not needed.
 set -euo pipefail
@@ -37,6 +37,7 @@ fi
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 out=bench/results/$(date -u +%Y-%m-%d)-compare-$model-b$batch
 [ "$backend" = opencl ] || out=$out-$backend
+[ -z "${TAG:-}" ] || out=$out-$TAG # TAG=quiet etc.: a second run of the day keeps the first one's file
 mkdir -p bench/results
 # vit4j's jar: built now if the sources changed (outside the timed part), then copied so that every round
 # runs the same jar even if someone edits the sources meanwhile.
