@@ -336,7 +336,8 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
 //      broadcast: QR * HD / VW accumulators (6 x 4 = 24 zmm at hd 64), scaled by 1 / sum at the store.
 //   Per work-item at T = 197, hd = 64: 4,992 + 4,728 FMAs against 6 x 13 vector exp2: the matmuls
 //   dominate, where v3 spent about as much on its per-block softmax as on either matmul.
-//   ATTN_V4_TMAX (a build define, >= tpad) sizes the block; the host builds one program per TMAX.
+//   ATTN_V4_TMAX (a build define, >= tpad) sizes the block; the host rounds it up to 64 keys and builds
+//   one program per TMAX (the loops run to the call's tpad).
 //   global = B*H*ceil(T/QR) rounded up to ATTN_CPU_WG, local = ATTN_CPU_WG.
 #ifdef ATTN_V4_TMAX
 #define QR4 ATTN_V4_QR

@@ -130,7 +130,8 @@ final class AttentionOps {
         // v4's keys are padded to one vector, v3's to its key block
         int kb4 = tuning.get(CPU_KB), tpad4 = (tokens + kb4 - 1) / kb4 * kb4;
         boolean v4 = variant == 4 && tpad4 <= V4_MAX_TOKENS;
-        Built k = kernels(type, headDim, v4 ? tpad4 : 0);
+        // v4's private score block is sized in steps of 64 keys, so nearby token counts share a program
+        Built k = kernels(type, headDim, v4 ? (tpad4 + 63) / 64 * 64 : 0);
         int kb = v4 ? kb4 : tuning.get(CPU_KB) * tuning.get(CPU_KN), qr = k.rows(), wg = tuning.get(CPU_WG);
         int tpad = (tokens + kb - 1) / kb * kb;
         long bh = (long) batch * heads;
