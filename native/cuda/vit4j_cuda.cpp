@@ -189,6 +189,28 @@ jstring reason(JNIEnv* env, const std::string& why) {
     return env->NewStringUTF(why.c_str());
 }
 
+/**
+ * What cublasLtMatmul needs for one problem, made once and reused for every call with the same
+ * problem (CublasGemm keeps them per shape, types, epilogue and stream for the life of its handle):
+ * the matmul descriptor, the four matrix layouts and the heuristic's algorithm. Only the bias pointer
+ * changes between calls; it is set on the descriptor at each call (a host-side attribute write).
+ */
+struct LtPlan {
+    vit4j_cublasLtMatmulDesc_t desc = nullptr;
+    vit4j_cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr, ld = nullptr;
+    vit4j_cublasLtMatmulAlgo_t algo;
+    bool bias = false;
+};
+
+/** Destroys what {@code p} holds (statuses ignored: nothing useful can be done with them) and p itself. */
+void destroyPlan(const CublasLt& b, LtPlan* p) {
+    for (vit4j_cublasLtMatrixLayout_t l : {p->la, p->lb, p->lc, p->ld}) {
+        if (l != nullptr) b.layoutDestroy(l);
+    }
+    if (p->desc != nullptr) b.descDestroy(p->desc);
+    delete p;
+}
+
 } // namespace
 
 extern "C" {
@@ -521,19 +543,21 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_cublasLtDestroy(JN
 }
 
 /**
- * cublasLtMatmul D = alpha op(A) op(B) + beta C (+ bias[row], broadcast over the columns, where
- * {@code bias} is not 0: CUBLASLT_EPILOGUE_BIAS), column-major as cuBLAS sees it; C and D of type
- * ctype (and the bias too), alpha and beta host floats (scale type fp32). The descriptors are made for
- * this call and destroyed after it; the algorithm is cuBLASLt's first heuristic pick within
- * {@code workspaceBytes} of the given workspace (so it never allocates).
+ * The plan of cublasLtMatmul D = alpha op(A) op(B) + beta C (+ bias[row], broadcast over the columns,
+ * where {@code bias} is not 0: CUBLASLT_EPILOGUE_BIAS), column-major as cuBLAS sees it; C and D of type
+ * ctype (and the bias too), alpha and beta host floats (scale type fp32). The algorithm is cuBLASLt's
+ * first heuristic pick within {@code workspaceBytes} (so it never allocates). {@code bias} is the
+ * first call's bias pointer: the heuristic reads its value for the alignment it may assume (cublasLt.h,
+ * CUBLASLT_MATMUL_DESC_BIAS_POINTER), so the plan is good for biases at least as aligned. Returns the
+ * plan, or throws naming the step that failed, with nothing left allocated.
  */
-JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_ltMatmul(
-        JNIEnv* env, jclass, jlong lib, jlong handle, jint transa, jint transb, jint m, jint n, jint k, jfloat alpha,
-        jlong a, jint atype, jint lda, jlong bm, jint btype, jint ldb, jfloat beta, jlong c, jint ctype, jint ldc, jlong d,
-        jint ldd, jint compute, jlong bias, jlong workspace, jlong workspaceBytes, jlong stream) {
+JNIEXPORT jlong JNICALL Java_org_vit4j_backend_cuda_CudaNative_ltPlanCreate(
+        JNIEnv* env, jclass, jlong lib, jlong handle, jint transa, jint transb, jint m, jint n, jint k, jint atype, jint lda,
+        jint btype, jint ldb, jint ctype, jint ldc, jint ldd, jint compute, jlong bias, jlong workspaceBytes) {
     const CublasLt& b = *(CublasLt*) (uintptr_t) lib;
-    vit4j_cublasLtMatmulDesc_t desc = nullptr;
-    vit4j_cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr, ld = nullptr;
+    LtPlan* p = new LtPlan();
+    p->bias = bias != 0;
+    std::memset(&p->algo, 0, sizeof p->algo);
     vit4j_cublasLtMatmulPreference_t pref = nullptr;
     std::string failed;
     int s = VIT4J_CUBLAS_STATUS_SUCCESS;
@@ -552,45 +576,77 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_ltMatmul(
     std::memset(&result, 0, sizeof result);
     int found = 0;
     // op(A) is m x k and op(B) k x n: A is stored m x k (N) or k x m (T), B k x n (N) or n x k (T).
-    if (step("cublasLtMatmulDescCreate", b.descCreate(&desc, compute, VIT4J_CUDA_R_32F))
-        && step("cublasLtMatmulDescSetAttribute(TRANSA)", b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta))
-        && step("cublasLtMatmulDescSetAttribute(TRANSB)", b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb))
+    if (step("cublasLtMatmulDescCreate", b.descCreate(&p->desc, compute, VIT4J_CUDA_R_32F))
+        && step("cublasLtMatmulDescSetAttribute(TRANSA)", b.descSet(p->desc, VIT4J_CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta))
+        && step("cublasLtMatmulDescSetAttribute(TRANSB)", b.descSet(p->desc, VIT4J_CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb))
         && step("cublasLtMatmulDescSetAttribute(EPILOGUE)",
-                b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue))
+                b.descSet(p->desc, VIT4J_CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue))
         && (bias == 0
             || (step("cublasLtMatmulDescSetAttribute(BIAS_POINTER)",
-                     b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasPtr, sizeof biasPtr))
+                     b.descSet(p->desc, VIT4J_CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasPtr, sizeof biasPtr))
                 && step("cublasLtMatmulDescSetAttribute(BIAS_DATA_TYPE)",
-                        b.descSet(desc, VIT4J_CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &biasType, sizeof biasType))))
+                        b.descSet(p->desc, VIT4J_CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &biasType, sizeof biasType))))
         && step("cublasLtMatrixLayoutCreate(A)",
-                b.layoutCreate(&la, atype, transa == VIT4J_CUBLAS_OP_N ? m : k, transa == VIT4J_CUBLAS_OP_N ? k : m, lda))
+                b.layoutCreate(&p->la, atype, transa == VIT4J_CUBLAS_OP_N ? m : k, transa == VIT4J_CUBLAS_OP_N ? k : m, lda))
         && step("cublasLtMatrixLayoutCreate(B)",
-                b.layoutCreate(&lb, btype, transb == VIT4J_CUBLAS_OP_N ? k : n, transb == VIT4J_CUBLAS_OP_N ? n : k, ldb))
-        && step("cublasLtMatrixLayoutCreate(C)", b.layoutCreate(&lc, ctype, m, n, ldc))
-        && step("cublasLtMatrixLayoutCreate(D)", b.layoutCreate(&ld, ctype, m, n, ldd))
+                b.layoutCreate(&p->lb, btype, transb == VIT4J_CUBLAS_OP_N ? k : n, transb == VIT4J_CUBLAS_OP_N ? n : k, ldb))
+        && step("cublasLtMatrixLayoutCreate(C)", b.layoutCreate(&p->lc, ctype, m, n, ldc))
+        && step("cublasLtMatrixLayoutCreate(D)", b.layoutCreate(&p->ld, ctype, m, n, ldd))
         && step("cublasLtMatmulPreferenceCreate", b.prefCreate(&pref))
         && step("cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)",
                 b.prefSet(pref, VIT4J_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes, sizeof wsBytes))
         && step("cublasLtMatmulAlgoGetHeuristic",
-                b.heuristic((vit4j_cublasLtHandle_t) (uintptr_t) handle, desc, la, lb, lc, ld, pref, 1, &result, &found))) {
-        if (found < 1) {
-            s = VIT4J_CUBLAS_STATUS_NOT_SUPPORTED;
-            failed = "cublasLtMatmulAlgoGetHeuristic (no algorithm)";
-        } else {
-            float al = alpha, be = beta;
-            step("cublasLtMatmul",
-                 b.matmul((vit4j_cublasLtHandle_t) (uintptr_t) handle, desc, &al, (const void*) (uintptr_t) a, la,
-                          (const void*) (uintptr_t) bm, lb, &be, (const void*) (uintptr_t) c, lc, (void*) (uintptr_t) d,
-                          ld, &result.algo, (void*) (uintptr_t) workspace, (size_t) workspaceBytes,
-                          (vit4j_cudaStream_t) (uintptr_t) stream));
+                b.heuristic((vit4j_cublasLtHandle_t) (uintptr_t) handle, p->desc, p->la, p->lb, p->lc, p->ld, pref, 1, &result,
+                            &found))
+        && found < 1) {
+        s = VIT4J_CUBLAS_STATUS_NOT_SUPPORTED;
+        failed = "cublasLtMatmulAlgoGetHeuristic (no algorithm)";
+    }
+    // The preference only feeds the heuristic: it is not kept.
+    if (pref != nullptr) b.prefDestroy(pref);
+    if (s != VIT4J_CUBLAS_STATUS_SUCCESS) {
+        destroyPlan(b, p);
+        throwJava(env, "cuda: " + failed + " failed: " + cublasError(Cublas(), s));
+        return 0;
+    }
+    p->algo = result.algo;
+    return (jlong) (uintptr_t) p;
+}
+
+/**
+ * cublasLtMatmul with a plan from ltPlanCreate: the problem it was made for, on these pointers (a bias
+ * exactly where the plan has one), with the given workspace, on the raw CUstream {@code stream}.
+ */
+JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_ltPlanMatmul(
+        JNIEnv* env, jclass, jlong lib, jlong handle, jlong plan, jfloat alpha, jlong a, jlong bm, jfloat beta, jlong c,
+        jlong d, jlong bias, jlong workspace, jlong workspaceBytes, jlong stream) {
+    const CublasLt& b = *(CublasLt*) (uintptr_t) lib;
+    const LtPlan& p = *(LtPlan*) (uintptr_t) plan;
+    if (p.bias != (bias != 0)) {
+        throwJava(env, std::string("cuda: cublasLtMatmul: the plan was made ") + (p.bias ? "with" : "without")
+                               + " a bias epilogue, the call has " + (bias != 0 ? "a bias" : "none"));
+        return;
+    }
+    int s = VIT4J_CUBLAS_STATUS_SUCCESS;
+    if (bias != 0) {
+        const void* biasPtr = (const void*) (uintptr_t) bias;
+        s = b.descSet(p.desc, VIT4J_CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasPtr, sizeof biasPtr);
+        if (s != VIT4J_CUBLAS_STATUS_SUCCESS) {
+            throwJava(env, "cuda: cublasLtMatmulDescSetAttribute(BIAS_POINTER) failed: " + cublasError(Cublas(), s));
+            return;
         }
     }
-    if (pref != nullptr) b.prefDestroy(pref);
-    for (vit4j_cublasLtMatrixLayout_t l : {la, lb, lc, ld}) {
-        if (l != nullptr) b.layoutDestroy(l);
-    }
-    if (desc != nullptr) b.descDestroy(desc);
-    if (s != VIT4J_CUBLAS_STATUS_SUCCESS) throwJava(env, "cuda: " + failed + " failed: " + cublasError(Cublas(), s));
+    float al = alpha, be = beta;
+    s = b.matmul((vit4j_cublasLtHandle_t) (uintptr_t) handle, p.desc, &al, (const void*) (uintptr_t) a, p.la,
+                 (const void*) (uintptr_t) bm, p.lb, &be, (const void*) (uintptr_t) c, p.lc, (void*) (uintptr_t) d, p.ld,
+                 &p.algo, (void*) (uintptr_t) workspace, (size_t) workspaceBytes, (vit4j_cudaStream_t) (uintptr_t) stream);
+    if (s != VIT4J_CUBLAS_STATUS_SUCCESS) throwJava(env, "cuda: cublasLtMatmul failed: " + cublasError(Cublas(), s));
+}
+
+/** Destroys a plan's descriptor and layouts. */
+JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaNative_ltPlanDestroy(JNIEnv*, jclass, jlong lib, jlong plan) {
+    LtPlan* p = (LtPlan*) (uintptr_t) plan;
+    if (p != nullptr) destroyPlan(*(CublasLt*) (uintptr_t) lib, p);
 }
 
 } // extern "C"

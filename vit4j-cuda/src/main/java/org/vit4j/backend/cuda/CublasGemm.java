@@ -1,5 +1,7 @@
 package org.vit4j.backend.cuda;
 
+import java.util.HashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vit4j.ElementType;
@@ -22,6 +24,14 @@ import org.vit4j.Vit4jException;
  * {@code CUBLASLT_EPILOGUE_BIAS} and the residual as C ({@link #gemmBias}); GELU is never left to
  * cuBLASLt (see {@link CudaNative}). The handles work on the backend's stream with a workspace of
  * their own, so that cuBLAS never allocates while a CUDA graph is being recorded.
+ *
+ * <p>cuBLASLt's matmul descriptor, matrix layouts and heuristic algorithm are made once per problem
+ * ({@link PlanKey}: shape, types, compute type, epilogue, the bias pointer's alignment, workspace and
+ * stream) and kept for the life of the handle: making them and asking the heuristic again at every
+ * call was host work on every linear layer of every pass outside a CUDA graph. A ViT has a few linear
+ * shapes per batch size, so the cache stays small; {@link #close} destroys each plan once.
+ * {@link #gemmBias} and {@link #close} are synchronized: a plan's bias pointer is set at each call, and
+ * a plan must not be freed while a call uses it.
  */
 final class CublasGemm implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CublasGemm.class);
@@ -35,7 +45,24 @@ final class CublasGemm implements AutoCloseable {
     private final long stream;
     private final long workspace;
     private final long workspaceBytes;
+    /** cuBLASLt plans (native LtPlan pointers) by problem; destroyed by {@link #close}. */
+    private final Map<PlanKey, Long> plans = new HashMap<>();
     private boolean closed;
+
+    /**
+     * Everything a cuBLASLt plan depends on. The bias pointer's alignment (its lowest set bit, capped at
+     * 256 bytes) is in it because cublasLtMatmulAlgoGetHeuristic reads the bias pointer to know what
+     * alignment it may assume (cublasLt.h, CUBLASLT_MATMUL_DESC_BIAS_POINTER): a plan made for a
+     * 256-byte-aligned bias must not run with a less aligned one. (A, B, C and D are assumed 256-byte
+     * aligned by the heuristic's default preferences whatever the pointers, as before caching.)
+     */
+    record PlanKey(int transa, int transb, int m, int n, int k, int atype, int lda, int btype, int ldb, int ctype, int ldc,
+            int ldd, int compute, boolean bias, int biasAlignment, long workspaceBytes, long stream) {}
+
+    /** The alignment a pointer guarantees, in bytes: its lowest set bit, at most 256 (0 for none). */
+    static int alignment(long pointer) {
+        return pointer == 0 ? 0 : (int) Math.min(256, Long.lowestOneBit(pointer));
+    }
 
     private CublasGemm(CudaNative.Cublas lib, long handle, boolean allowTf32, CudaNative.CublasLt lt, long ltHandle,
             long stream, long workspace, long workspaceBytes) {
@@ -97,7 +124,7 @@ final class CublasGemm implements AutoCloseable {
      * for {@link #gemm}: D^T = W A^T + bias broadcast over D^T's columns (its rows are our features).
      * Only where {@link #fusesBias()}.
      */
-    void gemmBias(long a, long w, long bias, long residual, long out, ElementType type, int m, int k, int n) {
+    synchronized void gemmBias(long a, long w, long bias, long residual, long out, ElementType type, int m, int k, int n) {
         if (closed) throw new IllegalStateException("cuBLAS handle used after close");
         if (lt == null) throw new IllegalStateException("gemmBias without cuBLASLt");
         if (m < 1 || k < 1 || n < 1) {
@@ -107,9 +134,28 @@ final class CublasGemm implements AutoCloseable {
         int t = dataType(type);
         int compute = type == ElementType.F32 && allowTf32 ? CudaNative.Cublas.COMPUTE_32F_FAST_TF32
                 : CudaNative.Cublas.COMPUTE_32F;
-        lt.matmul(ltHandle, CudaNative.Cublas.OP_T, CudaNative.Cublas.OP_N, n, m, k, 1f, w, t, k, a, t, k,
-                residual != 0 ? 1f : 0f, residual != 0 ? residual : out, t, n, out, n, compute, bias, workspace, workspaceBytes,
-                stream);
+        PlanKey key = new PlanKey(CudaNative.Cublas.OP_T, CudaNative.Cublas.OP_N, n, m, k, t, k, t, k, t, n, n, compute, true,
+                alignment(bias), workspaceBytes, stream);
+        long plan = plan(key, bias);
+        lt.matmul(ltHandle, plan, 1f, w, a, residual != 0 ? 1f : 0f, residual != 0 ? residual : out, out, bias, workspace,
+                workspaceBytes, stream);
+    }
+
+    /** The plan of {@code key}, made (with {@code bias} as the heuristic's bias pointer) on first use. */
+    private long plan(PlanKey key, long bias) {
+        Long plan = plans.get(key);
+        if (plan != null) return plan;
+        // A failing creation throws and has freed what it made: nothing is cached, the next call tries again.
+        long made = lt.createPlan(ltHandle, key.transa(), key.transb(), key.m(), key.n(), key.k(), key.atype(), key.lda(),
+                key.btype(), key.ldb(), key.ctype(), key.ldc(), key.ldd(), key.compute(), key.bias() ? bias : 0,
+                key.workspaceBytes());
+        plans.put(key, made);
+        return made;
+    }
+
+    /** How many cuBLASLt plans are cached (tests). */
+    synchronized int planCount() {
+        return plans.size();
     }
 
     private static int dataType(ElementType t) {
@@ -145,11 +191,19 @@ final class CublasGemm implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         closed = true;
         try {
-            if (lt != null) lt.destroy(ltHandle);
+            if (lt != null) {
+                // The plans before the handle they were made with; each once (the map is emptied as it goes).
+                for (var it = plans.values().iterator(); it.hasNext();) {
+                    long plan = it.next();
+                    it.remove();
+                    lt.destroyPlan(plan);
+                }
+                lt.destroy(ltHandle);
+            }
         } finally {
             lib.destroy(handle);
         }

@@ -147,6 +147,8 @@ final class CudaNative {
 
     /** cuBLAS's entry points, bound from one libcublas. */
     static final class Cublas {
+        // The numbers are cuBLAS's ABI, as native/cuda/cublas_decl.h has them (which says in which of
+        // NVIDIA's headers each was read).
         /** cublasOperation_t. */
         static final int OP_N = 0, OP_T = 1;
         /** cudaDataType_t. */
@@ -219,15 +221,27 @@ final class CudaNative {
         }
 
         /**
-         * cublasLtMatmul, column-major: D[m, n] = alpha op(A) op(B) + beta C (+ bias[row] where
-         * {@code bias} is not 0), C, D and the bias of {@code ctype}; the first heuristic algorithm within
-         * the workspace; on the raw CUstream {@code stream}.
+         * The plan (matmul descriptor, matrix layouts, heuristic algorithm) of cublasLtMatmul,
+         * column-major: D[m, n] = alpha op(A) op(B) + beta C (+ bias[row] where {@code bias} is not 0),
+         * C, D and the bias of {@code ctype}; the first heuristic algorithm within {@code workspaceBytes}.
+         * {@code bias} is the bias pointer of the first call (the heuristic assumes the alignment it
+         * has). Free it with {@link #destroyPlan}.
          */
-        void matmul(long ltHandle, int transa, int transb, int m, int n, int k, float alpha, long a, int atype, int lda,
-                long b, int btype, int ldb, float beta, long c, int ctype, int ldc, long d, int ldd, int computeType,
-                long bias, long workspace, long workspaceBytes, long stream) {
-            ltMatmul(handle, ltHandle, transa, transb, m, n, k, alpha, a, atype, lda, b, btype, ldb, beta, c, ctype, ldc, d,
-                    ldd, computeType, bias, workspace, workspaceBytes, stream);
+        long createPlan(long ltHandle, int transa, int transb, int m, int n, int k, int atype, int lda, int btype, int ldb,
+                int ctype, int ldc, int ldd, int computeType, long bias, long workspaceBytes) {
+            return ltPlanCreate(handle, ltHandle, transa, transb, m, n, k, atype, lda, btype, ldb, ctype, ldc, ldd,
+                    computeType, bias, workspaceBytes);
+        }
+
+        /** cublasLtMatmul of {@code plan}'s problem on these pointers, on the raw CUstream {@code stream}. */
+        void matmul(long ltHandle, long plan, float alpha, long a, long b, float beta, long c, long d, long bias,
+                long workspace, long workspaceBytes, long stream) {
+            ltPlanMatmul(handle, ltHandle, plan, alpha, a, b, beta, c, d, bias, workspace, workspaceBytes, stream);
+        }
+
+        /** Destroys a plan of {@link #createPlan} (once). */
+        void destroyPlan(long plan) {
+            ltPlanDestroy(handle, plan);
         }
 
         void release() {
@@ -262,10 +276,13 @@ final class CudaNative {
 
     private static native void cublasLtDestroy(long lt, long handle);
 
-    private static native void ltMatmul(long lt, long handle, int transa, int transb, int m, int n, int k, float alpha,
-            long a, int atype, int lda, long b, int btype, int ldb, float beta, long c, int ctype, int ldc, long d, int ldd,
-            int computeType, long bias, long workspace, long workspaceBytes, long stream);
+    private static native long ltPlanCreate(long lt, long handle, int transa, int transb, int m, int n, int k, int atype,
+            int lda, int btype, int ldb, int ctype, int ldc, int ldd, int computeType, long bias, long workspaceBytes);
 
+    private static native void ltPlanMatmul(long lt, long handle, long plan, float alpha, long a, long b, float beta, long c,
+            long d, long bias, long workspace, long workspaceBytes, long stream);
+
+    private static native void ltPlanDestroy(long lt, long plan);
 
     private static native String bindDriver(String file, long[] out);
 

@@ -522,8 +522,8 @@ class CudaNativeTest {
                     }
                 }
             }
-            assertEquals("cublasLtMatmulAlgoGetHeuristic requested=1 maxWorkspace=33554432",
-                    last(d, "cublasLtMatmulAlgoGetHeuristic"));
+            assertTrue(last(d, "cublasLtMatmulAlgoGetHeuristic").startsWith(
+                    "cublasLtMatmulAlgoGetHeuristic requested=1 maxWorkspace=33554432 desc=0x"), last(d, "cublasLtMatmulAlgoGetHeuristic"));
             // Errors name the step and the status, and leave no descriptor behind.
             control(d, "fail cublasLtMatmul 13");
             Vit4jException e = assertThrows(Vit4jException.class,
@@ -548,6 +548,103 @@ class CudaNativeTest {
         assertNull(b.value());
         assertTrue(b.problem().startsWith("no " + empty.resolve("libcublasLt.so.13") + ", " + empty.resolve("libcublasLt.so.12")
                 + " ("), b.problem());
+    }
+
+    /** The addresses the fake logged for {@code call} ("call 0x..."), in order. */
+    private static List<String> addresses(Path d, String call) throws IOException {
+        return calls(d, call).stream().map(l -> l.split(" ")[1]).collect(Collectors.toList());
+    }
+
+    /**
+     * cuBLASLt's descriptor, layouts and heuristic are made once per problem and kept for the life of
+     * the handle: a second call of the same shape (other pointers, another bias, with or without a
+     * residual) makes no descriptor and asks no heuristic, yet reaches cublasLtMatmul with its own
+     * pointers and bias; another shape, type or a less aligned bias makes a plan of its own; close
+     * destroys every descriptor and layout exactly once, before the handle, and nothing else after.
+     */
+    @Test
+    void cublasLtPlansAreMadeOncePerProblemAndDestroyedOnceOnClose() throws IOException {
+        Path d = fakes("cublas");
+        CudaNative.Cublas lib = CudaNative.bindCublas(cublasFiles(d)).value();
+        CudaNative.CublasLt lt = CudaNative.bindCublasLt(cublasLtFiles(d)).value();
+        assertNotNull(lt);
+        long stream = 0x7000, workspace = 0x900000, wsBytes = 4L << 20;
+        CublasGemm g = CublasGemm.create(lib, lt, stream, workspace, wsBytes, false);
+        try {
+            int m = 197 + random.nextInt(200), k = 64 * (1 + random.nextInt(12)) + 1, n = 3 * k;
+            int descs = 0, layouts = 0, heuristics = 0;
+            for (int call = 0; call < 5; call++) {
+                long a = 0x100000L * (1 + random.nextInt(1000)), w = a + 0x7f00000L, out = w + 0x7f00000L;
+                long bias = out + 0x7f00000L + 0x100L * random.nextInt(64), residual = call % 2 == 1 ? bias + 0x100000L : 0;
+                g.gemmBias(a, w, bias, residual, out, ElementType.BF16, m, k, n);
+                if (call == 0) {
+                    descs = 1;
+                    layouts = 4;
+                    heuristics = 1;
+                }
+                assertEquals(descs, calls(d, "cublasLtMatmulDescCreate").size(), "call " + call + ": matmul descriptors made");
+                assertEquals(layouts, calls(d, "cublasLtMatrixLayoutCreate").size(), "call " + call + ": layouts made");
+                assertEquals(heuristics, calls(d, "cublasLtMatmulAlgoGetHeuristic").size(), "call " + call + ": heuristics asked");
+                assertEquals(call + 1, calls(d, "cublasLtMatmul").size());
+                // The cached plan still gets this call's pointers and bias.
+                String mm = last(d, "cublasLtMatmul");
+                assertTrue(mm.contains(" bias=0x" + Long.toHexString(bias) + " biasType=14 "), mm);
+                assertTrue(mm.contains(" A=0x" + Long.toHexString(w) + " 14:" + k + "x" + n + "/" + k + " B=0x" + Long.toHexString(a)
+                        + " 14:" + k + "x" + m + "/" + k + " beta=" + (residual != 0 ? 1 : 0) + " C=0x"
+                        + Long.toHexString(residual != 0 ? residual : out) + " 14:" + n + "x" + m + "/" + n + " D=0x"
+                        + Long.toHexString(out) + " 14:" + n + "x" + m + "/" + n + " "), mm);
+                assertTrue(mm.endsWith(" workspace=0x900000 bytes=4194304 stream=0x7000"), mm);
+            }
+            assertEquals(1, g.planCount());
+            // Each of these is a problem of its own: another m, another n, another k, another type, and a
+            // bias only 2-byte aligned (the heuristic assumed the first bias's 256 bytes).
+            long a = 0x100000L, w = 0x8000000L, out = 0x10000000L, bias = 0x18000000L;
+            g.gemmBias(a, w, bias, 0, out, ElementType.BF16, m + 1, k, n);
+            g.gemmBias(a, w, bias, 0, out, ElementType.BF16, m, k, n + 1);
+            g.gemmBias(a, w, bias, 0, out, ElementType.BF16, m, k + 1, n);
+            g.gemmBias(a, w, bias, 0, out, ElementType.F16, m, k, n);
+            g.gemmBias(a, w, bias + 2, 0, out, ElementType.BF16, m, k, n);
+            assertEquals(6, g.planCount());
+            assertEquals(6, calls(d, "cublasLtMatmulDescCreate").size());
+            assertEquals(24, calls(d, "cublasLtMatrixLayoutCreate").size());
+            assertEquals(6, calls(d, "cublasLtMatmulAlgoGetHeuristic").size());
+            assertTrue(last(d, "cublasLtMatmul").contains(" bias=0x" + Long.toHexString(bias + 2) + " "), last(d, "cublasLtMatmul"));
+            // Again each of them, and the first: all cached by now.
+            g.gemmBias(a, w, bias, 0, out, ElementType.BF16, m + 1, k, n);
+            g.gemmBias(a, w, bias, 0, out, ElementType.F16, m, k, n);
+            g.gemmBias(a, w, bias + 2, 0, out, ElementType.BF16, m, k, n);
+            g.gemmBias(a, w, bias + 0x400, 0x20000000L, out, ElementType.BF16, m, k, n);
+            assertEquals(6, calls(d, "cublasLtMatmulDescCreate").size());
+            assertEquals(6, calls(d, "cublasLtMatmulAlgoGetHeuristic").size());
+            // Nothing but the preferences (which only feed the heuristic) was destroyed while the handle lives.
+            assertEquals(List.of(), calls(d, "cublasLtMatmulDescDestroy"));
+            assertEquals(List.of(), calls(d, "cublasLtMatrixLayoutDestroy"));
+            assertEquals(6, calls(d, "cublasLtMatmulPreferenceDestroy").size());
+            // A plan that fails to be made is not kept, and leaves nothing behind.
+            control(d, "fail cublasLtMatrixLayoutCreate 3");
+            assertThrows(Vit4jException.class, () -> g.gemmBias(0x100, 0x200, 0x300, 0, 0x400, ElementType.F32, 2, 3, 4));
+            control(d);
+            assertEquals(6, g.planCount());
+        } finally {
+            g.close();
+            g.close(); // twice: nothing more
+        }
+        List<String> made = new ArrayList<>(addresses(d, "cublasLtMatmulDescCreate"));
+        made.addAll(addresses(d, "cublasLtMatrixLayoutCreate"));
+        List<String> destroyed = new ArrayList<>(addresses(d, "cublasLtMatmulDescDestroy"));
+        destroyed.addAll(addresses(d, "cublasLtMatrixLayoutDestroy"));
+        made.sort(null);
+        destroyed.sort(null);
+        assertEquals(made, destroyed, "every descriptor and layout destroyed exactly once");
+        List<String> log = Files.readAllLines(d.resolve("fake.log"));
+        assertFalse(log.stream().anyMatch(l -> l.contains(" twice") || l.contains("given a destroyed")), String.join("\n", log));
+        assertEquals("cublasLtDestroy own=1 live=0", last(d, "cublasLtDestroy"), "the plans go before the handle");
+        assertEquals(1, calls(d, "cublasLtDestroy").size());
+        List<String> ltLog = log.stream().filter(l -> l.startsWith("cublasLt")).collect(Collectors.toList());
+        assertTrue(ltLog.get(ltLog.size() - 1).startsWith("cublasLtDestroy "), "nothing after the handle: " + ltLog);
+        assertThrows(IllegalStateException.class, () -> g.gemmBias(0x100, 0x200, 0x300, 0, 0x400, ElementType.BF16, 2, 3, 4));
+        lt.release();
+        lib.release();
     }
 
     @Test
