@@ -1,0 +1,87 @@
+// linear_v5 alone through OpenCL (PoCL on a CPU): what the GEMM does outside a forward pass, to tell
+// the kernel's own speed from what the pass around it costs (README, "Performance, measured").
+// Builds common.cl + linear.cl from a kernel directory with the given defines, packs W with
+// linear_pack_v5, times linear_v5 (median and best of REPS after 2 untimed), checks 2000 outputs
+// against a double dot product (relative L2).
+//   apt-get install opencl-headers ocl-icd-opencl-dev
+//   gcc -O2 -o /tmp/gemm_alone bench/cpu/opencl_gemm_alone.c -lOpenCL -lm
+//   /tmp/gemm_alone kernels/opencl "-D GEMM_V5_VW=16 -D GEMM_V5_MR=6 -D GEMM_V5_NR=64" 6 64 8 EPILOGUE M K N [REPS]
+// EPILOGUE: 0 none, 1 bias, 2 bias + GELU, 3 bias + residual (linear.cl's EPI_*). Environment:
+//   NSETS=12   rotate 12 copies of A, packed W and C, as the 12 layers of a pass do (caches no longer hold them)
+//   FLUSH=MB   touch MB megabytes between runs (cold caches)
+//   HEADS=h TOKENS=t   QKV output layout (the check then does not apply)
+//   ALL=1      print every run;  BATCHED=n  also time n launches queued back to back (launch overhead)
+// Run it with nothing else busy on the machine: a second busy process halves what two threads get here.
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <math.h>
+#define CK(x) do { cl_int e_ = (x); if (e_) { fprintf(stderr, "%s:%d err %d\n", __FILE__, __LINE__, e_); exit(1);} } while (0)
+static char* slurp(const char* p) { FILE* f = fopen(p, "rb"); if (!f) { perror(p); exit(1);} fseek(f, 0, 2); long n = ftell(f); rewind(f);
+  char* s = malloc(n + 1); fread(s, 1, n, f); s[n] = 0; fclose(f); return s; }
+static double now() { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static int cmp(const void* a, const void* b) { double x = *(double*)a, y = *(double*)b; return x < y ? -1 : x > y; }
+int main(int argc, char** argv) {
+  const char* dir = argv[1]; const char* opt = argv[2];
+  int MR = atoi(argv[3]), NR = atoi(argv[4]), WGX = atoi(argv[5]), EPI = atoi(argv[6]);
+  int M = atoi(argv[7]), K = atoi(argv[8]), N = atoi(argv[9]); int reps = argc > 10 ? atoi(argv[10]) : 20;
+  const char* kname = argc > 11 ? argv[11] : "linear_v5";
+  char path[512]; snprintf(path, sizeof path, "%s/common.cl", dir); char* c = slurp(path);
+  snprintf(path, sizeof path, "%s/linear.cl", dir); char* l = slurp(path);
+  char* src = malloc(strlen(c) + strlen(l) + 32); sprintf(src, "%s\n#line 1\n%s", c, l);
+  cl_platform_id pf; CK(clGetPlatformIDs(1, &pf, NULL)); cl_device_id dev; CK(clGetDeviceIDs(pf, CL_DEVICE_TYPE_ALL, 1, &dev, NULL));
+  cl_int e; cl_context ctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &e); CK(e);
+  cl_command_queue q = clCreateCommandQueue(ctx, dev, 0, &e); CK(e);
+  cl_program p = clCreateProgramWithSource(ctx, 1, (const char**)&src, NULL, &e); CK(e);
+  char o[1024]; snprintf(o, sizeof o, "-cl-std=CL1.2 -D VIT4J_STORAGE_F32 -D EPILOGUE=%d %s", EPI, opt);
+  if (clBuildProgram(p, 1, &dev, o, NULL, NULL)) { char log[65536]; clGetProgramBuildInfo(p, dev, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL); fprintf(stderr, "%s\n", log); return 1; }
+  size_t panels = (N + NR - 1) / NR;
+  float* A = malloc(sizeof(float) * M * K); float* W = malloc(sizeof(float) * N * K); float* B = malloc(sizeof(float) * N);
+  float* R = malloc(sizeof(float) * M * N); float* C = malloc(sizeof(float) * M * N);
+  srand(1); for (long i = 0; i < (long)M * K; i++) A[i] = rand() / (float)RAND_MAX - .5f;
+  for (long i = 0; i < (long)N * K; i++) W[i] = rand() / (float)RAND_MAX - .5f;
+  for (int i = 0; i < N; i++) B[i] = rand() / (float)RAND_MAX - .5f;
+  for (long i = 0; i < (long)M * N; i++) R[i] = rand() / (float)RAND_MAX - .5f;
+  cl_mem dA = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * M * K, A, &e); CK(e);
+  cl_mem dW = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * N * K, W, &e); CK(e);
+  cl_mem dWp = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4L * panels * NR * K + 4096, NULL, &e); CK(e);
+  cl_mem dB = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * N, B, &e); CK(e);
+  cl_mem dR = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * M * N, R, &e); CK(e);
+  cl_mem dC = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4L * M * N, NULL, &e); CK(e);
+  cl_kernel pk = clCreateKernel(p, "linear_pack_v5", &e); CK(e);
+  clSetKernelArg(pk, 0, 8, &dW); clSetKernelArg(pk, 1, 8, &dWp); clSetKernelArg(pk, 2, 4, &N); clSetKernelArg(pk, 3, 4, &K);
+  size_t pg[2] = {K, panels * NR}; CK(clEnqueueNDRangeKernel(q, pk, 2, NULL, pg, NULL, 0, NULL, NULL)); CK(clFinish(q));
+  cl_kernel k = clCreateKernel(p, kname, &e); CK(e);
+
+  int tokens = getenv("TOKENS") ? atoi(getenv("TOKENS")) : 1, heads = getenv("HEADS") ? atoi(getenv("HEADS")) : 0;
+  int nsets = getenv("NSETS") ? atoi(getenv("NSETS")) : 1; cl_mem sA[16], sW[16], sC[16]; sA[0] = dA; sW[0] = dWp; sC[0] = dC;
+  for (int i = 1; i < nsets; i++) { sA[i] = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * M * K, A, &e); CK(e);
+    sW[i] = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4L * panels * NR * K + 4096, NULL, &e); CK(e); CK(clEnqueueCopyBuffer(q, dWp, sW[i], 0, 0, 4L * panels * NR * K, 0, NULL, NULL));
+    sC[i] = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4L * M * N, NULL, &e); CK(e); }
+  clFinish(q);
+  cl_mem args[5] = {dA, dWp, dB, dR, dC};
+  for (int i = 0; i < 5; i++) clSetKernelArg(k, i, 8, &args[i]);
+  clSetKernelArg(k, 5, 4, &M); clSetKernelArg(k, 6, 4, &N); clSetKernelArg(k, 7, 4, &K); clSetKernelArg(k, 8, 4, &tokens); clSetKernelArg(k, 9, 4, &heads);
+  size_t gx = (M + MR - 1) / MR; gx = (gx + WGX - 1) / WGX * WGX;
+  size_t g[2] = {gx, panels}, lo[2] = {WGX, 1};
+  if (getenv("BATCHED")) { int n = atoi(getenv("BATCHED")); for (int w = 0; w < 3; w++) { double s0 = now(); for (int i = 0; i < n; i++) CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); printf("batched %d: %.1f us per kernel\n", n, (now() - s0) / n * 1e6); } }
+  double t[200]; if (reps > 200) reps = 200;
+  int flush = getenv("FLUSH") ? atoi(getenv("FLUSH")) : 0; static char* fb; if (flush && !fb) fb = malloc(flush << 20);
+  for (int r = -2; r < reps; r++) { if (flush) { for (long i = 0; i < ((long)flush << 20); i += 64) fb[i]++; } int si = (r + 2) % nsets; clSetKernelArg(k, 0, 8, &sA[si]); clSetKernelArg(k, 1, 8, &sW[si]); clSetKernelArg(k, 4, 8, &sC[si]); double s = now(); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); if (r >= 0) t[r] = now() - s; }
+  if (getenv("ALL")) { for (int r = 0; r < reps; r++) printf("%.2f ", t[r]*1e3); printf("\n"); } qsort(t, reps, sizeof(double), cmp);
+  clSetKernelArg(k, 0, 8, &dA); clSetKernelArg(k, 1, 8, &dWp); clSetKernelArg(k, 4, 8, &dC); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clEnqueueReadBuffer(q, dC, CL_TRUE, 0, 4L * M * N, C, 0, NULL, NULL));
+  // check a sample of outputs against double
+  double num = 0, den = 0;
+  for (int s = 0; s < 2000; s++) { int m = rand() % M, n = rand() % N; double acc = 0; for (int kk = 0; kk < K; kk++) acc += (double)A[(long)m*K+kk] * W[(long)n*K+kk];
+    if (EPI >= 1) acc += B[n];
+    if (EPI == 3) acc += R[(long)m*N+n];
+    if (EPI == 2) acc = 0.5*acc*(1+erf(acc/sqrt(2.0)));
+    double d = C[(long)m*N+n] - acc; num += d*d; den += acc*acc; }
+  double fl = 2.0 * M * N * K;
+  printf("M=%d K=%d N=%d MR=%d NR=%d WGX=%d epi=%d %s: median %.3f ms min %.3f ms -> %.1f GFLOP/s (best %.1f) relerr %.2e\n", M, K, N, MR, NR, WGX, EPI, opt,
+         t[reps/2]*1e3, t[0]*1e3, fl / t[reps/2] * 1e-9, fl / t[0] * 1e-9, sqrt(num/den));
+  return 0;
+}
