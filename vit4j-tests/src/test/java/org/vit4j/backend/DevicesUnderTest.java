@@ -52,15 +52,11 @@ public final class DevicesUnderTest {
      * NR = 3 vectors, so panel and row edges fall inside a tile). Only the linear tests use these.
      */
     public static List<Named<Supplier<Backend>>> withGemmVariants() {
-        List<Named<Supplier<Backend>>> out = new ArrayList<>(all());
-        if (new OpenClProvider().probe().available()) {
-            out.add(shared("opencl (linear v4)", () -> OpenClBackend.open(0, Map.of("GEMM_VARIANT", 4), ClDevice.Kind.CPU)));
-            out.add(shared("opencl (linear v5, VW 8, MR 5, NR 24, WGX 3)", () -> OpenClBackend.open(0, Map.of(
-                    "GEMM_VARIANT", 5, "GEMM_V5_VW", 8, "GEMM_V5_MR", 5, "GEMM_V5_NR", 24, "GEMM_V5_WGX", 3), ClDevice.Kind.CPU)));
-            out.add(shared("opencl (linear v5, VW 4, MR 3, NR 12)", () -> OpenClBackend.open(0, Map.of(
-                    "GEMM_VARIANT", 5, "GEMM_V5_VW", 4, "GEMM_V5_MR", 3, "GEMM_V5_NR", 12), ClDevice.Kind.CPU)));
-        }
-        return out;
+        return withCpuVariants(
+                "opencl (linear v4)", Map.of("GEMM_VARIANT", 4),
+                "opencl (linear v5, VW 8, MR 5, NR 24, WGX 3)",
+                Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 8, "GEMM_V5_MR", 5, "GEMM_V5_NR", 24, "GEMM_V5_WGX", 3),
+                "opencl (linear v5, VW 4, MR 3, NR 12)", Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 4, "GEMM_V5_MR", 3, "GEMM_V5_NR", 12));
     }
 
     /**
@@ -70,13 +66,10 @@ public final class DevicesUnderTest {
      * a group), so row, chunk and padding edges fall inside a work-item. Only the attention tests use these.
      */
     public static List<Named<Supplier<Backend>>> withAttentionVariants() {
-        List<Named<Supplier<Backend>>> out = new ArrayList<>(all());
-        if (new OpenClProvider().probe().available()) {
-            out.add(shared("opencl (attention v3)", () -> OpenClBackend.open(0, Map.of("ATTN_VARIANT", 3), ClDevice.Kind.CPU)));
-            out.add(shared("opencl (attention v4, QR 5, NK 3, KB 8, WG 3)", () -> OpenClBackend.open(0, Map.of(
-                    "ATTN_VARIANT", 4, "ATTN_V4_QR", 5, "ATTN_V4_NK", 3, "ATTN_CPU_KB", 8, "ATTN_CPU_WG", 3), ClDevice.Kind.CPU)));
-        }
-        return out;
+        return withCpuVariants(
+                "opencl (attention v3)", Map.of("ATTN_VARIANT", 3),
+                "opencl (attention v4, QR 5, NK 3, KB 8, WG 3)",
+                Map.of("ATTN_VARIANT", 4, "ATTN_V4_QR", 5, "ATTN_V4_NK", 3, "ATTN_CPU_KB", 8, "ATTN_CPU_WG", 3));
     }
 
     /**
@@ -86,11 +79,21 @@ public final class DevicesUnderTest {
      * fall inside a work-item. Only the patch-embedding tests use these.
      */
     public static List<Named<Supplier<Backend>>> withPatchEmbedVariants() {
+        return withCpuVariants(
+                "opencl (patch embed v2)", Map.of("PE_VARIANT", 2),
+                "opencl (patch embed v4, VW 8, MR 5, NR 24, WGX 3)",
+                Map.of("PE_VARIANT", 4, "PE_V4_VW", 8, "PE_V4_MR", 5, "PE_V4_NR", 24, "PE_V4_WGX", 3));
+    }
+
+    /** {@link #all()} plus, where OpenCL is available, the device tuned as a CPU with each (name, overrides) pair. */
+    @SuppressWarnings("unchecked")
+    private static List<Named<Supplier<Backend>>> withCpuVariants(Object... nameThenOverrides) {
         List<Named<Supplier<Backend>>> out = new ArrayList<>(all());
         if (new OpenClProvider().probe().available()) {
-            out.add(shared("opencl (patch embed v2)", () -> OpenClBackend.open(0, Map.of("PE_VARIANT", 2), ClDevice.Kind.CPU)));
-            out.add(shared("opencl (patch embed v4, VW 8, MR 5, NR 24, WGX 3)", () -> OpenClBackend.open(0, Map.of(
-                    "PE_VARIANT", 4, "PE_V4_VW", 8, "PE_V4_MR", 5, "PE_V4_NR", 24, "PE_V4_WGX", 3), ClDevice.Kind.CPU)));
+            for (int i = 0; i < nameThenOverrides.length; i += 2) {
+                Map<String, Integer> tuning = (Map<String, Integer>) nameThenOverrides[i + 1];
+                out.add(shared((String) nameThenOverrides[i], () -> OpenClBackend.open(0, tuning, ClDevice.Kind.CPU)));
+            }
         }
         return out;
     }
