@@ -320,15 +320,16 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Version 4, CPU shape for wide vector units (ATTN_VARIANT = 4; the default where the device's native
-// float width is 16, AVX-512): the scores are materialised, one block of rows at a time, so that both
-// matmuls run as the register-blocked outer products linear_v5 uses, and the softmax runs once per
-// row instead of once per key block.
+// Version 4, CPU shape (ATTN_VARIANT = 4, the CPU default): the scores are materialised, one block of
+// rows at a time, so that both matmuls run as the register-blocked outer products linear_v5 uses, and
+// the softmax runs once per row instead of once per key block. Sizes from the device's native float
+// width (AttentionOps): KB = 16 keys a vector and 24 accumulators on AVX-512, KB = 8 and 12 on AVX2
+// (where hd = 64 leaves room for one row: still 1.2x v3, measured with PoCL generating AVX2 code).
 //   attention_v3_kt first (K^T [B*H, HD, tpad], tpad = T rounded up to KB), then each work-item owns
 //   ATTN_V4_QR query rows of one (b, h):
 //   1. S = Q K^T * scale * log2(e) into a private block s[QR][ATTN_V4_TMAX] (at T = 197: 6 x 208
 //      floats, 5 KiB, in L1): key chunks of ATTN_V4_NK vectors of KB keys; per e, NK loads of K^T and
-//      QR broadcasts of q feed QR * NK FMAs (6 x 4 = 24 zmm accumulators), then a 1-vector tail.
+//      QR broadcasts of q feed QR * NK FMAs (6 x 4 = 24 zmm accumulators on AVX-512), then a 1-vector tail.
 //      Padding keys (past T) get -inf.
 //   2. Per row: the max, p = exp2(s - max) in place (vector exp2 on KB keys at a time), their sum.
 //      No running max and no rebasing: the whole row is there (v3 needed both because it streams).

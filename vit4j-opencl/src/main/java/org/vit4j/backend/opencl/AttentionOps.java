@@ -12,16 +12,16 @@ import org.vit4j.Vit4jException;
  * the naive v1 baseline, a GPU kernel that tiles K/V through local memory (v2), and two CPU kernels
  * that read K transposed once into a scratch buffer: v3 streams the keys with an online softmax in
  * vector registers, v4 materialises a block of rows' scores (in private memory) so both matmuls run as
- * register-blocked outer products (the CPU default where the native float width is 16, AVX-512).
+ * register-blocked outer products (the CPU default, its vectors and accumulator budget sized from the
+ * device's native float width).
  * The v2-v4 kernels are built per head dim (a -D define), so their loops over it are unrolled, v4 also
  * per padded token count, and per storage type; the K^T scratch has the op's storage type (an exact
  * copy of K).
  */
 final class AttentionOps {
-    static final TuningParam VARIANT = new TuningParam("ATTN_VARIANT", 2, 0,
+    static final TuningParam VARIANT = new TuningParam("ATTN_VARIANT", 2, 4,
             "1 = attention_v1 (naive), 2 = attention_v2 (local-memory tiles), 3 = attention_v3 (streaming, vector"
-                    + " registers), 4 = attention_v4 (scores of a row block materialised); 0 = 4 where the device's native"
-                    + " float width is 16, else 3");
+                    + " registers), 4 = attention_v4 (scores of a row block materialised)");
     static final TuningParam WG = new TuningParam("ATTN_WG", 64, 8, "work-group size of attention_v1");
     static final TuningParam GPU_BQ = new TuningParam("ATTN_GPU_BQ", 64, 64,
             "query rows (= work-items) per work-group of attention_v2");
@@ -44,9 +44,13 @@ final class AttentionOps {
     static final TuningParam V4_QR = new TuningParam("ATTN_V4_QR", 6, 6, "most query rows per work-item of attention_v4");
     static final TuningParam V4_NK = new TuningParam("ATTN_V4_NK", 4, 4,
             "key vectors (of ATTN_CPU_KB keys) per score chunk of attention_v4");
-    static final TuningParam V4_ACC = new TuningParam("ATTN_V4_ACC", 24, 24,
+    static final TuningParam V4_ACC = new TuningParam("ATTN_V4_ACC", 0, 0,
             "most accumulator vectors per work-item of attention_v4: rows = min(ATTN_V4_QR, this / max(ATTN_V4_NK,"
-                    + " hd / vw)), so each matmul's accumulators stay in registers (24 of AVX-512's 32)");
+                    + " hd / vw)), so each matmul's accumulators stay in registers (0: 24 where the native float width is"
+                    + " 16, of AVX-512's 32 registers; 12 below, of AVX2's 16)");
+    static final TuningParam V4_KB = new TuningParam("ATTN_V4_KB", 0, 0,
+            "keys per score vector of attention_v4, 8 or 16 (0: the device's native float width, at least 8); its vectors"
+                    + " along the head dim are at most this wide too");
     /** attention_v4 keeps ATTN_V4_QR rows of scores in private memory: past this many (padded) keys v3 runs. */
     static final int V4_MAX_TOKENS = 1024;
     static final int MAX_HEAD_DIM = 128;
@@ -54,6 +58,8 @@ final class AttentionOps {
     private final ClRuntime rt;
     private final Tuning tuning;
     private final int variant;
+    /** attention_v4's keys per score vector and accumulator budget, resolved from the device where the tuning says 0. */
+    private final int v4Kb, v4Acc;
     private final Map<ElementType, Map<Integer, Built>> built = new EnumMap<>(ElementType.class);
     private final Allocator allocate;
     /**
@@ -75,16 +81,20 @@ final class AttentionOps {
         this.rt = rt;
         this.allocate = allocate;
         this.tuning = tuning;
-        int v = tuning.get(VARIANT);
-        if (v < 0 || v > 4) throw new Vit4jException("ATTN_VARIANT must be 0 (the device's), 1, 2, 3 or 4, got " + v);
-        this.variant = v != 0 ? v : rt.device.nativeFloatWidth() >= 16 ? 4 : 3;
+        this.variant = tuning.get(VARIANT);
+        if (variant < 1 || variant > 4) throw new Vit4jException("ATTN_VARIANT must be 1, 2, 3 or 4, got " + variant);
+        int w = rt.device.nativeFloatWidth();
+        this.v4Kb = tuning.get(V4_KB) != 0 ? tuning.get(V4_KB) : w >= 16 ? 16 : 8;
+        if (v4Kb != 8 && v4Kb != 16) throw new Vit4jException("ATTN_V4_KB must be 8 or 16 (or 0: the device's), got " + v4Kb);
+        this.v4Acc = tuning.get(V4_ACC) != 0 ? tuning.get(V4_ACC) : w >= 16 ? 24 : 12;
         int kb = tuning.get(CPU_KB);
         if (kb != 8 && kb != 16) throw new Vit4jException("ATTN_CPU_KB must be 8 or 16, got " + kb);
         int kn = tuning.get(CPU_KN);
         if (kn < 1 || kn > 4) throw new Vit4jException("ATTN_CPU_KN must be 1 to 4, got " + kn);
-        for (TuningParam p : new TuningParam[] {V4_QR, V4_NK, V4_ACC}) {
+        for (TuningParam p : new TuningParam[] {V4_QR, V4_NK}) {
             if (tuning.get(p) < 1) throw new Vit4jException(p.name() + " must be >= 1, got " + tuning.get(p));
         }
+        if (v4Acc < 1) throw new Vit4jException("ATTN_V4_ACC must be >= 1 (or 0: the device's), got " + v4Acc);
     }
 
     void attention(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
@@ -118,8 +128,7 @@ final class AttentionOps {
     /** The attention kernel in force, e.g. "attention_v4 QR=6 NK=4 (v3 past 1024 keys)" (vit4j bench prints it). */
     String describe() {
         return switch (variant) {
-            case 4 -> "attention_v4 QR=" + tuning.get(V4_QR) + " NK=" + tuning.get(V4_NK) + " (v3 past " + V4_MAX_TOKENS
-                    + " keys)";
+            case 4 -> "attention_v4 KB=" + v4Kb + " ACC=" + v4Acc + " (v3 past " + V4_MAX_TOKENS + " keys)";
             case 3 -> "attention_v3 QR=" + tuning.get(CPU_QR);
             default -> "attention_v" + variant;
         };
@@ -128,7 +137,7 @@ final class AttentionOps {
     private void cpu(ClBuffer qkv, ClBuffer out, int batch, int tokens, int heads, int headDim, float scale) {
         ElementType type = qkv.dtype();
         // v4's keys are padded to one vector, v3's to its key block
-        int kb4 = tuning.get(CPU_KB), tpad4 = (tokens + kb4 - 1) / kb4 * kb4;
+        int kb4 = v4Kb, tpad4 = (tokens + kb4 - 1) / kb4 * kb4;
         boolean v4 = variant == 4 && tpad4 <= V4_MAX_TOKENS;
         // v4's private score block is sized in steps of 64 keys, so nearby token counts share a program
         Built k = kernels(type, headDim, v4 ? (tpad4 + 63) / 64 * 64 : 0);
@@ -190,8 +199,10 @@ final class AttentionOps {
             while (hd % vw != 0) vw /= 2;
             if (tmax > 0) {
                 int nk = tuning.get(V4_NK);
-                int rows = Math.max(1, Math.min(tuning.get(V4_QR), tuning.get(V4_ACC) / Math.max(nk, hd / vw)));
-                String o = defines + tuning.defines(CPU_KB, CPU_KN, CPU_SLACK) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=1"
+                int vw4 = Math.min(vw, v4Kb); // vectors along the head dim no wider than the score vectors
+                int rows = Math.max(1, Math.min(tuning.get(V4_QR), v4Acc / Math.max(nk, hd / vw4)));
+                String o = defines + " -D ATTN_CPU_KB=" + v4Kb + tuning.defines(CPU_KN, CPU_SLACK) + " -D ATTN_CPU_VW=" + vw4
+                        + " -D ATTN_CPU_QR=1"
                         + " -D ATTN_V4_QR=" + rows + " -D ATTN_V4_NK=" + nk + " -D ATTN_V4_TMAX=" + tmax;
                 return new Built(null, rt.kernel("attention", "attention_v3_kt", o, type),
                         rt.kernel("attention", "attention_v4", o, type), rows, 4);

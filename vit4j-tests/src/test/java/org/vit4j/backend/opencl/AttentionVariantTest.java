@@ -9,21 +9,25 @@ import org.junit.jupiter.api.Test;
 import org.vit4j.Vit4jException;
 
 /**
- * Which attention kernel a CPU device runs: attention_v4 where the native float width is 16
- * (AVX-512), v3 below it, unless ATTN_VARIANT says otherwise; the choice is reported by kernelChoices
+ * Which attention kernel a CPU device runs: attention_v4, with 16-key vectors and 24 accumulators
+ * where the native float width is 16 (AVX-512) and 8 and 12 below, unless the tuning says otherwise;
+ * the choice is reported by kernelChoices
  * (vit4j bench prints it). That each variant is correct is KernelParityTest's (DevicesUnderTest's
  * attention variants).
  */
 class AttentionVariantTest {
     @Test
-    void theDeviceDefaultFollowsTheVectorWidthAndAnOverrideWins() {
+    void theDeviceDefaultIsSizedFromTheVectorWidthAndAnOverrideWins() {
         Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
         try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
-            String expected = b.device().nativeFloatWidth() >= 16 ? "attention_v4 QR=6 NK=4" : "attention_v3 QR=4";
+            String expected = b.device().nativeFloatWidth() >= 16 ? "attention_v4 KB=16 ACC=24" : "attention_v4 KB=8 ACC=12";
             assertTrue(b.kernelChoices().contains("; " + expected), b.kernelChoices());
         }
         try (OpenClBackend b = OpenClBackend.open(0, Map.of("ATTN_VARIANT", 3), ClDevice.Kind.CPU)) {
             assertTrue(b.kernelChoices().contains("; attention_v3"), b.kernelChoices());
+        }
+        try (OpenClBackend b = OpenClBackend.open(0, Map.of("ATTN_V4_KB", 8, "ATTN_V4_ACC", 12), ClDevice.Kind.CPU)) {
+            assertTrue(b.kernelChoices().contains("; attention_v4 KB=8 ACC=12"), b.kernelChoices());
         }
         try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.GPU)) {
             assertTrue(b.kernelChoices().contains("; attention_v2"), b.kernelChoices());
@@ -34,7 +38,9 @@ class AttentionVariantTest {
     void badValuesNameTheParameter() {
         Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
         Vit4jException e = assertThrows(Vit4jException.class, () -> OpenClBackend.open(0, Map.of("ATTN_VARIANT", 5)).close());
-        assertTrue(e.getMessage().contains("ATTN_VARIANT must be 0 (the device's), 1, 2, 3 or 4, got 5"), e.getMessage());
+        assertTrue(e.getMessage().contains("ATTN_VARIANT must be 1, 2, 3 or 4, got 5"), e.getMessage());
+        e = assertThrows(Vit4jException.class, () -> OpenClBackend.open(0, Map.of("ATTN_V4_KB", 4)).close());
+        assertTrue(e.getMessage().contains("ATTN_V4_KB must be 8 or 16 (or 0: the device's), got 4"), e.getMessage());
         e = assertThrows(Vit4jException.class, () -> OpenClBackend.open(0, Map.of("ATTN_V4_QR", 0)).close());
         assertTrue(e.getMessage().contains("ATTN_V4_QR must be >= 1, got 0"), e.getMessage());
     }
