@@ -69,7 +69,7 @@ final class AttentionOps {
     private final Map<ElementType, ClBuffer> scratch = new EnumMap<>(ElementType.class);
 
     /** The kernels built for one head dim (and, for v4, padded token count), and the rows per work-item of v3/v4. */
-    private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows, int version) {}
+    private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows) {}
 
     /** Buffers from the backend's pool. */
     interface Allocator {
@@ -193,7 +193,7 @@ final class AttentionOps {
             String defines = " -D HD=" + hd;
             if (variant == 2) {
                 String o = defines + tuning.defines(GPU_BQ, GPU_BK);
-                return new Built(rt.kernel("attention", "attention_v2", o, type), null, null, 0, 2);
+                return new Built(rt.kernel("attention", "attention_v2", o, type), null, null, 0);
             }
             int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
             while (hd % vw != 0) vw /= 2;
@@ -205,12 +205,12 @@ final class AttentionOps {
                         + " -D ATTN_CPU_QR=1"
                         + " -D ATTN_V4_QR=" + rows + " -D ATTN_V4_NK=" + nk + " -D ATTN_V4_TMAX=" + tmax;
                 return new Built(null, rt.kernel("attention", "attention_v3_kt", o, type),
-                        rt.kernel("attention", "attention_v4", o, type), rows, 4);
+                        rt.kernel("attention", "attention_v4", o, type), rows);
             }
             int rows = Math.max(1, Math.min(tuning.get(CPU_QR), tuning.get(CPU_ACC) / (hd / vw)));
             String o = defines + tuning.defines(CPU_KB, CPU_KN, CPU_SLACK) + " -D ATTN_CPU_VW=" + vw + " -D ATTN_CPU_QR=" + rows;
             return new Built(null, rt.kernel("attention", "attention_v3_kt", o, type),
-                    rt.kernel("attention", "attention_v3", o, type), rows, 3);
+                    rt.kernel("attention", "attention_v3", o, type), rows);
         });
     }
 }
