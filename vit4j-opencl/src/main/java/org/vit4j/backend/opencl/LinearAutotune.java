@@ -27,13 +27,21 @@ import org.vit4j.backend.Epilogue;
  * {@code ~/.cache/vit4j/opencl-gemm.properties} (the system property {@code vit4j.cacheDir} moves
  * it), so later backends on the device read it instead of measuring; {@code vit4j bench} prints it.
  * Where the cache cannot be written the next backend measures again; where a candidate fails to
- * build or run it drops out, and where all do the defaults stay.
+ * build or run it drops out, and where all do the defaults stay. A measurement taken while the
+ * machine was busy is adopted but not cached: if the process got less than {@link #CACHE_MIN_CORES}
+ * of the device's compute units over the timed rounds (its CPU time against the wall time), other
+ * work shared the cores unevenly between the candidates, and a poor choice cached then would stay
+ * for good (on these 2-core machines a second busy process halves what two threads get).
  */
 final class LinearAutotune {
     private static final Logger LOG = LoggerFactory.getLogger(LinearAutotune.class);
     /** Timed shapes (M, K, N): a ViT-S/16 batch of 2's QKV projection and second MLP layer. */
     private static final int[][] SHAPES = {{394, 384, 1152}, {394, 1536, 384}};
     private static final int ROUNDS = 3;
+    /** Share of the compute units the process must have had while timing for the choice to be cached. */
+    static final double CACHE_MIN_CORES = 0.75;
+    /** The process's CPU time in ns, or -1 where the JVM cannot tell (the check is then skipped); replaceable by tests. */
+    static java.util.function.LongSupplier processCpuNanos = LinearAutotune::processCpuNanos;
 
     private LinearAutotune() {}
 
@@ -80,6 +88,7 @@ final class LinearAutotune {
             }
         }
         long start = System.nanoTime();
+        long cpu0 = -1, wall0 = 0;
         Map<Integer, LinearOps> built = new LinkedHashMap<>();
         Map<Integer, Double> best = new LinkedHashMap<>();
         List<ClBuffer> buffers = new ArrayList<>();
@@ -107,6 +116,8 @@ final class LinearAutotune {
                     LOG.debug("linear autotune: candidate {} dropped: {}", cands.get(i), e.getMessage());
                 }
             }
+            cpu0 = processCpuNanos.getAsLong();
+            wall0 = System.nanoTime();
             for (int round = 0; round < ROUNDS; round++) {
                 for (var e : built.entrySet()) {
                     long t = System.nanoTime();
@@ -123,6 +134,9 @@ final class LinearAutotune {
             for (ClBuffer b : buffers) b.close();
         }
         if (best.isEmpty()) return;
+        long cpu1 = processCpuNanos.getAsLong();
+        double cores = cpu0 < 0 || cpu1 < 0 ? Double.NaN : (cpu1 - cpu0) / (double) (System.nanoTime() - wall0);
+        boolean busy = cores < CACHE_MIN_CORES * d.computeUnits(); // NaN: unknown, cached as before
         int win = best.entrySet().stream().min(Map.Entry.comparingByValue()).get().getKey();
         double flops = 0;
         for (int[] s : SHAPES) flops += 2.0 * s[0] * s[1] * s[2];
@@ -133,9 +147,23 @@ final class LinearAutotune {
         }
         how.setLength(how.length() - 1);
         how.append(String.format(java.util.Locale.ROOT, "; %.1f s", (System.nanoTime() - start) / 1e9));
+        if (busy) {
+            String why = String.format(java.util.Locale.ROOT, "; not cached: the process got %.2f of %d cores while timing",
+                    cores, d.computeUnits());
+            LOG.info("linear autotune: the machine was busy (the process got {} of {} cores while timing): the choice"
+                    + " holds for this backend only, not cached", String.format(java.util.Locale.ROOT, "%.2f", cores),
+                    d.computeUnits());
+            ops.adopt(built.get(win), "autotuned on this device " + how + why);
+            return;
+        }
         ops.adopt(built.get(win), "autotuned on this device " + how);
         cache.setProperty(key, win + ";" + how);
         write(cache);
+    }
+
+    private static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
     }
 
     private static void run(LinearOps c, List<ClBuffer[]> io, List<ClBuffer> ws) {

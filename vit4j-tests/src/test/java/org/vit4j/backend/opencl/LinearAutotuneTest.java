@@ -31,6 +31,9 @@ class LinearAutotuneTest {
         Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
         String before = System.getProperty("vit4j.cacheDir");
         System.setProperty("vit4j.cacheDir", cache.toString());
+        java.util.function.LongSupplier real = LinearAutotune.processCpuNanos;
+        // a CPU clock that says the process had every core, so that a busy test machine does not stop the caching
+        LinearAutotune.processCpuNanos = () -> System.nanoTime() * 256;
         try {
             String first;
             try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
@@ -55,6 +58,40 @@ class LinearAutotuneTest {
                         b.kernelChoices());
             }
         } finally {
+            LinearAutotune.processCpuNanos = real;
+            if (before == null) System.clearProperty("vit4j.cacheDir");
+            else System.setProperty("vit4j.cacheDir", before);
+        }
+    }
+
+    /**
+     * A measurement during which the process got too little CPU (here: a CPU clock that does not move,
+     * as if every core were taken by others) is adopted but not cached, so the next backend measures
+     * again; with the real clock the next one caches it.
+     */
+    @Test
+    void aMeasurementOnABusyMachineIsNotCached() {
+        Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
+        String before = System.getProperty("vit4j.cacheDir");
+        System.setProperty("vit4j.cacheDir", cache.toString());
+        java.util.function.LongSupplier real = LinearAutotune.processCpuNanos;
+        try {
+            LinearAutotune.processCpuNanos = () -> 42L;
+            try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
+                checkLinear(b);
+                String choice = b.kernelChoices();
+                assertTrue(choice.contains("autotuned on this device") && choice.contains("not cached: the process got 0.00 of "),
+                        choice);
+            }
+            assertTrue(!Files.exists(LinearAutotune.cacheFile()), "cached although busy: " + LinearAutotune.cacheFile());
+            LinearAutotune.processCpuNanos = real;
+            try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
+                checkLinear(b);
+                assertTrue(b.kernelChoices().contains("autotuned on this device") && !b.kernelChoices().contains(", cached)"),
+                        "measured again, not read from a cache: " + b.kernelChoices());
+            }
+        } finally {
+            LinearAutotune.processCpuNanos = real;
             if (before == null) System.clearProperty("vit4j.cacheDir");
             else System.setProperty("vit4j.cacheDir", before);
         }
