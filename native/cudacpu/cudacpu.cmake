@@ -302,3 +302,40 @@ vit4j_mutant(wg_unswizzled gemm_wg.cuh "return WG_BK == 64 ? chunk ^ (row & 7) :
 vit4j_cpu_check(mutant_wg_unswizzled ${CMAKE_BINARY_DIR}/mutants/wg_unswizzled/linear.cu ${CMAKE_BINARY_DIR}/mutants/wg_unswizzled plain)
 add_test(NAME mutant.wg_unswizzled_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_unswizzled> -DARGS=wg -P ${cpu_dir}/tests/expect_caught.cmake)
+
+# ---- kernels/cuda/tma.cuh (Hopper): the fallback's mbarrier and cp.async.bulk.tensor.2d -----------------
+vit4j_cpu_check(tma ${kernel_dir}/tests/tma_test.cu ${kernel_dir} plain asan)
+add_test(NAME tma COMMAND sa_tma)
+add_test(NAME tma.reverse COMMAND sa_tma)
+set_tests_properties(tma.reverse PROPERTIES ENVIRONMENT "VIT4J_CUDA_CPU_ORDER=reverse")
+add_test(NAME tma.asan COMMAND sa_tma_asan)
+set_tests_properties(tma.asan PROPERTIES ENVIRONMENT "ASAN_OPTIONS=detect_leaks=0")
+# 15. The copy's swizzle taking the row from bit 6 of the address instead of bit 7.
+vit4j_mutant(tma_swizzle_bits tma.cuh "at ^= ((at >> 7) & (width / 16 - 1)) << 4;" "at ^= ((at >> 6) & (width / 16 - 1)) << 4; // (mutant)")
+vit4j_cpu_check(mutant_tma_swizzle_bits ${kernel_dir}/tests/tma_test.cu ${CMAKE_BINARY_DIR}/mutants/tma_swizzle_bits plain)
+add_test(NAME mutant.tma_swizzle_bits_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_tma_swizzle_bits> -P ${cpu_dir}/tests/expect_caught.cmake)
+# 16. The copy completing one element's bytes fewer than the box (as if the last element were not
+#     counted): the phase never completes, and the wait must fault.
+vit4j_mutant(tma_short_tx tma.cuh "update(bar, 0, -(int64_t) (m.box[0] * m.box[1] * eb));"
+             "update(bar, 0, -(int64_t) (m.box[0] * m.box[1] * eb) + (int64_t) eb); // (mutant)")
+vit4j_cpu_check(mutant_tma_short_tx ${kernel_dir}/tests/tma_test.cu ${CMAKE_BINARY_DIR}/mutants/tma_short_tx plain)
+add_test(NAME mutant.tma_short_tx_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_tma_short_tx> -P ${cpu_dir}/tests/expect_caught.cmake)
+# 17. NaN fill ignored (out-of-bounds elements always zero).
+vit4j_mutant(tma_no_nan_fill tma.cuh "else if (m.oob == OOB_NAN)" "else if (false && m.oob == OOB_NAN) // (mutant)")
+vit4j_cpu_check(mutant_tma_no_nan_fill ${kernel_dir}/tests/tma_test.cu ${CMAKE_BINARY_DIR}/mutants/tma_no_nan_fill plain)
+add_test(NAME mutant.tma_no_nan_fill_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_tma_no_nan_fill> -P ${cpu_dir}/tests/expect_caught.cmake)
+# 18. The mbarrier's phase not advancing when it completes: try_wait.parity never turns true.
+vit4j_mutant(mbarrier_no_flip tma.cuh "pack(count, count, 0, phase ^ 1)" "pack(count, count, 0, phase) /* (mutant) */")
+vit4j_cpu_check(mutant_mbarrier_no_flip ${kernel_dir}/tests/tma_test.cu ${CMAKE_BINARY_DIR}/mutants/mbarrier_no_flip plain)
+add_test(NAME mutant.mbarrier_no_flip_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_mbarrier_no_flip> -P ${cpu_dir}/tests/expect_caught.cmake)
+# 19. The copy landing at issue instead of at the wait (the fallback no longer asynchronous): the box is
+#     then not all ones between issue and wait.
+vit4j_mutant(tma_lands_at_issue tma.cuh "copies.push_back(detail::PendingCopy{bar, dst, m, width, c0, c1});"
+             "detail::copy_box(dst, m, width, c0, c1, bar); // (mutant)")
+vit4j_cpu_check(mutant_tma_lands_at_issue ${kernel_dir}/tests/tma_test.cu ${CMAKE_BINARY_DIR}/mutants/tma_lands_at_issue plain)
+add_test(NAME mutant.tma_lands_at_issue_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_tma_lands_at_issue> -P ${cpu_dir}/tests/expect_caught.cmake)
