@@ -6,7 +6,9 @@
 // out here from the ISA's description, independently of tma.cuh: element (row r, element e) of the box
 // is tensor[c1 + r][c0 + e] (or the fill), at byte r * rowBytes + e * elementBytes, whose 16-byte chunk
 // c becomes, in the row form of the swizzles, c ^ (r % 8) (128B), c ^ ((r % 8) / 2) (64B),
-// c ^ ((r % 8) / 4) (32B) for a box aligned to the pattern's repeat.
+// c ^ ((r % 8) / 4) (32B) for a box aligned to the pattern's repeat. And TMA feeding wgmma as a Hopper
+// GEMM would (bf16 A and B tiles loaded 128B-swizzled, four chained m64n64k16 on descriptors of that
+// layout, A's tail rows zero-filled by the copy): that the copy's swizzle is the one wgmma reads.
 //
 // On the CPU (CTest: build/sa_tma, forward and reverse thread order, ASan) this tests the fallback, with
 // maps from tma.cuh's encode_cpu_tensor_map. On a GPU (sm_90) it runs twice: as is, the instructions
@@ -87,6 +89,54 @@ __global__ void tma_kernel(const __grid_constant__ tma::TensorMap map, int c0, i
     for (int i = t; i < box_bytes; i += blockDim.x) out1[i] = box1[i];
 }
 
+// TMA feeding wgmma, as a Hopper GEMM would: one warpgroup loads A [64 rows x 64 k] and B [64 n x 64 k]
+// (bf16, k contiguous; A has only `a_rows` rows, the rest the copy's zero fill, as a B*197 tail) with
+// the 128-byte swizzle into 1024-byte-aligned shared memory, both completing on one mbarrier, then
+// runs four chained wgmma m64n64k16 on descriptors of that layout (SBO 1024: eight 128-byte rows; each
+// k16 step 32 bytes on). D [64 x 64] out, row-major. That the copy's swizzle is the one wgmma reads is
+// what this checks (on a GPU, of the hardware; here, of the two fallbacks).
+__global__ void tma_wgmma_kernel(const __grid_constant__ tma::TensorMap map_a, const __grid_constant__ tma::TensorMap map_b,
+                                 float* D) {
+#if defined(__CUDACC__)
+    extern __shared__ __align__(1024) unsigned char tma_test_smem[];
+#else
+    unsigned char* tma_test_smem = static_cast<unsigned char*>(::vit4j_cpu::dynamic_shared());
+#endif
+    __shared__ __align__(8) uint64_t bar;
+    unsigned char* a = tma_test_smem + ((1024 - (uintptr_t) tma_test_smem % 1024) % 1024);
+    unsigned char* b = a + 64 * 128;
+    const int t = threadIdx.x;
+    if (t == 0) {
+        tma::mbarrier_init(&bar, 1);
+        tma::fence_mbarrier_init();
+    }
+    __syncthreads();
+    if (t == 0) {
+        tma::mbarrier_arrive_expect_tx(&bar, 2 * 64 * 128);
+        tma::tma_load_2d(a, &map_a, 0, 0, &bar);
+        tma::tma_load_2d(b, &map_b, 0, 0, &bar);
+    }
+    __syncthreads();
+    tma::mbarrier_wait_parity(&bar, 0);
+    float d[32];
+    wgmma::Warpgroup<__nv_bfloat16, 64, 4> wg; // the four k16 steps in one group
+    wg.fence();
+    for (int step = 0; step < 4; step++) {
+        const uint64_t da = wgmma::make_desc(a + 32 * step, 16, 1024, wgmma::SWIZZLE_128B);
+        const uint64_t db = wgmma::make_desc(b + 32 * step, 16, 1024, wgmma::SWIZZLE_128B);
+        wg.mma(d, da, db, step == 0 ? 0 : 1);
+    }
+    wg.commit();
+    wg.template wait<0>(d);
+    // The D fragment, from the ISA's table (as mma_test.cu's isa_wg_d): element e of thread t.
+    const int warp = t / 32, lane = t % 32;
+    for (int e = 0; e < 32; e++) {
+        const int i = e / 4, j = e % 4;
+        D[(warp * 16 + lane / 4 + (j / 2) * 8) * 64 + i * 8 + (lane % 4) * 2 + j % 2] = d[e];
+    }
+}
+__global__ void tma_wgmma_available_kernel(int* out) { *out = VIT4J_WGMMA_AVAILABLE; }
+
 // Whether the copies run here: always on the CPU runtime; on a GPU, compute capability 9.x with device
 // code that has them.
 __global__ void tma_available_kernel(int* out) { *out = VIT4J_TMA_AVAILABLE; }
@@ -107,6 +157,10 @@ struct Case {
     int c0, c1;        // phase 0's box
     int c0b, c1b;      // phase 1's box
 };
+
+// A kernel fault is sticky (on a GPU the context is lost; native/cudacpu keeps it the same way): after
+// one, the checks that would launch again are left out (the fault has been reported as a failure).
+bool context_lost = false;
 
 int swizzle_width(uint32_t s) { return s == tma::SWIZZLE_128B ? 128 : s == tma::SWIZZLE_64B ? 64 : s == tma::SWIZZLE_32B ? 32 : 0; }
 
@@ -149,24 +203,31 @@ PFN_cuTensorMapEncodeTiled_v12000 driver_encode() {
 }
 #endif
 
-// The map of the tensor at `dev`: the driver's on a GPU with the instructions, else the fallback's.
-bool encode(tma::TensorMap* map, const Case& k, const void* dev, uint64_t pitch) {
-    const uint64_t dims[2] = {(uint64_t) k.cols, (uint64_t) k.rows}, strides[1] = {pitch};
-    const uint32_t box[2] = {(uint32_t) k.box0, (uint32_t) k.box1}, es[2] = {1, 1};
+// The map of a row-major [rows, cols] tensor at `dev` (rows `pitch` bytes apart), boxes of box1 rows x
+// box0 elements: the driver's on a GPU with the instructions, else the fallback's.
+bool encode_matrix(tma::TensorMap* map, const char* what, uint32_t dtype, const void* dev, int rows, int cols, uint64_t pitch,
+                   int box0, int box1, uint32_t swizzle, uint32_t oob) {
+    const uint64_t dims[2] = {(uint64_t) cols, (uint64_t) rows}, strides[1] = {pitch};
+    const uint32_t box[2] = {(uint32_t) box0, (uint32_t) box1}, es[2] = {1, 1};
 #if TMA_TEST_DRIVER_MAPS
-    const CUresult r = driver_encode()(map, (CUtensorMapDataType) k.dtype, 2, const_cast<void*>(dev), dims, strides, box,
-                                       es, CU_TENSOR_MAP_INTERLEAVE_NONE, (CUtensorMapSwizzle) k.swizzle,
-                                       CU_TENSOR_MAP_L2_PROMOTION_L2_128B, (CUtensorMapFloatOOBfill) k.oob);
-    if (r != CUDA_SUCCESS) std::printf("  %s: cuTensorMapEncodeTiled failed (%d)\n", k.what, (int) r);
+    const CUresult r = driver_encode()(map, (CUtensorMapDataType) dtype, 2, const_cast<void*>(dev), dims, strides, box, es,
+                                       CU_TENSOR_MAP_INTERLEAVE_NONE, (CUtensorMapSwizzle) swizzle,
+                                       CU_TENSOR_MAP_L2_PROMOTION_L2_128B, (CUtensorMapFloatOOBfill) oob);
+    if (r != CUDA_SUCCESS) std::printf("  %s: cuTensorMapEncodeTiled failed (%d)\n", what, (int) r);
     return r == CUDA_SUCCESS;
 #else
-    const char* why = tma::encode_cpu_tensor_map(map, k.dtype, 2, dev, dims, strides, box, es, 0, k.swizzle, 2, k.oob);
-    if (why != nullptr) std::printf("  %s: %s\n", k.what, why);
+    const char* why = tma::encode_cpu_tensor_map(map, dtype, 2, dev, dims, strides, box, es, 0, swizzle, 2, oob);
+    if (why != nullptr) std::printf("  %s: %s\n", what, why);
     return why == nullptr;
 #endif
 }
 
+bool encode(tma::TensorMap* map, const Case& k, const void* dev, uint64_t pitch) {
+    return encode_matrix(map, k.what, k.dtype, dev, k.rows, k.cols, pitch, k.box0, k.box1, k.swizzle, k.oob);
+}
+
 void check(const Case& k) {
+    if (context_lost) return;
     const int eb = (int) tma::element_bytes(k.dtype);
     const uint64_t pitch = ((uint64_t) k.cols * eb + 15) / 16 * 16 + 16; // padded past the row's end
     // The tensor: distinct byte patterns per element; the padding past each row 0x5A (a copy that reads
@@ -203,8 +264,8 @@ void check(const Case& k) {
     const cudaError_t launched = cudaDeviceSynchronize();
     if (launched != cudaSuccess) {
         std::printf("  tma %s: the kernel failed: %s\n", k.what, cudaGetErrorString(launched));
-        (void) cudaGetLastError();
-        sa::report("  ... kernel ran", 1.0, 0.0);
+        context_lost = true;
+        sa::report("  ... kernel ran (later checks left out: the fault is sticky)", 1.0, 0.0);
         return;
     }
     std::vector<unsigned char> got0(box_bytes), got1(box_bytes);
@@ -256,6 +317,63 @@ void check(const Case& k) {
     CUDA_CHECK(cudaFree(flags));
 }
 
+void check_tma_wgmma(int a_rows) {
+    if (context_lost) return;
+    int* avail = nullptr;
+    int built = 0;
+    CUDA_CHECK(cudaMalloc(&avail, sizeof(int)));
+    VIT4J_LAUNCH(tma_wgmma_available_kernel, 1, 1, 0)(avail);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    CUDA_CHECK(cudaMemcpy(&built, avail, sizeof(int), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaFree(avail));
+    if (!built) {
+        std::printf("tma -> wgmma check skipped: this build's device code has no wgmma (build for sm_90a)\n");
+        return;
+    }
+    // Small integers: every product and sum exact in fp32, so any misplaced element shows.
+    std::vector<float> A(a_rows * 64), B(64 * 64);
+    for (auto& v : A) v = (float) std::lround(sa::rand_nonzero(8.4f));
+    for (auto& v : B) v = (float) std::lround(sa::rand_nonzero(8.4f));
+    std::vector<__nv_bfloat16> Ah(A.size()), Bh(B.size());
+    for (size_t i = 0; i < A.size(); i++) Ah[i] = from_f<__nv_bfloat16>(A[i]);
+    for (size_t i = 0; i < B.size(); i++) Bh[i] = from_f<__nv_bfloat16>(B[i]);
+    __nv_bfloat16 *dA = nullptr, *dB = nullptr;
+    CUDA_CHECK(cudaMalloc(&dA, Ah.size() * 2));
+    CUDA_CHECK(cudaMalloc(&dB, Bh.size() * 2));
+    CUDA_CHECK(cudaMemcpy(dA, Ah.data(), Ah.size() * 2, cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemcpy(dB, Bh.data(), Bh.size() * 2, cudaMemcpyHostToDevice));
+    float* dD = sa::poisoned<float>(64 * 64);
+    tma::TensorMap ma, mb;
+    char what[160];
+    std::snprintf(what, sizeof what, "tma -> wgmma, A %d x 64", a_rows);
+    if (!encode_matrix(&ma, what, tma::BFLOAT16, dA, a_rows, 64, 128, 64, 64, tma::SWIZZLE_128B, tma::OOB_ZERO)
+        || !encode_matrix(&mb, what, tma::BFLOAT16, dB, 64, 64, 128, 64, 64, tma::SWIZZLE_128B, tma::OOB_ZERO)) {
+        sa::report(what, 1.0, 0.0);
+        return;
+    }
+    VIT4J_LAUNCH(tma_wgmma_kernel, 1, 128, 3 * 64 * 128)(ma, mb, dD);
+    const cudaError_t launched = cudaDeviceSynchronize();
+    if (launched != cudaSuccess) {
+        std::printf("  %s: the kernel failed: %s\n", what, cudaGetErrorString(launched));
+        context_lost = true;
+        sa::report("  ... kernel ran (later checks left out: the fault is sticky)", 1.0, 0.0);
+        return;
+    }
+    std::vector<float> D = sa::to_host(dD, 64 * 64);
+    int wrong = 0;
+    for (int m = 0; m < 64; m++)
+        for (int n = 0; n < 64; n++) {
+            double want = 0;
+            for (int k = 0; m < a_rows && k < 64; k++) want += (double) A[m * 64 + k] * B[n * 64 + k];
+            wrong += D[m * 64 + n] != (float) want;
+        }
+    std::snprintf(what, sizeof what, "tma -> wgmma m64n64, 128B swizzle, A %d rows (tail zero-filled): %d of 4096 wrong", a_rows, wrong);
+    sa::report(what, wrong == 0 ? 0.0 : 1.0, 0.0);
+    CUDA_CHECK(cudaFree(dA));
+    CUDA_CHECK(cudaFree(dB));
+    CUDA_CHECK(cudaFree(dD));
+}
+
 bool tma_runs_here() {
 #if defined(__CUDACC__)
     int dev = 0, major = 0;
@@ -299,6 +417,8 @@ int main() {
         {"u8 32B swizzle 32x5", UINT8, SWIZZLE_32B, OOB_ZERO, 11, 45, 32, 5, 4, 0, 30, 9},
     };
     for (const Case& k : cases) check(k);
+    check_tma_wgmma(64);
+    check_tma_wgmma(53);
     return sa::finish("tma");
 }
 #endif // VIT4J_STANDALONE
