@@ -49,7 +49,11 @@ class ConfigFuzzTest {
             ModelConfigFile cfg = ModelConfigFile.read(FILE);
             cfg = cfg.withPreprocessorConfig(FILE);
             LoadedModel m = CheckpointLoader.load(TINY, cfg, ConfigOverrides.NONE);
-            m.preprocessing().resizeShortSide();
+            // what ImagePreprocessor asks of it: the short side for a square output, both sides for another
+            // (resizeShortSide is square-only by contract, an error for a non-square config found here)
+            if (m.preprocessing().isSquare()) m.preprocessing().resizeShortSide();
+            m.preprocessing().resizeHeight();
+            m.preprocessing().resizeWidth();
             posEmbed[0] = m.weights().get("pos_embed").elementCount();
         });
     }
