@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vit4j on an NVIDIA GPU host with no JDK, no Maven and no network, in one run under 9 minutes:
 #   1. parity: each CUDA kernel file alone against its CPU reference (kernels/cuda/*.cu built standalone by
-#      nvcc for sm_90a), mma.cuh's wrappers as the instructions and as their fallbacks, then every JUnit
+#      nvcc for sm_90a), mma.cuh's and tma.cuh's wrappers as the instructions and as their fallbacks, then every JUnit
 #      test on the bundled runtime with CUDA required (fp32, bf16 and fp16 kernel parity on odd shapes,
 #      golden encoder, graphs);
 #   2. half precision (issue 13): ViT-B/16 bf16 at batch 256 and 1, vit4j (own GEMM, then --gemm cublas)
@@ -37,7 +37,7 @@ finish() {
   printf '%s\n' "${summary[@]}" | tee "$work/summary.txt"
   cp "$work/summary.txt" "$results/" 2>/dev/null
   [ -f "$work/tables.md" ] && cp "$work/tables.md" "$results/"
-  tar -C "$work" --exclude='*.safetensors' --exclude=dist --exclude='./mma_ptx' --exclude='./mma_fallback' \
+  tar -C "$work" --exclude='*.safetensors' --exclude=dist --exclude='./mma_ptx' --exclude='./mma_fallback' --exclude='./tma_ptx' --exclude='./tma_fallback' \
       -czf "$results/gpu-check.tar.gz" . 2>/dev/null
 }
 trap finish EXIT
@@ -71,16 +71,19 @@ if command -v nvcc >/dev/null && budget 60 "standalone kernels"; then
         > "$work/$f.build.txt" 2>&1 ) &
     pids+=($!)
   done
-  # mma.cuh's and wgmma.cuh's wrappers first, as the real instructions and as the fallback on the GPU:
-  # the tensor-core kernels (linear_v4_*: wgmma, sm_90a) rest on their fragment and shared-memory layouts
-  for v in ptx fallback; do
-    d=""; [ "$v" = fallback ] && d=-DVIT4J_MMA_FALLBACK
-    ( nvcc -DVIT4J_STANDALONE $d -std=c++17 -O3 -arch=sm_90a -Ikernels/cuda kernels/cuda/tests/mma_test.cu \
-        -o "$work/mma_$v" > "$work/mma_$v.build.txt" 2>&1 ) &
-    pids+=($!)
+  # mma.cuh's, wgmma.cuh's and tma.cuh's wrappers first, as the real instructions and as the fallback on
+  # the GPU: the tensor-core kernels (linear_v4_*: wgmma, sm_90a) rest on their fragment and shared-memory
+  # layouts, a TMA loader on the copy's swizzle and the mbarrier's phases (tma_test: TMA feeding wgmma)
+  for t in mma tma; do
+    for v in ptx fallback; do
+      d=""; [ "$v" = fallback ] && d=-DVIT4J_MMA_FALLBACK
+      ( nvcc -DVIT4J_STANDALONE $d -std=c++17 -O3 -arch=sm_90a -Ikernels/cuda "kernels/cuda/tests/${t}_test.cu" \
+          -o "$work/${t}_$v" > "$work/${t}_$v.build.txt" 2>&1 ) &
+      pids+=($!)
+    done
   done
   wait "${pids[@]}"  # (a bare wait would also wait for the log's tee)
-  for f in mma_ptx mma_fallback linear patch_embed layernorm attention elementwise epilogue; do
+  for f in mma_ptx mma_fallback tma_ptx tma_fallback linear patch_embed layernorm attention elementwise epilogue; do
     if [ -x "$work/$f" ] && timeout 120 "$work/$f" > "$work/$f.txt" 2>&1; then
       summary+=("kernel $f: PASS ($(grep -c -i 'ok\|pass' "$work/$f.txt") checks)"); tail -3 "$work/$f.txt"
     else
