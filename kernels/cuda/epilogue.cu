@@ -68,6 +68,19 @@ VIT4J_FOR_EACH_HALF_DTYPE(VIT4J_EPILOGUE_ACC)
 #include <cmath>
 #include <vector>
 
+// The QKV scatter's expected output: flat [B * T, 3 * D] + bias, moved to [3, B, H, T, hd].
+static std::vector<double> qkv_reference(const std::vector<float>& flat, const std::vector<float>& bias, int batch,
+                                         int tokens, int dim, int heads) {
+    const int hd = dim / heads;
+    std::vector<double> want(flat.size());
+    for (long long i = 0; i < (long long) flat.size(); i++) {
+        const int m = (int) (i / (3 * dim)), n = (int) (i % (3 * dim));
+        const int which = n / dim, h = (n % dim) / hd, e = n % hd, b = m / tokens, t = m % tokens;
+        want[((((long long) which * batch + b) * heads + h) * tokens + t) * hd + e] = (double) flat[i] + bias[n];
+    }
+    return want;
+}
+
 // The half epilogues: fp32 accumulators in, T out, rounded once; bias, GELU and residual as asked.
 template <class T>
 void check_acc(void (*bias_rows)(const float*, const T*, const T*, T*, int, int, int),
@@ -103,15 +116,10 @@ void check_acc(void (*bias_rows)(const float*, const T*, const T*, T*, int, int,
             sa::report(what, sa::rel_l2(sa::to_host(dr, acc.size()), want), sa::tolerance<T>());
         }
     }
-    const int batch = 3, tokens = 37, dim = 80, heads = 5, hd = dim / heads;
+    const int batch = 3, tokens = 37, dim = 80, heads = 5;
     const long long total = 3LL * batch * tokens * dim;
     auto flat = sa::random_vec((size_t) total), hb = sa::rounded<T>(sa::random_vec(3 * dim));
-    std::vector<double> want((size_t) total);
-    for (long long i = 0; i < total; i++) {
-        const int m = (int) (i / (3 * dim)), n = (int) (i % (3 * dim));
-        const int which = n / dim, h = (n % dim) / hd, e = n % hd, b = m / tokens, t = m % tokens;
-        want[((((long long) which * batch + b) * heads + h) * tokens + t) * hd + e] = (double) flat[i] + hb[n];
-    }
+    const std::vector<double> want = qkv_reference(flat, hb, batch, tokens, dim, heads);
     float* df = sa::to_device(flat);
     T* db = sa::to_device_as<T>(hb);
     T* dq = sa::poisoned<T>((size_t) total);
@@ -136,15 +144,10 @@ int main() {
         CUDA_CHECK(cudaGetLastError());
         sa::report(gelu ? "bias_rows gelu" : "bias_rows", sa::rel_l2(sa::to_host(d, h.size()), want));
     }
-    const int batch = 2, tokens = 197, dim = 192, heads = 3, hd = dim / heads;
+    const int batch = 2, tokens = 197, dim = 192, heads = 3;
     const long long total = 3LL * batch * tokens * dim;
     auto flat = sa::random_vec((size_t) total), hb = sa::random_vec(3 * dim);
-    std::vector<double> want((size_t) total);
-    for (long long i = 0; i < total; i++) {
-        const int m = (int) (i / (3 * dim)), n = (int) (i % (3 * dim));
-        const int which = n / dim, h = (n % dim) / hd, e = n % hd, b = m / tokens, t = m % tokens;
-        want[((((long long) which * batch + b) * heads + h) * tokens + t) * hd + e] = (double) flat[i] + hb[n];
-    }
+    const std::vector<double> want = qkv_reference(flat, hb, batch, tokens, dim, heads);
     float* df = sa::to_device(flat);
     float* db = sa::to_device(hb);
     float* dq = sa::poisoned((size_t) total);

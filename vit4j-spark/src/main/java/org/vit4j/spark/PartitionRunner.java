@@ -161,35 +161,39 @@ final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
         if (contentIndex >= 0) {
             byte[] bytes = row.isNullAt(contentIndex) ? null : (byte[]) row.get(contentIndex);
             if (bytes == null) throw new Vit4jException(name + ": no image bytes (null content)");
-            Path tmp = tempFile();
-            try {
-                Files.write(tmp, bytes);
-                return ImagePreprocessor.loadBatch(List.of(tmp), m.checkpoint().preprocessing());
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot write a temporary copy of " + name + " to " + tmp, e);
-            } catch (RuntimeException e) {
-                throw renamed(e, tmp, name);
-            } finally {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the directory goes at exit
-                }
-            }
+            return viaTempFile(m, name, tmp -> Files.write(tmp, bytes),
+                    (e, tmp) -> new UncheckedIOException("cannot write a temporary copy of " + name + " to " + tmp, e));
         }
         if (name == null) throw new Vit4jException("null path: expected an image file path");
         Path local = localPath(name);
         if (local != null) return ImagePreprocessor.loadBatch(List.of(local), m.checkpoint().preprocessing());
         // another file system (hdfs://, s3a://, ...): through Hadoop's, which Spark brings, into a temporary file
-        Path tmp = tempFile();
-        try {
+        return viaTempFile(m, name, tmp -> {
             org.apache.hadoop.fs.Path hp = new org.apache.hadoop.fs.Path(name);
             try (InputStream in = hp.getFileSystem(new org.apache.hadoop.conf.Configuration()).open(hp)) {
                 Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
+        }, (e, tmp) -> new Vit4jException(name + ": cannot read (" + e.getMessage() + "), expected a readable image file", e));
+    }
+
+    /** Writes an image into a file. */
+    @FunctionalInterface
+    private interface Fill {
+        void into(Path tmp) throws IOException;
+    }
+
+    /**
+     * {@code fill}s a private temporary file and preprocesses it; an I/O error becomes {@code ioError}'s
+     * exception, any other names the image instead of the file ({@link #renamed}); the file is deleted.
+     */
+    private HostTensor viaTempFile(ExecutorModels.Loaded m, String name, Fill fill,
+            java.util.function.BiFunction<IOException, Path, RuntimeException> ioError) {
+        Path tmp = tempFile();
+        try {
+            fill.into(tmp);
             return ImagePreprocessor.loadBatch(List.of(tmp), m.checkpoint().preprocessing());
         } catch (IOException e) {
-            throw new Vit4jException(name + ": cannot read (" + e.getMessage() + "), expected a readable image file", e);
+            throw ioError.apply(e, tmp);
         } catch (RuntimeException e) {
             throw renamed(e, tmp, name);
         } finally {

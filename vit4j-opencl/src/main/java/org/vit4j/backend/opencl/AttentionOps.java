@@ -60,7 +60,7 @@ final class AttentionOps {
     private final int variant;
     /** attention_v4's keys per score vector and accumulator budget, resolved from the device where the tuning says 0. */
     private final int v4Kb, v4Acc;
-    private final Map<ElementType, Map<Integer, Built>> built = new EnumMap<>(ElementType.class);
+    private final Map<ElementType, Map<Shape, Built>> built = new EnumMap<>(ElementType.class);
     private final Allocator allocate;
     /**
      * K^T for attention_v3 per storage type, kept between calls and regrown when a call needs more;
@@ -70,6 +70,9 @@ final class AttentionOps {
 
     /** The kernels built for one head dim (and, for v4, padded token count), and the rows per work-item of v3/v4. */
     private record Built(cl_kernel flash, cl_kernel kt, cl_kernel cpu, int rows) {}
+
+    /** What a program is built for: the head dim and v4's padded key count (0 for the others). */
+    private record Shape(int headDim, int tmax) {}
 
     /** Buffers from the backend's pool. */
     interface Allocator {
@@ -188,7 +191,7 @@ final class AttentionOps {
      * &gt; 0: attention_v4's, its private score block sized for that many (padded) keys.
      */
     private Built kernels(ElementType type, int headDim, int tmax) {
-        return built.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(headDim * 100_000 + tmax, key -> {
+        return built.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(new Shape(headDim, tmax), key -> {
             int hd = headDim;
             String defines = " -D HD=" + hd;
             if (variant == 2) {

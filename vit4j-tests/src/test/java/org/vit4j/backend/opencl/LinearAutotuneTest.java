@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vit4j.Numerics;
@@ -25,42 +27,49 @@ import org.vit4j.backend.cpu.CpuBackend;
 class LinearAutotuneTest {
     @TempDir
     Path cache;
+    private String cacheDirBefore;
+    private final java.util.function.LongSupplier realCpuClock = LinearAutotune.processCpuNanos;
+
+    /** Each test caches in its own directory; the CPU clock a test replaces is put back. */
+    @BeforeEach
+    void ownCacheDirectory() {
+        cacheDirBefore = System.getProperty("vit4j.cacheDir");
+        System.setProperty("vit4j.cacheDir", cache.toString());
+    }
+
+    @AfterEach
+    void restore() {
+        LinearAutotune.processCpuNanos = realCpuClock;
+        if (cacheDirBefore == null) System.clearProperty("vit4j.cacheDir");
+        else System.setProperty("vit4j.cacheDir", cacheDirBefore);
+    }
 
     @Test
     void firstUseMeasuresAndCachesSecondBackendReadsTheCache() {
         Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
-        String before = System.getProperty("vit4j.cacheDir");
-        System.setProperty("vit4j.cacheDir", cache.toString());
-        java.util.function.LongSupplier real = LinearAutotune.processCpuNanos;
         // a CPU clock that says the process had every core, so that a busy test machine does not stop the caching
         LinearAutotune.processCpuNanos = () -> System.nanoTime() * 256;
-        try {
-            String first;
-            try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
-                assertTrue(b.kernelChoices().contains("tuning defaults"), b.kernelChoices());
-                checkLinear(b);
-                first = b.kernelChoices();
-                assertTrue(first.contains("autotuned on this device") && !first.contains("cached"), first);
-                assertTrue(first.contains("GFLOP/s"), "the candidates' rates are reported: " + first);
-            }
-            assertTrue(Files.isRegularFile(LinearAutotune.cacheFile()), "no cache file " + LinearAutotune.cacheFile());
-            try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
-                checkLinear(b);
-                String second = b.kernelChoices();
-                assertTrue(second.contains(", cached)"), second);
-                assertEquals(first.substring(0, first.indexOf(" (")), second.substring(0, second.indexOf(" (")),
-                        "the cached choice is the measured one");
-            }
-            // Set by the caller: no autotune.
-            try (OpenClBackend b = OpenClBackend.open(0, Map.of("GEMM_VARIANT", 4), ClDevice.Kind.CPU)) {
-                checkLinear(b);
-                assertTrue(b.kernelChoices().startsWith("linear_v4") && b.kernelChoices().contains("GEMM_VARIANT set"),
-                        b.kernelChoices());
-            }
-        } finally {
-            LinearAutotune.processCpuNanos = real;
-            if (before == null) System.clearProperty("vit4j.cacheDir");
-            else System.setProperty("vit4j.cacheDir", before);
+        String first;
+        try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
+            assertTrue(b.kernelChoices().contains("tuning defaults"), b.kernelChoices());
+            checkLinear(b);
+            first = b.kernelChoices();
+            assertTrue(first.contains("autotuned on this device") && !first.contains("cached"), first);
+            assertTrue(first.contains("GFLOP/s"), "the candidates' rates are reported: " + first);
+        }
+        assertTrue(Files.isRegularFile(LinearAutotune.cacheFile()), "no cache file " + LinearAutotune.cacheFile());
+        try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
+            checkLinear(b);
+            String second = b.kernelChoices();
+            assertTrue(second.contains(", cached)"), second);
+            assertEquals(first.substring(0, first.indexOf(" (")), second.substring(0, second.indexOf(" (")),
+                    "the cached choice is the measured one");
+        }
+        // Set by the caller: no autotune.
+        try (OpenClBackend b = OpenClBackend.open(0, Map.of("GEMM_VARIANT", 4), ClDevice.Kind.CPU)) {
+            checkLinear(b);
+            assertTrue(b.kernelChoices().startsWith("linear_v4") && b.kernelChoices().contains("GEMM_VARIANT set"),
+                    b.kernelChoices());
         }
     }
 
@@ -72,28 +81,19 @@ class LinearAutotuneTest {
     @Test
     void aMeasurementOnABusyMachineIsNotCached() {
         Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
-        String before = System.getProperty("vit4j.cacheDir");
-        System.setProperty("vit4j.cacheDir", cache.toString());
-        java.util.function.LongSupplier real = LinearAutotune.processCpuNanos;
-        try {
-            LinearAutotune.processCpuNanos = () -> 42L;
-            try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
-                checkLinear(b);
-                String choice = b.kernelChoices();
-                assertTrue(choice.contains("autotuned on this device") && choice.contains("not cached: the process got 0.00 of "),
-                        choice);
-            }
-            assertTrue(!Files.exists(LinearAutotune.cacheFile()), "cached although busy: " + LinearAutotune.cacheFile());
-            LinearAutotune.processCpuNanos = real;
-            try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
-                checkLinear(b);
-                assertTrue(b.kernelChoices().contains("autotuned on this device") && !b.kernelChoices().contains(", cached)"),
-                        "measured again, not read from a cache: " + b.kernelChoices());
-            }
-        } finally {
-            LinearAutotune.processCpuNanos = real;
-            if (before == null) System.clearProperty("vit4j.cacheDir");
-            else System.setProperty("vit4j.cacheDir", before);
+        LinearAutotune.processCpuNanos = () -> 42L;
+        try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
+            checkLinear(b);
+            String choice = b.kernelChoices();
+            assertTrue(choice.contains("autotuned on this device") && choice.contains("not cached: the process got 0.00 of "),
+                    choice);
+        }
+        assertTrue(!Files.exists(LinearAutotune.cacheFile()), "cached although busy: " + LinearAutotune.cacheFile());
+        LinearAutotune.processCpuNanos = realCpuClock;
+        try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
+            checkLinear(b);
+            assertTrue(b.kernelChoices().contains("autotuned on this device") && !b.kernelChoices().contains(", cached)"),
+                    "measured again, not read from a cache: " + b.kernelChoices());
         }
     }
 
