@@ -323,8 +323,11 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
 // Version 4, CPU shape (ATTN_VARIANT = 4, the CPU default): the scores are materialised, one block of
 // rows at a time, so that both matmuls run as the register-blocked outer products linear_v5 uses, and
 // the softmax runs once per row instead of once per key block. Sizes from the device's native float
-// width (AttentionOps): KB = 16 keys a vector and 24 accumulators on AVX-512, KB = 8 and 12 on AVX2
-// (where hd = 64 leaves room for one row: still 1.2x v3, measured with PoCL generating AVX2 code).
+// width (AttentionOps): KB = 16 keys a vector and 24 accumulators on AVX-512, KB = 8 and 12 on AVX2.
+// The accumulator budget splits into ATTN_V4_QR rows x ATTN_V4_NK key vectors (phase 1) and QR rows
+// x ATTN_V4_CV column vectors (phase 3): 6 x 4 and 6 x 4 on AVX-512, 6 x 2 and 6 x 2 on AVX2 (before,
+// AVX2 fitted all hd / 8 = 8 column vectors of one row in one pass, so a work-item had one row and
+// every load fed one FMA: 32% of the FMA peak on an AMD EPYC (Zen 3), 2026-12-02).
 //   attention_v3_kt first (K^T [B*H, HD, tpad], tpad = T rounded up to KB), then each work-item owns
 //   ATTN_V4_QR query rows of one (b, h):
 //   1. S = Q K^T * scale * log2(e) into a private block s[QR][ATTN_V4_TMAX] (at T = 197: 6 x 208
@@ -333,8 +336,9 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
 //      Padding keys (past T) get -inf.
 //   2. Per row: the max, p = exp2(s - max) in place (vector exp2 on KB keys at a time), their sum.
 //      No running max and no rebasing: the whole row is there (v3 needed both because it streams).
-//   3. O = P V: per key j, HD / VW vectors of V's row j (loaded once for all QR rows) times p[r][j]
-//      broadcast: QR * HD / VW accumulators (6 x 4 = 24 zmm at hd 64), scaled by 1 / sum at the store.
+//   3. O = P V in passes of ATTN_V4_CV vectors of V's columns: per key j, CV vectors of V's row j
+//      (loaded once for all QR rows) times p[r][j] broadcast: QR * CV accumulators (6 x 4 = 24 zmm at
+//      hd 64 in one pass on AVX-512; 6 x 2 ymm in four passes on AVX2), scaled by 1 / sum at the store.
 //   Per work-item at T = 197, hd = 64: 4,992 + 4,728 FMAs against 6 x 13 vector exp2: the matmuls
 //   dominate, where v3 spent about as much on its per-block softmax as on either matmul.
 //   ATTN_V4_TMAX (a build define, >= tpad) sizes the block; the host rounds it up to 64 keys and builds
@@ -343,6 +347,7 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
 #ifdef ATTN_V4_TMAX
 #define QR4 ATTN_V4_QR
 #define NK4 ATTN_V4_NK
+#define CV4 ATTN_V4_CV
 
 // Scores of NK_ key vectors starting at key kc for the QR4 rows: acc[r][n] over e, stored scaled.
 #define V4_SCORE_CHUNK(NK_)                                                                            \
@@ -361,6 +366,27 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
         }                                                                                              \
         _Pragma("unroll") for (int r = 0; r < QR4; r++)                                                \
         _Pragma("unroll") for (int n = 0; n < NK_; n++) vstoreK(a[r][n] * scale2, 0, &s[r][kc + n * KB]); \
+    }
+
+// O = P V for V's column vectors C0_ .. C0_ + CV_ - 1 of the QR4 rows, scaled by 1 / sum at the store.
+#define V4_PV_CHUNK(C0_, CV_)                                                                          \
+    {                                                                                                  \
+        floatV acc[QR4][CV_];                                                                          \
+        _Pragma("unroll") for (int r = 0; r < QR4; r++)                                                \
+        _Pragma("unroll") for (int c = 0; c < CV_; c++) acc[r][c] = (floatV) 0.0f;                     \
+        for (int j = 0; j < tokens; j++) {                                                             \
+            __global const store_t* vr = v + (long) j * HD;                                            \
+            _Pragma("unroll") for (int c = 0; c < CV_; c++) {                                          \
+                const floatV vv = ldV((C0_) + c, vr);                                                  \
+                _Pragma("unroll") for (int r = 0; r < QR4; r++) acc[r][c] = fma((floatV) s[r][j], vv, acc[r][c]); \
+            }                                                                                          \
+        }                                                                                              \
+        _Pragma("unroll") for (int r = 0; r < QR4; r++) {                                              \
+            if (t0 + r < tokens) {                                                                     \
+                __global store_t* o = out + ((long) b * tokens + t0 + r) * heads * HD + h * HD;        \
+                _Pragma("unroll") for (int c = 0; c < CV_; c++) stV(acc[r][c] * inv[r], (C0_) + c, o); \
+            }                                                                                          \
+        }                                                                                              \
     }
 
 __kernel void attention_v4(__global const store_t* qkv, __global const store_t* kt, __global store_t* out,
@@ -413,29 +439,13 @@ __kernel void attention_v4(__global const store_t* qkv, __global const store_t* 
         inv[r] = 1.0f / hsum_k(l);
     }
 
-    // 3. P V
-    floatV acc[QR4][NV];
-#pragma unroll
-    for (int r = 0; r < QR4; r++)
-#pragma unroll
-        for (int c = 0; c < NV; c++) acc[r][c] = (floatV) 0.0f;
-    for (int j = 0; j < tokens; j++) {
-        __global const store_t* vr = v + (long) j * HD;
-#pragma unroll
-        for (int c = 0; c < NV; c++) {
-            const floatV vv = ldV(c, vr);
-#pragma unroll
-            for (int r = 0; r < QR4; r++) acc[r][c] = fma((floatV) s[r][j], vv, acc[r][c]);
-        }
-    }
-#pragma unroll
-    for (int r = 0; r < QR4; r++) {
-        if (t0 + r < tokens) {
-            __global store_t* o = out + ((long) b * tokens + t0 + r) * heads * HD + h * HD;
-#pragma unroll
-            for (int c = 0; c < NV; c++) stV(acc[r][c] * inv[r], c, o);
-        }
-    }
+    // 3. P V, ATTN_V4_CV vectors of V's columns at a time (all NV where the registers allow: AVX-512
+    // at hd 64 in one pass; on AVX2's 16 registers 6 rows x 2 vectors, four passes over V's rows, which
+    // stay in L2): per key j, CV vectors of V's row j times p[r][j] broadcast for the QR rows.
+    for (int c0 = 0; c0 + CV4 <= NV; c0 += CV4) V4_PV_CHUNK(c0, CV4)
+#if NV % CV4 != 0
+    V4_PV_CHUNK(NV - NV % CV4, NV % CV4)
+#endif
 }
 #endif // ATTN_V4_TMAX
 #endif // ATTN_CPU_KB

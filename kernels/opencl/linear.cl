@@ -469,41 +469,41 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
         }
     }
 
-    bool contiguous = out_contiguous(n0, GEMM_V5_NR, N, heads);
-    if (contiguous) {
+    // The epilogue a vector at a time: a vector whose GEMM_V5_VW columns are adjacent in the output
+    // (inside N, and inside one head in the QKV layout) is finished and stored whole; only a vector
+    // that crosses N or a head boundary (NR = 24 on AVX2 straddles 64-wide heads) goes element-wise.
+#pragma unroll
+    for (int j = 0; j < V5_NV; j++) {
+        int n = n0 + j * GEMM_V5_VW;
+        if (out_contiguous(n, GEMM_V5_VW, N, heads)) {
 #if EPILOGUE >= EPI_BIAS
-#pragma unroll
-        for (int j = 0; j < V5_NV; j++) {
-            floatV5 bv = ldV5(j, bias + n0);
-#pragma unroll
-            for (int i = 0; i < GEMM_V5_MR; i++) acc[i][j] += bv;
-        }
+            floatV5 bv = ldV5(0, bias + n);
 #endif
 #pragma unroll
-        for (int i = 0; i < GEMM_V5_MR; i++) {
-            int m = m0 + i;
-            if (m >= M) break;
-            long at = out_index(m, n0, M, N, tokens, heads);
-#pragma unroll
-            for (int j = 0; j < V5_NV; j++) {
+            for (int i = 0; i < GEMM_V5_MR; i++) {
+                int m = m0 + i;
+                if (m >= M) break;
+                long at = out_index(m, n, M, N, tokens, heads);
                 floatV5 v = acc[i][j];
+#if EPILOGUE >= EPI_BIAS
+                v += bv;
+#endif
 #if EPILOGUE == EPI_BIAS_GELU
                 v = GELU(v);
 #elif EPILOGUE == EPI_BIAS_RESIDUAL
-                v += ldV5(j, residual + at); // read before the store: residual may be C
+                v += ldV5(0, residual + at); // read before the store: residual may be C
 #endif
-                stV5(v, j, C + at); // the one rounding of this output
+                stV5(v, 0, C + at); // the one rounding of this output
             }
-        }
-    } else {
+        } else if (n < N) {
 #pragma unroll
-        for (int i = 0; i < GEMM_V5_MR; i++) {
-            int m = m0 + i;
-            if (m >= M) break;
-            float r[GEMM_V5_NR];
-#pragma unroll
-            for (int j = 0; j < V5_NV; j++) CAT(vstore, GEMM_V5_VW)(acc[i][j], j, r);
-            for (int c = 0; c < GEMM_V5_NR && n0 + c < N; c++) STORE_OUT(m, n0 + c, r[c]);
+            for (int i = 0; i < GEMM_V5_MR; i++) {
+                int m = m0 + i;
+                if (m >= M) break;
+                float r[GEMM_V5_VW];
+                CAT(vstore, GEMM_V5_VW)(acc[i][j], 0, r);
+                for (int c = 0; c < GEMM_V5_VW && n + c < N; c++) STORE_OUT(m, n + c, r[c]);
+            }
         }
     }
 }

@@ -62,16 +62,18 @@ public final class DevicesUnderTest {
     /**
      * {@link #all()} and, where OpenCL is available, the CPU attention kernels the device's defaults do
      * not pick: attention_v3 (streaming; past 1024 keys v4 runs it too), attention_v4 with an AVX2
-     * device's sizes (8-key vectors, 12 accumulators: one row a work-item at hd 64) and with odd sizes (5
-     * rows a work-item, 3-vector key chunks, 8-key vectors, 3 work-items a group), so row, chunk and
-     * padding edges fall inside a work-item. Only the attention tests use these.
+     * device's sizes (8-key vectors, 12 accumulators: 6 rows x 2 vectors, P V in four passes at hd 64) and
+     * with odd sizes (5 rows a work-item, 3-vector key chunks, 3-vector P V passes and a shorter last one,
+     * 8-key vectors, 3 work-items a group), so row, chunk, pass and padding edges fall inside a work-item.
+     * Only the attention tests use these.
      */
     public static List<Named<Supplier<Backend>>> withAttentionVariants() {
         return withCpuVariants(
                 "opencl (attention v3)", Map.of("ATTN_VARIANT", 3),
                 "opencl (attention v4, AVX2 sizes: KB 8, ACC 12)", Map.of("ATTN_VARIANT", 4, "ATTN_V4_KB", 8, "ATTN_V4_ACC", 12),
-                "opencl (attention v4, QR 5, NK 3, KB 8, WG 3)",
-                Map.of("ATTN_VARIANT", 4, "ATTN_V4_QR", 5, "ATTN_V4_NK", 3, "ATTN_V4_KB", 8, "ATTN_CPU_WG", 3));
+                "opencl (attention v4, QR 5, NK 3, KB 8, ACC 15, WG 3)",
+                Map.of("ATTN_VARIANT", 4, "ATTN_V4_QR", 5, "ATTN_V4_NK", 3, "ATTN_V4_KB", 8, "ATTN_V4_ACC", 15,
+                        "ATTN_CPU_WG", 3));
     }
 
     /**

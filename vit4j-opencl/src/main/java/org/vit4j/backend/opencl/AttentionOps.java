@@ -45,9 +45,10 @@ final class AttentionOps {
     static final TuningParam V4_NK = new TuningParam("ATTN_V4_NK", 4, 4,
             "key vectors (of ATTN_CPU_KB keys) per score chunk of attention_v4");
     static final TuningParam V4_ACC = new TuningParam("ATTN_V4_ACC", 0, 0,
-            "most accumulator vectors per work-item of attention_v4: rows = min(ATTN_V4_QR, this / max(ATTN_V4_NK,"
-                    + " hd / vw)), so each matmul's accumulators stay in registers (0: 24 where the native float width is"
-                    + " 16, of AVX-512's 32 registers; 12 below, of AVX2's 16)");
+            "most accumulator vectors per work-item of attention_v4: rows = min(ATTN_V4_QR, this), key vectors per"
+                    + " score chunk min(ATTN_V4_NK, this / rows), V column vectors per P V pass min(hd / vw, this / rows),"
+                    + " so each matmul's accumulators stay in registers (0: 24 where the native float width is 16, of"
+                    + " AVX-512's 32 registers; 12 below, of AVX2's 16)");
     static final TuningParam V4_KB = new TuningParam("ATTN_V4_KB", 0, 0,
             "keys per score vector of attention_v4, 8 or 16 (0: the device's native float width, at least 8); its vectors"
                     + " along the head dim are at most this wide too");
@@ -73,6 +74,19 @@ final class AttentionOps {
 
     /** What a program is built for: the head dim and v4's padded key count (0 for the others). */
     private record Shape(int headDim, int tmax) {}
+
+    /** attention_v4's use of its accumulators: query rows, key vectors per score chunk, V column vectors per P V pass. */
+    record V4Split(int rows, int keyVectors, int columnVectors) {}
+
+    /**
+     * Splits {@code acc} accumulator vectors: {@code qr} rows where they fit, then as many key vectors (at most
+     * {@code nk}) and V column vectors (at most {@code nv}, the head dim's vectors) as the rows leave room for.
+     */
+    static V4Split v4Split(int qr, int nk, int acc, int nv) {
+        int rows = Math.max(1, Math.min(qr, acc));
+        int room = Math.max(1, acc / rows);
+        return new V4Split(rows, Math.min(nk, room), Math.min(nv, room));
+    }
 
     /** Buffers from the backend's pool. */
     interface Allocator {
@@ -201,12 +215,12 @@ final class AttentionOps {
             int vw = Math.max(1, Integer.highestOneBit(tuning.get(CPU_VW)));
             while (hd % vw != 0) vw /= 2;
             if (tmax > 0) {
-                int nk = tuning.get(V4_NK);
                 int vw4 = Math.min(vw, v4Kb); // vectors along the head dim no wider than the score vectors
-                int rows = Math.max(1, Math.min(tuning.get(V4_QR), v4Acc / Math.max(nk, hd / vw4)));
+                V4Split split = v4Split(tuning.get(V4_QR), tuning.get(V4_NK), v4Acc, hd / vw4);
+                int rows = split.rows();
                 String o = defines + " -D ATTN_CPU_KB=" + v4Kb + tuning.defines(CPU_KN, CPU_SLACK) + " -D ATTN_CPU_VW=" + vw4
-                        + " -D ATTN_CPU_QR=1"
-                        + " -D ATTN_V4_QR=" + rows + " -D ATTN_V4_NK=" + nk + " -D ATTN_V4_TMAX=" + tmax;
+                        + " -D ATTN_CPU_QR=1" + " -D ATTN_V4_QR=" + rows + " -D ATTN_V4_NK=" + split.keyVectors()
+                        + " -D ATTN_V4_CV=" + split.columnVectors() + " -D ATTN_V4_TMAX=" + tmax;
                 return new Built(null, rt.kernel("attention", "attention_v3_kt", o, type),
                         rt.kernel("attention", "attention_v4", o, type), rows);
             }

@@ -1,5 +1,6 @@
 package org.vit4j.backend.opencl;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,6 +33,20 @@ class AttentionVariantTest {
         try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.GPU)) {
             assertTrue(b.kernelChoices().contains("; attention_v2"), b.kernelChoices());
         }
+    }
+
+    @Test
+    void theAccumulatorBudgetSplitsIntoRowsKeyVectorsAndColumnPasses() {
+        // AVX-512 at hd 64 (4 vectors of 16): 6 rows x 4, P V in one pass
+        assertEquals(new AttentionOps.V4Split(6, 4, 4), AttentionOps.v4Split(6, 4, 24, 4));
+        // AVX2 at hd 64 (8 vectors of 8): 6 rows x 2 key vectors, P V in four passes of 2 (not one row x 8)
+        assertEquals(new AttentionOps.V4Split(6, 2, 2), AttentionOps.v4Split(6, 4, 12, 8));
+        // hd 80 on AVX-512 (5 vectors): passes of 4 and a last one of 1
+        assertEquals(new AttentionOps.V4Split(6, 4, 4), AttentionOps.v4Split(6, 4, 24, 5));
+        // DevicesUnderTest's odd variant: 5 rows x 3, passes of 3, 3 and 2 at hd 64
+        assertEquals(new AttentionOps.V4Split(5, 3, 3), AttentionOps.v4Split(5, 3, 15, 8));
+        // fewer accumulators than rows: one vector each
+        assertEquals(new AttentionOps.V4Split(3, 1, 1), AttentionOps.v4Split(6, 4, 3, 8));
     }
 
     @Test
