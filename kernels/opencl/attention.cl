@@ -369,6 +369,9 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
     }
 
 // O = P V for V's column vectors C0_ .. C0_ + CV_ - 1 of the QR4 rows, scaled by 1 / sum at the store.
+// V's vectors first, then one broadcast per row, as linear_v5: QR * CV accumulators + CV + 1 registers.
+// (Broadcasting inside the column loop kept all QR broadcasts live across it: 12 + 6 + 1 ymm on AVX2,
+// three accumulators spilled and reloaded every key, 2026-12-02.)
 #define V4_PV_CHUNK(C0_, CV_)                                                                          \
     {                                                                                                  \
         floatV acc[QR4][CV_];                                                                          \
@@ -376,9 +379,11 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
         _Pragma("unroll") for (int c = 0; c < CV_; c++) acc[r][c] = (floatV) 0.0f;                     \
         for (int j = 0; j < tokens; j++) {                                                             \
             __global const store_t* vr = v + (long) j * HD;                                            \
-            _Pragma("unroll") for (int c = 0; c < CV_; c++) {                                          \
-                const floatV vv = ldV((C0_) + c, vr);                                                  \
-                _Pragma("unroll") for (int r = 0; r < QR4; r++) acc[r][c] = fma((floatV) s[r][j], vv, acc[r][c]); \
+            floatV vv[CV_];                                                                            \
+            _Pragma("unroll") for (int c = 0; c < CV_; c++) vv[c] = ldV((C0_) + c, vr);                \
+            _Pragma("unroll") for (int r = 0; r < QR4; r++) {                                          \
+                const floatV p = (floatV) s[r][j];                                                     \
+                _Pragma("unroll") for (int c = 0; c < CV_; c++) acc[r][c] = fma(p, vv[c], acc[r][c]);  \
             }                                                                                          \
         }                                                                                              \
         _Pragma("unroll") for (int r = 0; r < QR4; r++) {                                              \
