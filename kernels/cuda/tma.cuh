@@ -97,6 +97,9 @@ using TensorMap = CUtensorMap;
 #else
 struct alignas(64) TensorMap {
     unsigned char opaque[128];
+    // native/cudacpu's parameter kind of a kernel taking a map by value (registry.h): 'm', as
+    // KernelArg.TensorMap in Java; a launch passes the 128 bytes encode_cpu_tensor_map wrote.
+    static constexpr char vit4j_kernel_arg_kind = 'm';
 };
 #endif
 static_assert(sizeof(TensorMap) == 128, "a tensor map is 128 bytes");
@@ -150,6 +153,9 @@ inline const char* encode_cpu_tensor_map(TensorMap* out, uint32_t dtype, uint32_
     if (interleave != 0) return "tensor map: the fallback copies without interleave only";
     if (swizzle > SWIZZLE_128B) return "tensor map: swizzle must be 0..3";
     if (oob > OOB_NAN) return "tensor map: oobFill must be 0 or 1";
+    if (oob == OOB_NAN && dtype != FLOAT16 && dtype != FLOAT32 && dtype != BFLOAT16)
+        return "tensor map: oobFill NaN needs a floating-point dtype";
+    if (l2 > 3) return "tensor map: l2Promotion must be 0..3";
     m.magic = CPU_MAP_MAGIC;
     m.dtype = dtype;
     m.rank = rank;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "registry.h"
+#include "tma.cuh" // tma::CpuTensorMap, encode_cpu_tensor_map: the 'm' arguments' layout
 
 namespace vit4j_cpu {
 
@@ -78,6 +79,35 @@ const KernelEntry* entry_of(jlong handle) {
     for (const auto& e : registry())
         if (reinterpret_cast<jlong>(e.get()) == handle) return e.get();
     throw JavaError{"no kernel with handle " + std::to_string(handle)};
+}
+
+/** Bytes from a tensor's first element to the end of its last: where its copies may read. */
+uint64_t tensor_extent(uint32_t rank, const uint64_t* dims, const uint64_t* strides, uint32_t element_bytes) {
+    uint64_t end = dims[0] * element_bytes;
+    for (uint32_t i = 1; i < rank; i++) end += (dims[i] - 1) * strides[i - 1];
+    return end;
+}
+
+/**
+ * Checks a tensor map passed by value (argument i of kernel `name`): made by encode_cpu_tensor_map (its
+ * magic and fields), and its whole tensor inside one live allocation, so that the fallback's copies never
+ * read freed or foreign memory (a graph replayed after its buffers went back is then an error).
+ */
+void check_map(const std::string& name, jsize i, const unsigned char* bytes) {
+    vit4j::tma::CpuTensorMap m;
+    std::memcpy(&m, bytes, sizeof m);
+    const std::string what = "kernel " + name + ": argument " + std::to_string(i) + " (tensor map)";
+    if (m.magic != vit4j::tma::CPU_MAP_MAGIC)
+        throw JavaError{what + " was not made by this driver's encodeTensorMap (bad magic word)"};
+    if (m.rank < 1 || m.rank > 5 || m.element_bytes != vit4j::tma::element_bytes(m.dtype))
+        throw JavaError{what + " is corrupt (rank " + std::to_string(m.rank) + ", dtype " + std::to_string(m.dtype) + ")"};
+    for (uint32_t d = 0; d < m.rank; d++)
+        if (m.dims[d] < 1 || m.dims[d] > (1ull << 32))
+            throw JavaError{what + " is corrupt (dims[" + std::to_string(d) + "] " + std::to_string(m.dims[d]) + ")"};
+    const uint64_t extent = tensor_extent(m.rank, m.dims, m.strides, m.element_bytes);
+    if (!allocations().contains((uintptr_t) m.address, extent))
+        throw JavaError{what + ": its tensor, " + std::to_string(extent) + " bytes at " + hex((uintptr_t) m.address)
+                        + ", is not inside one device allocation (freed since it was encoded?)"};
 }
 
 template <class F>
@@ -211,14 +241,24 @@ JNIEXPORT jstring JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_signature(JN
 JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_launch(JNIEnv* env, jclass, jlong function, jint gx,
                                                                         jint gy, jint gz, jint bx, jint by, jint bz,
                                                                         jint shared, jstring kinds, jlongArray values,
-                                                                        jint flags) {
+                                                                        jbyteArray maps, jint flags) {
     const char* kc = env->GetStringUTFChars(kinds, nullptr);
     std::string ks(kc);
     env->ReleaseStringUTFChars(kinds, kc);
     const jsize n = env->GetArrayLength(values);
     std::vector<jlong> bits((size_t) n);
     if (n > 0) env->GetLongArrayRegion(values, 0, n, bits.data());
+    // The 'm' arguments' bytes, 128 each in argument order; 64-byte aligned, as a CUtensorMap is.
+    struct alignas(64) MapBytes {
+        unsigned char b[128];
+    };
+    const jsize map_bytes = maps == nullptr ? 0 : env->GetArrayLength(maps);
+    std::vector<MapBytes> blobs((size_t) map_bytes / 128);
+    if (map_bytes > 0 && map_bytes % 128 == 0)
+        env->GetByteArrayRegion(maps, 0, map_bytes, reinterpret_cast<jbyte*>(blobs.data()));
     guarded(env, [&] {
+        if (map_bytes % 128 != 0)
+            throw JavaError{"launch: the tensor maps' bytes (" + std::to_string(map_bytes) + ") are not 128 a map"};
         const KernelEntry* e = entry_of(function);
         const std::string name = std::string(e->module) + "/" + e->name;
         if (ks != e->signature || (size_t) n != ks.size())
@@ -228,7 +268,16 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_launch(JNIEnv* 
             throw JavaError{"kernel " + name + ": grid and block dimensions must be > 0 and shared bytes >= 0"};
         std::vector<uint64_t> slots((size_t) n);
         std::vector<void*> args((size_t) n);
+        size_t next_map = 0;
         for (jsize i = 0; i < n; i++) {
+            if (ks[i] == 'm') {
+                if (next_map >= blobs.size())
+                    throw JavaError{"kernel " + name + ": argument " + std::to_string(i)
+                                    + " is a tensor map, but the launch passed the bytes of " + std::to_string(blobs.size())};
+                check_map(name, i, blobs[next_map].b);
+                args[i] = blobs[next_map++].b;
+                continue;
+            }
             if (ks[i] == 'p') {
                 const uintptr_t p = (uintptr_t) bits[i];
                 if (p != 0 && !allocations().contains(p, 0))
@@ -241,10 +290,64 @@ JNIEXPORT void JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_launch(JNIEnv* 
             }
             args[i] = &slots[i];
         }
+        if (next_map != blobs.size())
+            throw JavaError{"kernel " + name + " takes " + std::to_string(next_map) + " tensor maps but the launch passed "
+                            + std::to_string(blobs.size())};
         const std::string err = run_grid(e->name, dim3(gx, gy, gz), dim3(bx, by, bz), (size_t) shared, flags,
                                          [&] { e->invoke(args.data()); });
         if (!err.empty()) throw JavaError{err};
     });
+}
+
+JNIEXPORT jbyteArray JNICALL Java_org_vit4j_backend_cuda_CudaCpuNative_encodeTensorMap(
+    JNIEnv* env, jclass, jint dtype, jlong address, jlongArray dims, jlongArray strides, jintArray box,
+    jintArray estrides, jint interleave, jint swizzle, jint l2, jint oob) {
+    const jsize rank = dims == nullptr ? 0 : env->GetArrayLength(dims);
+    std::vector<jlong> d((size_t) rank), st(rank > 0 ? (size_t) rank - 1 : 0);
+    std::vector<jint> bx((size_t) rank), es((size_t) rank);
+    bool shapes = rank >= 1 && rank <= 5 && strides != nullptr && box != nullptr && estrides != nullptr
+                  && env->GetArrayLength(strides) == rank - 1 && env->GetArrayLength(box) == rank
+                  && env->GetArrayLength(estrides) == rank;
+    if (shapes) {
+        env->GetLongArrayRegion(dims, 0, rank, d.data());
+        if (rank > 1) env->GetLongArrayRegion(strides, 0, rank - 1, st.data());
+        env->GetIntArrayRegion(box, 0, rank, bx.data());
+        env->GetIntArrayRegion(estrides, 0, rank, es.data());
+    }
+    vit4j::tma::TensorMap map;
+    const bool ok = guarded(env, [&] {
+        if (!shapes)
+            throw JavaError{"encodeTensorMap: rank " + std::to_string(rank)
+                            + " must be 1..5 with rank - 1 strides, rank box sizes and rank element strides"};
+        uint64_t ud[5] = {0}, us[4] = {0};
+        uint32_t ub[5] = {0}, ue[5] = {0};
+        for (jsize i = 0; i < rank; i++) {
+            if (d[i] < 1) throw JavaError{"encodeTensorMap: dims[" + std::to_string(i) + "] must be >= 1, got " + std::to_string(d[i])};
+            if (bx[i] < 1) throw JavaError{"encodeTensorMap: box[" + std::to_string(i) + "] must be >= 1, got " + std::to_string(bx[i])};
+            if (es[i] < 1) throw JavaError{"encodeTensorMap: elementStrides[" + std::to_string(i) + "] must be >= 1, got " + std::to_string(es[i])};
+            ud[i] = (uint64_t) d[i];
+            ub[i] = (uint32_t) bx[i];
+            ue[i] = (uint32_t) es[i];
+        }
+        for (jsize i = 0; i + 1 < rank; i++) {
+            if (st[i] < 1) throw JavaError{"encodeTensorMap: strideBytes[" + std::to_string(i) + "] must be > 0, got " + std::to_string(st[i])};
+            us[i] = (uint64_t) st[i];
+        }
+        if (dtype < 0 || interleave < 0 || swizzle < 0 || l2 < 0 || oob < 0)
+            throw JavaError{"encodeTensorMap: negative enum code"};
+        const char* why = vit4j::tma::encode_cpu_tensor_map(&map, (uint32_t) dtype, (uint32_t) rank, reinterpret_cast<const void*>(address),
+                                                            ud, us, ub, ue, (uint32_t) interleave, (uint32_t) swizzle, (uint32_t) l2, (uint32_t) oob);
+        if (why != nullptr) throw JavaError{std::string("encodeTensorMap: ") + why};
+        const uint64_t extent = tensor_extent((uint32_t) rank, ud, us, vit4j::tma::element_bytes((uint32_t) dtype));
+        if (!allocations().contains((uintptr_t) address, extent))
+            throw JavaError{"encodeTensorMap: address: the tensor, " + std::to_string(extent) + " bytes at "
+                            + hex((uintptr_t) address) + ", is not inside one device allocation"};
+        return true;
+    });
+    if (!ok || env->ExceptionCheck()) return nullptr;
+    jbyteArray out = env->NewByteArray(128);
+    if (out != nullptr) env->SetByteArrayRegion(out, 0, 128, reinterpret_cast<const jbyte*>(&map));
+    return out;
 }
 
 } // extern "C"

@@ -16,12 +16,23 @@ namespace vit4j_cpu {
 struct KernelEntry {
     const char* module;
     const char* name;
-    std::string signature;              // one character per parameter: p pointer, i int, f float, ...
+    std::string signature;              // one character per parameter: p pointer, i int, f float, m tensor map, ...
     void (*invoke)(void* const* args);  // calls the kernel with args[i] pointing at parameter i's bytes
 };
 
 /** Adds a kernel; called by static initialisers of the generated translation units. */
 bool register_kernel(KernelEntry entry);
+
+// A struct by value declares its kind as `static constexpr char vit4j_kernel_arg_kind` (tma.cuh's
+// TensorMap: 'm', 128 bytes); any other struct is '?', which no Java launch can match.
+template <class T, class = void>
+struct declared_kind {
+    static constexpr char value = '?';
+};
+template <class T>
+struct declared_kind<T, std::void_t<decltype(T::vit4j_kernel_arg_kind)>> {
+    static constexpr char value = T::vit4j_kernel_arg_kind;
+};
 
 template <class T>
 constexpr char kind_of() {
@@ -31,7 +42,7 @@ constexpr char kind_of() {
     else if constexpr (std::is_same<T, unsigned>::value) return 'u';
     else if constexpr (std::is_same<T, long long>::value || std::is_same<T, long>::value) return 'l';
     else if constexpr (std::is_same<T, double>::value) return 'd';
-    else return '?'; // a struct by value: no Java launch can match it
+    else return declared_kind<T>::value; // a struct by value
 }
 
 template <auto F>

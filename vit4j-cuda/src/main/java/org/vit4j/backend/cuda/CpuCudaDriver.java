@@ -31,14 +31,22 @@ public final class CpuCudaDriver implements CudaDriver {
      * @param computeCapability the compute capability this driver reports (major * 10 + minor), so the
      *                backend picks the kernels it would pick on such a device: 90 runs the Hopper kernels
      *                (linear_v4, through wgmma.cuh's fallbacks), others the sm_80 ones
+     * @param tensorMaps whether {@link #encodeTensorMap} and tensor-map launches work (tma.cuh's fallback),
+     *                so that on 90 the backend picks the TMA kernels (linear_v4_tma_*); off, it runs the
+     *                cp.async ones (linear_v4_*), as on a GPU whose driver lacks cuTensorMapEncodeTiled
      */
-    public record Options(boolean reverse, boolean strict, int computeCapability) {
+    public record Options(boolean reverse, boolean strict, int computeCapability, boolean tensorMaps) {
         /** Forward order, strict, as a compute capability 8.0 device. */
         public static final Options DEFAULT = new Options(false, true);
 
         /** As a compute capability 8.0 device (the sm_80 kernels). */
         public Options(boolean reverse, boolean strict) {
             this(reverse, strict, 80);
+        }
+
+        /** With tensor maps ({@link CpuCudaDriver#tensorMapProblem()} null). */
+        public Options(boolean reverse, boolean strict, int computeCapability) {
+            this(reverse, strict, computeCapability, true);
         }
 
         public Options {
@@ -52,7 +60,8 @@ public final class CpuCudaDriver implements CudaDriver {
         @Override
         public String toString() {
             return (reverse ? "reverse" : "forward") + " order, " + (strict ? "strict" : "lenient")
-                    + ", as compute capability " + computeCapability / 10 + "." + computeCapability % 10;
+                    + ", as compute capability " + computeCapability / 10 + "." + computeCapability % 10
+                    + (tensorMaps ? "" : ", no tensor maps");
         }
     }
 
@@ -220,7 +229,20 @@ public final class CpuCudaDriver implements CudaDriver {
                         + Long.toHexString(p.address()) + ") is not within a live allocation (freed, or not "
                         + "device memory)");
             }
+            if (args.get(i) instanceof KernelArg.TensorMap m) {
+                long address = mapAddress(m);
+                if (!live(address, 0)) {
+                    throw new Vit4jException("cuda-cpu: launch of " + k.name() + ": argument " + i
+                            + " (tensor map of 0x" + Long.toHexString(address) + ") is not within a live allocation "
+                            + "(freed since it was encoded, or not made by this driver)");
+                }
+            }
         }
+    }
+
+    /** The tensor's address in a map of tma::CpuTensorMap's layout (bytes 32..39, little-endian). */
+    private static long mapAddress(KernelArg.TensorMap m) {
+        return java.nio.ByteBuffer.wrap(m.bytes()).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(32);
     }
 
     /**
@@ -306,9 +328,60 @@ public final class CpuCudaDriver implements CudaDriver {
     private void run(Kernel k, int[] grid, int[] block, int sharedBytes, List<KernelArg> args) {
         pointersLive(k, args);
         long[] values = new long[args.size()];
-        for (int i = 0; i < values.length; i++) values[i] = args.get(i).bits();
+        java.io.ByteArrayOutputStream maps = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < values.length; i++) {
+            values[i] = args.get(i).bits();
+            if (args.get(i) instanceof KernelArg.TensorMap m) maps.writeBytes(m.bytes());
+        }
         CudaCpuNative.launch(k.handle(), grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes,
-                KernelArg.kinds(args), values, flags);
+                KernelArg.kinds(args), values, maps.size() == 0 ? null : maps.toByteArray(), flags);
+    }
+
+    /**
+     * Null: this driver encodes tensor maps (kernels/cuda/tma.cuh's own 128-byte layout, which its
+     * fallback of cp.async.bulk.tensor reads) and launches kernels that take them, unless
+     * {@link Options#tensorMaps()} is off. It has no thread-block clusters ({@link #hopperProblem()}).
+     */
+    @Override
+    public String tensorMapProblem() {
+        return options.tensorMaps() ? null : "cuda-cpu: tensor maps switched off (CpuCudaDriver.Options.tensorMaps)";
+    }
+
+    /**
+     * tma::CpuTensorMap of {@code spec} (encode_cpu_tensor_map, the checks cuTensorMapEncodeTiled makes
+     * that matter to the copy, each error naming its argument), for a tensor that lies inside one live
+     * allocation; the launch checks that again, so a map of a freed buffer is an error, not a stray read.
+     */
+    @Override
+    public byte[] encodeTensorMap(TensorMapSpec spec) {
+        current("encodeTensorMap");
+        if (!options.tensorMaps()) throw new Vit4jException(tensorMapProblem());
+        try {
+            return CudaCpuNative.encodeTensorMap(spec.dtype().code, spec.address(), spec.dims(), spec.strideBytes(),
+                    spec.box(), spec.elementStrides(), spec.interleave().code, spec.swizzle().code,
+                    spec.l2Promotion().code, spec.oobFill().code);
+        } catch (Vit4jException e) {
+            throw new Vit4jException(e.getMessage() + " (" + spec + ")", e);
+        }
+    }
+
+    /**
+     * The launch that takes {@link KernelArg.TensorMap} arguments; {@code cluster} must be {1, 1, 1}: the
+     * CPU runs no thread-block clusters.
+     */
+    @Override
+    public void launch(Function function, int[] grid, int[] block, int[] cluster, int sharedBytes,
+            List<KernelArg> args) {
+        current("launch");
+        if (cluster == null || cluster.length != 3 || cluster[0] != 1 || cluster[1] != 1 || cluster[2] != 1) {
+            throw new Vit4jException("cuda-cpu: launch of " + function.name() + " with cluster "
+                    + (cluster == null ? "null" : java.util.Arrays.toString(cluster))
+                    + ": thread-block clusters are not supported here; only {1, 1, 1}");
+        }
+        if (!options.tensorMaps() && args.stream().anyMatch(a -> a instanceof KernelArg.TensorMap)) {
+            throw new Vit4jException(tensorMapProblem());
+        }
+        launch(function, grid, block, sharedBytes, args);
     }
 
     @Override

@@ -60,7 +60,7 @@ final class CudaCpuNative {
 
     /**
      * The kernel's parameter kinds, one character each: {@code p} pointer, {@code i} int,
-     * {@code f} float (e.g. linear_v2_none: "pppppiii").
+     * {@code f} float, {@code m} a tensor map by value (e.g. linear_v2_none: "pppppiii").
      */
     static native String signature(long function);
 
@@ -69,8 +69,20 @@ final class CudaCpuNative {
      * returns when every block has finished. {@code kinds} gives each argument's kind as in
      * {@link #signature}; {@code values} its bits (an address, an int, or a float's raw int bits).
      * A count or kind that differs from the kernel's compiled parameter list is an error naming the
-     * kernel, what it takes and what was passed. {@code flags}: {@link #REVERSE}, {@link #STRICT}.
+     * kernel, what it takes and what was passed. {@code maps}: the 128 bytes of each {@code m} (tensor map)
+     * argument, in argument order (null or empty for none; their {@code values} are ignored), each checked:
+     * made by {@link #encodeTensorMap} and its tensor inside one live allocation. {@code flags}:
+     * {@link #REVERSE}, {@link #STRICT}.
      */
     static native void launch(long function, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
-            int sharedBytes, String kinds, long[] values, int flags);
+            int sharedBytes, String kinds, long[] values, byte[] maps, int flags);
+
+    /**
+     * The 128-byte map kernels/cuda/tma.cuh's fallback copies from ({@code tma::CpuTensorMap}, written by
+     * {@code encode_cpu_tensor_map}) for cuTensorMapEncodeTiled's arguments, cuda.h's enum codes; the
+     * tensor (its first element to the end of its last) must lie inside one live allocation. An error
+     * names the argument.
+     */
+    static native byte[] encodeTensorMap(int dtype, long address, long[] dims, long[] strideBytes, int[] box,
+            int[] elementStrides, int interleave, int swizzle, int l2Promotion, int oobFill);
 }

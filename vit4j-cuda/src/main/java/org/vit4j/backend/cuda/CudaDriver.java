@@ -86,6 +86,16 @@ public interface CudaDriver extends AutoCloseable {
     }
 
     /**
+     * Null where {@link #encodeTensorMap} and launches with {@link KernelArg.TensorMap} arguments (cluster
+     * {1, 1, 1}) work, else why not, in one line; the backend runs its TMA kernels (linear_v4_tma_*) only
+     * where this is null. The GPU driver's answer is {@link #hopperProblem()}'s; cuda-cpu has tensor maps
+     * (tma.cuh's fallback) without clusters.
+     */
+    default String tensorMapProblem() {
+        return hopperProblem();
+    }
+
+    /**
      * Encodes a TMA descriptor for the device tensor {@code spec} describes (cuTensorMapEncodeTiled on
      * a GPU): 128 bytes to pass to a kernel as {@link KernelArg.TensorMap}, whose parameter is
      * {@code const __grid_constant__ CUtensorMap}. The map holds the address: encode again after the
