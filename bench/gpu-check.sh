@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # vit4j on an NVIDIA GPU host with no JDK, no Maven and no network, in one run under 9 minutes:
 #   1. parity: each CUDA kernel file alone against its CPU reference (kernels/cuda/*.cu built standalone by
-#      nvcc for sm_90a), mma.cuh's and tma.cuh's wrappers as the instructions and as their fallbacks, then every JUnit
+#      nvcc for sm_90a; linear: versions 3, 4 and 4 with TMA loads, linear_v4_tma_*, maps from the driver's
+#      cuTensorMapEncodeTiled), mma.cuh's and tma.cuh's wrappers as the instructions and as their fallbacks, then every JUnit
 #      test on the bundled runtime with CUDA required (fp32, bf16 and fp16 kernel parity on odd shapes,
-#      golden encoder, graphs);
+#      golden encoder, graphs; on an H100/H200 the bf16/fp16 linears run linear_v4_tma there);
 #   2. half precision (issue 13): ViT-B/16 bf16 at batch 256 and 1, vit4j (own GEMM, then --gemm cublas)
 #      against PyTorch bf16 eager and torch.compile on the same weights and input; cuBLAS (through torch) at
 #      the shapes of the four linears and the device's bf16 matmul peak; vit4j's per-op table;
@@ -34,6 +35,11 @@ budget() {
 }
 finish() {
   stamp "done"
+  # Which GEMM the bf16/fp16 linears ran (issue 13: linear_v4_tma, wgmma with TMA loads, where the driver
+  # has tensor maps; linear_v4 with cp.async loads says why not): vit4j bench's "kernels:" lines.
+  # (VIT4J_CUDA_TMA=0 runs version 4 with cp.async loads instead, for a comparison or where TMA fails.)
+  local gemm; gemm=$(grep -h '^kernels:' "$work"/vit4j-bench.txt 2>/dev/null | sort -u | tr '\n' ';')
+  summary+=("GEMM path: ${gemm:-no vit4j bench ran}")
   printf '%s\n' "${summary[@]}" | tee "$work/summary.txt"
   cp "$work/summary.txt" "$results/" 2>/dev/null
   [ -f "$work/tables.md" ] && cp "$work/tables.md" "$results/"

@@ -31,6 +31,7 @@
 #include "mma.cuh"
 #include "wgmma.cuh"
 #include "gemm_tc.cuh"
+#include "tma.cuh"
 
 #ifndef VIT4J_WG_BM
 #define VIT4J_WG_BM 128
@@ -56,6 +57,9 @@ constexpr int WG_THREADS = WG_GROUPS * 128;
 constexpr int WG_STAGE_ELEMS = (WG_BM + WG_BN) * WG_BK;
 constexpr int WG_SMEM_BYTES = WG_STAGES * WG_STAGE_ELEMS * 2; // dynamic shared memory of a launch
 constexpr int WG_K_MULTIPLE = 8;           // K must be a multiple of this
+// The TMA variant (gemm_wg_tile_tma): the same slabs, then one 8-byte mbarrier per stage (room for 8)
+constexpr int WG_TMA_BARRIER_BYTES = 64;
+constexpr int WG_TMA_SMEM_BYTES = WG_SMEM_BYTES + WG_TMA_BARRIER_BYTES; // above 48 KiB: opted into
 
 static_assert(WG_BK == 64 || WG_BK == 32, "slab rows of 128 bytes (128-byte swizzle) or 64 bytes (64-byte swizzle)");
 static_assert(WG_BN == 64 || WG_BN == 128, "wgmma.cuh wraps m64n64k16 and m64n128k16");
@@ -66,6 +70,9 @@ static_assert((WG_STAGE_ELEMS * 2) % 1024 == 0 && (WG_BM * WG_BK * 2) % 1024 == 
               "every stage and its W slab start on a 1024-byte boundary (the swizzle's period)");
 static_assert(WG_SMEM_BYTES <= 48 * 1024, "more than 48 KiB of dynamic shared memory needs an opt-in");
 static_assert(WG_STAGES >= 2, "a pipeline needs two stages at least");
+static_assert(WG_STAGES * 8 <= WG_TMA_BARRIER_BYTES, "one mbarrier per stage after the slabs");
+static_assert(WG_TMA_SMEM_BYTES <= 227 * 1024, "an sm_90 block has at most 227 KiB of shared memory");
+static_assert(WG_BM <= 256 && WG_BN <= 256, "a TMA box has at most 256 rows");
 
 // Where chunk `chunk` (16 bytes) of row `row` of a slab is stored, in chunks from the row's start: the
 // swizzle wgmma applies to its shared addresses (wgmma.cuh), for 1024-byte aligned slabs.
@@ -167,6 +174,123 @@ __device__ __forceinline__ void gemm_wg_tile_src(const ASrc& asrc, const T* W, i
 
     // Epilogue from the accumulators (wgmma.cuh's D fragment): warp w of the group holds rows 16 w + g
     // and + 8, element 4 i + j column 8 i + 2 t + j % 2.
+    const int lane = tid & 31, w = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const int m = m0 + group * 64 + 16 * w + g + 8 * h;
+        if (m >= M) continue;
+#pragma unroll
+        for (int i = 0; i < WG_BN / 8; i++) {
+            const int n = n0 + 8 * i + 2 * t;
+            if (n < N) store(m, n, acc[4 * i + 2 * h]);
+            if (n + 1 < N) store(m, n + 1, acc[4 * i + 2 * h + 1]);
+        }
+    }
+#endif
+}
+
+// The main loop with TMA loads (Hopper's tensor memory accelerator): the same tiles, slabs, swizzle,
+// wgmma and store as gemm_wg_tile_src, but each stage's A and W slabs come from one elected thread's
+// two cp.async.bulk.tensor.2d copies (tma.cuh) instead of every thread's 16-byte cp.async copies:
+//  * the maps (host side: CudaKernels.HopperGemm.tensorMap, cuTensorMapEncodeTiled) describe A [M, K]
+//    and W [N, K] row-major with boxes of WG_BK x WG_BM and WG_BK x WG_BN elements and the 128-byte
+//    swizzle (WG_BK = 64: a box row is 128 bytes; 64-byte at WG_BK = 32), so a box lands as the layout
+//    the descriptors declare (wg_swizzle; stages 1024-byte aligned); elements past M, N or K (the B * 197
+//    tail, N and K tails) are zero-filled by the copy, so no bounds checks in the loop;
+//  * one mbarrier per stage (after the slabs in dynamic shared memory: WG_TMA_SMEM_BYTES, above 48 KiB,
+//    so the launch opts in), initialised with one arrival: thread 0's arrive.expect_tx of the stage's
+//    bytes (WG_STAGE_ELEMS * 2, the whole boxes, out-of-bounds elements included), which the two copies
+//    complete; the consumers wait on the stage's phase parity ((kt / WG_STAGES) % 2 for slab kt);
+//  * the stage that slab kt - 1 used is refilled (slab kt + WG_STAGES - 1) right after the barrier that
+//    follows every warpgroup's wgmma.wait_group 0 on it, and before anyone waits on slab kt: on the
+//    CPU runtime a thread cannot block, so every arrival and copy of a phase is issued before a
+//    __syncthreads that precedes the first wait on it (on a GPU the wait would simply spin).
+// Requirements as gemm_wg_tile_src (K % 8 == 0: the maps' row pitch a multiple of 16 bytes; A and W
+// 16-byte aligned, which the maps' encoding checks). Call with blockDim = WG_THREADS,
+// WG_TMA_SMEM_BYTES of dynamic shared memory, grid (ceil(N / WG_BN), ceil(M / WG_BM)); the maps must
+// be the kernel's __grid_constant__ parameters.
+template <class T, class Store>
+__device__ __forceinline__ void gemm_wg_tile_tma(const tma::TensorMap* map_a, const tma::TensorMap* map_w, int M, int N,
+                                                 int K, const Store& store) {
+    static_assert(sizeof(T) == 2, "Hopper GEMM: 16-bit storage types only");
+#if !VIT4J_WGMMA_AVAILABLE || !VIT4J_TMA_AVAILABLE
+    (void) map_a;
+    (void) map_w;
+    (void) M;
+    (void) N;
+    (void) K;
+    (void) store;
+    mma::device_fail("linear_v4_tma: wgmma and TMA need sm_90a");
+#else
+#if defined(__CUDACC__)
+    extern __shared__ __align__(1024) unsigned char wg_smem_raw[];
+#else
+    unsigned char* wg_smem_raw = static_cast<unsigned char*>(::vit4j_cpu::dynamic_shared());
+#endif
+    T* smem = reinterpret_cast<T*>(wg_smem_raw);
+    uint64_t* bars = reinterpret_cast<uint64_t*>(wg_smem_raw + WG_SMEM_BYTES);
+    if ((K % WG_K_MULTIPLE) != 0) {
+        mma::device_fail("Hopper GEMM: K must be a multiple of 8 and A, W 16-byte aligned");
+        return;
+    }
+    if ((wgmma::smem_address(smem) & 1023) != 0) {
+        mma::device_fail("Hopper GEMM: dynamic shared memory not 1024-byte aligned");
+        return;
+    }
+    constexpr int KSTEPS = WG_BK / 16;
+    constexpr uint32_t ROW_BYTES = WG_BK * 2, SBO = 8 * ROW_BYTES;
+    constexpr uint32_t STAGE_TX = WG_STAGE_ELEMS * 2; // both boxes' bytes: what the copies complete
+    constexpr wgmma::Swizzle SWIZZLE = WG_BK == 64 ? wgmma::SWIZZLE_128B : wgmma::SWIZZLE_64B; // the maps' too
+    const int tid = threadIdx.x, group = tid >> 7;
+    const int m0 = blockIdx.y * WG_BM, n0 = blockIdx.x * WG_BN;
+    const int KT = (K + WG_BK - 1) / WG_BK;
+    wgmma::Warpgroup<T, WG_BN, 2 * KSTEPS> mm;
+
+    // thread 0: slab kt into stage `stage`, both boxes completing on that stage's barrier
+    auto issue = [&](int kt, int stage) {
+        T* As = smem + stage * WG_STAGE_ELEMS;
+        T* Ws = As + WG_BM * WG_BK;
+        tma::mbarrier_arrive_expect_tx(&bars[stage], STAGE_TX);
+        tma::tma_load_2d(As, map_a, kt * WG_BK, m0, &bars[stage]);
+        tma::tma_load_2d(Ws, map_w, kt * WG_BK, n0, &bars[stage]);
+    };
+
+    if (tid == 0) {
+#pragma unroll
+        for (int s = 0; s < WG_STAGES; s++) tma::mbarrier_init(&bars[s], 1);
+        tma::fence_mbarrier_init();  // the inits seen by the async proxy (the copies' complete_tx) ...
+        wgmma::fence_proxy_async(); // ... and the generic writes to shared memory before it
+    }
+    __syncthreads(); // every thread sees initialised barriers before it waits on one
+    if (tid == 0) {
+#pragma unroll
+        for (int s = 0; s < WG_STAGES - 1; s++)
+            if (s < KT) issue(s, s);
+    }
+
+    float acc[WG_BN / 2];
+#pragma unroll
+    for (int e = 0; e < WG_BN / 2; e++) acc[e] = 0.f;
+
+    for (int kt = 0; kt < KT; kt++) {
+        __syncthreads(); // every warpgroup's wgmma on slab kt - 1 is done; slab kt's copies are issued
+        if (tid == 0) {
+            const int next = kt + WG_STAGES - 1; // into the stage slab kt - 1 used
+            if (next < KT) issue(next, next % WG_STAGES);
+        }
+        const int stage = kt % WG_STAGES;
+        tma::mbarrier_wait_parity(&bars[stage], (uint32_t) ((kt / WG_STAGES) & 1)); // slab kt has landed
+        const T* As = smem + stage * WG_STAGE_ELEMS + group * 64 * WG_BK;
+        const T* Ws = smem + stage * WG_STAGE_ELEMS + WG_BM * WG_BK;
+        const uint64_t da = wgmma::make_desc(As, 16, SBO, SWIZZLE), db = wgmma::make_desc(Ws, 16, SBO, SWIZZLE);
+        mm.fence();
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; kk++) mm.mma(acc, wgmma::advance(da, 32 * kk), wgmma::advance(db, 32 * kk), 1);
+        mm.commit();
+        mm.template wait<0>(acc); // slab kt is free for the copies issued after the next barrier
+    }
+
+    // Epilogue as gemm_wg_tile_src's (wgmma.cuh's D fragment).
     const int lane = tid & 31, w = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
 #pragma unroll
     for (int h = 0; h < 2; h++) {

@@ -39,6 +39,15 @@
 //                             grid (ceil(N/WG_BN), ceil(M/WG_BM)), WG_THREADS, WG_SMEM_BYTES of
 //                             dynamic shared memory. In the fatbin as SASS for sm_90a only (elsewhere a
 //                             trap): CudaKernels runs it on compute capability 9.0, version 3 elsewhere.
+//   linear_v4_tma_none / _bias / _bias_gelu / _bias_residual / _qkv
+//                             version 4 with TMA loads (gemm_wg.cuh's gemm_wg_tile_tma: one thread's
+//                             cp.async.bulk.tensor.2d per slab and operand onto a per-stage mbarrier,
+//                             tma.cuh): the same kernels with A (x) and W passed as tensor maps
+//                             (const __grid_constant__ CUtensorMap: row-major [M, K] / [N, K], boxes of
+//                             WG_BK x WG_BM / WG_BK x WG_BN, the slabs' swizzle, zero fill) in place of
+//                             their pointers; WG_TMA_SMEM_BYTES of dynamic shared memory (an opt-in above
+//                             48 KiB). CudaKernels runs these where the driver has tensor maps, else
+//                             version 4 as above.
 // Epilogues: none; + bias; + bias then exact GELU (0.5x erfc(-x/sqrt2)); + bias + residual, where
 // residual MAY ALIAS C: each element of residual is read by the thread that then writes that same
 // element of C, so in-place residual adds are safe (hence no __restrict__ on C or residual). The
@@ -163,6 +172,22 @@ __device__ __forceinline__ void linear_qkv_wg_tile(const T* x, const T* W, const
     gemm_wg_tile(x, W, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
 }
 
+// The same with TMA loads (gemm_wg_tile_tma): A and W come as tensor maps (row-major, boxes of WG_BK x
+// WG_BM and WG_BK x WG_BN, the slabs' swizzle, zero fill), encoded by the host once per buffer and shape.
+template <int EPI, class T>
+__device__ __forceinline__ void linear_v4_tma(const tma::TensorMap* map_a, const tma::TensorMap* map_w, const T* bias,
+                                              const T* residual, T* C, int M, int N, int K) {
+    gemm_wg_tile_tma<T>(map_a, map_w, M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
+}
+
+template <class T>
+__device__ __forceinline__ void linear_qkv_wg_tma_tile(const tma::TensorMap* map_x, const tma::TensorMap* map_w,
+                                                       const T* bias, T* qkv, int batch, int tokens, int dim, int heads) {
+    const int M = batch * tokens, N = 3 * dim, K = dim;
+    const int hd = dim / heads;
+    gemm_wg_tile_tma<T>(map_x, map_w, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
+}
+
 // ---- the entry points, per storage type ----------------------------------------------------------
 #define LINEAR_PARAMS(T)                                                                                    \
     const T *__restrict__ A, const T *__restrict__ W, const T *__restrict__ bias, const T *residual, T *C, int M, \
@@ -231,11 +256,38 @@ VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_KERNELS)
     }
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_WG_KERNELS)
 #undef LINEAR_WG_KERNELS
+#define LINEAR_TMA_PARAMS(T)                                                                                \
+    const __grid_constant__ tma::TensorMap map_a, const __grid_constant__ tma::TensorMap map_w,             \
+        const T *__restrict__ bias, const T *residual, T *C, int M, int N, int K
+#define LINEAR_WG_TMA_KERNELS(T, H)                                                                         \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_none##H(LINEAR_TMA_PARAMS(T)) {  \
+        linear_v4_tma<EPI_NONE, T>(&map_a, &map_w, bias, residual, C, M, N, K);                             \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_bias##H(LINEAR_TMA_PARAMS(T)) {  \
+        linear_v4_tma<EPI_BIAS, T>(&map_a, &map_w, bias, residual, C, M, N, K);                             \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_bias_gelu##H(LINEAR_TMA_PARAMS(T)) { \
+        linear_v4_tma<EPI_BIAS_GELU, T>(&map_a, &map_w, bias, residual, C, M, N, K);                        \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_bias_residual##H(LINEAR_TMA_PARAMS(T)) { \
+        linear_v4_tma<EPI_BIAS_RESIDUAL, T>(&map_a, &map_w, bias, residual, C, M, N, K);                    \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS)                                                \
+        linear_v4_tma_qkv##H(const __grid_constant__ tma::TensorMap map_x, const __grid_constant__ tma::TensorMap map_w, \
+                             const T* __restrict__ bias, T* __restrict__ qkv, int batch, int tokens, int dim, int heads) { \
+        linear_qkv_wg_tma_tile<T>(&map_x, &map_w, bias, qkv, batch, tokens, dim, heads);                    \
+    }
+VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_WG_TMA_KERNELS)
+#undef LINEAR_WG_TMA_KERNELS
+#undef LINEAR_TMA_PARAMS
 #undef LINEAR_PARAMS
 
 // ================================================================================================
 #ifdef VIT4J_STANDALONE
 #include <vector>
+#if defined(__CUDACC__)
+#include <cudaTypedefs.h> // PFN_cuTensorMapEncodeTiled_v12000: version 4's TMA maps from the driver
+#endif
 
 static void cpu_linear(const std::vector<float>& A, const std::vector<float>& W, const float* bias,
                        const std::vector<float>* res, int epi, int M, int N, int K, std::vector<double>& out) {
@@ -365,6 +417,11 @@ template <class T> struct TcKernels;
         static constexpr auto gelu4 = linear_v4_bias_gelu##H;                                               \
         static constexpr auto residual4 = linear_v4_bias_residual##H;                                       \
         static constexpr auto qkv4 = linear_v4_qkv##H;                                                      \
+        static constexpr auto none4t = linear_v4_tma_none##H;                                               \
+        static constexpr auto bias4t = linear_v4_tma_bias##H;                                               \
+        static constexpr auto gelu4t = linear_v4_tma_bias_gelu##H;                                          \
+        static constexpr auto residual4t = linear_v4_tma_bias_residual##H;                                  \
+        static constexpr auto qkv4t = linear_v4_tma_qkv##H;                                                 \
     };
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_TABLE)
 #undef LINEAR_TC_TABLE
@@ -394,8 +451,98 @@ static void launch_v4(int epi, const T* A, const T* W, const T* bias, const T* r
     }
 }
 
-// Which tensor-core version the checks below run: 3 (mma.sync) or 4 (wgmma).
+// Version 4 with TMA loads: the maps of row-major [rows, K] operands in boxes of WG_BK x box_rows, the
+// slabs' swizzle, zero fill; from the driver's cuTensorMapEncodeTiled on a GPU, else tma.cuh's fallback.
+#if defined(__CUDACC__)
+static PFN_cuTensorMapEncodeTiled_v12000 driver_encode() {
+    static PFN_cuTensorMapEncodeTiled_v12000 fn = nullptr;
+    if (fn == nullptr) {
+        void* p = nullptr;
+        cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+        CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q));
+        if (q != cudaDriverEntryPointSuccess || p == nullptr) {
+            std::fprintf(stderr, "linear: the driver has no cuTensorMapEncodeTiled\n");
+            std::exit(2);
+        }
+        fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
+    }
+    return fn;
+}
+#endif
+
+template <class T>
+static tma::TensorMap wg_map(const T* dev, int rows, int K, int box_rows) {
+    const uint32_t dtype = std::is_same<T, __half>::value ? tma::FLOAT16 : tma::BFLOAT16;
+    const uint32_t swizzle = WG_BK * 2 == 128 ? tma::SWIZZLE_128B : tma::SWIZZLE_64B;
+    const uint64_t dims[2] = {(uint64_t) K, (uint64_t) rows}, strides[1] = {(uint64_t) K * 2};
+    const uint32_t box[2] = {(uint32_t) WG_BK, (uint32_t) box_rows}, es[2] = {1, 1};
+    tma::TensorMap map;
+#if defined(__CUDACC__)
+    const CUresult r = driver_encode()(&map, (CUtensorMapDataType) dtype, 2, const_cast<T*>(dev), dims, strides, box, es,
+                                       CU_TENSOR_MAP_INTERLEAVE_NONE, (CUtensorMapSwizzle) swizzle,
+                                       CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != CUDA_SUCCESS) {
+        std::fprintf(stderr, "linear: cuTensorMapEncodeTiled failed (%d)\n", (int) r);
+        std::exit(2);
+    }
+#else
+    const char* why = tma::encode_cpu_tensor_map(&map, dtype, 2, dev, dims, strides, box, es, 0, swizzle, 2, tma::OOB_ZERO);
+    if (why != nullptr) {
+        std::fprintf(stderr, "linear: %s\n", why);
+        std::exit(2);
+    }
+#endif
+    return map;
+}
+
+// A launch of WG_TMA_SMEM_BYTES (above 48 KiB): opted into on a GPU, once per kernel.
+template <class K>
+static void wg_tma_opt_in(K kernel) {
+#if defined(__CUDACC__)
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, WG_TMA_SMEM_BYTES));
+#else
+    (void) kernel;
+#endif
+}
+
+template <class T>
+static void launch_v4_tma(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
+    using Kn = TcKernels<T>;
+    const tma::TensorMap ma = wg_map(A, M, K, WG_BM), mw = wg_map(W, N, K, WG_BN);
+    dim3 grid(sa::ceil_div(N, WG_BN), sa::ceil_div(M, WG_BM));
+    switch (epi) {
+        case EPI_NONE: wg_tma_opt_in(Kn::none4t); VIT4J_LAUNCH(Kn::none4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(ma, mw, bias, res, C, M, N, K); break;
+        case EPI_BIAS: wg_tma_opt_in(Kn::bias4t); VIT4J_LAUNCH(Kn::bias4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(ma, mw, bias, res, C, M, N, K); break;
+        case EPI_BIAS_GELU: wg_tma_opt_in(Kn::gelu4t); VIT4J_LAUNCH(Kn::gelu4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(ma, mw, bias, res, C, M, N, K); break;
+        default: wg_tma_opt_in(Kn::residual4t); VIT4J_LAUNCH(Kn::residual4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(ma, mw, bias, res, C, M, N, K); break;
+    }
+}
+
+// Which tensor-core version the checks below run: 3 (mma.sync) or 4 (wgmma); version 4 with TMA loads
+// (linear_v4_tma_*) where g_tma.
 static int g_tc_version = 3;
+static bool g_tma = false;
+
+// A kernel fault is sticky (on a GPU and on the CPU runtime): the check that met it fails, and every later
+// check is left out (no further CUDA call), so a mutant that faults (a TMA phase that never completes)
+// counts as caught (exit 1), not as a crash.
+static bool g_context_lost = false;
+static bool synced(const char* what) {
+    const cudaError_t e = cudaDeviceSynchronize();
+    if (e == cudaSuccess) return true;
+    std::printf("  %s: kernel fault: %s\n", what, cudaGetErrorString(e));
+    sa::report(what, 1.0, 0.0);
+    std::printf("  (the context is lost: the remaining checks are left out)\n");
+    g_context_lost = true;
+    return false;
+}
+
+static const char* tc_prefix() { return g_tc_version == 3 ? "linear_v3" : g_tma ? "linear_v4_tma" : "linear_v4"; }
+
+template <class T>
+static void launch_tc(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
+    (g_tc_version == 3 ? launch_v3<T> : g_tma ? launch_v4_tma<T> : launch_v4<T>)(epi, A, W, bias, res, C, M, N, K);
+}
 
 template <class T>
 static void report_tc(const char* what, const std::vector<float>& got, const std::vector<double>& want) {
@@ -410,7 +557,8 @@ static void report_tc(const char* what, const std::vector<float>& got, const std
 // reference on the T-rounded inputs; A and W at an offset of `offset` elements (a multiple of 8: aligned).
 template <class T>
 static void check_tc_shape(int M, int N, int K, int epilogues = 4, int offset = 0) {
-    std::printf("tensor cores (version %d): M=%d N=%d K=%d %s%s\n", g_tc_version, M, N, K, sa::dtype_name<T>(), offset ? " (operands at an offset)" : "");
+    if (g_context_lost) return;
+    std::printf("tensor cores (%s): M=%d N=%d K=%d %s%s\n", tc_prefix(), M, N, K, sa::dtype_name<T>(), offset ? " (operands at an offset)" : "");
     auto hA = sa::rounded<T>(sa::random_vec((size_t) M * K + offset)), hW = sa::rounded<T>(sa::random_vec((size_t) N * K + offset));
     auto hb = sa::rounded<T>(sa::random_vec(N)), hr = sa::rounded<T>(sa::random_vec((size_t) M * N));
     std::vector<float> hA0(hA.begin() + offset, hA.end()), hW0(hW.begin() + offset, hW.end());
@@ -422,14 +570,14 @@ static void check_tc_shape(int M, int N, int K, int epilogues = 4, int offset = 
         cpu_linear(hA0, hW0, hb.data(), &hr, epi, M, N, K, want);
         T* dC = sa::poisoned<T>((size_t) M * N);
         T* dR = sa::to_device_as<T>(hr);
-        (g_tc_version == 4 ? launch_v4<T> : launch_v3<T>)(epi, dA, dW, db, dR, dC, M, N, K);
-        CUDA_CHECK(cudaDeviceSynchronize());
-        std::snprintf(what, sizeof what, "linear_v%d_%s %s", g_tc_version, kNames[epi] + 10, sa::dtype_name<T>());
+        launch_tc<T>(epi, dA, dW, db, dR, dC, M, N, K);
+        std::snprintf(what, sizeof what, "%s_%s %s", tc_prefix(), kNames[epi] + 10, sa::dtype_name<T>());
+        if (!synced(what)) return;
         report_tc<T>(what, sa::to_host(dC, (size_t) M * N), want);
         if (epi == EPI_BIAS_RESIDUAL) { // in place: residual is the output buffer
-            (g_tc_version == 4 ? launch_v4<T> : launch_v3<T>)(epi, dA, dW, db, dR, dR, M, N, K);
-            CUDA_CHECK(cudaDeviceSynchronize());
-            std::snprintf(what, sizeof what, "linear_v%d_bias_residual %s, residual aliasing C", g_tc_version, sa::dtype_name<T>());
+            launch_tc<T>(epi, dA, dW, db, dR, dR, M, N, K);
+            std::snprintf(what, sizeof what, "%s_bias_residual %s, residual aliasing C", tc_prefix(), sa::dtype_name<T>());
+            if (!synced(what)) return;
             report_tc<T>(what, sa::to_host(dR, (size_t) M * N), want);
         }
         CUDA_CHECK(cudaFree(dC));
@@ -442,7 +590,8 @@ static void check_tc_shape(int M, int N, int K, int epilogues = 4, int offset = 
 
 template <class T>
 static void check_tc_qkv(int B, int T_, int D, int H, bool withBias) {
-    std::printf("tensor cores (version %d): qkv B=%d T=%d D=%d H=%d bias=%s %s\n", g_tc_version, B, T_, D, H, withBias ? "yes" : "null", sa::dtype_name<T>());
+    if (g_context_lost) return;
+    std::printf("tensor cores (%s): qkv B=%d T=%d D=%d H=%d bias=%s %s\n", tc_prefix(), B, T_, D, H, withBias ? "yes" : "null", sa::dtype_name<T>());
     const int M = B * T_, N = 3 * D, K = D, hd = D / H;
     auto hx = sa::rounded<T>(sa::random_vec((size_t) M * K)), hW = sa::rounded<T>(sa::random_vec((size_t) N * K));
     auto hb = sa::rounded<T>(sa::random_vec(N));
@@ -456,16 +605,21 @@ static void check_tc_qkv(int B, int T_, int D, int H, bool withBias) {
         }
     T *dx = sa::to_device_as<T>(hx), *dW = sa::to_device_as<T>(hW), *db = withBias ? sa::to_device_as<T>(hb) : nullptr;
     T* dq = sa::poisoned<T>((size_t) M * N);
-    if (g_tc_version == 4) {
+    if (g_tc_version == 4 && g_tma) {
+        dim3 grid(sa::ceil_div(N, WG_BN), sa::ceil_div(M, WG_BM));
+        const tma::TensorMap mx = wg_map<T>(dx, M, K, WG_BM), mw = wg_map<T>(dW, N, K, WG_BN);
+        wg_tma_opt_in(TcKernels<T>::qkv4t);
+        VIT4J_LAUNCH(TcKernels<T>::qkv4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(mx, mw, db, dq, B, T_, D, H);
+    } else if (g_tc_version == 4) {
         dim3 grid(sa::ceil_div(N, WG_BN), sa::ceil_div(M, WG_BM));
         VIT4J_LAUNCH(TcKernels<T>::qkv4, grid, WG_THREADS, WG_SMEM_BYTES)(dx, dW, db, dq, B, T_, D, H);
     } else {
         dim3 grid(sa::ceil_div(N, TC_BN), sa::ceil_div(M, TC_BM));
         VIT4J_LAUNCH(TcKernels<T>::qkv, grid, TC_THREADS, 0)(dx, dW, db, dq, B, T_, D, H);
     }
-    CUDA_CHECK(cudaDeviceSynchronize());
     char what[64];
-    std::snprintf(what, sizeof what, "linear_v%d_qkv %s", g_tc_version, sa::dtype_name<T>());
+    std::snprintf(what, sizeof what, "%s_qkv %s", tc_prefix(), sa::dtype_name<T>());
+    if (!synced(what)) return;
     report_tc<T>(what, sa::to_host(dq, (size_t) M * N), want);
     CUDA_CHECK(cudaFree(dx));
     CUDA_CHECK(cudaFree(dW));
@@ -577,14 +731,19 @@ int main(int argc, char** argv) {
         check_tc<__nv_bfloat16>(true);
         return sa::finish("linear (tensor cores)");
     }
-    // `sa_linear wg`: version 4's checks alone (the mutants of gemm_wg.cuh run these)
-    if (argc > 1 && std::strcmp(argv[1], "wg") == 0) {
+    // `sa_linear wg`: version 4's checks alone, cp.async and TMA loads (the mutants of gemm_wg.cuh run
+    // these); `sa_linear wg-tma`: the TMA loads' alone
+    const bool wg_tma_only = argc > 1 && std::strcmp(argv[1], "wg-tma") == 0;
+    if (argc > 1 && (std::strcmp(argv[1], "wg") == 0 || wg_tma_only)) {
         g_tc_version = 4;
         if (wg_runs_here()) {
-            check_tc<__nv_bfloat16>(true);
-            check_tc<__half>(false);
+            for (int tma_loads = wg_tma_only ? 1 : 0; tma_loads < 2; tma_loads++) {
+                g_tma = tma_loads == 1;
+                check_tc<__nv_bfloat16>(true);
+                check_tc<__half>(false);
+            }
         }
-        return sa::finish("linear (Hopper wgmma)");
+        return sa::finish(wg_tma_only ? "linear (Hopper wgmma, TMA loads)" : "linear (Hopper wgmma)");
     }
     std::printf("linear.cu standalone check (tile %dx%dx%d, %d threads)\n", GEMM_BM, GEMM_BN, GEMM_BK, GEMM_THREADS);
     check_shape<float>(1, 1, 1, 0);
@@ -604,6 +763,10 @@ int main(int argc, char** argv) {
     if (wg_runs_here()) {
         check_tc<__nv_bfloat16>(true);
         check_tc<__half>(false);
+        g_tma = true; // version 4 with TMA loads
+        check_tc<__nv_bfloat16>(true);
+        check_tc<__half>(false);
+        g_tma = false;
     }
     g_tc_version = 3;
     if (sa::timing()) {

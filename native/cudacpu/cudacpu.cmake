@@ -341,3 +341,25 @@ vit4j_mutant(tma_lands_at_issue tma.cuh "copies.push_back(detail::PendingCopy{ba
 vit4j_cpu_check(mutant_tma_lands_at_issue ${kernel_dir}/tests/tma_test.cu ${CMAKE_BINARY_DIR}/mutants/tma_lands_at_issue plain)
 add_test(NAME mutant.tma_lands_at_issue_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_tma_lands_at_issue> -P ${cpu_dir}/tests/expect_caught.cmake)
+
+# ---- the Hopper GEMM with TMA loads (gemm_wg.cuh's gemm_wg_tile_tma, linear_v4_tma_*): `sa_linear wg-tma` --
+# 20. The stage's expected transaction bytes one 128-byte box row short: the copies then complete more
+#     bytes than the phase expects, it never completes, and the first wait on it must fault.
+vit4j_mutant(wg_tma_short_tx gemm_wg.cuh "tma::mbarrier_arrive_expect_tx(&bars[stage], STAGE_TX);"
+             "tma::mbarrier_arrive_expect_tx(&bars[stage], STAGE_TX - 128); // (mutant)")
+vit4j_cpu_check(mutant_wg_tma_short_tx ${CMAKE_BINARY_DIR}/mutants/wg_tma_short_tx/linear.cu ${CMAKE_BINARY_DIR}/mutants/wg_tma_short_tx plain)
+add_test(NAME mutant.wg_tma_short_tx_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_tma_short_tx> -DARGS=wg-tma -P ${cpu_dir}/tests/expect_caught.cmake)
+# 21. The consumers waiting on the wrong phase parity (slab kt on parity (kt / WG_STAGES + 1) % 2).
+vit4j_mutant(wg_tma_parity gemm_wg.cuh "(uint32_t) ((kt / WG_STAGES) & 1)" "(uint32_t) ((kt / WG_STAGES + 1) & 1) /* (mutant) */")
+vit4j_cpu_check(mutant_wg_tma_parity ${CMAKE_BINARY_DIR}/mutants/wg_tma_parity/linear.cu ${CMAKE_BINARY_DIR}/mutants/wg_tma_parity plain)
+add_test(NAME mutant.wg_tma_parity_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_tma_parity> -DARGS=wg-tma -P ${cpu_dir}/tests/expect_caught.cmake)
+# 22. The refill one slab too far ahead (slab kt + WG_STAGES, into the stage slab kt is still being read,
+#     instead of kt + WG_STAGES - 1): on a GPU a race on the stage; here a second arrival on a phase that
+#     expects one, and a slab never loaded: the checks must fail or fault.
+vit4j_mutant(wg_tma_refill_late gemm_wg.cuh "const int next = kt + WG_STAGES - 1; // into the stage slab kt - 1 used"
+             "const int next = kt + WG_STAGES; // (mutant)")
+vit4j_cpu_check(mutant_wg_tma_refill_late ${CMAKE_BINARY_DIR}/mutants/wg_tma_refill_late/linear.cu ${CMAKE_BINARY_DIR}/mutants/wg_tma_refill_late plain)
+add_test(NAME mutant.wg_tma_refill_late_is_caught
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_tma_refill_late> -DARGS=wg-tma -P ${cpu_dir}/tests/expect_caught.cmake)

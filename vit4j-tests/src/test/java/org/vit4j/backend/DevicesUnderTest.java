@@ -18,7 +18,8 @@ import org.vit4j.backend.opencl.OpenClProvider;
  * other kind's (so GPU-shaped kernels are checked on PoCL too), CUDA where a GPU is present, and
  * the CUDA kernels on the CPU (cuda-cpu) with each block's threads run first to last and last to
  * first, strict (a missing barrier or a divergent one shows in one order at least); the second as a
- * compute capability 9.0 device, which runs the Hopper kernels (linear_v4) where the first runs version 3. Where none is
+ * compute capability 9.0 device, which runs the Hopper kernels (linear_v4_tma: wgmma with TMA loads) where the first runs
+ * version 3 (and {@link #withGemmVariants()} adds one without tensor maps, which runs linear_v4). Where none is
  * available the tests skip and say why; with {@code VIT4J_REQUIRE_OPENCL=1} (set by
  * scripts/test-all.sh, so in CI) a missing OpenCL is a failure instead, likewise CUDA with
  * {@code VIT4J_REQUIRE_CUDA=1} (set by bench/gpu-check.sh on a GPU host), and cuda-cpu with
@@ -52,11 +53,18 @@ public final class DevicesUnderTest {
      * NR = 3 vectors, so panel and row edges fall inside a tile). Only the linear tests use these.
      */
     public static List<Named<Supplier<Backend>>> withGemmVariants() {
-        return withCpuVariants(
+        List<Named<Supplier<Backend>>> out = new ArrayList<>(withCpuVariants(
                 "opencl (linear v4)", Map.of("GEMM_VARIANT", 4),
                 "opencl (linear v5, VW 8, MR 5, NR 24, WGX 3)",
                 Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 8, "GEMM_V5_MR", 5, "GEMM_V5_NR", 24, "GEMM_V5_WGX", 3),
-                "opencl (linear v5, VW 4, MR 3, NR 12)", Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 4, "GEMM_V5_MR", 3, "GEMM_V5_NR", 12));
+                "opencl (linear v5, VW 4, MR 3, NR 12)", Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 4, "GEMM_V5_MR", 3, "GEMM_V5_NR", 12)));
+        // the Hopper GEMM with cp.async loads (linear_v4_*): the sm_90 device of all() runs it with TMA
+        // loads (linear_v4_tma_*), as a GPU does whose driver has tensor maps; this one has none
+        if (new CudaCpuProvider().probe().available()) {
+            out.add(shared(CudaCpuProvider.NAME + " (sm_90, no tensor maps)", () -> CudaCpuProvider.open(
+                    new CpuCudaDriver.Options(false, true, 90, false), BackendOptions.DEFAULT)));
+        }
+        return out;
     }
 
     /**
@@ -123,7 +131,8 @@ public final class DevicesUnderTest {
             out.add(shared(CudaCpuProvider.NAME, () -> CudaCpuProvider.open(new CpuCudaDriver.Options(false, true),
                     BackendOptions.DEFAULT)));
             // the reverse-order device reports compute capability 9.0, so that the Hopper kernels
-            // (linear_v4, through wgmma.cuh's fallbacks) join every device test; the forward one 8.0
+            // (linear_v4_tma, through wgmma.cuh's and tma.cuh's fallbacks) join every device test; the
+            // forward one 8.0; linear_v4 with cp.async loads: withGemmVariants
             out.add(shared(CudaCpuProvider.NAME + " (reverse order, sm_90)", () -> CudaCpuProvider.open(
                     new CpuCudaDriver.Options(true, true, 90), BackendOptions.DEFAULT)));
         } else if (requireCudaCpu()) {

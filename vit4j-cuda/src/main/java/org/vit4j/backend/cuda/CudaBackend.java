@@ -57,6 +57,18 @@ public final class CudaBackend implements Backend {
 
     private static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
 
+    /**
+     * The Hopper GEMM's tensor maps, encoded once per (buffer address, shape, box) and kept (the map holds
+     * nothing else, so a buffer freed and its address reused by one of the same shape gets the same
+     * bytes); null where the TMA kernels do not run ({@link #tensorMapChoice}). At most
+     * {@link #MAX_TENSOR_MAPS}, the least recently used dropped first.
+     */
+    private final Map<String, KernelArg.TensorMap> tensorMaps;
+    /** Why the linear layers on compute capability 9.0 run without TMA loads, or null where they use them. */
+    private final String noTensorMaps;
+    private static final int MAX_TENSOR_MAPS = 1024;
+    private long tensorMapsEncoded;
+
     /** True where every kernel module is in the jar (built with nvcc). */
     public static boolean kernelsBuilt() {
         return JCudaDriver.kernelsBuilt();
@@ -82,6 +94,13 @@ public final class CudaBackend implements Backend {
             name = driver.name();
             deviceName = driver.deviceName();
             computeCapability = driver.computeCapability();
+            noTensorMaps = tensorMapChoice(driver, computeCapability);
+            tensorMaps = noTensorMaps == null ? new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, KernelArg.TensorMap> eldest) {
+                    return size() > MAX_TENSOR_MAPS;
+                }
+            } : null;
             // Small buffers (biases, norms) are carved from 2 MiB segments; larger ones are their own.
             DeviceAllocator<DevicePointer> device = new DeviceAllocator<>() {
                 @Override
@@ -127,6 +146,61 @@ public final class CudaBackend implements Backend {
             }
             throw e;
         }
+    }
+
+    /**
+     * Null where the bf16/fp16 linear layers run version 4 with TMA loads (linear_v4_tma_*): compute
+     * capability 9.0, a driver with tensor maps ({@link CudaDriver#tensorMapProblem()}), and
+     * {@code VIT4J_CUDA_TMA} not 0; else why not (then version 4 with cp.async, or version 3 below 9.0).
+     */
+    private static String tensorMapChoice(CudaDriver driver, int computeCapability) {
+        if (computeCapability != CudaKernels.HopperGemm.COMPUTE_CAPABILITY) return "not compute capability 9.0";
+        if ("0".equals(System.getenv("VIT4J_CUDA_TMA"))) return "VIT4J_CUDA_TMA=0";
+        return driver.tensorMapProblem();
+    }
+
+    /** The TMA kernels' maps, from the cache or encoded now; see {@link #tensorMaps}. */
+    private KernelArg.TensorMap tensorMap(TensorMapSpec spec) {
+        String key = spec.toString();
+        KernelArg.TensorMap m = tensorMaps.get(key);
+        if (m == null) {
+            m = new KernelArg.TensorMap(driver.encodeTensorMap(spec));
+            tensorMaps.put(key, m);
+            tensorMapsEncoded++;
+        }
+        return m;
+    }
+
+    /** Tensor maps encoded so far (each once per buffer and shape while cached), for tests. */
+    synchronized long tensorMapsEncoded() {
+        return tensorMapsEncoded;
+    }
+
+    /** The plans' tensor maps, or null where the TMA kernels do not run. */
+    private CudaKernels.TensorMaps maps() {
+        return tensorMaps == null ? null : this::tensorMap;
+    }
+
+    /**
+     * The GEMM the bf16/fp16 linear layers run and why: cuBLAS, linear_v4_tma (wgmma with TMA loads),
+     * linear_v4 (wgmma with cp.async loads, with the reason there are no tensor maps) or linear_v3 (mma.sync);
+     * fp32 runs linear_v2 (or cuBLAS). Printed by {@code vit4j bench} as "kernels: ...".
+     */
+    @Override
+    public String kernelChoices() {
+        if (cublas != null) return "linear: cublas";
+        String tile = " " + CudaKernels.HopperGemm.BM + "x" + CudaKernels.HopperGemm.BN + "x" + CudaKernels.HopperGemm.BK
+                + ", " + CudaKernels.HopperGemm.STAGES + " stages";
+        String half;
+        if (computeCapability != CudaKernels.HopperGemm.COMPUTE_CAPABILITY) {
+            half = "linear_v3 (mma.sync, " + CudaKernels.TensorCoreGemm.BM + "x" + CudaKernels.TensorCoreGemm.BN + "x"
+                    + CudaKernels.TensorCoreGemm.BK + ")";
+        } else if (noTensorMaps == null) {
+            half = "linear_v4_tma (wgmma, TMA loads," + tile + ")";
+        } else {
+            half = "linear_v4 (wgmma, cp.async loads," + tile + "; no TMA: " + noTensorMaps + ")";
+        }
+        return "linear bf16/fp16: " + half + "; fp32: linear_v2";
     }
 
     private static void closeQuietly(CudaDriver driver, RuntimeException cause) {
@@ -397,7 +471,7 @@ public final class CudaBackend implements Backend {
             Epilogue epilogue = op.epilogue();
             DeviceBuffer residual = op.residual();
             if (cublas == null) {
-                launch(CudaKernels.linear(computeCapability, out.dtype(), p(op.x()), p(op.weight()), p(bias), p(out), rows, op.inFeatures(), outFeatures,
+                launch(CudaKernels.linear(computeCapability, maps(), out.dtype(), p(op.x()), p(op.weight()), p(bias), p(out), rows, op.inFeatures(), outFeatures,
                         epilogue, p(residual)));
                 return;
             }
@@ -431,7 +505,7 @@ public final class CudaBackend implements Backend {
             int tokens = op.tokens();
             int dim = op.dim();
             if (cublas == null) {
-                launch(CudaKernels.linearQkv(computeCapability, qkv.dtype(), p(op.x()), p(op.weight()), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
+                launch(CudaKernels.linearQkv(computeCapability, maps(), qkv.dtype(), p(op.x()), p(op.weight()), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
                 return;
             }
             long n = 3L * batch * tokens * dim;

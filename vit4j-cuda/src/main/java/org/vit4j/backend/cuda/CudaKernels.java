@@ -39,8 +39,10 @@ import org.vit4j.backend.PatchEmbedShape;
  * kernel but the Hopper GEMM uses static shared memory only, so {@link Launch#sharedBytes()} (dynamic shared
  * memory) is 0; {@link Launch#staticSharedBytes()} states what the kernel declares, for checks. The Hopper
  * GEMM (linear.cu version 4, {@link HopperGemm}) takes {@link HopperGemm#SHARED_BYTES} of dynamic shared
- * memory (at most 48 KiB: no opt-in attribute needed) and runs only where the driver reports compute
- * capability 9.0 ({@link #linear(int, ElementType, long, long, long, long, int, int, int, Epilogue, long)}).
+ * memory (at most 48 KiB by default: no opt-in attribute needed) and runs only where the driver reports compute
+ * capability 9.0 ({@link #linear(int, ElementType, long, long, long, long, int, int, int, Epilogue, long)}); with
+ * TMA loads (linear_v4_tma_*, where the backend has {@link TensorMaps}) {@link HopperGemm#TMA_SHARED_BYTES},
+ * the slabs and their mbarriers, above 48 KiB (the drivers opt in at launch), and x and weight as tensor maps.
  */
 public final class CudaKernels {
     private CudaKernels() {}
@@ -154,6 +156,26 @@ public final class CudaKernels {
         public static final int SHARED_BYTES = KernelConstants.get("gemm_wg.cuh", "WG_SMEM_BYTES");
         /** The compute capability (major * 10 + minor) the kernels run on: their SASS is sm_90a. */
         public static final int COMPUTE_CAPABILITY = 90;
+        /**
+         * The dynamic shared memory of the TMA kernels (linear_v4_tma_*): the slabs and one mbarrier per stage,
+         * above 48 KiB, so the launch opts in (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES).
+         */
+        public static final int TMA_SHARED_BYTES = KernelConstants.get("gemm_wg.cuh", "WG_TMA_SMEM_BYTES");
+
+        /**
+         * The tensor map a TMA kernel (linear_v4_tma_*) reads a row-major [rows, k] operand of {@code type}
+         * through: boxes of {@link #BK} x {@code boxRows} elements ({@link #BM} for A, {@link #BN} for W),
+         * the slabs' swizzle (128 bytes at BK = 64), elements past the tensor read as zero (the tails).
+         */
+        public static TensorMapSpec operandMap(ElementType type, long address, int rows, int k, int boxRows) {
+            TensorMapSpec.DataType dtype = switch (type) {
+                case BF16 -> TensorMapSpec.DataType.BFLOAT16;
+                case F16 -> TensorMapSpec.DataType.FLOAT16;
+                case F32 -> throw new Vit4jException("linear_v4_tma: 16-bit types only, got " + type.label());
+            };
+            return TensorMapSpec.matrix(dtype, address, rows, k, (long) k * 2, boxRows, BK,
+                    BK * 2 == 128 ? TensorMapSpec.Swizzle.B128 : TensorMapSpec.Swizzle.B64);
+        }
 
         /**
          * True where a linear layer runs version 4: on a compute capability 9.0 device (sm_90a code runs there
@@ -270,6 +292,16 @@ public final class CudaKernels {
 
     // ---- linear.cu ----
 
+    /**
+     * Where the TMA kernels may run: the tensor map of each operand (a driver's
+     * {@link CudaDriver#encodeTensorMap}, cached by the backend per buffer address and shape). A plan given
+     * none (null) runs version 4 with cp.async loads.
+     */
+    @FunctionalInterface
+    public interface TensorMaps {
+        KernelArg.TensorMap of(TensorMapSpec spec);
+    }
+
     /** {@link #linear(ElementType, long, long, long, long, int, int, int, Epilogue, long)} in fp32. */
     public static Launch linear(long x, long weight, long bias, long out, int rows,
             int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
@@ -294,9 +326,27 @@ public final class CudaKernels {
      */
     public static Launch linear(int computeCapability, ElementType type, long x, long weight, long bias, long out,
             int rows, int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
+        return linear(computeCapability, null, type, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue,
+                residual);
+    }
+
+    /**
+     * {@link #linear(int, ElementType, long, long, long, long, int, int, int, Epilogue, long)} with TMA loads
+     * where version 4 runs and {@code maps} is not null: linear_v4_tma_* (x and weight passed as their
+     * {@link HopperGemm#operandMap tensor maps}, {@link HopperGemm#TMA_SHARED_BYTES} of dynamic shared memory).
+     */
+    public static Launch linear(int computeCapability, TensorMaps maps, ElementType type, long x, long weight, long bias,
+            long out, int rows, int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
         Launch simt = linearV2(type, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
         if (!TensorCoreGemm.applies(type, inFeatures, x, weight)) return simt;
         String base = simt.kernelName().substring(0, simt.kernelName().length() - suffix(type).length());
+        if (HopperGemm.applies(computeCapability, type, inFeatures, x, weight) && maps != null) {
+            List<KernelArg> args = new ArrayList<>(simt.args()); // x, weight, bias, residual, out, M, N, K
+            args.set(0, maps.of(HopperGemm.operandMap(type, x, rows, inFeatures, HopperGemm.BM)));
+            args.set(1, maps.of(HopperGemm.operandMap(type, weight, outFeatures, inFeatures, HopperGemm.BN)));
+            return new Launch("linear", kernel("linear", base.replace("linear_v2_", "linear_v4_tma_"), type),
+                    hopperGrid(rows, outFeatures), block(HopperGemm.THREADS), HopperGemm.TMA_SHARED_BYTES, args, 0);
+        }
         if (HopperGemm.applies(computeCapability, type, inFeatures, x, weight)) {
             return new Launch("linear", kernel("linear", base.replace("linear_v2_", "linear_v4_"), type),
                     hopperGrid(rows, outFeatures), block(HopperGemm.THREADS), HopperGemm.SHARED_BYTES, simt.args(), 0);
@@ -365,8 +415,22 @@ public final class CudaKernels {
     /** {@link #linearQkv(ElementType, long, long, long, long, int, int, int, int)} on a device of {@code computeCapability}: version 4 (linear_v4_qkv) where {@link HopperGemm#applies}. */
     public static Launch linearQkv(int computeCapability, ElementType type, long x, long weight, long bias, long qkv,
             int batch, int tokens, int dim, int heads) {
+        return linearQkv(computeCapability, null, type, x, weight, bias, qkv, batch, tokens, dim, heads);
+    }
+
+    /** The same with TMA loads (linear_v4_tma_qkv) where version 4 runs and {@code maps} is not null. */
+    public static Launch linearQkv(int computeCapability, TensorMaps maps, ElementType type, long x, long weight,
+            long bias, long qkv, int batch, int tokens, int dim, int heads) {
         Launch simt = linearQkvV2(type, x, weight, bias, qkv, batch, tokens, dim, heads);
         if (!TensorCoreGemm.applies(type, dim, x, weight)) return simt;
+        if (HopperGemm.applies(computeCapability, type, dim, x, weight) && maps != null) {
+            int rows = batch * tokens;
+            List<KernelArg> args = new ArrayList<>(simt.args()); // x, weight, bias, qkv, batch, tokens, dim, heads
+            args.set(0, maps.of(HopperGemm.operandMap(type, x, rows, dim, HopperGemm.BM)));
+            args.set(1, maps.of(HopperGemm.operandMap(type, weight, 3 * dim, dim, HopperGemm.BN)));
+            return new Launch("linear", kernel("linear", "linear_v4_tma_qkv", type), hopperGrid(rows, 3 * dim),
+                    block(HopperGemm.THREADS), HopperGemm.TMA_SHARED_BYTES, args, 0);
+        }
         if (HopperGemm.applies(computeCapability, type, dim, x, weight)) {
             return new Launch("linear", kernel("linear", "linear_v4_qkv", type), hopperGrid(batch * tokens, 3 * dim),
                     block(HopperGemm.THREADS), HopperGemm.SHARED_BYTES, simt.args(), 0);

@@ -10,18 +10,25 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.vit4j.ElementType;
 import org.vit4j.Vit4jException;
+import org.vit4j.backend.BackendOptions;
 import org.vit4j.backend.BackendProvider;
+import org.vit4j.backend.DeviceBuffer;
 import org.vit4j.backend.DevicesUnderTest;
+import org.vit4j.backend.Epilogue;
 
 /**
  * Tensor maps on cuda-cpu: {@link CpuCudaDriver#encodeTensorMap} writes kernels/cuda/tma.cuh's
  * {@code tma::CpuTensorMap} (the 128 bytes its fallback of cp.async.bulk.tensor reads) from
  * cuTensorMapEncodeTiled's arguments, with one-line errors naming the argument; kernels taking a map by
  * value have the parameter kind 'm', and a launch passes the 128 bytes (checked: made by this driver, the
- * tensor still inside a live allocation).
+ * tensor still inside a live allocation). The Hopper GEMM with TMA loads (linear_v4_tma_*) through the
+ * driver directly, recorded and replayed; the backend's map cache and its kernel choice. (Its parity over
+ * every shape runs in KernelParityTest / HalfKernelParityTest on the sm_90 cuda-cpu device.)
  */
 class CpuTensorMapTest {
 
@@ -124,6 +131,117 @@ class CpuTensorMapTest {
                     TensorMapSpec.DataType.BFLOAT16, a, 4, 64, 128, 4, 64, TensorMapSpec.Swizzle.B128)));
             assertTrue(e.getMessage().contains("tensor maps switched off"), e.getMessage());
             d.free(a);
+        }
+    }
+
+    /** bf16 bits of x (round to nearest even), and back. */
+    private static short bf16(double x) {
+        int b = Float.floatToRawIntBits((float) x);
+        return (short) ((b + 0x7FFF + ((b >> 16) & 1)) >>> 16);
+    }
+
+    private static double fromBf16(short s) {
+        return Float.intBitsToFloat((s & 0xFFFF) << 16);
+    }
+
+    @Test
+    void theTmaGemmTakesMapsByValueAndRunsRecordedToo() {
+        try (CpuCudaDriver d = driver(90, true)) {
+            // M = 197 (a tail of 69 rows past one 128-row tile), N = 70 (a 64-column tile and 6), K = 72 (a
+            // 64-element slab and 8): every edge the maps' zero fill covers
+            int m = 197, n = 70, k = 72;
+            Random r = new Random(13);
+            short[] x = new short[m * k], w = new short[n * k];
+            for (int i = 0; i < x.length; i++) x[i] = bf16(r.nextGaussian());
+            for (int i = 0; i < w.length; i++) w[i] = bf16(r.nextGaussian() / Math.sqrt(k));
+            long dx = d.malloc(x.length * 2L), dw = d.malloc(w.length * 2L), dy = d.malloc((long) m * n * 2);
+            d.copyHtoD(dx, x, 0, x.length);
+            d.copyHtoD(dw, w, 0, w.length);
+            CudaDriver.Function f = d.function("linear", "linear_v4_tma_none_bf16");
+            assertEquals("mmpppiii", CudaCpuNative.signature(CudaCpuNative.function("linear", "linear_v4_tma_none_bf16")));
+            assertEquals("mmppiiii", CudaCpuNative.signature(CudaCpuNative.function("linear", "linear_v4_tma_qkv_f16")));
+            CudaKernels.TensorMaps maps = spec -> new KernelArg.TensorMap(d.encodeTensorMap(spec));
+            CudaKernels.Launch l = CudaKernels.linear(90, maps, ElementType.BF16, dx, dw, 0, dy, m, k, n, Epilogue.NONE, 0);
+            assertEquals("linear_v4_tma_none_bf16", l.kernelName());
+            assertEquals("mmpppiii", l.kinds());
+            assertEquals(CudaKernels.HopperGemm.TMA_SHARED_BYTES, l.sharedBytes());
+            double[] want = new double[m * n];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int q = 0; q < k; q++) s += fromBf16(x[i * k + q]) * fromBf16(w[j * k + q]);
+                    want[i * n + j] = s;
+                }
+            }
+            for (int round = 0; round < 2; round++) {
+                short[] nan = new short[m * n];
+                java.util.Arrays.fill(nan, (short) 0x7FC0);
+                d.copyHtoD(dy, nan, 0, nan.length);
+                if (round == 0) {
+                    d.launch(f, l.grid(), l.block(), l.sharedBytes(), l.args());
+                } else { // recorded with the maps' values, then replayed
+                    d.beginCapture();
+                    d.launch(f, l.grid(), l.block(), new int[] {1, 1, 1}, l.sharedBytes(), l.args());
+                    CudaDriver.Graph g = d.endCapture();
+                    d.launchGraph(g);
+                    d.destroyGraph(g);
+                }
+                short[] got = new short[m * n];
+                d.copyDtoH(got, 0, dy, got.length);
+                for (int i = 0; i < got.length; i++) {
+                    double g = fromBf16(got[i]);
+                    assertTrue(Math.abs(g - want[i]) <= 1e-2 * Math.abs(want[i]) + 1e-6,
+                            "round " + round + " element " + i + ": " + g + " want " + want[i]);
+                }
+            }
+            // pointers where the kernel takes maps: the kinds differ
+            List<KernelArg> ptrs = new ArrayList<>(l.args());
+            ptrs.set(0, KernelArg.ptr(dx));
+            ptrs.set(1, KernelArg.ptr(dw));
+            Vit4jException e = assertThrows(Vit4jException.class, () -> d.launch(f, l.grid(), l.block(), l.sharedBytes(), ptrs));
+            assertTrue(e.getMessage().contains("mmpppiii") && e.getMessage().contains("pppppiii"), e.getMessage());
+            // a map that this driver did not make
+            List<KernelArg> forged = new ArrayList<>(l.args());
+            forged.set(1, new KernelArg.TensorMap(new byte[128]));
+            e = assertThrows(Vit4jException.class, () -> d.launch(f, l.grid(), l.block(), l.sharedBytes(), forged));
+            assertTrue(e.getMessage().contains("argument 1"), e.getMessage());
+            // no clusters on the CPU
+            e = assertThrows(Vit4jException.class,
+                    () -> d.launch(f, new int[] {2, 2, 1}, l.block(), new int[] {2, 1, 1}, l.sharedBytes(), l.args()));
+            assertTrue(e.getMessage().contains("cluster"), e.getMessage());
+            // the map of a freed buffer: an error at the launch, not a stray read
+            d.free(dw);
+            e = assertThrows(Vit4jException.class, () -> d.launch(f, l.grid(), l.block(), l.sharedBytes(), l.args()));
+            assertTrue(e.getMessage().contains("argument 1") && e.getMessage().contains("tensor map"), e.getMessage());
+            d.free(dx);
+            d.free(dy);
+        }
+    }
+
+    @Test
+    void theBackendEncodesEachMapOnceAndSaysWhichGemmRuns() {
+        try (CudaBackend b = new CudaBackend(driver(90, true), BackendOptions.DEFAULT)) {
+            assertTrue(b.kernelChoices().contains("linear_v4_tma (wgmma, TMA loads"), b.kernelChoices());
+            DeviceBuffer x = b.allocate(ElementType.BF16, 197 * 64), w = b.allocate(ElementType.BF16, 96 * 64);
+            DeviceBuffer y = b.allocate(ElementType.BF16, 197 * 96), x2 = b.allocate(ElementType.BF16, 5 * 64);
+            DeviceBuffer y2 = b.allocate(ElementType.BF16, 5 * 96);
+            b.write(new float[197 * 64], x);
+            b.write(new float[96 * 64], w);
+            b.write(new float[5 * 64], x2);
+            b.linear(x, w, null, y, 197, 64, 96, Epilogue.NONE, null);
+            assertEquals(2, b.tensorMapsEncoded());
+            b.linear(x, w, null, y, 197, 64, 96, Epilogue.NONE, null);
+            assertEquals(2, b.tensorMapsEncoded(), "the same buffers and shapes: no new map");
+            b.linear(x2, w, null, y2, 5, 64, 96, Epilogue.NONE, null);
+            assertEquals(3, b.tensorMapsEncoded(), "a new activation: its map; the weight's is kept");
+            for (DeviceBuffer buf : List.of(x, w, y, x2, y2)) buf.close();
+        }
+        try (CudaBackend b = new CudaBackend(driver(90, false), BackendOptions.DEFAULT)) {
+            assertTrue(b.kernelChoices().contains("linear_v4 (wgmma, cp.async loads") && b.kernelChoices().contains("no TMA"),
+                    b.kernelChoices());
+        }
+        try (CudaBackend b = new CudaBackend(driver(80, true), BackendOptions.DEFAULT)) {
+            assertTrue(b.kernelChoices().contains("linear_v3 (mma.sync"), b.kernelChoices());
         }
     }
 }

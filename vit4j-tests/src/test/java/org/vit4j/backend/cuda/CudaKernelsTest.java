@@ -1,5 +1,6 @@
 package org.vit4j.backend.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -284,7 +285,8 @@ class CudaKernelsTest {
             StringBuilder kinds = new StringBuilder();
             if (!k.group(3).isBlank()) {
                 for (String param : k.group(3).split(",")) {
-                    if (param.contains("*")) kinds.append('p');
+                    if (param.matches("\\s*const\\s+__grid_constant__\\s+tma::TensorMap\\s+\\w+\\s*")) kinds.append('m');
+                    else if (param.contains("*")) kinds.append('p');
                     else if (param.matches("\\s*(const\\s+)?float\\s+\\w+\\s*")) kinds.append('f');
                     else if (param.matches("\\s*(const\\s+)?int\\s+\\w+\\s*")) kinds.append('i');
                     else throw new AssertionError("parameter '" + param.strip() + "' of " + k.group(1) + " is not a pointer, int or float");
@@ -376,7 +378,7 @@ class CudaKernelsTest {
             assertEquals(2 * typed.size() / 3, half, e.getKey());
             long tc = e.getValue().size() - typed.size();
             int expected = switch (e.getKey()) {
-                case "linear" -> 20;   // linear_v3_ and linear_v4_{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
+                case "linear" -> 30;   // linear_v3_, linear_v4_ and linear_v4_tma_{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
                 case "attention" -> 4; // attention_v3_hd{64,80} x {bf16, f16}
                 case "patch_embed" -> 2; // patch_embed_v3 x {bf16, f16}
                 default -> 0;
@@ -385,6 +387,79 @@ class CudaKernelsTest {
             assertTrue(e.getValue().stream().filter(CudaKernelsTest::tensorCore)
                     .allMatch(n -> n.endsWith("_bf16") || n.endsWith("_f16")), e.getKey());
         }
+    }
+
+    /** The Hopper GEMM with TMA loads (linear_v4_tma_*): each epilogue and the QKV projection, bf16 and fp16, maps of zeros. */
+    private static List<Launch> tmaPlans() {
+        CudaKernels.TensorMaps zeros = spec -> new KernelArg.TensorMap(new byte[KernelArg.TensorMap.BYTES]);
+        List<Launch> plans = new ArrayList<>();
+        for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+            for (Epilogue e : Epilogue.values()) {
+                plans.add(CudaKernels.linear(90, zeros, t, P, P, e == Epilogue.NONE ? 0 : P, P, 197, 64, 70, e, P));
+            }
+            plans.add(CudaKernels.linear(90, zeros, t, P, P, P, P, 197, 64, 70, Epilogue.NONE, 0));
+            plans.add(CudaKernels.linearQkv(90, zeros, t, P, P, P, P, 2, 197, 64, 2));
+        }
+        return plans;
+    }
+
+    /**
+     * Where the driver has tensor maps, the Hopper plans are version 4's with TMA loads: the linear_v4_tma_
+     * kernel, x and weight replaced by their maps (row-major [rows, K] and [N, K], boxes of BK x BM and BK x
+     * BN, 128-byte swizzle, zero fill), every other argument, grid and block as linear_v4's, and the shared
+     * memory of the slabs and barriers; without maps, below 9.0 or where version 4 does not apply, the plan
+     * is what it was.
+     */
+    @Test
+    void hopperLinearUsesTmaLoadsWhereTheDriverHasTensorMaps() {
+        List<TensorMapSpec> asked = new ArrayList<>();
+        CudaKernels.TensorMaps maps = spec -> {
+            asked.add(spec);
+            return new KernelArg.TensorMap(new byte[KernelArg.TensorMap.BYTES]);
+        };
+        for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+            asked.clear();
+            Launch v4 = CudaKernels.linear(90, t, 0x1000, 0x2000, 0x3000, 0x4000, 197, 72, 70, Epilogue.BIAS_GELU, 0);
+            Launch l = CudaKernels.linear(90, maps, t, 0x1000, 0x2000, 0x3000, 0x4000, 197, 72, 70, Epilogue.BIAS_GELU, 0);
+            assertEquals(v4.kernelName().replace("linear_v4_", "linear_v4_tma_"), l.kernelName());
+            assertEquals("mmpppiii", l.kinds());
+            assertEquals(v4.args().subList(2, 8), l.args().subList(2, 8));
+            assertArrayEquals(v4.grid(), l.grid());
+            assertArrayEquals(v4.block(), l.block());
+            assertEquals(CudaKernels.HopperGemm.TMA_SHARED_BYTES, l.sharedBytes());
+            assertTrue(l.sharedBytes() > 48 * 1024 && l.sharedBytes() >= CudaKernels.HopperGemm.SHARED_BYTES + 16);
+            assertEquals(2, asked.size());
+            TensorMapSpec a = asked.get(0), w = asked.get(1);
+            TensorMapSpec.DataType dt = t == ElementType.BF16 ? TensorMapSpec.DataType.BFLOAT16 : TensorMapSpec.DataType.FLOAT16;
+            assertEquals(dt, a.dtype());
+            assertEquals(0x1000, a.address());
+            assertArrayEquals(new long[] {72, 197}, a.dims());
+            assertArrayEquals(new long[] {144}, a.strideBytes());
+            assertArrayEquals(new int[] {CudaKernels.HopperGemm.BK, CudaKernels.HopperGemm.BM}, a.box());
+            assertEquals(TensorMapSpec.Swizzle.B128, a.swizzle());
+            assertEquals(TensorMapSpec.OobFill.ZERO, a.oobFill());
+            assertEquals(0x2000, w.address());
+            assertArrayEquals(new long[] {72, 70}, w.dims());
+            assertArrayEquals(new int[] {CudaKernels.HopperGemm.BK, CudaKernels.HopperGemm.BN}, w.box());
+            asked.clear();
+            Launch q = CudaKernels.linearQkv(90, maps, t, 0x1000, 0x2000, 0, 0x4000, 2, 197, 64, 2);
+            assertEquals("linear_v4_tma_qkv" + CudaKernels.suffix(t), q.kernelName());
+            assertEquals("mmppiiii", q.kinds());
+            assertArrayEquals(new long[] {64, 394}, asked.get(0).dims());
+            assertArrayEquals(new long[] {64, 192}, asked.get(1).dims());
+            // no maps asked where TMA does not run
+            asked.clear();
+            assertTrue(CudaKernels.linear(80, maps, t, 0x1000, 0x2000, 0x3000, 0x4000, 197, 72, 70, Epilogue.BIAS, 0)
+                    .kernelName().startsWith("linear_v3_"));
+            assertTrue(CudaKernels.linear(90, maps, t, 0x1008, 0x2000, 0x3000, 0x4000, 197, 72, 70, Epilogue.BIAS, 0)
+                    .kernelName().startsWith("linear_v2_"), "x not 16-byte aligned");
+            assertTrue(CudaKernels.linear(90, maps, t, 0x1000, 0x2000, 0x3000, 0x4000, 197, 70, 70, Epilogue.BIAS, 0)
+                    .kernelName().startsWith("linear_v2_"), "K % 8 != 0");
+            assertTrue(asked.isEmpty());
+        }
+        assertEquals("linear_v2_bias", CudaKernels.linear(90, maps, ElementType.F32, 0x1000, 0x2000, 0x3000, 0x4000, 197, 72,
+                70, Epilogue.BIAS, 0).kernelName());
+        assertTrue(asked.isEmpty());
     }
 
     /** The tensor-core kernels (bf16 and fp16 only): linear_v3_*, linear_v4_* (Hopper), attention_v3_*, patch_embed_v3. */
@@ -563,6 +638,7 @@ class CudaKernelsTest {
         if (!Files.isDirectory(CUDA_DIR)) return; // run from elsewhere than the project root
         List<Launch> plans = everyPlan();
         plans.addAll(tensorCorePlans());
+        plans.addAll(tmaPlans());
         plans.add(CudaKernels.biasRows(P, P, 2, 3, true));
         plans.add(CudaKernels.qkvScatter(P, P, P, 1, 2, 8, 2));
         Map<String, Map<String, String>> declared = new HashMap<>();
