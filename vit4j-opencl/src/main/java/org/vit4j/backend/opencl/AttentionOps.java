@@ -172,7 +172,9 @@ final class AttentionOps {
             ktBuf = allocate.allocate(type, elements);
             scratch.put(type, ktBuf);
         }
-        rt.launch(k.kt(), "attention_v3_kt", new long[] {tpad, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
+        // one work-item per block of ATTN_CPU_KB keys (tpad is a multiple of it: kb above is KB or KB * KN)
+        int ktKb = v4 ? kb4 : tuning.get(CPU_KB);
+        rt.launch(k.kt(), "attention_v3_kt", new long[] {tpad / ktKb, bh}, null, qkv, ktBuf, batch, tokens, heads, tpad);
         long n = bh * ((tokens + qr - 1) / qr);
         String name = v4 ? "attention_v4" : "attention_v3";
         rt.launch(k.cpu(), name, new long[] {(n + wg - 1) / wg * wg}, new long[] {wg}, qkv, ktBuf, out,
