@@ -12,7 +12,9 @@
 #      attention probabilities' cost (issue 14);
 # then the tables. Each step is skipped, saying so, when less time is left than it needs (GPU_CHECK_BUDGET_S,
 # default 500 s), so that the logs always come back. Run from the repository root with the distribution
-# carried as target/vit4j-dist.tar.gz (scripts/make-dist.sh builds it):
+# carried as target/vit4j-dist.tar.gz (`scripts/make-dist.sh --golden-from-tree` builds it: the test jar without
+# the golden files, which the machine already has in the checkout it is sent; the script prints what
+# the two come to against the 64 MiB limit):
 #   bash bench/gpu-check.sh          (work in $WORK, default /tmp/vit4j-gpu-check; results to $OUT)
 # $OUT receives at most 8 files, as the device tool returns no more: gpu-check.log (everything printed),
 # summary.txt, tables.md and gpu-check.tar.gz (every log, JSON and per-kernel output of the run).
@@ -61,7 +63,7 @@ if [ -f target/vit4j-dist.tar.gz ]; then
 elif [ -d target/dist/vit4j ]; then
   cp -r target/dist/vit4j "$dist/"
 else
-  echo "no distribution: run scripts/make-dist.sh and carry target/vit4j-dist.tar.gz"; exit 2
+  echo "no distribution: run scripts/make-dist.sh --golden-from-tree and carry target/vit4j-dist.tar.gz"; exit 2
 fi
 v4j=$dist/vit4j/bin/vit4j
 # cuBLAS for --gemm cublas: the host's CUDA libraries, else the ones PyTorch's wheels carry.

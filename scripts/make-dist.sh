@@ -5,8 +5,18 @@
 #   target/dist/vit4j/{runtime,lib,bin,bench}   and   target/vit4j-dist.tar.gz
 #   target/dist/vit4j/bin/vit4j devices          the CLI on the bundled runtime
 #   target/dist/vit4j/bin/vit4j-test             every JUnit test on the bundled runtime
+#   scripts/make-dist.sh --golden-from-tree      the same without the golden files (8.5 MB) in the test jar:
+#       vit4j-test then reads them from vit4j-core/src/test/resources of the checkout it is run in
+#       ($VIT4J_GOLDEN_ROOT overrides). For the GPU machine (bench/gpu-check.sh), which is sent the checkout
+#       beside the carried tarball, both within 64 MiB: the golden files would travel twice.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+golden=jar
+case "${1:-}" in
+  --golden-from-tree) golden=tree ;;
+  "") ;;
+  *) echo "make-dist: unknown argument '$1' (expected nothing or --golden-from-tree)" >&2; exit 2 ;;
+esac
 out=target/dist/vit4j
 rm -rf target/dist && mkdir -p "$out/lib" "$out/bin" "$out/bench"
 mvn -q -B -DskipTests package
@@ -16,6 +26,15 @@ cp vit4j-cli/target/vit4j.jar "$out/lib/vit4j.jar"
 # The integration suite, and vit4j-core's own tests with the golden files they share.
 cp vit4j-tests/target/vit4j-tests-*-tests.jar "$out/lib/vit4j-tests.jar"
 cp vit4j-core/target/vit4j-core-*-tests.jar "$out/lib/vit4j-core-tests.jar"
+if [ "$golden" = tree ]; then
+  unpacked=$(mktemp -d)
+  (cd "$unpacked" && jar xf "$OLDPWD/$out/lib/vit4j-core-tests.jar" && rm -r golden)
+  rm "$out/lib/vit4j-core-tests.jar"
+  jar --create --no-manifest --file "$out/lib/vit4j-core-tests.jar" -C "$unpacked" .
+  rm -rf "$unpacked"
+  echo "golden files: not in lib/vit4j-core-tests.jar; vit4j-test reads them from the checkout (make-dist.sh --golden-from-tree)" \
+    > "$out/lib/golden-from-tree"
+fi
 # The modules the jars use (jdeps), trimmed of debug data. java.desktop is ImageIO's.
 jlink --add-modules java.base,java.desktop,java.logging,java.management,java.sql,jdk.unsupported,jdk.zipfs \
       --strip-debug --strip-native-debug-symbols=objcopy=/usr/bin/objcopy --no-man-pages --no-header-files \
@@ -32,8 +51,19 @@ cat > "$out/bin/vit4j-test" <<'SH'
 # Every vit4j test on the bundled runtime; extra arguments go to the JUnit console launcher.
 here=$(cd "$(dirname "$0")/.." && pwd)
 export LD_PRELOAD="$here/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
+cp="$here/lib/vit4j.jar:$here/lib/vit4j-tests.jar:$here/lib/vit4j-core-tests.jar"
+if [ -f "$here/lib/golden-from-tree" ]; then
+  # built by make-dist.sh --golden-from-tree: the golden files come from a checkout's test resources
+  root=${VIT4J_GOLDEN_ROOT:-$PWD/vit4j-core/src/test/resources}
+  if [ ! -d "$root/golden" ]; then
+    echo "vit4j-test: this distribution has no golden files (make-dist.sh --golden-from-tree) and $root/golden" \
+         "does not exist: run it from the root of a vit4j checkout or set VIT4J_GOLDEN_ROOT" >&2
+    exit 2
+  fi
+  cp="$cp:$root"
+fi
 exec "$here/runtime/bin/java" -Xmx8g -jar "$here/lib/junit-platform-console-standalone-1.14.1.jar" execute \
-    --class-path "$here/lib/vit4j.jar:$here/lib/vit4j-tests.jar:$here/lib/vit4j-core-tests.jar" \
+    --class-path "$cp" \
     --scan-class-path "$here/lib/vit4j-tests.jar:$here/lib/vit4j-core-tests.jar" \
     --details=summary --disable-banner --fail-if-no-tests "$@"
 SH
@@ -42,3 +72,12 @@ cp bench/gpu-check.sh "$out/bench/" 2>/dev/null || true
 cp -r bench/peers "$out/bench/" && cp -r scripts/python "$out/bench/python"
 tar -C target/dist -czf target/vit4j-dist.tar.gz vit4j
 echo "make-dist: $(du -sh "$out" | cut -f1) in $out, $(du -h target/vit4j-dist.tar.gz | cut -f1) as target/vit4j-dist.tar.gz"
+# What the GPU machine is sent (device README: tracked and untracked-not-ignored files + carried paths,
+# 64 MiB together): the tarball and the checkout.
+tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s + 0}')
+tarball=$(stat -c %s target/vit4j-dist.tar.gz)
+mib() { awk -v b="$1" 'BEGIN {printf "%.2f MiB", b / 1048576}'; }
+echo "for the GPU machine: tarball $(mib "$tarball") + checkout $(mib "$tree") = $(mib $((tarball + tree))) of 64 MiB"
+if [ $((tarball + tree)) -gt $((64 * 1048576)) ]; then
+  echo "make-dist: over the 64 MiB the GPU machine is sent$([ "$golden" = jar ] && echo '; --golden-from-tree takes the golden files out of the tarball')" >&2
+fi
