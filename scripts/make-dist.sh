@@ -62,8 +62,10 @@ if [ -f "$here/lib/golden-from-tree" ]; then
   fi
   cp="$cp:$root"
 fi
-exec "$here/runtime/bin/java" -Xmx8g -jar "$here/lib/junit-platform-console-standalone-1.14.1.jar" execute \
-    --class-path "$cp" \
+# The jars on the JVM's own class path (not the launcher's --class-path): tests that start a child JVM
+# hand it java.class.path, which under -jar held the launcher alone (CliTest, TwoPoclDevicesTest failed so).
+exec "$here/runtime/bin/java" -Xmx8g -cp "$here/lib/junit-platform-console-standalone-1.14.1.jar:$cp" \
+    org.junit.platform.console.ConsoleLauncher execute \
     --scan-class-path "$here/lib/vit4j-tests.jar:$here/lib/vit4j-core-tests.jar" \
     --details=summary --disable-banner --fail-if-no-tests "$@"
 SH
