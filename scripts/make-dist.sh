@@ -35,8 +35,14 @@ if [ "$golden" = tree ]; then
   echo "golden files: not in lib/vit4j-core-tests.jar; vit4j-test reads them from the checkout (make-dist.sh --golden-from-tree)" \
     > "$out/lib/golden-from-tree"
 fi
-# The modules the jars use (jdeps), trimmed of debug data. java.desktop is ImageIO's.
-jlink --add-modules java.base,java.desktop,java.logging,java.management,java.sql,jdk.unsupported,jdk.zipfs \
+# The modules the jars use, as jdeps reads them now (a list written down once went stale: it lacked
+# jdk.management, whose com.sun.management.OperatingSystemMXBean vit4j bench's pass accounting and the
+# autotuner's busy-machine check use, so `vit4j bench --profile-passes` died with NoClassDefFoundError in
+# the distribution), plus what is only loaded by name, which jdeps cannot see (java.logging, jdk.unsupported,
+# jdk.zipfs); trimmed of debug data. java.desktop is ImageIO's. No compiler: ReadmeApiTest is aborted here.
+modules=$(jdeps --multi-release 17 --ignore-missing-deps --print-module-deps "$out"/lib/*.jar)
+echo "make-dist: runtime modules $modules + java.logging, jdk.unsupported, jdk.zipfs"
+jlink --add-modules "$modules,java.logging,jdk.unsupported,jdk.zipfs" \
       --strip-debug --strip-native-debug-symbols=objcopy=/usr/bin/objcopy --no-man-pages --no-header-files \
       --compress=2 --output "$out/runtime"
 cat > "$out/bin/vit4j" <<'SH'
