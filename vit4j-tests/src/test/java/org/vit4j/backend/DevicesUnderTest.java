@@ -3,6 +3,7 @@ package org.vit4j.backend;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Named;
@@ -24,6 +25,9 @@ import org.vit4j.backend.opencl.OpenClProvider;
  * scripts/test-all.sh, so in CI) a missing OpenCL is a failure instead, likewise CUDA with
  * {@code VIT4J_REQUIRE_CUDA=1} (set by bench/gpu-check.sh on a GPU host), and cuda-cpu with
  * {@code VIT4J_REQUIRE_CUDA_CPU=1} (set in CI: there every CUDA test runs, on the CPU).
+ * {@code VIT4J_TEST_BACKENDS} (a comma-separated list of opencl, cuda, cuda-cpu) keeps only the backends
+ * it names, every other one neither tested nor required: bench/gpu-check.sh sets {@code cuda}, so that its
+ * few minutes on a GPU go to the GPU and not to the CPU devices CI has already run.
  *
  * <p>A name without parentheses is also the name {@code vit4j --backend} takes for that backend.
  */
@@ -34,6 +38,34 @@ public final class DevicesUnderTest {
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> OPEN.values().forEach(Backend::close)));
+    }
+
+    private static final BackendProvider.Probe NOT_WANTED =
+            BackendProvider.Probe.unavailable(List.of(), "not in VIT4J_TEST_BACKENDS");
+
+    /** The backend names {@code VIT4J_TEST_BACKENDS} may list. */
+    static final Set<String> BACKEND_NAMES = Set.of("opencl", "cuda", CudaCpuProvider.NAME);
+
+    /**
+     * The backends a {@code VIT4J_TEST_BACKENDS} value keeps: all of them where it is unset or blank,
+     * else those it lists (comma-separated; an unknown name is an error naming the variable).
+     */
+    static Set<String> backendsWanted(String value) {
+        if (value == null || value.isBlank()) return BACKEND_NAMES;
+        Set<String> out = new java.util.LinkedHashSet<>();
+        for (String name : value.split(",")) {
+            String n = name.strip();
+            if (!BACKEND_NAMES.contains(n)) {
+                throw new IllegalArgumentException("VIT4J_TEST_BACKENDS: unknown backend '" + n + "' in '" + value
+                        + "' (expected a comma-separated list of " + String.join(", ", new java.util.TreeSet<>(BACKEND_NAMES)) + ")");
+            }
+            out.add(n);
+        }
+        return out;
+    }
+
+    private static boolean wanted(String backend) {
+        return backendsWanted(System.getenv("VIT4J_TEST_BACKENDS")).contains(backend);
     }
 
     /** One backend per name for the whole test run: building kernels on PoCL takes seconds. */
@@ -60,7 +92,7 @@ public final class DevicesUnderTest {
                 "opencl (linear v5, VW 4, MR 3, NR 12)", Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 4, "GEMM_V5_MR", 3, "GEMM_V5_NR", 12)));
         // the Hopper GEMM with cp.async loads (linear_v4_*): the sm_90 device of all() runs it with TMA
         // loads (linear_v4_tma_*), as a GPU does whose driver has tensor maps; this one has none
-        if (new CudaCpuProvider().probe().available()) {
+        if (wanted(CudaCpuProvider.NAME) && new CudaCpuProvider().probe().available()) {
             out.add(shared(CudaCpuProvider.NAME + " (sm_90, no tensor maps)", () -> CudaCpuProvider.open(
                     new CpuCudaDriver.Options(false, true, 90, false), BackendOptions.DEFAULT)));
         }
@@ -101,7 +133,7 @@ public final class DevicesUnderTest {
     @SuppressWarnings("unchecked")
     private static List<Named<Supplier<Backend>>> withCpuVariants(Object... nameThenOverrides) {
         List<Named<Supplier<Backend>>> out = new ArrayList<>(all());
-        if (new OpenClProvider().probe().available()) {
+        if (wanted("opencl") && new OpenClProvider().probe().available()) {
             for (int i = 0; i < nameThenOverrides.length; i += 2) {
                 Map<String, Integer> tuning = (Map<String, Integer>) nameThenOverrides[i + 1];
                 out.add(shared((String) nameThenOverrides[i], () -> OpenClBackend.open(0, tuning, ClDevice.Kind.CPU)));
@@ -112,21 +144,21 @@ public final class DevicesUnderTest {
 
     public static List<Named<Supplier<Backend>>> all() {
         List<Named<Supplier<Backend>>> out = new ArrayList<>();
-        BackendProvider.Probe cl = new OpenClProvider().probe();
+        BackendProvider.Probe cl = wanted("opencl") ? new OpenClProvider().probe() : NOT_WANTED;
         if (cl.available()) {
             out.add(shared("opencl", () -> OpenClBackend.open(0, Map.of())));
             out.add(shared("opencl (gpu tuning)", () -> OpenClBackend.open(0, Map.of(), ClDevice.Kind.GPU)));
             out.add(shared("opencl (cpu tuning)", () -> OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)));
-        } else if ("1".equals(System.getenv("VIT4J_REQUIRE_OPENCL"))) {
+        } else if (wanted("opencl") && "1".equals(System.getenv("VIT4J_REQUIRE_OPENCL"))) {
             throw new AssertionError("VIT4J_REQUIRE_OPENCL=1 but OpenCL is unavailable: " + cl.reason());
         }
-        BackendProvider.Probe cuda = new CudaProvider().probe();
+        BackendProvider.Probe cuda = wanted("cuda") ? new CudaProvider().probe() : NOT_WANTED;
         if (cuda.available()) {
             out.add(shared("cuda", () -> new CudaProvider().open(0)));
-        } else if ("1".equals(System.getenv("VIT4J_REQUIRE_CUDA"))) {
+        } else if (wanted("cuda") && "1".equals(System.getenv("VIT4J_REQUIRE_CUDA"))) {
             throw new AssertionError("VIT4J_REQUIRE_CUDA=1 but CUDA is unavailable: " + cuda.reason());
         }
-        BackendProvider.Probe cudaCpu = new CudaCpuProvider().probe();
+        BackendProvider.Probe cudaCpu = wanted(CudaCpuProvider.NAME) ? new CudaCpuProvider().probe() : NOT_WANTED;
         if (cudaCpu.available()) {
             out.add(shared(CudaCpuProvider.NAME, () -> CudaCpuProvider.open(new CpuCudaDriver.Options(false, true),
                     BackendOptions.DEFAULT)));
@@ -135,7 +167,7 @@ public final class DevicesUnderTest {
             // forward one 8.0; linear_v4 with cp.async loads: withGemmVariants
             out.add(shared(CudaCpuProvider.NAME + " (reverse order, sm_90)", () -> CudaCpuProvider.open(
                     new CpuCudaDriver.Options(true, true, 90), BackendOptions.DEFAULT)));
-        } else if (requireCudaCpu()) {
+        } else if (wanted(CudaCpuProvider.NAME) && requireCudaCpu()) {
             throw new AssertionError("VIT4J_REQUIRE_CUDA_CPU=1 but cuda-cpu is unavailable: " + cudaCpu.reason());
         }
         Assumptions.assumeFalse(out.isEmpty(), "no device backend to test: opencl: " + cl.reason() + "; cuda: "
