@@ -11,6 +11,7 @@
 //   FLUSH=MB   touch MB megabytes between runs (cold caches)
 //   HEADS=h TOKENS=t   QKV output layout (the check then does not apply)
 //   ALL=1      print every run;  BATCHED=n  also time n launches queued back to back (launch overhead)
+//   GROUP=g    linear_v5's work order: g row work-groups through every panel at a time (default: all, plain)
 // Run it with nothing else busy on the machine: a second busy process halves what two threads get here.
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
@@ -66,6 +67,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 5; i++) clSetKernelArg(k, i, 8, &args[i]);
   clSetKernelArg(k, 5, 4, &M); clSetKernelArg(k, 6, 4, &N); clSetKernelArg(k, 7, 4, &K); clSetKernelArg(k, 8, 4, &tokens); clSetKernelArg(k, 9, 4, &heads);
   size_t gx = (M + MR - 1) / MR; gx = (gx + WGX - 1) / WGX * WGX;
+  // linear_v5's work order: GROUP row work-groups through every panel at a time (default: all of them,
+  // the plain order; LinearOps.v5Group picks it in vit4j)
+  int group = getenv("GROUP") ? atoi(getenv("GROUP")) : (int) (gx / WGX); clSetKernelArg(k, 10, 4, &group);
   size_t g[2] = {gx, panels}, lo[2] = {WGX, 1};
   if (getenv("BATCHED")) { int n = atoi(getenv("BATCHED")); for (int w = 0; w < 3; w++) { double s0 = now(); for (int i = 0; i < n; i++) CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); printf("batched %d: %.1f us per kernel\n", n, (now() - s0) / n * 1e6); } }
   double t[200]; if (reps > 200) reps = 200;
@@ -81,7 +85,7 @@ int main(int argc, char** argv) {
     if (EPI == 2) acc = 0.5*acc*(1+erf(acc/sqrt(2.0)));
     double d = C[(long)m*N+n] - acc; num += d*d; den += acc*acc; }
   double fl = 2.0 * M * N * K;
-  printf("M=%d K=%d N=%d MR=%d NR=%d WGX=%d epi=%d %s: median %.3f ms min %.3f ms -> %.1f GFLOP/s (best %.1f) relerr %.2e\n", M, K, N, MR, NR, WGX, EPI, opt,
+  printf("GROUP=%d M=%d K=%d N=%d MR=%d NR=%d WGX=%d epi=%d %s: median %.3f ms min %.3f ms -> %.1f GFLOP/s (best %.1f) relerr %.2e\n", group, M, K, N, MR, NR, WGX, EPI, opt,
          t[reps/2]*1e3, t[0]*1e3, fl / t[reps/2] * 1e-9, fl / t[0] * 1e-9, sqrt(num/den));
   return 0;
 }

@@ -59,6 +59,12 @@ final class LinearOps {
     static final TuningParam V5_WGX = new TuningParam("GEMM_V5_WGX", 8, 8,
             "linear_v5: work-items per work-group, down M (they share one weight panel in cache)");
 
+    static final TuningParam V5_GROUP = new TuningParam("GEMM_V5_GROUP", 0, 0,
+            "linear_v5: row work-groups walked through every panel before the next ones (0: by v5Group's"
+                    + " estimate of the bytes from beyond L2)");
+    /** The share of a core's L2 that a group of rows of A may fill (v5Group): a quarter of 1 MiB. */
+    static final long V5_GROUP_BYTES = 256 << 10;
+
     static final TuningParam V3_TM = new TuningParam("GEMM_V3_TM", 64, 32, "linear_v3: tile rows (M)");
     static final TuningParam V3_TN = new TuningParam("GEMM_V3_TN", 64, 32, "linear_v3: tile columns (N)");
     static final TuningParam V3_TK = new TuningParam("GEMM_V3_TK", 16, 16, "linear_v3: tile depth (K)");
@@ -138,6 +144,9 @@ final class LinearOps {
                             + " GEMM_V5_VW (" + vw + "), not " + mr + " and " + nr);
                 }
                 positive(V5_WGX);
+                if (tuning.get(V5_GROUP) < 0) {
+                    throw new Vit4jException("GEMM_V5_GROUP must be 0 (chosen per shape) or positive, not " + tuning.get(V5_GROUP));
+                }
                 defines = " -D GEMM_V5_VW=" + vw + " -D GEMM_V5_MR=" + mr + " -D GEMM_V5_NR=" + nr;
             }
             default -> throw new Vit4jException("GEMM_VARIANT must be 1, 2, 3, 4 or 5, not " + variant);
@@ -254,6 +263,23 @@ final class LinearOps {
         return (x + to - 1) / to * to;
     }
 
+    /**
+     * linear_v5's work order (its argument {@code group}): how many row work-groups to walk through every
+     * weight panel before the next ones. Grouped, those rows of A stay in L2 across the panels and W is
+     * read once per group; in the plain order ({@code rowGroups}) every panel meets all of A and A is read
+     * once per panel. The grouped order is taken where a group of at least one row work-group fits
+     * {@code budget} bytes and moves fewer bytes from beyond L2: {@code aBytes + wBytes * ceil(rowGroups /
+     * group)} against {@code aBytes * panels + wBytes}. ViT-S b8 (K = 384): grouped; batch 1, where W is
+     * the larger operand, and K = 1536 at b8, where a row work-group of A fills L2: plain.
+     */
+    static int v5Group(int rowGroups, int panels, long aBytesPerRowGroup, long aBytes, long wBytes, long budget) {
+        long fit = budget / aBytesPerRowGroup;
+        if (fit < 1 || fit >= rowGroups) return rowGroups;
+        int group = (int) fit;
+        long grouped = aBytes + wBytes * ((rowGroups + group - 1) / group), plain = aBytes * panels + wBytes;
+        return grouped < plain ? group : rowGroups;
+    }
+
     private void launch(ClBuffer x, ClBuffer w, ClBuffer bias, ClBuffer out, int m, int k, int n, Epilogue e,
             ClBuffer residual, int tokens, int heads) {
         if (autotunePending) {
@@ -276,8 +302,14 @@ final class LinearOps {
             case 5 -> {
                 int wgx = tuning.get(V5_WGX);
                 w = packed(w, n, k);
-                global = new long[] {roundUp((m + v5Mr - 1) / v5Mr, wgx), (n + v5Nr - 1) / v5Nr};
-                local = new long[] {wgx, 1};
+                int rowGroups = (int) (roundUp((m + v5Mr - 1) / v5Mr, wgx) / wgx), panels = (n + v5Nr - 1) / v5Nr;
+                int group = tuning.get(V5_GROUP) > 0 ? Math.min(tuning.get(V5_GROUP), rowGroups)
+                        : v5Group(rowGroups, panels, (long) wgx * v5Mr * k * x.dtype().bytes(),
+                                (long) m * k * x.dtype().bytes(), (long) panels * v5Nr * k * x.dtype().bytes(),
+                                V5_GROUP_BYTES);
+                rt.launch(kernel(x.dtype(), e), name, new long[] {(long) rowGroups * wgx, panels},
+                        new long[] {wgx, 1}, x, w, bias, residual, out, m, n, k, tokens, heads, group);
+                return;
             }
             case 4 -> {
                 int rm = tuning.get(V4_RM), rn = tuning.get(V4_RN), wgx = tuning.get(V4_WGX), wgy = tuning.get(V4_WGY);

@@ -1,0 +1,48 @@
+package org.vit4j.backend.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * linear_v5's work order (LinearOps.v5Group) at ViT shapes, fp32, AVX-512 sizes (MR 6, NR 64, WGX 8) and
+ * the 256 KiB budget: grouped where A is read once per panel and a group of its rows fits, plain where W
+ * is the larger operand or one row work-group of A is past the budget. (Which order is faster was measured
+ * on the kernel: linear.cl's comment; KernelParityTest's "GROUP 2" device checks the grouped order's
+ * results.)
+ */
+class LinearWorkOrderTest {
+    private static final int WGX = 8, MR = 6, NR = 64, F32 = 4;
+
+    private static int group(int m, int k, int n) {
+        int rowGroups = ((m + MR - 1) / MR + WGX - 1) / WGX, panels = (n + NR - 1) / NR;
+        return LinearOps.v5Group(rowGroups, panels, (long) WGX * MR * k * F32, (long) m * k * F32,
+                (long) panels * NR * k * F32, LinearOps.V5_GROUP_BYTES);
+    }
+
+    @Test
+    void vitSBatch8LayersOfK384AreGroupedThreeRowWorkGroupsAtATime() {
+        // 33 row work-groups of 73,728 bytes of A each: 3 fit 256 KiB; A 2.4 MB x 18 panels against W 1.8 MB x 11
+        assertEquals(3, group(1576, 384, 1152)); // QKV
+        assertEquals(3, group(1576, 384, 1536)); // fc1
+        assertEquals(3, group(1576, 384, 384)); // proj
+    }
+
+    @Test
+    void aRowWorkGroupPastTheBudgetKeepsThePlainOrder() {
+        assertEquals(33, group(1576, 1536, 384)); // ViT-S b8 fc2: 294,912 bytes a row work-group
+    }
+
+    @Test
+    void whereWIsTheLargerOperandThePlainOrderStays() {
+        // ViT-B b1 QKV: 5 row work-groups, 1 fits; A 0.6 MB x 36 panels = 21.8 MB + W 7.1 MB against 0.6 + 7.1 x 5
+        assertEquals(5, group(197, 768, 2304));
+        assertEquals(5, group(197, 3072, 768)); // fc2: past the budget
+    }
+
+    @Test
+    void whenEveryRowWorkGroupFitsTheOrdersAreOne() {
+        assertEquals(4, LinearOps.v5Group(4, 10, 1000, 4000, 100_000, 1 << 20));
+        assertEquals(1, LinearOps.v5Group(1, 10, 1 << 30, 1 << 30, 1 << 30, 1 << 20));
+    }
+}
