@@ -171,6 +171,13 @@ if budget 30 "attentions"; then
       --profile-passes 1 --json "$work/vit4j-attentions.json" | tee "$work/vit4j-attentions.txt"
 fi
 
+# Last, with what budget is left: the Hopper GEMM with cp.async loads instead of TMA (VIT4J_CUDA_TMA=0,
+# linear_v4_* against linear_v4_tma_*) on the same b256 bf16 pass, for the per-op table side by side.
+if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 with cp.async loads (VIT4J_CUDA_TMA=0)"; then
+  VIT4J_CUDA_TMA=0 vit4j_bench --weights "$h/b256/model.safetensors" --input "$h/b256/input.safetensors" \
+      --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16-cp-async.json"
+fi
+
 if [ $have_torch = 1 ]; then
   python3 bench/gpu_check_tables.py "$work" | tee "$work/tables.md"
 fi

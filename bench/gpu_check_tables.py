@@ -48,6 +48,10 @@ def half_precision(work):
         cb = os.path.join(d, "vit4j-bf16-cublas.json")
         if os.path.exists(cb):
             print(row(["vit4j bf16 --gemm cublas img/s", f"{load(cb)['images_per_second']:.0f}", ""]))
+        ca = os.path.join(d, "vit4j-bf16-cp-async.json")
+        if os.path.exists(ca):
+            print(row(["vit4j bf16, Hopper GEMM with cp.async loads (VIT4J_CUDA_TMA=0) img/s",
+                       f"{load(ca)['images_per_second']:.0f}", ""]))
         for ref, name in (("torch-fp32-logits.safetensors", "torch fp32"), ("torch-bf16-logits.safetensors", "torch bf16")):
             p = os.path.join(d, ref)
             if os.path.exists(p):
