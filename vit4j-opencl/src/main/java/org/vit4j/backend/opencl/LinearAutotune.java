@@ -74,8 +74,10 @@ final class LinearAutotune {
         ClDevice d = ops.runtime().device;
         List<Map<String, Integer>> cands = candidates(d.nativeFloatWidth());
         // The candidates sorted by name: Map.of's iteration order differs from one JVM to the next.
+        // ... and the tuning the candidates inherit from this backend (a measurement with the work-groups
+        // of a GEMM_V5_WGX override was once cached and then read by backends with the default)
         String key = (d.name() + " | " + d.version() + " | linear.cl " + linearSourceCrc() + " | "
-                + candidatesKey(d.nativeFloatWidth()))
+                + candidatesKey(d.nativeFloatWidth()) + " | " + ops.inheritedTuning())
                 .replaceAll("[^A-Za-z0-9_.|{}=, -]", "_");
         Properties cache = read();
         String hit = cache.getProperty(key);

@@ -160,6 +160,15 @@ final class LinearOps {
         if (tuning.isOverridden(VARIANT)) chosenBy = "GEMM_VARIANT set";
     }
 
+    /**
+     * The linear_v5 tuning values an autotune candidate takes from this backend rather than from the
+     * candidate (its work-group size and work order), as "GEMM_V5_GROUP=0, GEMM_V5_WGX=8": part of the
+     * autotune's cache key, since the timings depend on them.
+     */
+    String inheritedTuning() {
+        return V5_GROUP.name() + "=" + tuning.get(V5_GROUP) + ", " + V5_WGX.name() + "=" + tuning.get(V5_WGX);
+    }
+
     /** A LinearOps of the same device with more tuning values set (an autotune candidate); never autotunes. */
     LinearOps candidate(Map<String, Integer> overrides) {
         Map<String, Integer> all = new java.util.HashMap<>(overrides);

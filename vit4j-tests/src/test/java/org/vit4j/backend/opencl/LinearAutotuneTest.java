@@ -74,6 +74,29 @@ class LinearAutotuneTest {
     }
 
     /**
+     * The timings depend on the tuning the candidates inherit (linear_v5's work-group size and order), so a
+     * backend with other such values neither reads nor overwrites another's cached choice.
+     */
+    @Test
+    void aChoiceMeasuredWithOtherWorkGroupsIsNotReadFromTheCache() {
+        Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
+        LinearAutotune.processCpuNanos = () -> System.nanoTime() * 256;
+        try (OpenClBackend b = OpenClBackend.open(0, Map.of("GEMM_V5_WGX", 4), ClDevice.Kind.CPU)) {
+            checkLinear(b);
+            assertTrue(b.kernelChoices().contains("WGX=4") && !b.kernelChoices().contains(", cached)"), b.kernelChoices());
+        }
+        try (OpenClBackend b = OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)) {
+            checkLinear(b);
+            assertTrue(b.kernelChoices().contains("WGX=8") && !b.kernelChoices().contains(", cached)"),
+                    "measured with its own work-groups, not read from the WGX 4 backend's: " + b.kernelChoices());
+        }
+        try (OpenClBackend b = OpenClBackend.open(0, Map.of("GEMM_V5_WGX", 4), ClDevice.Kind.CPU)) {
+            checkLinear(b);
+            assertTrue(b.kernelChoices().contains(", cached)"), "the WGX 4 choice stays cached: " + b.kernelChoices());
+        }
+    }
+
+    /**
      * A measurement during which the process got too little CPU (here: a CPU clock that does not move,
      * as if every core were taken by others) is adopted but not cached, so the next backend measures
      * again; with the real clock the next one caches it.
