@@ -22,7 +22,8 @@ import org.vit4j.backend.Epilogue;
  * The per-device choice of linear kernel and sizes on CPU devices (GEMM_AUTOTUNE): at the first
  * linear call of a backend, each candidate (linear_v4 at its defaults; linear_v5 with micro-tiles of
  * about the register file, sized from the device's native float width) runs ViT-shaped GEMMs, fp32,
- * in alternating rounds, and the fastest total (best round per candidate) wins. The choice is cached
+ * in alternating rounds, and the fastest total (best round per candidate) wins, except that among those
+ * within {@link #TIE} of it the largest register tile (MR x NR) is taken (see {@link #pick}). The choice is cached
  * per device (name, driver version), linear.cl and candidate list in
  * {@code ~/.cache/vit4j/opencl-gemm.properties} (the system property {@code vit4j.cacheDir} moves
  * it), so later backends on the device read it instead of measuring; {@code vit4j bench} prints it.
@@ -38,6 +39,8 @@ final class LinearAutotune {
     /** Timed shapes (M, K, N): a ViT-S/16 batch of 2's QKV projection and second MLP layer. */
     private static final int[][] SHAPES = {{394, 384, 1152}, {394, 1536, 384}};
     private static final int ROUNDS = 3;
+    /** Candidates this close to the fastest (relative) count as tied: about the timing noise of a quiet 2-core host. */
+    static final double TIE = 0.02;
     /** Share of the compute units the process must have had while timing for the choice to be cached. */
     static final double CACHE_MIN_CORES = 0.75;
     /** The process's CPU time in ns, or -1 where the JVM cannot tell (the check is then skipped); replaceable by tests. */
@@ -63,6 +66,33 @@ final class LinearAutotune {
         }
         out.add(Map.of("GEMM_VARIANT", 4));
         return out;
+    }
+
+    /**
+     * The winner among the measured candidates ({@code best}: candidate index to its best time): the
+     * fastest, or among those within {@link #TIE} of it the one with the largest linear_v5 register tile
+     * (GEMM_V5_MR x GEMM_V5_NR; linear_v4 counts 0), the fastest of equals first. A larger tile loads fewer
+     * bytes per FMA, so it loses less when the memory system is shared; within the noise the timing
+     * cannot tell them apart (on a Zen 4, 2026-12-02: 6 x 64 and 4 x 64 read 216 and 215 GFLOP/s in one
+     * autotune, 208 and 208 in another, which took 4 x 64, and ViT-B b1 ran about 5% slower with it).
+     */
+    static int pick(Map<Integer, Double> best, List<Map<String, Integer>> cands) {
+        double fastest = best.values().stream().min(Double::compare).orElseThrow();
+        int win = -1;
+        for (var e : best.entrySet()) {
+            if (e.getValue() > fastest * (1 + TIE)) continue;
+            if (win < 0) {
+                win = e.getKey();
+                continue;
+            }
+            int a = tile(cands.get(e.getKey())), b = tile(cands.get(win));
+            if (a > b || (a == b && e.getValue() < best.get(win))) win = e.getKey();
+        }
+        return win;
+    }
+
+    private static int tile(Map<String, Integer> c) {
+        return c.getOrDefault("GEMM_V5_MR", 0) * c.getOrDefault("GEMM_V5_NR", 0);
     }
 
     /** The candidates as the cache key names them, each sorted by parameter name (Map.of's order varies by JVM). */
@@ -139,7 +169,7 @@ final class LinearAutotune {
         long cpu1 = processCpuNanos.getAsLong();
         double cores = cpu0 < 0 || cpu1 < 0 ? Double.NaN : (cpu1 - cpu0) / (double) (System.nanoTime() - wall0);
         boolean busy = cores < CACHE_MIN_CORES * d.computeUnits(); // NaN: unknown, cached as before
-        int win = best.entrySet().stream().min(Map.Entry.comparingByValue()).get().getKey();
+        int win = pick(best, cands);
         double flops = 0;
         for (int[] s : SHAPES) flops += 2.0 * s[0] * s[1] * s[2];
         StringBuilder how = new StringBuilder(Instant.now().toString()).append(" of");

@@ -120,6 +120,22 @@ class LinearAutotuneTest {
         }
     }
 
+    /** Within the tie margin the largest register tile wins; past it the fastest does. */
+    @Test
+    void withinTheNoiseTheLargerRegisterTileWins() {
+        var cands = LinearAutotune.candidates(16); // 8 x 32, 6 x 64, 4 x 64, 12 x 16, then linear_v4
+        assertEquals(Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 16, "GEMM_V5_MR", 6, "GEMM_V5_NR", 64), cands.get(1));
+        // 4 x 64 fastest, 6 x 64 1% slower: 6 x 64 (384 accumulator lanes against 256)
+        assertEquals(1, LinearAutotune.pick(Map.of(0, 1.00, 1, 1.005, 2, 0.995, 3, 1.05, 4, 1.2), cands));
+        // 6 x 64 3% slower: the fastest
+        assertEquals(2, LinearAutotune.pick(Map.of(0, 1.00, 1, 1.025, 2, 0.995, 3, 1.05, 4, 1.2), cands));
+        // equal tiles (8 x 32 and 4 x 64) within the margin: the faster of them
+        assertEquals(2, LinearAutotune.pick(Map.of(0, 1.00, 2, 0.995, 4, 1.2), cands));
+        assertEquals(0, LinearAutotune.pick(Map.of(0, 0.99, 2, 0.995, 4, 1.2), cands));
+        // only linear_v4 left
+        assertEquals(4, LinearAutotune.pick(Map.of(4, 1.2), cands));
+    }
+
     /** The cache key is the same in every JVM (it once held Map.of's per-JVM iteration order). */
     @Test
     void theCacheKeyIsTheSameInAnotherJvm() throws Exception {
