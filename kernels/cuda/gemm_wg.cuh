@@ -80,6 +80,27 @@ __host__ __device__ __forceinline__ int wg_swizzle(int row, int chunk) {
     return WG_BK == 64 ? chunk ^ (row & 7) : chunk ^ ((row >> 1) & 3);
 }
 
+// The epilogue of gemm_wg_tile_src and gemm_wg_tile_tma: hands every in-range result (m < M, n < N) of
+// thread tid's accumulators for the tile at (m0, n0) to store(m, n, value).
+// Epilogue from the accumulators (wgmma.cuh's D fragment): warp w of the group holds rows 16 w + g
+// and + 8, element 4 i + j column 8 i + 2 t + j % 2.
+template <class Store>
+__device__ __forceinline__ void wg_store_acc(const float (&acc)[WG_BN / 2], int tid, int m0, int n0, int M, int N,
+                                             const Store& store) {
+    const int group = tid >> 7, lane = tid & 31, w = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const int m = m0 + group * 64 + 16 * w + g + 8 * h;
+        if (m >= M) continue;
+#pragma unroll
+        for (int i = 0; i < WG_BN / 8; i++) {
+            const int n = n0 + 8 * i + 2 * t;
+            if (n < N) store(m, n, acc[4 * i + 2 * h]);
+            if (n + 1 < N) store(m, n + 1, acc[4 * i + 2 * h + 1]);
+        }
+    }
+}
+
 // Runs the main loop for this block's tile and hands every in-range result to store(m, n, value).
 // Call with blockDim = WG_THREADS, WG_SMEM_BYTES of dynamic shared memory, grid (ceil(N / WG_BN),
 // ceil(M / WG_BM)). asrc: an A-chunk source as gemm_tc.cuh's (TcRowMajor); W row-major [N, K].
@@ -172,20 +193,7 @@ __device__ __forceinline__ void gemm_wg_tile_src(const ASrc& asrc, const T* W, i
     }
     cp.wait<0>(); // nothing real is left (the trailing groups are empty)
 
-    // Epilogue from the accumulators (wgmma.cuh's D fragment): warp w of the group holds rows 16 w + g
-    // and + 8, element 4 i + j column 8 i + 2 t + j % 2.
-    const int lane = tid & 31, w = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-        const int m = m0 + group * 64 + 16 * w + g + 8 * h;
-        if (m >= M) continue;
-#pragma unroll
-        for (int i = 0; i < WG_BN / 8; i++) {
-            const int n = n0 + 8 * i + 2 * t;
-            if (n < N) store(m, n, acc[4 * i + 2 * h]);
-            if (n + 1 < N) store(m, n + 1, acc[4 * i + 2 * h + 1]);
-        }
-    }
+    wg_store_acc(acc, tid, m0, n0, M, N, store);
 #endif
 }
 
@@ -290,19 +298,7 @@ __device__ __forceinline__ void gemm_wg_tile_tma(const tma::TensorMap* map_a, co
         mm.template wait<0>(acc); // slab kt is free for the copies issued after the next barrier
     }
 
-    // Epilogue as gemm_wg_tile_src's (wgmma.cuh's D fragment).
-    const int lane = tid & 31, w = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-        const int m = m0 + group * 64 + 16 * w + g + 8 * h;
-        if (m >= M) continue;
-#pragma unroll
-        for (int i = 0; i < WG_BN / 8; i++) {
-            const int n = n0 + 8 * i + 2 * t;
-            if (n < N) store(m, n, acc[4 * i + 2 * h]);
-            if (n + 1 < N) store(m, n + 1, acc[4 * i + 2 * h + 1]);
-        }
-    }
+    wg_store_acc(acc, tid, m0, n0, M, N, store);
 #endif
 }
 
