@@ -187,9 +187,14 @@ function(vit4j_mutant name file from to)
     string(REPLACE "${f}" "${t}" text "${text}")
   endforeach()
   set(dir ${CMAKE_BINARY_DIR}/mutants/${name})
+  # The unchanged files are copied with their timestamps (file(COPY) skips a file already there with the
+  # same timestamp); the edited one is written only when its text changed (CMakeLists.txt's
+  # vit4j_write_if_changed), so a re-run of the configure step (every Maven build) does not rebuild the
+  # mutants, while an edit of the kernels, or of the mutant's (from, to) pairs, does.
   file(GLOB originals ${kernel_dir}/*.cuh ${kernel_dir}/*.cu)
+  list(REMOVE_ITEM originals ${kernel_dir}/${file})
   file(COPY ${originals} DESTINATION ${dir})
-  file(WRITE ${dir}/${file} "${text}")
+  vit4j_write_if_changed(${dir}/${file} "${text}")
 endfunction()
 
 # 1. The barrier that keeps a GEMM slab alive until every thread has used it, removed: the checks of
