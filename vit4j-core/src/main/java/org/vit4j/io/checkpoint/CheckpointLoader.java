@@ -209,7 +209,7 @@ public final class CheckpointLoader {
             w = weights(wanted, resized, src);
         }
         List<String> labels = labels(cfg, classes, cfgName);
-        return new LoadedModel(w, preprocessing(cfg, wanted), labels, file.path().toString());
+        return new LoadedModel(w, preprocessing(cfg, wanted, src), labels, file.path().toString());
     }
 
     /** A NaN or infinity in a weight is an error naming the tensor and the first bad element. */
@@ -271,9 +271,19 @@ public final class CheckpointLoader {
         return out;
     }
 
-    /** timm's defaults ({@link Preprocessing#defaults}), with what the config states instead. */
-    private static Preprocessing preprocessing(ModelConfigFile cfg, VitConfig c) {
-        Preprocessing p = Preprocessing.defaults(c.imageHeight(), c.imageWidth(), c.channels());
+    /**
+     * timm's defaults ({@link Preprocessing#defaults}), with what the config states instead. An image size
+     * the model takes but preprocessing does not (a side past 65536: a config's input_size of [3, 8,
+     * 427304], found by the fuzzer) is an error naming the files it comes from, as VitConfig's are.
+     */
+    private static Preprocessing preprocessing(ModelConfigFile cfg, VitConfig c, String src) {
+        Preprocessing p;
+        try {
+            p = Preprocessing.defaults(c.imageHeight(), c.imageWidth(), c.channels());
+        } catch (Vit4jException e) {
+            throw new CheckpointException(src + (cfg == null ? "" : " with " + cfg.path().getFileName()) + ": "
+                    + e.getMessage(), e);
+        }
         if (cfg == null) return p;
         return p.withOverrides(cfg.mean(), cfg.std(), cfg.cropPct(), cfg.interpolation(), cfg.directResize(),
                 cfg.path().getFileName().toString());
