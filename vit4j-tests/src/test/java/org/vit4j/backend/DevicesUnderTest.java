@@ -75,7 +75,21 @@ public final class DevicesUnderTest {
 
     /** True where a missing cuda-cpu library must fail the tests (CI) rather than skip them. */
     public static boolean requireCudaCpu() {
-        return "1".equals(System.getenv("VIT4J_REQUIRE_CUDA_CPU"));
+        return wanted(CudaCpuProvider.NAME) && "1".equals(System.getenv("VIT4J_REQUIRE_CUDA_CPU"));
+    }
+
+    /**
+     * The provider's probe where {@code VIT4J_TEST_BACKENDS} keeps {@code name}, else one that says it is not
+     * wanted; an unavailable backend whose {@code requireVariable} is 1 fails the tests instead.
+     */
+    private static BackendProvider.Probe probe(String name, BackendProvider provider, String requireVariable,
+            String shown) {
+        if (!wanted(name)) return NOT_WANTED;
+        BackendProvider.Probe p = provider.probe();
+        if (!p.available() && "1".equals(System.getenv(requireVariable))) {
+            throw new AssertionError(requireVariable + "=1 but " + shown + " is unavailable: " + p.reason());
+        }
+        return p;
     }
 
     /**
@@ -147,21 +161,18 @@ public final class DevicesUnderTest {
 
     public static List<Named<Supplier<Backend>>> all() {
         List<Named<Supplier<Backend>>> out = new ArrayList<>();
-        BackendProvider.Probe cl = wanted("opencl") ? new OpenClProvider().probe() : NOT_WANTED;
+        BackendProvider.Probe cl = probe("opencl", new OpenClProvider(), "VIT4J_REQUIRE_OPENCL", "OpenCL");
         if (cl.available()) {
             out.add(shared("opencl", () -> OpenClBackend.open(0, Map.of())));
             out.add(shared("opencl (gpu tuning)", () -> OpenClBackend.open(0, Map.of(), ClDevice.Kind.GPU)));
             out.add(shared("opencl (cpu tuning)", () -> OpenClBackend.open(0, Map.of(), ClDevice.Kind.CPU)));
-        } else if (wanted("opencl") && "1".equals(System.getenv("VIT4J_REQUIRE_OPENCL"))) {
-            throw new AssertionError("VIT4J_REQUIRE_OPENCL=1 but OpenCL is unavailable: " + cl.reason());
         }
-        BackendProvider.Probe cuda = wanted("cuda") ? new CudaProvider().probe() : NOT_WANTED;
+        BackendProvider.Probe cuda = probe("cuda", new CudaProvider(), "VIT4J_REQUIRE_CUDA", "CUDA");
         if (cuda.available()) {
             out.add(shared("cuda", () -> new CudaProvider().open(0)));
-        } else if (wanted("cuda") && "1".equals(System.getenv("VIT4J_REQUIRE_CUDA"))) {
-            throw new AssertionError("VIT4J_REQUIRE_CUDA=1 but CUDA is unavailable: " + cuda.reason());
         }
-        BackendProvider.Probe cudaCpu = wanted(CudaCpuProvider.NAME) ? new CudaCpuProvider().probe() : NOT_WANTED;
+        BackendProvider.Probe cudaCpu =
+                probe(CudaCpuProvider.NAME, new CudaCpuProvider(), "VIT4J_REQUIRE_CUDA_CPU", CudaCpuProvider.NAME);
         if (cudaCpu.available()) {
             out.add(shared(CudaCpuProvider.NAME, () -> CudaCpuProvider.open(new CpuCudaDriver.Options(false, true),
                     BackendOptions.DEFAULT)));
@@ -170,8 +181,6 @@ public final class DevicesUnderTest {
             // forward one 8.0; linear_v4 with cp.async loads: withGemmVariants
             out.add(shared(CudaCpuProvider.NAME + " (reverse order, sm_90)", () -> CudaCpuProvider.open(
                     new CpuCudaDriver.Options(true, true, 90), BackendOptions.DEFAULT)));
-        } else if (wanted(CudaCpuProvider.NAME) && requireCudaCpu()) {
-            throw new AssertionError("VIT4J_REQUIRE_CUDA_CPU=1 but cuda-cpu is unavailable: " + cudaCpu.reason());
         }
         Assumptions.assumeFalse(out.isEmpty(), "no device backend to test: opencl: " + cl.reason() + "; cuda: "
                 + cuda.reason() + "; cuda-cpu: " + cudaCpu.reason());

@@ -312,10 +312,9 @@ final class LinearOps {
                 int wgx = tuning.get(V5_WGX);
                 w = packed(w, n, k);
                 int rowGroups = (int) (roundUp((m + v5Mr - 1) / v5Mr, wgx) / wgx), panels = (n + v5Nr - 1) / v5Nr;
+                long row = (long) k * x.dtype().bytes(); // bytes of one row of A, and of one column of W
                 int group = tuning.get(V5_GROUP) > 0 ? Math.min(tuning.get(V5_GROUP), rowGroups)
-                        : v5Group(rowGroups, panels, (long) wgx * v5Mr * k * x.dtype().bytes(),
-                                (long) m * k * x.dtype().bytes(), (long) panels * v5Nr * k * x.dtype().bytes(),
-                                V5_GROUP_BYTES);
+                        : v5Group(rowGroups, panels, wgx * v5Mr * row, m * row, panels * v5Nr * row, V5_GROUP_BYTES);
                 rt.launch(kernel(x.dtype(), e), name, new long[] {(long) rowGroups * wgx, panels},
                         new long[] {wgx, 1}, x, w, bias, residual, out, m, n, k, tokens, heads, group);
                 return;
