@@ -178,6 +178,10 @@ public final class CheckpointLoader {
         } catch (Vit4jException e) { // VitConfig's own complaint: say which files it comes from
             throw new CheckpointException(src + (cfgName == null ? "" : " with " + cfgName) + ": " + e.getMessage(), e);
         }
+        // The preprocessing before any tensor is read or resized: an image size it refuses is an error before
+        // the position embedding is resampled to it (a config's input_size [3, 8, 723404] made a 2.9M-element
+        // embedding first; found by the fuzzer).
+        Preprocessing preprocessing = preprocessing(cfg, wanted, src);
 
         // ---- the tensors, under canonical names ----
         Map<String, HostTensor> tensors = new LinkedHashMap<>();
@@ -209,7 +213,7 @@ public final class CheckpointLoader {
             w = weights(wanted, resized, src);
         }
         List<String> labels = labels(cfg, classes, cfgName);
-        return new LoadedModel(w, preprocessing(cfg, wanted, src), labels, file.path().toString());
+        return new LoadedModel(w, preprocessing, labels, file.path().toString());
     }
 
     /** A NaN or infinity in a weight is an error naming the tensor and the first bad element. */
