@@ -142,7 +142,11 @@ if [ $have_torch = 1 ] && budget 45 "bf16 b1"; then
   torch_peer --model vit-b16 --batch 1 --dtype bf16 --export "$h/b1" --json "$h/b1/torch-bf16.json"
   torch_peer --model vit-b16 --batch 1 --dtype bf16 --compile --json "$h/b1/torch-compile-bf16.json"
   vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" --precision bf16 --batch 1 \
-      --iterations 200 --profile-passes 0 --json "$h/b1/vit4j-bf16.json"
+      --iterations 200 --profile-passes 1 --json "$h/b1/vit4j-bf16.json"
+  # The tile model's check: the same pass with the large tile forced (at b1 the model picks the small one
+  # for the projection and fc2: CudaKernels.GemmTile.pick), per-op times side by side with the run above.
+  VIT4J_CUDA_TILE=large vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" \
+      --precision bf16 --batch 1 --iterations 200 --profile-passes 1 --json "$h/b1/vit4j-bf16-large-tile.json"
 fi
 
 stamp "3. fp32 encoder benchmark, and PyTorch on the same weights (issue 4)"

@@ -48,6 +48,11 @@
 //                             their pointers; WG_TMA_SMEM_BYTES of dynamic shared memory (an opt-in above
 //                             48 KiB). CudaKernels runs these where the driver has tensor maps, else
 //                             version 4 as above.
+//   linear_v3_small_* / linear_v4_small_* / linear_v4_tma_small_*
+//                             the same three families on the small tile (gemm_tc.cuh's TcSmall, TC_SMALL_*;
+//                             gemm_wg.cuh's WgSmall, WG_SMALL_*: 64x64), for outputs whose large-tile
+//                             blocks would leave multiprocessors idle (ViT at batch 1); CudaKernels.GemmTile
+//                             picks the tile per launch. grid and block from that tile's constants.
 // Epilogues: none; + bias; + bias then exact GELU (0.5x erfc(-x/sqrt2)); + bias + residual, where
 // residual MAY ALIAS C: each element of residual is read by the thread that then writes that same
 // element of C, so in-place residual adds are safe (hence no __restrict__ on C or residual). The
@@ -140,52 +145,53 @@ __device__ __forceinline__ void linear_qkv_tile(const T* x, const T* W, const T*
 // ---- version 3: the same on tensor cores (bf16, fp16) ---------------------------------------------
 // The main loop is gemm_tc_tile of gemm_tc.cuh; the stores are version 2's (each (m, n) read and
 // written by one thread, so residual may alias C here too).
-template <int EPI, class T>
+template <class Tile, int EPI, class T>
 __device__ __forceinline__ void linear_v3(const T* A, const T* W, const T* bias, const T* residual, T* C, int M,
                                           int N, int K) {
-    gemm_tc_tile(A, W, M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
+    gemm_tc_tile<Tile>(A, W, M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
 }
 
-// grid = (ceil(3D/TC_BN), ceil(B*T/TC_BM)), block = TC_THREADS; M = B*T, N = 3D, K = D.
-template <class T>
+// grid = (ceil(3D/Tile::BN), ceil(B*T/Tile::BM)), block = Tile::THREADS; M = B*T, N = 3D, K = D.
+template <class Tile, class T>
 __device__ __forceinline__ void linear_qkv_tc_tile(const T* x, const T* W, const T* bias, T* qkv, int batch,
                                                    int tokens, int dim, int heads) {
     const int M = batch * tokens, N = 3 * dim, K = dim;
     const int hd = dim / heads;
-    gemm_tc_tile(x, W, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
+    gemm_tc_tile<Tile>(x, W, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
 }
 
 // ---- version 4: the same on Hopper's warpgroup MMAs (bf16, fp16; sm_90a) ---------------------------
 // The main loop is gemm_wg_tile of gemm_wg.cuh; the stores are version 2's and 3's.
-template <int EPI, class T>
+template <class Tile, int EPI, class T>
 __device__ __forceinline__ void linear_v4(const T* A, const T* W, const T* bias, const T* residual, T* C, int M,
                                           int N, int K) {
-    gemm_wg_tile(A, W, M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
+    gemm_wg_tile<Tile>(A, W, M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
 }
 
-// grid = (ceil(3D/WG_BN), ceil(B*T/WG_BM)), block = WG_THREADS; M = B*T, N = 3D, K = D.
-template <class T>
+// grid = (ceil(3D/Tile::BN), ceil(B*T/Tile::BM)), block = Tile::THREADS; M = B*T, N = 3D, K = D.
+template <class Tile, class T>
 __device__ __forceinline__ void linear_qkv_wg_tile(const T* x, const T* W, const T* bias, T* qkv, int batch,
                                                    int tokens, int dim, int heads) {
     const int M = batch * tokens, N = 3 * dim, K = dim;
     const int hd = dim / heads;
-    gemm_wg_tile(x, W, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
+    gemm_wg_tile<Tile>(x, W, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
 }
 
-// The same with TMA loads (gemm_wg_tile_tma): A and W come as tensor maps (row-major, boxes of WG_BK x
-// WG_BM and WG_BK x WG_BN, the slabs' swizzle, zero fill), encoded by the host once per buffer and shape.
-template <int EPI, class T>
+// The same with TMA loads (gemm_wg_tile_tma): A and W come as tensor maps (row-major, boxes of Tile::BK x
+// Tile::BM and Tile::BK x Tile::BN, the slabs' swizzle, zero fill), encoded by the host once per buffer,
+// shape and box.
+template <class Tile, int EPI, class T>
 __device__ __forceinline__ void linear_v4_tma(const tma::TensorMap* map_a, const tma::TensorMap* map_w, const T* bias,
                                               const T* residual, T* C, int M, int N, int K) {
-    gemm_wg_tile_tma<T>(map_a, map_w, M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
+    gemm_wg_tile_tma<Tile, T>(map_a, map_w, M, N, K, RowMajorStore<T, EPI>{bias, residual, C, N});
 }
 
-template <class T>
+template <class Tile, class T>
 __device__ __forceinline__ void linear_qkv_wg_tma_tile(const tma::TensorMap* map_x, const tma::TensorMap* map_w,
                                                        const T* bias, T* qkv, int batch, int tokens, int dim, int heads) {
     const int M = batch * tokens, N = 3 * dim, K = dim;
     const int hd = dim / heads;
-    gemm_wg_tile_tma<T>(map_x, map_w, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
+    gemm_wg_tile_tma<Tile, T>(map_x, map_w, M, N, K, QkvStore<T>{bias, qkv, tokens, heads, hd, dim, (long long) M * dim});
 }
 
 // ---- the entry points, per storage type ----------------------------------------------------------
@@ -216,66 +222,119 @@ __device__ __forceinline__ void linear_qkv_wg_tma_tile(const tma::TensorMap* map
     }
 VIT4J_FOR_EACH_DTYPE(LINEAR_KERNELS)
 #undef LINEAR_KERNELS
-#define LINEAR_TC_KERNELS(T, H)                                                                             \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_none##H(LINEAR_PARAMS(T)) {          \
-        linear_v3<EPI_NONE>(A, W, bias, residual, C, M, N, K);                                              \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_bias##H(LINEAR_PARAMS(T)) {          \
-        linear_v3<EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                              \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_bias_gelu##H(LINEAR_PARAMS(T)) {     \
-        linear_v3<EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                         \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_bias_residual##H(LINEAR_PARAMS(T)) { \
-        linear_v3<EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                     \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(TC_THREADS)                                                \
-        linear_v3_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,      \
-                         T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                  \
-        linear_qkv_tc_tile(x, W, bias, qkv, batch, tokens, dim, heads);                                     \
+// Each family twice: the large tile (TcLarge / WgLarge, the names of old) and the small one (TcSmall /
+// WgSmall, *_small_*), which CudaKernels.TileChoice picks where the large one would leave SMs idle.
+#define LINEAR_TC_KERNELS(T, H)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_none##H(LINEAR_PARAMS(T)) {                      \
+        linear_v3<TcLarge, EPI_NONE>(A, W, bias, residual, C, M, N, K);                                                 \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_bias##H(LINEAR_PARAMS(T)) {                      \
+        linear_v3<TcLarge, EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                                 \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_bias_gelu##H(LINEAR_PARAMS(T)) {                 \
+        linear_v3<TcLarge, EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                            \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS) linear_v3_bias_residual##H(LINEAR_PARAMS(T)) {             \
+        linear_v3<TcLarge, EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                        \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_THREADS)                                                            \
+        linear_v3_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,                  \
+                         T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                              \
+        linear_qkv_tc_tile<TcLarge>(x, W, bias, qkv, batch, tokens, dim, heads);                                        \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_SMALL_THREADS) linear_v3_small_none##H(LINEAR_PARAMS(T)) {          \
+        linear_v3<TcSmall, EPI_NONE>(A, W, bias, residual, C, M, N, K);                                                 \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_SMALL_THREADS) linear_v3_small_bias##H(LINEAR_PARAMS(T)) {          \
+        linear_v3<TcSmall, EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                                 \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_SMALL_THREADS) linear_v3_small_bias_gelu##H(LINEAR_PARAMS(T)) {     \
+        linear_v3<TcSmall, EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                            \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_SMALL_THREADS) linear_v3_small_bias_residual##H(LINEAR_PARAMS(T)) { \
+        linear_v3<TcSmall, EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                        \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(TC_SMALL_THREADS)                                                      \
+        linear_v3_small_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,            \
+                               T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                        \
+        linear_qkv_tc_tile<TcSmall>(x, W, bias, qkv, batch, tokens, dim, heads);                                        \
     }
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_KERNELS)
 #undef LINEAR_TC_KERNELS
-#define LINEAR_WG_KERNELS(T, H)                                                                             \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_none##H(LINEAR_PARAMS(T)) {          \
-        linear_v4<EPI_NONE>(A, W, bias, residual, C, M, N, K);                                              \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_bias##H(LINEAR_PARAMS(T)) {          \
-        linear_v4<EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                              \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_bias_gelu##H(LINEAR_PARAMS(T)) {     \
-        linear_v4<EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                         \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_bias_residual##H(LINEAR_PARAMS(T)) { \
-        linear_v4<EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                     \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS)                                                \
-        linear_v4_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,      \
-                         T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                  \
-        linear_qkv_wg_tile(x, W, bias, qkv, batch, tokens, dim, heads);                                     \
+#define LINEAR_WG_KERNELS(T, H)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_none##H(LINEAR_PARAMS(T)) {                      \
+        linear_v4<WgLarge, EPI_NONE>(A, W, bias, residual, C, M, N, K);                                                 \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_bias##H(LINEAR_PARAMS(T)) {                      \
+        linear_v4<WgLarge, EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                                 \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_bias_gelu##H(LINEAR_PARAMS(T)) {                 \
+        linear_v4<WgLarge, EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                            \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_bias_residual##H(LINEAR_PARAMS(T)) {             \
+        linear_v4<WgLarge, EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                        \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS)                                                            \
+        linear_v4_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,                  \
+                         T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                              \
+        linear_qkv_wg_tile<WgLarge>(x, W, bias, qkv, batch, tokens, dim, heads);                                        \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS) linear_v4_small_none##H(LINEAR_PARAMS(T)) {          \
+        linear_v4<WgSmall, EPI_NONE>(A, W, bias, residual, C, M, N, K);                                                 \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS) linear_v4_small_bias##H(LINEAR_PARAMS(T)) {          \
+        linear_v4<WgSmall, EPI_BIAS>(A, W, bias, residual, C, M, N, K);                                                 \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS) linear_v4_small_bias_gelu##H(LINEAR_PARAMS(T)) {     \
+        linear_v4<WgSmall, EPI_BIAS_GELU>(A, W, bias, residual, C, M, N, K);                                            \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS) linear_v4_small_bias_residual##H(LINEAR_PARAMS(T)) { \
+        linear_v4<WgSmall, EPI_BIAS_RESIDUAL>(A, W, bias, residual, C, M, N, K);                                        \
+    }                                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS)                                                      \
+        linear_v4_small_qkv##H(const T* __restrict__ x, const T* __restrict__ W, const T* __restrict__ bias,            \
+                               T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                        \
+        linear_qkv_wg_tile<WgSmall>(x, W, bias, qkv, batch, tokens, dim, heads);                                        \
     }
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_WG_KERNELS)
 #undef LINEAR_WG_KERNELS
 #define LINEAR_TMA_PARAMS(T)                                                                                \
     const __grid_constant__ tma::TensorMap map_a, const __grid_constant__ tma::TensorMap map_w,             \
         const T *__restrict__ bias, const T *residual, T *C, int M, int N, int K
-#define LINEAR_WG_TMA_KERNELS(T, H)                                                                         \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_none##H(LINEAR_TMA_PARAMS(T)) {  \
-        linear_v4_tma<EPI_NONE, T>(&map_a, &map_w, bias, residual, C, M, N, K);                             \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_bias##H(LINEAR_TMA_PARAMS(T)) {  \
-        linear_v4_tma<EPI_BIAS, T>(&map_a, &map_w, bias, residual, C, M, N, K);                             \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_bias_gelu##H(LINEAR_TMA_PARAMS(T)) { \
-        linear_v4_tma<EPI_BIAS_GELU, T>(&map_a, &map_w, bias, residual, C, M, N, K);                        \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_bias_residual##H(LINEAR_TMA_PARAMS(T)) { \
-        linear_v4_tma<EPI_BIAS_RESIDUAL, T>(&map_a, &map_w, bias, residual, C, M, N, K);                    \
-    }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS)                                                \
-        linear_v4_tma_qkv##H(const __grid_constant__ tma::TensorMap map_x, const __grid_constant__ tma::TensorMap map_w, \
-                             const T* __restrict__ bias, T* __restrict__ qkv, int batch, int tokens, int dim, int heads) { \
-        linear_qkv_wg_tma_tile<T>(&map_x, &map_w, bias, qkv, batch, tokens, dim, heads);                    \
+#define LINEAR_WG_TMA_KERNELS(T, H)                                                                                             \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_none##H(LINEAR_TMA_PARAMS(T)) {                      \
+        linear_v4_tma<WgLarge, EPI_NONE, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                        \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_bias##H(LINEAR_TMA_PARAMS(T)) {                      \
+        linear_v4_tma<WgLarge, EPI_BIAS, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                        \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_bias_gelu##H(LINEAR_TMA_PARAMS(T)) {                 \
+        linear_v4_tma<WgLarge, EPI_BIAS_GELU, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                   \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS) linear_v4_tma_bias_residual##H(LINEAR_TMA_PARAMS(T)) {             \
+        linear_v4_tma<WgLarge, EPI_BIAS_RESIDUAL, T>(&map_a, &map_w, bias, residual, C, M, N, K);                               \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS)                                                                    \
+        linear_v4_tma_qkv##H(const __grid_constant__ tma::TensorMap map_x, const __grid_constant__ tma::TensorMap map_w,        \
+                const T* __restrict__ bias, T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                   \
+        linear_qkv_wg_tma_tile<WgLarge, T>(&map_x, &map_w, bias, qkv, batch, tokens, dim, heads);                               \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS) linear_v4_tma_small_none##H(LINEAR_TMA_PARAMS(T)) {          \
+        linear_v4_tma<WgSmall, EPI_NONE, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                        \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS) linear_v4_tma_small_bias##H(LINEAR_TMA_PARAMS(T)) {          \
+        linear_v4_tma<WgSmall, EPI_BIAS, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                        \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS) linear_v4_tma_small_bias_gelu##H(LINEAR_TMA_PARAMS(T)) {     \
+        linear_v4_tma<WgSmall, EPI_BIAS_GELU, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                   \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS) linear_v4_tma_small_bias_residual##H(LINEAR_TMA_PARAMS(T)) { \
+        linear_v4_tma<WgSmall, EPI_BIAS_RESIDUAL, T>(&map_a, &map_w, bias, residual, C, M, N, K);                               \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_SMALL_THREADS)                                                              \
+        linear_v4_tma_small_qkv##H(const __grid_constant__ tma::TensorMap map_x, const __grid_constant__ tma::TensorMap map_w,  \
+                const T* __restrict__ bias, T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                   \
+        linear_qkv_wg_tma_tile<WgSmall, T>(&map_x, &map_w, bias, qkv, batch, tokens, dim, heads);                               \
     }
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_WG_TMA_KERNELS)
 #undef LINEAR_WG_TMA_KERNELS
@@ -404,9 +463,9 @@ static void check_qkv(int B, int T_, int D, int H, bool withBias) {
 }
 
 // ---- version 3 (tensor cores, bf16/fp16) ----
-template <class T> struct TcKernels;
+template <class T, bool SMALL> struct TcKernels; // SMALL: the kernels of the small tile (*_small_*)
 #define LINEAR_TC_TABLE(T, H)                                                                               \
-    template <> struct TcKernels<T> {                                                                       \
+    template <> struct TcKernels<T, false> {                                                                \
         static constexpr auto none = linear_v3_none##H;                                                     \
         static constexpr auto bias = linear_v3_bias##H;                                                     \
         static constexpr auto gelu = linear_v3_bias_gelu##H;                                                \
@@ -422,36 +481,59 @@ template <class T> struct TcKernels;
         static constexpr auto gelu4t = linear_v4_tma_bias_gelu##H;                                          \
         static constexpr auto residual4t = linear_v4_tma_bias_residual##H;                                  \
         static constexpr auto qkv4t = linear_v4_tma_qkv##H;                                                 \
+    };                                                                                                      \
+    template <> struct TcKernels<T, true> {                                                                 \
+        static constexpr auto none = linear_v3_small_none##H;                                               \
+        static constexpr auto bias = linear_v3_small_bias##H;                                               \
+        static constexpr auto gelu = linear_v3_small_bias_gelu##H;                                          \
+        static constexpr auto residual = linear_v3_small_bias_residual##H;                                  \
+        static constexpr auto qkv = linear_v3_small_qkv##H;                                                 \
+        static constexpr auto none4 = linear_v4_small_none##H;                                              \
+        static constexpr auto bias4 = linear_v4_small_bias##H;                                              \
+        static constexpr auto gelu4 = linear_v4_small_bias_gelu##H;                                         \
+        static constexpr auto residual4 = linear_v4_small_bias_residual##H;                                 \
+        static constexpr auto qkv4 = linear_v4_small_qkv##H;                                                \
+        static constexpr auto none4t = linear_v4_tma_small_none##H;                                         \
+        static constexpr auto bias4t = linear_v4_tma_small_bias##H;                                         \
+        static constexpr auto gelu4t = linear_v4_tma_small_bias_gelu##H;                                    \
+        static constexpr auto residual4t = linear_v4_tma_small_bias_residual##H;                            \
+        static constexpr auto qkv4t = linear_v4_tma_small_qkv##H;                                           \
     };
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_TABLE)
 #undef LINEAR_TC_TABLE
 
-template <class T>
+template <bool SMALL> using TcTileOf = std::conditional_t<SMALL, TcSmall, TcLarge>;
+template <bool SMALL> using WgTileOf = std::conditional_t<SMALL, WgSmall, WgLarge>;
+
+template <class T, bool SMALL = false>
 static void launch_v3(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
-    using Kn = TcKernels<T>;
-    dim3 grid(sa::ceil_div(N, TC_BN), sa::ceil_div(M, TC_BM));
+    using Kn = TcKernels<T, SMALL>;
+    using Tile = TcTileOf<SMALL>;
+    dim3 grid(sa::ceil_div(N, Tile::BN), sa::ceil_div(M, Tile::BM));
     switch (epi) {
-        case EPI_NONE: VIT4J_LAUNCH(Kn::none, grid, TC_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
-        case EPI_BIAS: VIT4J_LAUNCH(Kn::bias, grid, TC_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
-        case EPI_BIAS_GELU: VIT4J_LAUNCH(Kn::gelu, grid, TC_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
-        default: VIT4J_LAUNCH(Kn::residual, grid, TC_THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_NONE: VIT4J_LAUNCH(Kn::none, grid, Tile::THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS: VIT4J_LAUNCH(Kn::bias, grid, Tile::THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS_GELU: VIT4J_LAUNCH(Kn::gelu, grid, Tile::THREADS, 0)(A, W, bias, res, C, M, N, K); break;
+        default: VIT4J_LAUNCH(Kn::residual, grid, Tile::THREADS, 0)(A, W, bias, res, C, M, N, K); break;
     }
 }
 
-// Version 4 (sm_90a), WG_SMEM_BYTES of dynamic shared memory.
-template <class T>
+// Version 4 (sm_90a), Tile::SMEM_BYTES of dynamic shared memory.
+template <class T, bool SMALL = false>
 static void launch_v4(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
-    using Kn = TcKernels<T>;
-    dim3 grid(sa::ceil_div(N, WG_BN), sa::ceil_div(M, WG_BM));
+    using Kn = TcKernels<T, SMALL>;
+    using Tile = WgTileOf<SMALL>;
+    dim3 grid(sa::ceil_div(N, Tile::BN), sa::ceil_div(M, Tile::BM));
+    constexpr int threads = Tile::THREADS, smem = Tile::SMEM_BYTES;
     switch (epi) {
-        case EPI_NONE: VIT4J_LAUNCH(Kn::none4, grid, WG_THREADS, WG_SMEM_BYTES)(A, W, bias, res, C, M, N, K); break;
-        case EPI_BIAS: VIT4J_LAUNCH(Kn::bias4, grid, WG_THREADS, WG_SMEM_BYTES)(A, W, bias, res, C, M, N, K); break;
-        case EPI_BIAS_GELU: VIT4J_LAUNCH(Kn::gelu4, grid, WG_THREADS, WG_SMEM_BYTES)(A, W, bias, res, C, M, N, K); break;
-        default: VIT4J_LAUNCH(Kn::residual4, grid, WG_THREADS, WG_SMEM_BYTES)(A, W, bias, res, C, M, N, K); break;
+        case EPI_NONE: VIT4J_LAUNCH(Kn::none4, grid, threads, smem)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS: VIT4J_LAUNCH(Kn::bias4, grid, threads, smem)(A, W, bias, res, C, M, N, K); break;
+        case EPI_BIAS_GELU: VIT4J_LAUNCH(Kn::gelu4, grid, threads, smem)(A, W, bias, res, C, M, N, K); break;
+        default: VIT4J_LAUNCH(Kn::residual4, grid, threads, smem)(A, W, bias, res, C, M, N, K); break;
     }
 }
 
-// Version 4 with TMA loads: the maps of row-major [rows, K] operands in boxes of WG_BK x box_rows, the
+// Version 4 with TMA loads: the maps of row-major [rows, K] operands in boxes of Tile::BK x box_rows, the
 // slabs' swizzle, zero fill; from the driver's cuTensorMapEncodeTiled on a GPU, else tma.cuh's fallback.
 #if defined(__CUDACC__)
 static PFN_cuTensorMapEncodeTiled_v12000 driver_encode() {
@@ -470,12 +552,12 @@ static PFN_cuTensorMapEncodeTiled_v12000 driver_encode() {
 }
 #endif
 
-template <class T>
+template <class Tile, class T>
 static tma::TensorMap wg_map(const T* dev, int rows, int K, int box_rows) {
     const uint32_t dtype = std::is_same<T, __half>::value ? tma::FLOAT16 : tma::BFLOAT16;
-    const uint32_t swizzle = WG_BK * 2 == 128 ? tma::SWIZZLE_128B : tma::SWIZZLE_64B;
+    const uint32_t swizzle = Tile::BK * 2 == 128 ? tma::SWIZZLE_128B : tma::SWIZZLE_64B;
     const uint64_t dims[2] = {(uint64_t) K, (uint64_t) rows}, strides[1] = {(uint64_t) K * 2};
-    const uint32_t box[2] = {(uint32_t) WG_BK, (uint32_t) box_rows}, es[2] = {1, 1};
+    const uint32_t box[2] = {(uint32_t) Tile::BK, (uint32_t) box_rows}, es[2] = {1, 1};
     tma::TensorMap map;
 #if defined(__CUDACC__)
     const CUresult r = driver_encode()(&map, (CUtensorMapDataType) dtype, 2, const_cast<T*>(dev), dims, strides, box, es,
@@ -495,33 +577,36 @@ static tma::TensorMap wg_map(const T* dev, int rows, int K, int box_rows) {
     return map;
 }
 
-// A launch of WG_TMA_SMEM_BYTES (above 48 KiB): opted into on a GPU, once per kernel.
-template <class K>
+// A launch of Tile::TMA_SMEM_BYTES (above 48 KiB): opted into on a GPU, once per kernel.
+template <class Tile, class K>
 static void wg_tma_opt_in(K kernel) {
 #if defined(__CUDACC__)
-    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, WG_TMA_SMEM_BYTES));
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Tile::TMA_SMEM_BYTES));
 #else
     (void) kernel;
 #endif
 }
 
-template <class T>
+template <class T, bool SMALL = false>
 static void launch_v4_tma(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
-    using Kn = TcKernels<T>;
-    const tma::TensorMap ma = wg_map(A, M, K, WG_BM), mw = wg_map(W, N, K, WG_BN);
-    dim3 grid(sa::ceil_div(N, WG_BN), sa::ceil_div(M, WG_BM));
+    using Kn = TcKernels<T, SMALL>;
+    using Tile = WgTileOf<SMALL>;
+    const tma::TensorMap ma = wg_map<Tile>(A, M, K, Tile::BM), mw = wg_map<Tile>(W, N, K, Tile::BN);
+    dim3 grid(sa::ceil_div(N, Tile::BN), sa::ceil_div(M, Tile::BM));
+    constexpr int threads = Tile::THREADS, smem = Tile::TMA_SMEM_BYTES;
     switch (epi) {
-        case EPI_NONE: wg_tma_opt_in(Kn::none4t); VIT4J_LAUNCH(Kn::none4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(ma, mw, bias, res, C, M, N, K); break;
-        case EPI_BIAS: wg_tma_opt_in(Kn::bias4t); VIT4J_LAUNCH(Kn::bias4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(ma, mw, bias, res, C, M, N, K); break;
-        case EPI_BIAS_GELU: wg_tma_opt_in(Kn::gelu4t); VIT4J_LAUNCH(Kn::gelu4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(ma, mw, bias, res, C, M, N, K); break;
-        default: wg_tma_opt_in(Kn::residual4t); VIT4J_LAUNCH(Kn::residual4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(ma, mw, bias, res, C, M, N, K); break;
+        case EPI_NONE: wg_tma_opt_in<Tile>(Kn::none4t); VIT4J_LAUNCH(Kn::none4t, grid, threads, smem)(ma, mw, bias, res, C, M, N, K); break;
+        case EPI_BIAS: wg_tma_opt_in<Tile>(Kn::bias4t); VIT4J_LAUNCH(Kn::bias4t, grid, threads, smem)(ma, mw, bias, res, C, M, N, K); break;
+        case EPI_BIAS_GELU: wg_tma_opt_in<Tile>(Kn::gelu4t); VIT4J_LAUNCH(Kn::gelu4t, grid, threads, smem)(ma, mw, bias, res, C, M, N, K); break;
+        default: wg_tma_opt_in<Tile>(Kn::residual4t); VIT4J_LAUNCH(Kn::residual4t, grid, threads, smem)(ma, mw, bias, res, C, M, N, K); break;
     }
 }
 
 // Which tensor-core version the checks below run: 3 (mma.sync) or 4 (wgmma); version 4 with TMA loads
-// (linear_v4_tma_*) where g_tma.
+// (linear_v4_tma_*) where g_tma; the small tile's kernels (*_small_*) where g_small.
 static int g_tc_version = 3;
 static bool g_tma = false;
+static bool g_small = false;
 
 // A kernel fault is sticky (on a GPU and on the CPU runtime): the check that met it fails, and every later
 // check is left out (no further CUDA call), so a mutant that faults (a TMA phase that never completes)
@@ -537,11 +622,41 @@ static bool synced(const char* what) {
     return false;
 }
 
-static const char* tc_prefix() { return g_tc_version == 3 ? "linear_v3" : g_tma ? "linear_v4_tma" : "linear_v4"; }
+static const char* tc_prefix() {
+    if (g_small) return g_tc_version == 3 ? "linear_v3_small" : g_tma ? "linear_v4_tma_small" : "linear_v4_small";
+    return g_tc_version == 3 ? "linear_v3" : g_tma ? "linear_v4_tma" : "linear_v4";
+}
+
+template <class T, bool SMALL>
+static void launch_tc_of(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
+    (g_tc_version == 3 ? launch_v3<T, SMALL> : g_tma ? launch_v4_tma<T, SMALL> : launch_v4<T, SMALL>)(epi, A, W, bias, res, C, M, N, K);
+}
 
 template <class T>
 static void launch_tc(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
-    (g_tc_version == 3 ? launch_v3<T> : g_tma ? launch_v4_tma<T> : launch_v4<T>)(epi, A, W, bias, res, C, M, N, K);
+    (g_small ? launch_tc_of<T, true> : launch_tc_of<T, false>)(epi, A, W, bias, res, C, M, N, K);
+}
+
+// The QKV kernel of the version, loader and tile chosen above.
+template <class T, bool SMALL>
+static void launch_tc_qkv_of(const T* dx, const T* dW, const T* db, T* dq, int B, int T_, int D, int H) {
+    using Kn = TcKernels<T, SMALL>;
+    const int M = B * T_, N = 3 * D, K = D;
+    if (g_tc_version == 4) {
+        using Tile = WgTileOf<SMALL>;
+        dim3 grid(sa::ceil_div(N, Tile::BN), sa::ceil_div(M, Tile::BM));
+        if (g_tma) {
+            const tma::TensorMap mx = wg_map<Tile, T>(dx, M, K, Tile::BM), mw = wg_map<Tile, T>(dW, N, K, Tile::BN);
+            wg_tma_opt_in<Tile>(Kn::qkv4t);
+            VIT4J_LAUNCH(Kn::qkv4t, grid, Tile::THREADS, Tile::TMA_SMEM_BYTES)(mx, mw, db, dq, B, T_, D, H);
+        } else {
+            VIT4J_LAUNCH(Kn::qkv4, grid, Tile::THREADS, Tile::SMEM_BYTES)(dx, dW, db, dq, B, T_, D, H);
+        }
+    } else {
+        using Tile = TcTileOf<SMALL>;
+        dim3 grid(sa::ceil_div(N, Tile::BN), sa::ceil_div(M, Tile::BM));
+        VIT4J_LAUNCH(Kn::qkv, grid, Tile::THREADS, 0)(dx, dW, db, dq, B, T_, D, H);
+    }
 }
 
 template <class T>
@@ -605,18 +720,7 @@ static void check_tc_qkv(int B, int T_, int D, int H, bool withBias) {
         }
     T *dx = sa::to_device_as<T>(hx), *dW = sa::to_device_as<T>(hW), *db = withBias ? sa::to_device_as<T>(hb) : nullptr;
     T* dq = sa::poisoned<T>((size_t) M * N);
-    if (g_tc_version == 4 && g_tma) {
-        dim3 grid(sa::ceil_div(N, WG_BN), sa::ceil_div(M, WG_BM));
-        const tma::TensorMap mx = wg_map<T>(dx, M, K, WG_BM), mw = wg_map<T>(dW, N, K, WG_BN);
-        wg_tma_opt_in(TcKernels<T>::qkv4t);
-        VIT4J_LAUNCH(TcKernels<T>::qkv4t, grid, WG_THREADS, WG_TMA_SMEM_BYTES)(mx, mw, db, dq, B, T_, D, H);
-    } else if (g_tc_version == 4) {
-        dim3 grid(sa::ceil_div(N, WG_BN), sa::ceil_div(M, WG_BM));
-        VIT4J_LAUNCH(TcKernels<T>::qkv4, grid, WG_THREADS, WG_SMEM_BYTES)(dx, dW, db, dq, B, T_, D, H);
-    } else {
-        dim3 grid(sa::ceil_div(N, TC_BN), sa::ceil_div(M, TC_BM));
-        VIT4J_LAUNCH(TcKernels<T>::qkv, grid, TC_THREADS, 0)(dx, dW, db, dq, B, T_, D, H);
-    }
+    (g_small ? launch_tc_qkv_of<T, true> : launch_tc_qkv_of<T, false>)(dx, dW, db, dq, B, T_, D, H);
     char what[64];
     std::snprintf(what, sizeof what, "%s_qkv %s", tc_prefix(), sa::dtype_name<T>());
     if (!synced(what)) return;
@@ -660,6 +764,25 @@ static void check_tc(bool all_shapes) {
     check_tc_shape<T>(1, 1152, 64, 1);
     check_tc_qkv<T>(1, 197, 192, 3, true);
     if (g_tc_version == 4) check_tc_shape<T>(130, 72, 136, 2); // version 4: two slabs and a part
+}
+
+// The small tile (*_small_* kernels) of the version and loader chosen: the same main loop with other
+// constants, so fewer shapes: M, N and K tails, several pipeline rounds, the QKV layout.
+template <class T>
+static void check_tc_small() {
+    g_small = true;
+    check_tc_shape<T>(197, 384, 64);
+    check_tc_shape<T>(37, 129, 40, 4, 8);
+    check_tc_shape<T>(130, 72, 264, 2);
+    check_tc_qkv<T>(1, 197, 192, 3, true);
+    g_small = false;
+}
+
+// Both types on the large tile, bf16 on the small one.
+static void check_tc_tiles() {
+    check_tc<__nv_bfloat16>(true);
+    check_tc<__half>(false);
+    check_tc_small<__nv_bfloat16>();
 }
 
 #if defined(__CUDACC__)
@@ -729,6 +852,7 @@ int main(int argc, char** argv) {
     const bool tc_only = argc > 1 && std::strcmp(argv[1], "tc") == 0;
     if (tc_only) {
         check_tc<__nv_bfloat16>(true);
+        check_tc_small<__nv_bfloat16>();
         return sa::finish("linear (tensor cores)");
     }
     // `sa_linear wg`: version 4's checks alone, cp.async and TMA loads (the mutants of gemm_wg.cuh run
@@ -739,8 +863,7 @@ int main(int argc, char** argv) {
         if (wg_runs_here()) {
             for (int tma_loads = wg_tma_only ? 1 : 0; tma_loads < 2; tma_loads++) {
                 g_tma = tma_loads == 1;
-                check_tc<__nv_bfloat16>(true);
-                check_tc<__half>(false);
+                check_tc_tiles();
             }
         }
         return sa::finish(wg_tma_only ? "linear (Hopper wgmma, TMA loads)" : "linear (Hopper wgmma)");
@@ -757,15 +880,12 @@ int main(int argc, char** argv) {
     check_qkv<float>(3, 17, 80, 1, true);
     check_half<__nv_bfloat16>();
     check_half<__half>();
-    check_tc<__nv_bfloat16>(true);
-    check_tc<__half>(false);
+    check_tc_tiles();
     g_tc_version = 4;
     if (wg_runs_here()) {
-        check_tc<__nv_bfloat16>(true);
-        check_tc<__half>(false);
+        check_tc_tiles();
         g_tma = true; // version 4 with TMA loads
-        check_tc<__nv_bfloat16>(true);
-        check_tc<__half>(false);
+        check_tc_tiles();
         g_tma = false;
     }
     g_tc_version = 3;

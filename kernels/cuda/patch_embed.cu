@@ -135,8 +135,9 @@ struct PatchChunks {
     }
 };
 
-// grid = (ceil(D/TC_BN), ceil(B*Np/TC_BM)), block = TC_THREADS; the first grid row also writes the
-// class-token rows, as version 2 does.
+// grid = (ceil(D/TC_BN), ceil(B*Np/TC_BM)), block = TC_THREADS (gemm_tc.cuh's large tile: one launch a
+// pass, where the linears' small tile would gain little); the first grid row also writes the class-token
+// rows, as version 2 does.
 template <class T>
 __device__ __forceinline__ void patch_embed_tc(const T* image, const T* W, const T* bias, const T* cls, const T* pos,
                                                T* out, int batch, int channels, int height, int width, int patch,
@@ -154,7 +155,7 @@ __device__ __forceinline__ void patch_embed_tc(const T* image, const T* W, const
             if (n < dim) st(out + (long long) b * (Np + 1) * dim + n, ld(cls + n) + ld(pos + n));
         }
     }
-    gemm_tc_tile_src(PatchChunks<T>{image, M, K, Np, gw, channels, height, width, patch}, W, M, N, K,
+    gemm_tc_tile_src<TcLarge>(PatchChunks<T>{image, M, K, Np, gw, channels, height, width, patch}, W, M, N, K,
                      PatchStore<T>{bias, pos, out, Np, dim});
 }
 

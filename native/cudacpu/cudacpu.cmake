@@ -248,7 +248,7 @@ add_test(NAME mutant.ldmatrix_transposed_is_caught
 # 6. The tensor-core GEMM's pipeline waiting for one slab too few (cp.async.wait_group TC_STAGES - 1):
 #    slab kt is read before its copies have landed. The fallback's deferred copies (mma.cuh) leave NaN
 #    there, so linear.cu's tensor-core checks must fail.
-vit4j_mutant(tc_wait_short gemm_tc.cuh "cp.wait<TC_STAGES - 2>();" "cp.wait<TC_STAGES - 1>(); // (mutant)")
+vit4j_mutant(tc_wait_short gemm_tc.cuh "cp.template wait<Tile::STAGES - 2>();" "cp.template wait<Tile::STAGES - 1>(); // (mutant)")
 vit4j_cpu_check(mutant_tc_wait_short ${CMAKE_BINARY_DIR}/mutants/tc_wait_short/linear.cu ${CMAKE_BINARY_DIR}/mutants/tc_wait_short plain)
 add_test(NAME mutant.tc_wait_short_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_tc_wait_short> -DARGS=tc -P ${cpu_dir}/tests/expect_caught.cmake)
@@ -304,7 +304,7 @@ add_test(NAME mutant.wg_wait_short_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_wait_short> -DARGS=wg -P ${cpu_dir}/tests/expect_caught.cmake)
 # 14. The Hopper GEMM's copies not swizzled (chunk c of row r stored at chunk c): the slabs then differ
 #     from the 128-byte-swizzled layout its descriptors declare; `sa_linear wg` must fail.
-vit4j_mutant(wg_unswizzled gemm_wg.cuh "return WG_BK == 64 ? chunk ^ (row & 7) : chunk ^ ((row >> 1) & 3);"
+vit4j_mutant(wg_unswizzled gemm_wg.cuh "return BK == 64 ? chunk ^ (row & 7) : chunk ^ ((row >> 1) & 3);"
              "(void) row; return chunk; // (mutant)")
 vit4j_cpu_check(mutant_wg_unswizzled ${CMAKE_BINARY_DIR}/mutants/wg_unswizzled/linear.cu ${CMAKE_BINARY_DIR}/mutants/wg_unswizzled plain)
 add_test(NAME mutant.wg_unswizzled_is_caught
@@ -356,15 +356,15 @@ vit4j_cpu_check(mutant_wg_tma_short_tx ${CMAKE_BINARY_DIR}/mutants/wg_tma_short_
 add_test(NAME mutant.wg_tma_short_tx_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_tma_short_tx> -DARGS=wg-tma -P ${cpu_dir}/tests/expect_caught.cmake)
 # 21. The consumers waiting on the wrong phase parity (slab kt on parity (kt / WG_STAGES + 1) % 2).
-vit4j_mutant(wg_tma_parity gemm_wg.cuh "(uint32_t) ((kt / WG_STAGES) & 1)" "(uint32_t) ((kt / WG_STAGES + 1) & 1) /* (mutant) */")
+vit4j_mutant(wg_tma_parity gemm_wg.cuh "(uint32_t) ((kt / Tile::STAGES) & 1)" "(uint32_t) ((kt / Tile::STAGES + 1) & 1) /* (mutant) */")
 vit4j_cpu_check(mutant_wg_tma_parity ${CMAKE_BINARY_DIR}/mutants/wg_tma_parity/linear.cu ${CMAKE_BINARY_DIR}/mutants/wg_tma_parity plain)
 add_test(NAME mutant.wg_tma_parity_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_tma_parity> -DARGS=wg-tma -P ${cpu_dir}/tests/expect_caught.cmake)
 # 22. The refill one slab too far ahead (slab kt + WG_STAGES, into the stage slab kt is still being read,
 #     instead of kt + WG_STAGES - 1): on a GPU a race on the stage; here a second arrival on a phase that
 #     expects one, and a slab never loaded: the checks must fail or fault.
-vit4j_mutant(wg_tma_refill_late gemm_wg.cuh "const int next = kt + WG_STAGES - 1; // into the stage slab kt - 1 used"
-             "const int next = kt + WG_STAGES; // (mutant)")
+vit4j_mutant(wg_tma_refill_late gemm_wg.cuh "const int next = kt + Tile::STAGES - 1; // into the stage slab kt - 1 used"
+             "const int next = kt + Tile::STAGES; // (mutant)")
 vit4j_cpu_check(mutant_wg_tma_refill_late ${CMAKE_BINARY_DIR}/mutants/wg_tma_refill_late/linear.cu ${CMAKE_BINARY_DIR}/mutants/wg_tma_refill_late plain)
 add_test(NAME mutant.wg_tma_refill_late_is_caught
          COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:sa_mutant_wg_tma_refill_late> -DARGS=wg-tma -P ${cpu_dir}/tests/expect_caught.cmake)

@@ -21,7 +21,7 @@ import org.vit4j.backend.cpu.CpuBackend;
  * 32/64/80/128). Each output is poisoned with NaN before the run, so an element the kernel fails
  * to write fails the test. fp32 budget: relative L2 error <= 1e-5.
  */
-class KernelParityTest {
+public class KernelParityTest {
     static final double FP32 = 1e-5;
     private static final CpuBackend CPU = new CpuBackend();
     private final Random random = new Random();
@@ -113,12 +113,12 @@ class KernelParityTest {
     }
 
     /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
-    static final Object[][] LINEAR_SHAPES = {
+    public static final Object[][] LINEAR_SHAPES = {
             {1, 1, 1}, {1, 7, 5}, {3, 13, 17}, {33, 65, 31}, {197, 192, 576}, {394, 384, 384}, {26, 72, 150},
             {197, 150, 72}, {2, 768, 10}, {70, 300, 129},
         };
     /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
-    static final Object[][] QKV_SHAPES = {
+    public static final Object[][] QKV_SHAPES = {
             {1, 197, 192, 3}, {2, 26, 72, 3}, {3, 50, 160, 2}, {1, 17, 256, 2}, {2, 5, 64, 2}, {1, 1, 8, 1},
         };
     /** Shared with HalfKernelParityTest: the same shapes in every storage type. */

@@ -34,8 +34,14 @@ public final class CpuCudaDriver implements CudaDriver {
      * @param tensorMaps whether {@link #encodeTensorMap} and tensor-map launches work (tma.cuh's fallback),
      *                so that on 90 the backend picks the TMA kernels (linear_v4_tma_*); off, it runs the
      *                cp.async ones (linear_v4_*), as on a GPU whose driver lacks cuTensorMapEncodeTiled
+     * @param multiprocessors the multiprocessors this driver reports ({@link #multiprocessors()}), from which
+     *                the backend picks the tensor-core GEMMs' tile per shape: {@link #SMALL_GPU} by default, so
+     *                that the parity tests' shapes run both tiles (the large one where its blocks fill more
+     *                than a wave, the small one below), on every version
      */
-    public record Options(boolean reverse, boolean strict, int computeCapability, boolean tensorMaps) {
+    public record Options(boolean reverse, boolean strict, int computeCapability, boolean tensorMaps, int multiprocessors) {
+        /** The multiprocessors of a small GPU, what the CPU driver reports unless told otherwise. */
+        public static final int SMALL_GPU = 8;
         /** Forward order, strict, as a compute capability 8.0 device. */
         public static final Options DEFAULT = new Options(false, true);
 
@@ -49,8 +55,14 @@ public final class CpuCudaDriver implements CudaDriver {
             this(reverse, strict, computeCapability, true);
         }
 
+        /** With {@link #SMALL_GPU} multiprocessors. */
+        public Options(boolean reverse, boolean strict, int computeCapability, boolean tensorMaps) {
+            this(reverse, strict, computeCapability, tensorMaps, SMALL_GPU);
+        }
+
         public Options {
             if (computeCapability < 0) throw new Vit4jException("cuda-cpu: compute capability " + computeCapability + " < 0");
+            if (multiprocessors < 0) throw new Vit4jException("cuda-cpu: multiprocessors " + multiprocessors + " < 0");
         }
 
         int flags() {
@@ -61,7 +73,7 @@ public final class CpuCudaDriver implements CudaDriver {
         public String toString() {
             return (reverse ? "reverse" : "forward") + " order, " + (strict ? "strict" : "lenient")
                     + ", as compute capability " + computeCapability / 10 + "." + computeCapability % 10
-                    + (tensorMaps ? "" : ", no tensor maps");
+                    + (tensorMaps ? "" : ", no tensor maps") + ", " + multiprocessors + " multiprocessors";
         }
     }
 
@@ -158,6 +170,12 @@ public final class CpuCudaDriver implements CudaDriver {
     @Override
     public int computeCapability() {
         return options.computeCapability();
+    }
+
+    /** {@link Options#multiprocessors()}. */
+    @Override
+    public int multiprocessors() {
+        return options.multiprocessors();
     }
 
     @Override

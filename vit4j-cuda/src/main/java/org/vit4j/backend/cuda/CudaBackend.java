@@ -41,6 +41,8 @@ public final class CudaBackend implements Backend {
     private final String deviceName;
     /** The driver's compute capability (major * 10 + minor): which kernels the linear plans pick. */
     private final int computeCapability;
+    /** The device as the tensor-core plans see it: compute capability, multiprocessors, tile policy. */
+    private final CudaKernels.GpuTarget gpu;
     private final Map<String, CudaDriver.Function> functions = new HashMap<>();
     private final Map<Object, CudaDriver.Graph> graphs = new IdentityHashMap<>();
     private final BufferPool<DevicePointer> pool;
@@ -94,6 +96,8 @@ public final class CudaBackend implements Backend {
             name = driver.name();
             deviceName = driver.deviceName();
             computeCapability = driver.computeCapability();
+            gpu = new CudaKernels.GpuTarget(computeCapability, driver.multiprocessors(),
+                    CudaKernels.GemmTile.Policy.parse(System.getenv("VIT4J_CUDA_TILE")));
             noTensorMaps = tensorMapChoice(driver, computeCapability);
             tensorMaps = noTensorMaps == null ? new java.util.LinkedHashMap<>(64, 0.75f, true) {
                 @Override
@@ -189,16 +193,22 @@ public final class CudaBackend implements Backend {
     @Override
     public String kernelChoices() {
         if (cublas != null) return "linear: cublas";
-        String tile = " " + CudaKernels.HopperGemm.BM + "x" + CudaKernels.HopperGemm.BN + "x" + CudaKernels.HopperGemm.BK
-                + ", " + CudaKernels.HopperGemm.STAGES + " stages";
+        boolean hopper = computeCapability == CudaKernels.HopperGemm.COMPUTE_CAPABILITY;
+        CudaKernels.GemmTile large = hopper ? CudaKernels.HopperGemm.LARGE : CudaKernels.TensorCoreGemm.LARGE;
+        CudaKernels.GemmTile small = hopper ? CudaKernels.HopperGemm.SMALL : CudaKernels.TensorCoreGemm.SMALL;
+        String tiles = switch (gpu.tiles()) {
+            case LARGE -> " " + large.label() + " (VIT4J_CUDA_TILE=large)";
+            case SMALL -> " " + small.label() + " (VIT4J_CUDA_TILE=small)";
+            case AUTO -> gpu.multiprocessors() == 0 ? " " + large.label() + " (multiprocessors unknown)"
+                    : " " + large.label() + " or " + small.label() + " per shape on " + gpu.multiprocessors() + " SMs";
+        };
         String half;
-        if (computeCapability != CudaKernels.HopperGemm.COMPUTE_CAPABILITY) {
-            half = "linear_v3 (mma.sync, " + CudaKernels.TensorCoreGemm.BM + "x" + CudaKernels.TensorCoreGemm.BN + "x"
-                    + CudaKernels.TensorCoreGemm.BK + ")";
+        if (!hopper) {
+            half = "linear_v3 (mma.sync," + tiles + ")";
         } else if (noTensorMaps == null) {
-            half = "linear_v4_tma (wgmma, TMA loads," + tile + ")";
+            half = "linear_v4_tma (wgmma, TMA loads," + tiles + ")";
         } else {
-            half = "linear_v4 (wgmma, cp.async loads," + tile + "; no TMA: " + noTensorMaps + ")";
+            half = "linear_v4 (wgmma, cp.async loads," + tiles + "; no TMA: " + noTensorMaps + ")";
         }
         return "linear bf16/fp16: " + half + "; fp32: linear_v2";
     }
@@ -471,7 +481,7 @@ public final class CudaBackend implements Backend {
             Epilogue epilogue = op.epilogue();
             DeviceBuffer residual = op.residual();
             if (cublas == null) {
-                launch(CudaKernels.linear(computeCapability, maps(), out.dtype(), p(op.x()), p(op.weight()), p(bias), p(out), rows, op.inFeatures(), outFeatures,
+                launch(CudaKernels.linear(gpu, maps(), out.dtype(), p(op.x()), p(op.weight()), p(bias), p(out), rows, op.inFeatures(), outFeatures,
                         epilogue, p(residual)));
                 return;
             }
@@ -505,7 +515,7 @@ public final class CudaBackend implements Backend {
             int tokens = op.tokens();
             int dim = op.dim();
             if (cublas == null) {
-                launch(CudaKernels.linearQkv(computeCapability, maps(), qkv.dtype(), p(op.x()), p(op.weight()), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
+                launch(CudaKernels.linearQkv(gpu, maps(), qkv.dtype(), p(op.x()), p(op.weight()), p(op.bias()), p(qkv), batch, tokens, dim, op.heads()));
                 return;
             }
             long n = 3L * batch * tokens * dim;

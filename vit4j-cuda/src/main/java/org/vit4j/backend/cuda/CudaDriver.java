@@ -41,6 +41,14 @@ public interface CudaDriver extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * The device's multiprocessors (SMs; 132 on an H200, 108 on an A100), 0 where the driver does not say;
+     * with them {@link CudaKernels.GemmTile#pick} chooses the tensor-core GEMMs' tile per shape.
+     */
+    default int multiprocessors() {
+        return 0;
+    }
+
     /** The device's memory in bytes (cuDeviceTotalMem); {@link Long#MAX_VALUE} where the driver does not say. */
     default long totalMemory() {
         return Long.MAX_VALUE;

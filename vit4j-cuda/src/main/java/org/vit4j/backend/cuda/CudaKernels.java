@@ -125,6 +125,18 @@ public final class CudaKernels {
         public static final int STATIC_SHARED_BYTES = KernelConstants.get("gemm_tc.cuh", "TC_SMEM_BYTES");
         /** K must be a multiple of this (one 16-byte copy per 8 elements), and A and W 16-byte aligned. */
         public static final int K_MULTIPLE = KernelConstants.get("gemm_tc.cuh", "TC_K_MULTIPLE");
+        /** The large tile, {@code TC_*} (the constants above): linear_v3_*. */
+        public static final GemmTile LARGE = new GemmTile("", BM, BN, BK, STAGES, THREADS, 0, STATIC_SHARED_BYTES, 0);
+        /** The small tile, {@code TC_SMALL_*}: linear_v3_small_*, where {@link #tile} picks it. */
+        public static final GemmTile SMALL = new GemmTile("small_", KernelConstants.get("gemm_tc.cuh", "TC_SMALL_BM"),
+                KernelConstants.get("gemm_tc.cuh", "TC_SMALL_BN"), KernelConstants.get("gemm_tc.cuh", "TC_SMALL_BK"),
+                KernelConstants.get("gemm_tc.cuh", "TC_SMALL_STAGES"), KernelConstants.get("gemm_tc.cuh", "TC_SMALL_THREADS"),
+                0, KernelConstants.get("gemm_tc.cuh", "TC_SMALL_SMEM_BYTES"), 0);
+
+        /** The tile version 3 runs for an m x n output on {@code gpu} ({@link GemmTile#pick}). */
+        public static GemmTile tile(GpuTarget gpu, int m, int n) {
+            return GemmTile.pick(gpu, LARGE, SMALL, m, n);
+        }
 
         /**
          * True where a linear layer of {@code type} runs on the tensor cores: a 16-bit type, {@code inFeatures}
@@ -161,6 +173,20 @@ public final class CudaKernels {
          * above 48 KiB, so the launch opts in (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES).
          */
         public static final int TMA_SHARED_BYTES = KernelConstants.get("gemm_wg.cuh", "WG_TMA_SMEM_BYTES");
+        /** The large tile, {@code WG_*} (the constants above): linear_v4_* and linear_v4_tma_*. */
+        public static final GemmTile LARGE = new GemmTile("", BM, BN, BK, STAGES, THREADS, SHARED_BYTES, 0,
+                TMA_SHARED_BYTES);
+        /** The small tile (one warpgroup), {@code WG_SMALL_*}: linear_v4_small_*, linear_v4_tma_small_*. */
+        public static final GemmTile SMALL = new GemmTile("small_", KernelConstants.get("gemm_wg.cuh", "WG_SMALL_BM"),
+                KernelConstants.get("gemm_wg.cuh", "WG_SMALL_BN"), KernelConstants.get("gemm_wg.cuh", "WG_SMALL_BK"),
+                KernelConstants.get("gemm_wg.cuh", "WG_SMALL_STAGES"), KernelConstants.get("gemm_wg.cuh", "WG_SMALL_THREADS"),
+                KernelConstants.get("gemm_wg.cuh", "WG_SMALL_SMEM_BYTES"), 0,
+                KernelConstants.get("gemm_wg.cuh", "WG_SMALL_TMA_SMEM_BYTES"));
+
+        /** The tile version 4 runs for an m x n output on {@code gpu} ({@link GemmTile#pick}). */
+        public static GemmTile tile(GpuTarget gpu, int m, int n) {
+            return GemmTile.pick(gpu, LARGE, SMALL, m, n);
+        }
 
         /**
          * The tensor map a TMA kernel (linear_v4_tma_*) reads a row-major [rows, k] operand of {@code type}
@@ -168,13 +194,18 @@ public final class CudaKernels {
          * the slabs' swizzle (128 bytes at BK = 64), elements past the tensor read as zero (the tails).
          */
         public static TensorMapSpec operandMap(ElementType type, long address, int rows, int k, int boxRows) {
+            return operandMap(type, address, rows, k, BK, boxRows);
+        }
+
+        /** {@link #operandMap(ElementType, long, int, int, int)} for a tile of slab depth {@code bk}. */
+        public static TensorMapSpec operandMap(ElementType type, long address, int rows, int k, int bk, int boxRows) {
             TensorMapSpec.DataType dtype = switch (type) {
                 case BF16 -> TensorMapSpec.DataType.BFLOAT16;
                 case F16 -> TensorMapSpec.DataType.FLOAT16;
                 case F32 -> throw new Vit4jException("linear_v4_tma: 16-bit types only, got " + type.label());
             };
-            return TensorMapSpec.matrix(dtype, address, rows, k, (long) k * 2, boxRows, BK,
-                    BK * 2 == 128 ? TensorMapSpec.Swizzle.B128 : TensorMapSpec.Swizzle.B64);
+            return TensorMapSpec.matrix(dtype, address, rows, k, (long) k * 2, boxRows, bk,
+                    bk * 2 == 128 ? TensorMapSpec.Swizzle.B128 : TensorMapSpec.Swizzle.B64);
         }
 
         /**
@@ -184,6 +215,79 @@ public final class CudaKernels {
          */
         public static boolean applies(int computeCapability, ElementType type, int inFeatures, long x, long weight) {
             return computeCapability == COMPUTE_CAPABILITY && TensorCoreGemm.applies(type, inFeatures, x, weight);
+        }
+    }
+
+    /**
+     * What the tensor-core plans need to know of the GPU: its compute capability (major * 10 + minor; 90 runs
+     * the Hopper kernels), its multiprocessors (0 where unknown: then the large tile always) and the tile
+     * policy ({@code VIT4J_CUDA_TILE}: auto, large or small).
+     */
+    public record GpuTarget(int computeCapability, int multiprocessors, GemmTile.Policy tiles) {
+        public GpuTarget {
+            if (computeCapability < 0) throw new Vit4jException("compute capability " + computeCapability + " < 0");
+            if (multiprocessors < 0) throw new Vit4jException("multiprocessors " + multiprocessors + " < 0");
+            if (tiles == null) throw new Vit4jException("tile policy: null");
+        }
+
+        /** A device of {@code computeCapability} whose multiprocessors are unknown: the large tiles. */
+        public static GpuTarget of(int computeCapability) {
+            return new GpuTarget(computeCapability, 0, GemmTile.Policy.AUTO);
+        }
+    }
+
+    /**
+     * One tile configuration of a tensor-core GEMM main loop (gemm_tc.cuh's TcTile, gemm_wg.cuh's WgTile):
+     * rows and columns of C per block, slab depth, pipeline stages, threads, and the shared memory a launch
+     * needs (dynamic for the Hopper kernels, static for version 3, with TMA loads); its kernels' names carry
+     * {@code infix} after the version ("" for the large tile, "small_": linear_v4_small_bias_bf16).
+     */
+    public record GemmTile(String infix, int bm, int bn, int bk, int stages, int threads, int sharedBytes,
+            int staticSharedBytes, int tmaSharedBytes) {
+
+        /** Which tile the plans pick: by {@link #pick}'s model, or always the large or the small one. */
+        public enum Policy {
+            AUTO, LARGE, SMALL;
+
+            /** The policy {@code VIT4J_CUDA_TILE} names (auto where unset or empty); a clear error otherwise. */
+            public static Policy parse(String value) {
+                if (value == null || value.isBlank()) return AUTO;
+                for (Policy p : values()) if (p.name().equalsIgnoreCase(value.trim())) return p;
+                throw new Vit4jException("VIT4J_CUDA_TILE: expected auto, large or small, got '" + value + "'");
+            }
+        }
+
+        /** Blocks of this tile over an m x n output. */
+        public long blocks(int m, int n) {
+            return (long) ceilDiv(m, bm) * ceilDiv(n, bn);
+        }
+
+        /** "128x64x64, 2 stages". */
+        public String label() {
+            return bm + "x" + bn + "x" + bk + ", " + stages + " stages";
+        }
+
+        /**
+         * The tile for an m x n output on {@code gpu}: with policy AUTO and a known number of
+         * multiprocessors, the one of the fewer modelled cycles, waves x (BM + BN): a wave is up to one block
+         * per multiprocessor (ceil(blocks / multiprocessors) of them), and a block's time per k step is taken
+         * as proportional to the operand bytes it loads, 2 (BM + BN), for its 2 BM BN FLOPs (the larger tile
+         * does more work per byte, the smaller fills more multiprocessors). Ties, and unknown multiprocessors,
+         * go to the large tile. ViT-B/16 at batch 1 (M = 197) on 132 SMs: the small tile for the projection
+         * and fc2 (N = 768: 24 large blocks, one wave, or 48 small), the large one for QKV and fc1 (72 or 96
+         * large blocks, one wave, against two waves of small ones); at batch 256 the large one everywhere.
+         */
+        public static GemmTile pick(GpuTarget gpu, GemmTile large, GemmTile small, int m, int n) {
+            switch (gpu.tiles()) {
+                case LARGE: return large;
+                case SMALL: return small;
+                default: break;
+            }
+            int sms = gpu.multiprocessors();
+            if (sms <= 0) return large;
+            long costLarge = ceilDiv(large.blocks(m, n), sms) * (long) (large.bm() + large.bn());
+            long costSmall = ceilDiv(small.blocks(m, n), sms) * (long) (small.bm() + small.bn());
+            return costSmall < costLarge ? small : large;
         }
     }
 
@@ -337,23 +441,46 @@ public final class CudaKernels {
      */
     public static Launch linear(int computeCapability, TensorMaps maps, ElementType type, long x, long weight, long bias,
             long out, int rows, int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
+        return linear(GpuTarget.of(computeCapability), maps, type, x, weight, bias, out, rows, inFeatures, outFeatures,
+                epilogue, residual);
+    }
+
+    /**
+     * {@link #linear(int, TensorMaps, ElementType, long, long, long, long, int, int, int, Epilogue, long)} on
+     * {@code gpu}, whose multiprocessors and tile policy pick the tile of versions 3 and 4 per shape
+     * ({@link TensorCoreGemm#tile}, {@link HopperGemm#tile}): the small tile's kernels are *_small_*.
+     */
+    public static Launch linear(GpuTarget gpu, TensorMaps maps, ElementType type, long x, long weight, long bias,
+            long out, int rows, int inFeatures, int outFeatures, Epilogue epilogue, long residual) {
         Launch simt = linearV2(type, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
         if (!TensorCoreGemm.applies(type, inFeatures, x, weight)) return simt;
-        String base = simt.kernelName().substring(0, simt.kernelName().length() - suffix(type).length());
-        if (HopperGemm.applies(computeCapability, type, inFeatures, x, weight) && maps != null) {
-            List<KernelArg> args = new ArrayList<>(simt.args()); // x, weight, bias, residual, out, M, N, K
-            args.set(0, maps.of(HopperGemm.operandMap(type, x, rows, inFeatures, HopperGemm.BM)));
-            args.set(1, maps.of(HopperGemm.operandMap(type, weight, outFeatures, inFeatures, HopperGemm.BN)));
-            return new Launch("linear", kernel("linear", base.replace("linear_v2_", "linear_v4_tma_"), type),
-                    hopperGrid(rows, outFeatures), block(HopperGemm.THREADS), HopperGemm.TMA_SHARED_BYTES, args, 0);
+        String epi = simt.kernelName().substring("linear_v2_".length(), simt.kernelName().length() - suffix(type).length());
+        return tensorCoreLaunch(gpu, maps, type, "linear_v", epi, x, weight, rows, inFeatures, outFeatures, simt.args());
+    }
+
+    /**
+     * The tensor-core launch of linear.cu for an m x n = [rows, outFeatures] output with K = inFeatures: version
+     * 4 with TMA loads (x and weight in args replaced by their tensor maps), version 4, or version 3, on the
+     * tile {@code gpu} gets for the shape; the kernel is {@code prefix} + version + "_" + tile infix + {@code epi}.
+     */
+    private static Launch tensorCoreLaunch(GpuTarget gpu, TensorMaps maps, ElementType type, String prefix, String epi,
+            long x, long weight, int rows, int inFeatures, int outFeatures, List<KernelArg> simtArgs) {
+        if (HopperGemm.applies(gpu.computeCapability(), type, inFeatures, x, weight)) {
+            GemmTile t = HopperGemm.tile(gpu, rows, outFeatures);
+            int[] grid = grid(t, rows, outFeatures);
+            if (maps != null) {
+                List<KernelArg> args = new ArrayList<>(simtArgs); // x, weight, then the rest
+                args.set(0, maps.of(HopperGemm.operandMap(type, x, rows, inFeatures, t.bk(), t.bm())));
+                args.set(1, maps.of(HopperGemm.operandMap(type, weight, outFeatures, inFeatures, t.bk(), t.bn())));
+                return new Launch("linear", kernel("linear", prefix + "4_tma_" + t.infix() + epi, type), grid,
+                        block(t.threads()), t.tmaSharedBytes(), args, 0);
+            }
+            return new Launch("linear", kernel("linear", prefix + "4_" + t.infix() + epi, type), grid,
+                    block(t.threads()), t.sharedBytes(), simtArgs, 0);
         }
-        if (HopperGemm.applies(computeCapability, type, inFeatures, x, weight)) {
-            return new Launch("linear", kernel("linear", base.replace("linear_v2_", "linear_v4_"), type),
-                    hopperGrid(rows, outFeatures), block(HopperGemm.THREADS), HopperGemm.SHARED_BYTES, simt.args(), 0);
-        }
-        return new Launch("linear", kernel("linear", base.replace("linear_v2_", "linear_v3_"), type),
-                tensorCoreGrid(rows, outFeatures), block(TensorCoreGemm.THREADS), 0, simt.args(),
-                TensorCoreGemm.STATIC_SHARED_BYTES);
+        GemmTile t = TensorCoreGemm.tile(gpu, rows, outFeatures);
+        return new Launch("linear", kernel("linear", prefix + "3_" + t.infix() + epi, type), grid(t, rows, outFeatures),
+                block(t.threads()), 0, simtArgs, t.staticSharedBytes());
     }
 
     /** Version 2, the tiled SIMT GEMM (shared-memory slabs, 4x4 register blocks), in any type: what {@link #linear} runs in fp32. */
@@ -421,23 +548,16 @@ public final class CudaKernels {
     /** The same with TMA loads (linear_v4_tma_qkv) where version 4 runs and {@code maps} is not null. */
     public static Launch linearQkv(int computeCapability, TensorMaps maps, ElementType type, long x, long weight,
             long bias, long qkv, int batch, int tokens, int dim, int heads) {
+        return linearQkv(GpuTarget.of(computeCapability), maps, type, x, weight, bias, qkv, batch, tokens, dim, heads);
+    }
+
+    /** The same on {@code gpu}, whose multiprocessors and tile policy pick the tile (linear_v*_small_qkv). */
+    public static Launch linearQkv(GpuTarget gpu, TensorMaps maps, ElementType type, long x, long weight,
+            long bias, long qkv, int batch, int tokens, int dim, int heads) {
         Launch simt = linearQkvV2(type, x, weight, bias, qkv, batch, tokens, dim, heads);
         if (!TensorCoreGemm.applies(type, dim, x, weight)) return simt;
-        if (HopperGemm.applies(computeCapability, type, dim, x, weight) && maps != null) {
-            int rows = batch * tokens;
-            List<KernelArg> args = new ArrayList<>(simt.args()); // x, weight, bias, qkv, batch, tokens, dim, heads
-            args.set(0, maps.of(HopperGemm.operandMap(type, x, rows, dim, HopperGemm.BM)));
-            args.set(1, maps.of(HopperGemm.operandMap(type, weight, 3 * dim, dim, HopperGemm.BN)));
-            return new Launch("linear", kernel("linear", "linear_v4_tma_qkv", type), hopperGrid(rows, 3 * dim),
-                    block(HopperGemm.THREADS), HopperGemm.TMA_SHARED_BYTES, args, 0);
-        }
-        if (HopperGemm.applies(computeCapability, type, dim, x, weight)) {
-            return new Launch("linear", kernel("linear", "linear_v4_qkv", type), hopperGrid(batch * tokens, 3 * dim),
-                    block(HopperGemm.THREADS), HopperGemm.SHARED_BYTES, simt.args(), 0);
-        }
-        return new Launch("linear", kernel("linear", "linear_v3_qkv", type),
-                tensorCoreGrid(batch * tokens, 3 * dim), block(TensorCoreGemm.THREADS), 0, simt.args(),
-                TensorCoreGemm.STATIC_SHARED_BYTES);
+        return tensorCoreLaunch(gpu, maps, type, "linear_v", "qkv", x, weight, Math.multiplyExact(batch, tokens), dim,
+                3 * dim, simt.args());
     }
 
     /** Version 2 of the QKV projection (the tiled SIMT GEMM), in any type: what {@link #linearQkv} runs in fp32. */
@@ -735,12 +855,12 @@ public final class CudaKernels {
     }
 
     static int[] tensorCoreGrid(int m, int n) {
-        return new int[] {ceilDiv(n, TensorCoreGemm.BN), checkY(ceilDiv(m, TensorCoreGemm.BM)), 1};
+        return grid(TensorCoreGemm.LARGE, m, n);
     }
 
-    /** The grid of version 4 for an m x n output: one block per HopperGemm.BM x HopperGemm.BN tile. */
-    private static int[] hopperGrid(int m, int n) {
-        return new int[] {ceilDiv(n, HopperGemm.BN), checkY(ceilDiv(m, HopperGemm.BM)), 1};
+    /** One block per tile of {@code t} over an m x n output. */
+    private static int[] grid(GemmTile t, int m, int n) {
+        return new int[] {ceilDiv(n, t.bn()), checkY(ceilDiv(m, t.bm())), 1};
     }
 
     static int[] elementwiseGrid(int n) {

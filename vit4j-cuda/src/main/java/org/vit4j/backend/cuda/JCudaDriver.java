@@ -71,6 +71,7 @@ public final class JCudaDriver implements CudaDriver {
     private final Stream stream = new Stream();
     private final String deviceName;
     private final int computeCapability;
+    private final int multiprocessors;
     private final Map<String, CUmodule> modules = new HashMap<>();
     private final Map<String, Kernel> functions = new HashMap<>();
     private Pointer staging = new Pointer();
@@ -147,6 +148,9 @@ public final class JCudaDriver implements CudaDriver {
         cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
         cuDeviceGetAttribute(minor, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
         computeCapability = major[0] * 10 + minor[0];
+        int[] sms = new int[1];
+        cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
+        multiprocessors = Math.max(0, sms[0]);
         cuDevicePrimaryCtxRetain(context, device);
         try {
             cuCtxSetCurrent(context);
@@ -170,6 +174,12 @@ public final class JCudaDriver implements CudaDriver {
     /** The device's compute capability as major * 10 + minor (90 for an H100/H200). */
     public int computeCapability() {
         return computeCapability;
+    }
+
+    /** CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT. */
+    @Override
+    public int multiprocessors() {
+        return multiprocessors;
     }
 
     /**

@@ -222,6 +222,9 @@ class CpuTensorMapTest {
     void theBackendEncodesEachMapOnceAndSaysWhichGemmRuns() {
         try (CudaBackend b = new CudaBackend(driver(90, true), BackendOptions.DEFAULT)) {
             assertTrue(b.kernelChoices().contains("linear_v4_tma (wgmma, TMA loads"), b.kernelChoices());
+            assertTrue(b.kernelChoices().contains(CudaKernels.HopperGemm.LARGE.label() + " or "
+                    + CudaKernels.HopperGemm.SMALL.label() + " per shape on " + CpuCudaDriver.Options.SMALL_GPU + " SMs"),
+                    b.kernelChoices());
             DeviceBuffer x = b.allocate(ElementType.BF16, 197 * 64), w = b.allocate(ElementType.BF16, 96 * 64);
             DeviceBuffer y = b.allocate(ElementType.BF16, 197 * 96), x2 = b.allocate(ElementType.BF16, 5 * 64);
             DeviceBuffer y2 = b.allocate(ElementType.BF16, 5 * 96);

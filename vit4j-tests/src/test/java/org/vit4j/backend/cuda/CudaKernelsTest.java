@@ -378,7 +378,7 @@ class CudaKernelsTest {
             assertEquals(2 * typed.size() / 3, half, e.getKey());
             long tc = e.getValue().size() - typed.size();
             int expected = switch (e.getKey()) {
-                case "linear" -> 30;   // linear_v3_, linear_v4_ and linear_v4_tma_{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
+                case "linear" -> 60;   // linear_v3_, linear_v4_, linear_v4_tma_ [small_]{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
                 case "attention" -> 4; // attention_v3_hd{64,80} x {bf16, f16}
                 case "patch_embed" -> 2; // patch_embed_v3 x {bf16, f16}
                 default -> 0;
@@ -460,6 +460,138 @@ class CudaKernelsTest {
         assertEquals("linear_v2_bias", CudaKernels.linear(90, maps, ElementType.F32, 0x1000, 0x2000, 0x3000, 0x4000, 197, 72,
                 70, Epilogue.BIAS, 0).kernelName());
         assertTrue(asked.isEmpty());
+    }
+
+    /** The small tile's plans (*_small_*): versions 3, 4 and 4 with TMA, each epilogue and the QKV projection, bf16 and fp16. */
+    private static List<Launch> smallTilePlans() {
+        CudaKernels.TensorMaps zeros = spec -> new KernelArg.TensorMap(new byte[KernelArg.TensorMap.BYTES]);
+        List<Launch> plans = new ArrayList<>();
+        for (int cc : new int[] {80, 90}) {
+            CudaKernels.GpuTarget gpu = new CudaKernels.GpuTarget(cc, 132, CudaKernels.GemmTile.Policy.SMALL);
+            for (CudaKernels.TensorMaps maps : new CudaKernels.TensorMaps[] {null, zeros}) {
+                for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+                    for (Epilogue e : Epilogue.values()) {
+                        plans.add(CudaKernels.linear(gpu, maps, t, P, P, e == Epilogue.NONE ? 0 : P, P, 197, 64, 70, e, P));
+                    }
+                    plans.add(CudaKernels.linear(gpu, maps, t, P, P, P, P, 197, 64, 70, Epilogue.NONE, 0));
+                    plans.add(CudaKernels.linearQkv(gpu, maps, t, P, P, P, P, 2, 197, 64, 2));
+                }
+            }
+        }
+        return plans;
+    }
+
+    /**
+     * The tile model: ViT-B/16's projection and fc2 (N = 768) at batch 1 (M = 197) on an H200's 132 SMs take
+     * the small tile (the large one makes 24 blocks), QKV and fc1 the large one, and at batch 256 all the large one;
+     * unknown multiprocessors and forced policies as documented; the boundary as computed by hand.
+     */
+    @Test
+    void tileChoiceFollowsTheWaveModel() {
+        CudaKernels.GemmTile wgL = CudaKernels.HopperGemm.LARGE, wgS = CudaKernels.HopperGemm.SMALL;
+        CudaKernels.GpuTarget h200 = new CudaKernels.GpuTarget(90, 132, CudaKernels.GemmTile.Policy.AUTO);
+        // b1: the projection and fc2 (N = 768) make 2 x 12 = 24 large blocks (one wave, 192) or 48 small ones
+        // (one wave, 128): small; QKV (N = 2304) 72 large (192) or 144 small (two waves, 256): large; fc1 likewise
+        for (int n : new int[] {768, 2304, 3072}) {
+            assertEquals(n == 768 ? wgS : wgL, CudaKernels.HopperGemm.tile(h200, 197, n), "b1 N=" + n);
+            assertEquals(wgL, CudaKernels.HopperGemm.tile(h200, 256 * 197, n), "b256 N=" + n);
+            // 108 SMs, 128 x 128 against 64 x 64: N = 768 12 large blocks (256) or 48 small (128); N = 2304
+            // 36 (256) or 144 (two waves, 256): a tie, large
+            assertEquals(n == 768 ? TensorCoreGemm.SMALL : TensorCoreGemm.LARGE, TensorCoreGemm.tile(
+                    new CudaKernels.GpuTarget(80, 108, CudaKernels.GemmTile.Policy.AUTO), 197, n), "A100 b1 N=" + n);
+            assertEquals(TensorCoreGemm.LARGE, TensorCoreGemm.tile(new CudaKernels.GpuTarget(80, 108,
+                    CudaKernels.GemmTile.Policy.AUTO), 256 * 197, n), "A100 b256 N=" + n);
+        }
+        // by hand, 132 SMs, N = 768: M = 1576 (b8) gives 13 x 12 = 156 large blocks (2 waves x 192 = 384)
+        // and 25 x 12 = 300 small ones (3 waves x 128 = 384): a tie, the large tile
+        assertEquals(wgL, CudaKernels.HopperGemm.tile(h200, 1576, 768));
+        long large = CudaKernels.ceilDiv(wgL.blocks(1576, 768), 132) * (long) (wgL.bm() + wgL.bn());
+        long small = CudaKernels.ceilDiv(wgS.blocks(1576, 768), 132) * (long) (wgS.bm() + wgS.bn());
+        assertEquals(large, small, "the tie this case was chosen for (tiles " + wgL.label() + ", " + wgS.label() + ")");
+        assertEquals(wgL, CudaKernels.HopperGemm.tile(CudaKernels.GpuTarget.of(90), 197, 768), "multiprocessors unknown");
+        assertEquals(wgL, CudaKernels.HopperGemm.tile(new CudaKernels.GpuTarget(90, 132, CudaKernels.GemmTile.Policy.LARGE), 197, 768));
+        assertEquals(wgS, CudaKernels.HopperGemm.tile(new CudaKernels.GpuTarget(90, 132, CudaKernels.GemmTile.Policy.SMALL),
+                256 * 197, 768));
+        assertEquals(CudaKernels.GemmTile.Policy.AUTO, CudaKernels.GemmTile.Policy.parse(null));
+        assertEquals(CudaKernels.GemmTile.Policy.SMALL, CudaKernels.GemmTile.Policy.parse(" Small "));
+        Vit4jException bad = assertThrows(Vit4jException.class, () -> CudaKernels.GemmTile.Policy.parse("tiny"));
+        assertTrue(bad.getMessage().contains("VIT4J_CUDA_TILE") && bad.getMessage().contains("tiny"), bad.getMessage());
+        assertThrows(Vit4jException.class, () -> new CudaKernels.GpuTarget(90, -1, CudaKernels.GemmTile.Policy.AUTO));
+    }
+
+    /**
+     * A plan on the small tile names the *_small_* kernel of its version, with that tile's block, shared memory,
+     * grid (covering the output, no block wholly outside) and, with TMA loads, boxes of BK x BM and BK x BN of
+     * that tile; its other arguments are the large tile's plan's.
+     */
+    @Test
+    void smallTilePlansCarryTheirTile() {
+        List<TensorMapSpec> asked = new ArrayList<>();
+        CudaKernels.TensorMaps maps = spec -> {
+            asked.add(spec);
+            return new KernelArg.TensorMap(new byte[KernelArg.TensorMap.BYTES]);
+        };
+        int m = 197, k = 72, n = 70;
+        for (int cc : new int[] {80, 90}) {
+            CudaKernels.GpuTarget small = new CudaKernels.GpuTarget(cc, 132, CudaKernels.GemmTile.Policy.SMALL);
+            CudaKernels.GpuTarget large = new CudaKernels.GpuTarget(cc, 132, CudaKernels.GemmTile.Policy.LARGE);
+            CudaKernels.GemmTile tile = cc == 90 ? CudaKernels.HopperGemm.SMALL : TensorCoreGemm.SMALL;
+            for (CudaKernels.TensorMaps mp : new CudaKernels.TensorMaps[] {null, maps}) {
+                for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+                    asked.clear();
+                    Launch s = CudaKernels.linear(small, mp, t, 0x1000, 0x2000, 0x3000, 0x4000, m, k, n, Epilogue.BIAS_GELU, 0);
+                    Launch l = CudaKernels.linear(large, mp, t, 0x1000, 0x2000, 0x3000, 0x4000, m, k, n, Epilogue.BIAS_GELU, 0);
+                    String version = cc == 90 ? (mp != null ? "linear_v4_tma_" : "linear_v4_") : "linear_v3_";
+                    assertEquals(version + "small_bias_gelu" + CudaKernels.suffix(t), s.kernelName());
+                    assertEquals(version + "bias_gelu" + CudaKernels.suffix(t), l.kernelName());
+                    assertEquals(l.kinds(), s.kinds());
+                    assertEquals(l.args().subList(2, 8), s.args().subList(2, 8));
+                    assertEquals(tile.threads(), s.block()[0]);
+                    int shared = cc == 90 ? (mp != null ? tile.tmaSharedBytes() : tile.sharedBytes()) : 0;
+                    assertEquals(shared, s.sharedBytes());
+                    assertEquals(cc == 90 ? 0 : tile.staticSharedBytes(), s.staticSharedBytes());
+                    assertTrue((long) s.grid()[0] * tile.bn() >= n && (long) (s.grid()[0] - 1) * tile.bn() < n);
+                    assertTrue((long) s.grid()[1] * tile.bm() >= m && (long) (s.grid()[1] - 1) * tile.bm() < m);
+                    if (cc == 90 && mp != null) {
+                        assertArrayEquals(new int[] {tile.bk(), tile.bm()}, asked.get(0).box());
+                        assertArrayEquals(new int[] {tile.bk(), tile.bn()}, asked.get(1).box());
+                    } else {
+                        assertTrue(asked.isEmpty());
+                    }
+                    Launch q = CudaKernels.linearQkv(small, mp, t, 0x1000, 0x2000, 0, 0x4000, 2, 197, 64, 2);
+                    assertEquals(version + "small_qkv" + CudaKernels.suffix(t), q.kernelName());
+                    assertArrayEquals(new int[] {CudaKernels.ceilDiv(192, tile.bn()), CudaKernels.ceilDiv(394, tile.bm()), 1},
+                            q.grid());
+                }
+            }
+        }
+    }
+
+    /**
+     * The CPU driver reports {@link CpuCudaDriver.Options#SMALL_GPU} multiprocessors so that the parity tests'
+     * linear and QKV shapes run both tiles on each version (mma.sync and wgmma); were the model or the shapes
+     * to change so that one tile is never picked, its kernels would lose their backend parity tests: this fails.
+     */
+    @Test
+    void parityShapesRunBothTilesOnTheCpuDriver() {
+        for (int cc : new int[] {80, 90}) {
+            CudaKernels.GpuTarget gpu = new CudaKernels.GpuTarget(cc, CpuCudaDriver.Options.SMALL_GPU,
+                    CudaKernels.GemmTile.Policy.AUTO);
+            java.util.Set<String> linear = new java.util.TreeSet<>(), qkv = new java.util.TreeSet<>();
+            for (Object[] s : org.vit4j.backend.KernelParityTest.LINEAR_SHAPES) {
+                int m = (Integer) s[0], k = (Integer) s[1], n = (Integer) s[2];
+                if (k % 8 != 0) continue;
+                linear.add(CudaKernels.linear(gpu, null, ElementType.BF16, P, P, P, P, m, k, n, Epilogue.BIAS, 0).kernelName());
+            }
+            for (Object[] s : org.vit4j.backend.KernelParityTest.QKV_SHAPES) {
+                int b = (Integer) s[0], tokens = (Integer) s[1], d = (Integer) s[2], h = (Integer) s[3];
+                if (d % 8 != 0) continue;
+                qkv.add(CudaKernels.linearQkv(gpu, null, ElementType.BF16, P, P, P, P, b, tokens, d, h).kernelName());
+            }
+            String v = cc == 90 ? "linear_v4_" : "linear_v3_";
+            assertEquals(java.util.Set.of(v + "bias_bf16", v + "small_bias_bf16"), linear, "compute capability " + cc);
+            assertEquals(java.util.Set.of(v + "qkv_bf16", v + "small_qkv_bf16"), qkv, "compute capability " + cc);
+        }
     }
 
     /** The tensor-core kernels (bf16 and fp16 only): linear_v3_*, linear_v4_* (Hopper), attention_v3_*, patch_embed_v3. */
@@ -639,6 +771,7 @@ class CudaKernelsTest {
         List<Launch> plans = everyPlan();
         plans.addAll(tensorCorePlans());
         plans.addAll(tmaPlans());
+        plans.addAll(smallTilePlans());
         plans.add(CudaKernels.biasRows(P, P, 2, 3, true));
         plans.add(CudaKernels.qkvScatter(P, P, P, 1, 2, 8, 2));
         Map<String, Map<String, String>> declared = new HashMap<>();
@@ -683,6 +816,27 @@ class CudaKernelsTest {
             assertTrue(m.find(), "VIT4J_WG_" + c[0] + " in gemm_wg.cuh");
             assertEquals(c[1], m.group(1), "VIT4J_WG_" + c[0]);
         }
+        for (String[] c : new String[][] {{"TC_SMALL_BM", "" + TensorCoreGemm.SMALL.bm()},
+                {"TC_SMALL_BN", "" + TensorCoreGemm.SMALL.bn()}, {"TC_SMALL_BK", "" + TensorCoreGemm.SMALL.bk()},
+                {"TC_SMALL_STAGES", "" + TensorCoreGemm.SMALL.stages()}}) {
+            Matcher m = Pattern.compile("(?m)^#define VIT4J_" + c[0] + " (\\d+)$").matcher(tc);
+            assertTrue(m.find(), "VIT4J_" + c[0] + " in gemm_tc.cuh");
+            assertEquals(c[1], m.group(1), "VIT4J_" + c[0]);
+        }
+        for (String[] c : new String[][] {{"WG_SMALL_BM", "" + CudaKernels.HopperGemm.SMALL.bm()},
+                {"WG_SMALL_BN", "" + CudaKernels.HopperGemm.SMALL.bn()}, {"WG_SMALL_BK", "" + CudaKernels.HopperGemm.SMALL.bk()},
+                {"WG_SMALL_STAGES", "" + CudaKernels.HopperGemm.SMALL.stages()}}) {
+            Matcher m = Pattern.compile("(?m)^#define VIT4J_" + c[0] + " (\\d+)$").matcher(wg);
+            assertTrue(m.find(), "VIT4J_" + c[0] + " in gemm_wg.cuh");
+            assertEquals(c[1], m.group(1), "VIT4J_" + c[0]);
+        }
+        for (CudaKernels.GemmTile t : new CudaKernels.GemmTile[] {CudaKernels.HopperGemm.LARGE, CudaKernels.HopperGemm.SMALL}) {
+            assertEquals(t.bm() / 64 * 128, t.threads(), t.label());
+            assertEquals(t.stages() * (t.bm() + t.bn()) * t.bk() * 2, t.sharedBytes(), t.label());
+            assertEquals(t.sharedBytes() + 64, t.tmaSharedBytes(), t.label());
+        }
+        CudaKernels.GemmTile small = TensorCoreGemm.SMALL;
+        assertEquals(small.stages() * (small.bm() + small.bn()) * small.bk() * 2, small.staticSharedBytes());
         assertEquals(CudaKernels.HopperGemm.THREADS, CudaKernels.HopperGemm.BM / 64 * 128);
         assertEquals(CudaKernels.HopperGemm.SHARED_BYTES,
                 CudaKernels.HopperGemm.STAGES * (CudaKernels.HopperGemm.BM + CudaKernels.HopperGemm.BN) * CudaKernels.HopperGemm.BK * 2);
