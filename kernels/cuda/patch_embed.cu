@@ -16,7 +16,8 @@
 // gemm_tc.cuh with the image read as its A operand (im2col folded into the cp.async copies: one 16-byte
 // copy is 8 pixels of one patch row). Needs P % 8 == 0, W % 8 == 0 (width) and image, weight 16-byte aligned
 // (CudaKernels.patchEmbed picks patch_embed_v2 otherwise; the kernel checks). ViT's P = 16 qualifies,
-// P = 14 does not.
+// P = 14 does not. patch_embed_v3_small: the same on gemm_tc.cuh's small tile (TcSmall), which
+// CudaKernels picks where the large one's blocks would leave multiprocessors idle (batch 1).
 #include "common.cuh"
 #include "gemm_tc.cuh"
 
@@ -135,10 +136,10 @@ struct PatchChunks {
     }
 };
 
-// grid = (ceil(D/TC_BN), ceil(B*Np/TC_BM)), block = TC_THREADS (gemm_tc.cuh's large tile: one launch a
-// pass, where the linears' small tile would gain little); the first grid row also writes the class-token
+// grid = (ceil(D/Tile::BN), ceil(B*Np/Tile::BM)), block = Tile::THREADS (Tile: gemm_tc.cuh's TcLarge or
+// TcSmall, as the linears: CudaKernels picks per shape); the first grid row also writes the class-token
 // rows, as version 2 does.
-template <class T>
+template <class Tile, class T>
 __device__ __forceinline__ void patch_embed_tc(const T* image, const T* W, const T* bias, const T* cls, const T* pos,
                                                T* out, int batch, int channels, int height, int width, int patch,
                                                int dim) {
@@ -150,12 +151,12 @@ __device__ __forceinline__ void patch_embed_tc(const T* image, const T* W, const
         return;
     }
     if (blockIdx.y == 0) {
-        for (int i = threadIdx.x; i < batch * TC_BN; i += TC_THREADS) {
-            const int b = i / TC_BN, n = blockIdx.x * TC_BN + i % TC_BN;
+        for (int i = threadIdx.x; i < batch * Tile::BN; i += Tile::THREADS) {
+            const int b = i / Tile::BN, n = blockIdx.x * Tile::BN + i % Tile::BN;
             if (n < dim) st(out + (long long) b * (Np + 1) * dim + n, ld(cls + n) + ld(pos + n));
         }
     }
-    gemm_tc_tile_src<TcLarge>(PatchChunks<T>{image, M, K, Np, gw, channels, height, width, patch}, W, M, N, K,
+    gemm_tc_tile_src<Tile>(PatchChunks<T>{image, M, K, Np, gw, channels, height, width, patch}, W, M, N, K,
                      PatchStore<T>{bias, pos, out, Np, dim});
 }
 
@@ -179,7 +180,14 @@ VIT4J_FOR_EACH_DTYPE(PATCH_EMBED_KERNELS)
         patch_embed_v3##H(const T* __restrict__ image, const T* __restrict__ W, const T* __restrict__ bias,  \
                           const T* __restrict__ cls, const T* __restrict__ pos, T* __restrict__ out, int batch, \
                           int channels, int height, int width, int patch, int dim) {                        \
-        patch_embed_tc(image, W, bias, cls, pos, out, batch, channels, height, width, patch, dim);          \
+        patch_embed_tc<TcLarge>(image, W, bias, cls, pos, out, batch, channels, height, width, patch, dim); \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(TC_SMALL_THREADS)                                          \
+        patch_embed_v3_small##H(const T* __restrict__ image, const T* __restrict__ W,                       \
+                                const T* __restrict__ bias, const T* __restrict__ cls,                      \
+                                const T* __restrict__ pos, T* __restrict__ out, int batch, int channels,    \
+                                int height, int width, int patch, int dim) {                                \
+        patch_embed_tc<TcSmall>(image, W, bias, cls, pos, out, batch, channels, height, width, patch, dim); \
     }
 VIT4J_FOR_EACH_HALF_DTYPE(PATCH_EMBED_TC_KERNELS)
 #undef PATCH_EMBED_TC_KERNELS
@@ -271,16 +279,19 @@ static void check(PeCase s, bool time, int offset = 0) {
 // ---- version 3 (tensor cores) ----
 template <class T> struct TcKernel;
 #define PATCH_EMBED_TC_TABLE(T, H) \
-    template <> struct TcKernel<T> { static constexpr auto v3 = patch_embed_v3##H; };
+    template <> struct TcKernel<T> {                                                                         \
+        static constexpr auto v3 = patch_embed_v3##H;                                                       \
+        static constexpr auto v3_small = patch_embed_v3_small##H;                                           \
+    };
 VIT4J_FOR_EACH_HALF_DTYPE(PATCH_EMBED_TC_TABLE)
 #undef PATCH_EMBED_TC_TABLE
 
-template <class T>
+template <class T, bool SMALL = false>
 static void check_tc(PeCase s) {
+    using Tile = std::conditional_t<SMALL, TcSmall, TcLarge>;
     const int T_ = (s.H / s.P) * (s.W / s.P) + 1, K = s.C * s.P * s.P;
-    std::printf("tensor cores: B=%d C=%d H=%d W=%d P=%d D=%d (tokens %d, K %d) %s\n", s.B, s.C, s.H, s.W, s.P, s.D,
-                T_, K,
-                sa::dtype_name<T>());
+    std::printf("tensor cores%s: B=%d C=%d H=%d W=%d P=%d D=%d (tokens %d, K %d) %s\n", SMALL ? " (small tile)" : "", s.B, s.C, s.H, s.W, s.P,
+                s.D, T_, K, sa::dtype_name<T>());
     auto himg = sa::rounded<T>(sa::random_vec((size_t) s.B * s.C * s.H * s.W));
     auto hW = sa::rounded<T>(sa::random_vec((size_t) s.D * K));
     auto hb = sa::rounded<T>(sa::random_vec(s.D)), hc = sa::rounded<T>(sa::random_vec(s.D));
@@ -291,12 +302,13 @@ static void check_tc(PeCase s) {
       *dc = sa::to_device_as<T>(hc), *dp = sa::to_device_as<T>(hp);
     const size_t n = (size_t) s.B * T_ * s.D;
     T* o = sa::poisoned<T>(n);
-    dim3 g(sa::ceil_div(s.D, TC_BN), sa::ceil_div((long long) s.B * (T_ - 1), TC_BM));
-    VIT4J_LAUNCH(TcKernel<T>::v3, g, TC_THREADS, 0)(di, dW, db, dc, dp, o, s.B, s.C, s.H, s.W, s.P, s.D);
+    dim3 g(sa::ceil_div(s.D, Tile::BN), sa::ceil_div((long long) s.B * (T_ - 1), Tile::BM));
+    constexpr auto v3 = SMALL ? TcKernel<T>::v3_small : TcKernel<T>::v3;
+    VIT4J_LAUNCH(v3, g, Tile::THREADS, 0)(di, dW, db, dc, dp, o, s.B, s.C, s.H, s.W, s.P, s.D);
     CUDA_CHECK(cudaDeviceSynchronize());
     const auto got = sa::to_host(o, n);
     char what[96];
-    std::snprintf(what, sizeof what, "patch_embed_v3 %s", sa::dtype_name<T>());
+    std::snprintf(what, sizeof what, "patch_embed_v3%s %s", SMALL ? "_small" : "", sa::dtype_name<T>());
     sa::report(what, sa::rel_l2(got, want), sa::tolerance<T>());
     const int bad = sa::outside_one_ulp<T>(got, want, 1e-5);
     std::snprintf(what, sizeof what, "  ... %d of %zu elements beyond 1 ulp of %s", bad, n, sa::dtype_name<T>());
@@ -332,6 +344,8 @@ int main() {
     check_tc<__nv_bfloat16>({2, 3, 24, 56, 8, 72});   // 3 x 7 grid
     check_tc<__half>({2, 3, 32, 32, 16, 40});
     check_tc<__half>({2, 1, 48, 16, 16, 40});         // 3 x 1 grid
+    check_tc<__nv_bfloat16, true>({2, 3, 32, 32, 16, 40}); // the small tile: D not a tile multiple
+    check_tc<__nv_bfloat16, true>({3, 2, 40, 40, 8, 136}); // past two column tiles, rows past one
     return sa::finish("patch_embed");
 }
 #endif // VIT4J_STANDALONE

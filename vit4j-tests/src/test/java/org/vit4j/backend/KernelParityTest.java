@@ -130,7 +130,7 @@ public class KernelParityTest {
     static final Object[][] LAYER_NORM_SHAPES = {{1, 1}, {197, 192}, {3, 72}, {5, 1000}, {2, 1023}, {394, 384}, {7, 33}};
     /** Shared with HalfKernelParityTest: the same shapes in every storage type. */
     /** {batch, channels, height, width, patch, dim}; non-square grids (3 x 7, 6 x 2, ...) too. */
-    static final Object[][] PATCH_EMBED_SHAPES = {
+    public static final Object[][] PATCH_EMBED_SHAPES = {
             {1, 3, 224, 224, 16, 192}, {2, 3, 30, 30, 6, 72}, {3, 1, 8, 8, 2, 64}, {1, 3, 28, 28, 14, 33},
             {2, 3, 32, 32, 8, 40}, {1, 3, 64, 64, 32, 17}, {2, 3, 15, 35, 5, 70}, {3, 3, 48, 16, 8, 40},
             {2, 1, 12, 36, 4, 33}, {1, 3, 32, 224, 16, 64},

@@ -457,7 +457,7 @@ public final class CudaBackend implements Backend {
 
         @Override
         public void patchEmbed(Op.PatchEmbed op) {
-            launch(CudaKernels.patchEmbed(op.out().dtype(), op.s(), p(op.images()), p(op.weight()), p(op.bias()), p(op.clsToken()), p(op.posEmbed()),
+            launch(CudaKernels.patchEmbed(gpu, op.out().dtype(), op.s(), p(op.images()), p(op.weight()), p(op.bias()), p(op.clsToken()), p(op.posEmbed()),
                     p(op.out())));
         }
 

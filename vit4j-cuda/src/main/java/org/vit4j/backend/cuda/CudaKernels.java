@@ -590,14 +590,25 @@ public final class CudaKernels {
      */
     public static Launch patchEmbed(ElementType type, PatchEmbedShape s, long images, long weight, long bias,
             long clsToken, long posEmbed, long out) {
+        return patchEmbed(GpuTarget.of(0), type, s, images, weight, bias, clsToken, posEmbed, out);
+    }
+
+    /**
+     * {@link #patchEmbed(ElementType, PatchEmbedShape, long, long, long, long, long, long)} on {@code gpu}: the
+     * tensor-core kernel on the tile {@link TensorCoreGemm#tile} picks for the B * Np x D output
+     * (patch_embed_v3_small on the small one).
+     */
+    public static Launch patchEmbed(GpuTarget gpu, ElementType type, PatchEmbedShape s, long images, long weight,
+            long bias, long clsToken, long posEmbed, long out) {
         Launch simt = patchEmbedV2(type, s, images, weight, bias, clsToken, posEmbed, out);
         if (type == ElementType.F32 || s.patch() % 8 != 0 || s.width() % 8 != 0 || ((images | weight) & 15) != 0) {
             return simt;
         }
         int patches = Math.multiplyExact(s.batch(), s.patches());
-        return new Launch("patch_embed", kernel("patch_embed", "patch_embed_v3", type),
-                tensorCoreGrid(patches, s.dim()), block(TensorCoreGemm.THREADS), 0, simt.args(),
-                TensorCoreGemm.STATIC_SHARED_BYTES);
+        GemmTile t = TensorCoreGemm.tile(gpu, patches, s.dim());
+        String name = t == TensorCoreGemm.LARGE ? "patch_embed_v3" : "patch_embed_v3_small";
+        return new Launch("patch_embed", kernel("patch_embed", name, type), grid(t, patches, s.dim()),
+                block(t.threads()), 0, simt.args(), t.staticSharedBytes());
     }
 
     /** Version 2, the tiled SIMT GEMM, in any type: what {@link #patchEmbed} runs in fp32. */
@@ -852,10 +863,6 @@ public final class CudaKernels {
 
     static int[] gemmGrid(int m, int n) {
         return new int[] {ceilDiv(n, Gemm.BN), checkY(ceilDiv(m, Gemm.BM)), 1};
-    }
-
-    static int[] tensorCoreGrid(int m, int n) {
-        return grid(TensorCoreGemm.LARGE, m, n);
     }
 
     /** One block per tile of {@code t} over an m x n output. */

@@ -380,7 +380,7 @@ class CudaKernelsTest {
             int expected = switch (e.getKey()) {
                 case "linear" -> 60;   // linear_v3_, linear_v4_, linear_v4_tma_ [small_]{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
                 case "attention" -> 4; // attention_v3_hd{64,80} x {bf16, f16}
-                case "patch_embed" -> 2; // patch_embed_v3 x {bf16, f16}
+                case "patch_embed" -> 4; // patch_embed_v3[_small] x {bf16, f16}
                 default -> 0;
             };
             assertEquals(expected, tc, e.getKey() + ": tensor-core kernels");
@@ -475,6 +475,7 @@ class CudaKernelsTest {
                     }
                     plans.add(CudaKernels.linear(gpu, maps, t, P, P, P, P, 197, 64, 70, Epilogue.NONE, 0));
                     plans.add(CudaKernels.linearQkv(gpu, maps, t, P, P, P, P, 2, 197, 64, 2));
+                    plans.add(CudaKernels.patchEmbed(gpu, t, new PatchEmbedShape(2, 3, 224, 16, 384), P, P, P, P, P, P));
                 }
             }
         }
@@ -558,6 +559,18 @@ class CudaKernelsTest {
                     } else {
                         assertTrue(asked.isEmpty());
                     }
+                    if (mp == null) { // the patch embedding: version 3's tiles on every device
+                        PatchEmbedShape pe = new PatchEmbedShape(2, 3, 224, 16, 768);
+                        Launch ps = CudaKernels.patchEmbed(small, t, pe, 0x1000, 0x2000, P, P, P, P);
+                        Launch pl = CudaKernels.patchEmbed(large, t, pe, 0x1000, 0x2000, P, P, P, P);
+                        assertEquals("patch_embed_v3_small" + CudaKernels.suffix(t), ps.kernelName());
+                        assertEquals("patch_embed_v3" + CudaKernels.suffix(t), pl.kernelName());
+                        assertEquals(pl.args(), ps.args());
+                        assertEquals(TensorCoreGemm.SMALL.threads(), ps.block()[0]);
+                        assertEquals(TensorCoreGemm.SMALL.staticSharedBytes(), ps.staticSharedBytes());
+                        assertArrayEquals(new int[] {CudaKernels.ceilDiv(768, TensorCoreGemm.SMALL.bn()),
+                                CudaKernels.ceilDiv(2 * 196, TensorCoreGemm.SMALL.bm()), 1}, ps.grid());
+                    }
                     Launch q = CudaKernels.linearQkv(small, mp, t, 0x1000, 0x2000, 0, 0x4000, 2, 197, 64, 2);
                     assertEquals(version + "small_qkv" + CudaKernels.suffix(t), q.kernelName());
                     assertArrayEquals(new int[] {CudaKernels.ceilDiv(192, tile.bn()), CudaKernels.ceilDiv(394, tile.bm()), 1},
@@ -591,6 +604,14 @@ class CudaKernelsTest {
             String v = cc == 90 ? "linear_v4_" : "linear_v3_";
             assertEquals(java.util.Set.of(v + "bias_bf16", v + "small_bias_bf16"), linear, "compute capability " + cc);
             assertEquals(java.util.Set.of(v + "qkv_bf16", v + "small_qkv_bf16"), qkv, "compute capability " + cc);
+            java.util.Set<String> patch = new java.util.TreeSet<>();
+            for (Object[] s : org.vit4j.backend.KernelParityTest.PATCH_EMBED_SHAPES) {
+                PatchEmbedShape shape = new PatchEmbedShape((Integer) s[0], (Integer) s[1], (Integer) s[2], (Integer) s[3],
+                        (Integer) s[4], (Integer) s[5]);
+                patch.add(CudaKernels.patchEmbed(gpu, ElementType.BF16, shape, P, P, P, P, P, P).kernelName());
+            }
+            assertTrue(patch.containsAll(java.util.Set.of("patch_embed_v3_bf16", "patch_embed_v3_small_bf16")),
+                    "compute capability " + cc + ": " + patch);
         }
     }
 
