@@ -181,6 +181,11 @@ if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 with cp.async load
   VIT4J_CUDA_TMA=0 vit4j_bench --weights "$h/b256/model.safetensors" --input "$h/b256/input.safetensors" \
       --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16-cp-async.json"
 fi
+# ... and the wide TMA tile (VIT4J_CUDA_TILE=wide: 128x128, 4 stages) against the large one on the same pass.
+if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 on the wide tile (VIT4J_CUDA_TILE=wide)"; then
+  VIT4J_CUDA_TILE=wide vit4j_bench --weights "$h/b256/model.safetensors" --input "$h/b256/input.safetensors" \
+      --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16-wide-tile.json"
+fi
 
 if [ $have_torch = 1 ]; then
   python3 bench/gpu_check_tables.py "$work" | tee "$work/tables.md"

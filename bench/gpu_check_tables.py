@@ -52,6 +52,10 @@ def half_precision(work):
         if os.path.exists(ca):
             print(row(["vit4j bf16, Hopper GEMM with cp.async loads (VIT4J_CUDA_TMA=0) img/s",
                        f"{load(ca)['images_per_second']:.0f}", ""]))
+        wd = os.path.join(d, "vit4j-bf16-wide-tile.json")
+        if os.path.exists(wd):
+            print(row(["vit4j bf16, wide TMA tile 128x128, 4 stages (VIT4J_CUDA_TILE=wide) img/s",
+                       f"{load(wd)['images_per_second']:.0f}", ""]))
         for ref, name in (("torch-fp32-logits.safetensors", "torch fp32"), ("torch-bf16-logits.safetensors", "torch bf16")):
             p = os.path.join(d, ref)
             if os.path.exists(p):
@@ -64,6 +68,10 @@ def half_precision(work):
     try:
         v = load(os.path.join(b1, "vit4j-bf16.json"))
         print(row(["vit4j bf16 batch 1 median ms (CUDA graph)", f"{v['encoder_ms']['median']:.3f}", "<= 0.6"]))
+        lt = os.path.join(b1, "vit4j-bf16-large-tile.json")
+        if os.path.exists(lt):
+            print(row(["... with the large tile forced (VIT4J_CUDA_TILE=large) median ms",
+                       f"{load(lt)['encoder_ms']['median']:.3f}", ""]))
         for f, name in (("torch-bf16.json", "torch eager"), ("torch-compile-bf16.json", "torch.compile")):
             if os.path.exists(os.path.join(b1, f)):
                 print(row([f"{name} bf16 batch 1 median ms", f"{load(os.path.join(b1, f))['median_ms']:.3f}", ""]))

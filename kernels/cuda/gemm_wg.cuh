@@ -61,6 +61,23 @@
 #ifndef VIT4J_WG_SMALL_STAGES
 #define VIT4J_WG_SMALL_STAGES 3
 #endif
+// The wide tile, for the TMA kernels alone (linear_v4_tma_wide_*): 128 x 128, 4 stages, 128 KiB of shared
+// memory (above the 48 KiB the cp.async launches get). Per k it loads 2 (BM + BN) = 512 bytes for 2 BM BN
+// = 32768 FLOPs, 1.5x the large tile's FLOPs per byte, and keeps three slabs in flight where the large
+// tile keeps one. Not picked by the model: VIT4J_CUDA_TILE=wide asks for it, so that the GPU run can
+// measure it against the large tile before it becomes a default.
+#ifndef VIT4J_WG_WIDE_BM
+#define VIT4J_WG_WIDE_BM 128
+#endif
+#ifndef VIT4J_WG_WIDE_BN
+#define VIT4J_WG_WIDE_BN 128
+#endif
+#ifndef VIT4J_WG_WIDE_BK
+#define VIT4J_WG_WIDE_BK 64
+#endif
+#ifndef VIT4J_WG_WIDE_STAGES
+#define VIT4J_WG_WIDE_STAGES 4
+#endif
 
 namespace vit4j {
 
@@ -82,6 +99,13 @@ constexpr int WG_SMALL_STAGES = VIT4J_WG_SMALL_STAGES;
 constexpr int WG_SMALL_THREADS = WG_SMALL_BM / 64 * 128;
 constexpr int WG_SMALL_SMEM_BYTES = WG_SMALL_STAGES * (WG_SMALL_BM + WG_SMALL_BN) * WG_SMALL_BK * 2;
 constexpr int WG_SMALL_TMA_SMEM_BYTES = WG_SMALL_SMEM_BYTES + WG_TMA_BARRIER_BYTES;
+// ... and the wide one (TMA loads only)
+constexpr int WG_WIDE_BM = VIT4J_WG_WIDE_BM;
+constexpr int WG_WIDE_BN = VIT4J_WG_WIDE_BN;
+constexpr int WG_WIDE_BK = VIT4J_WG_WIDE_BK;
+constexpr int WG_WIDE_STAGES = VIT4J_WG_WIDE_STAGES;
+constexpr int WG_WIDE_THREADS = WG_WIDE_BM / 64 * 128;
+constexpr int WG_WIDE_TMA_SMEM_BYTES = WG_WIDE_STAGES * (WG_WIDE_BM + WG_WIDE_BN) * WG_WIDE_BK * 2 + WG_TMA_BARRIER_BYTES;
 constexpr int WG_K_MULTIPLE = 8;           // K must be a multiple of this
 
 // One tile configuration (kernel traits, as gemm_tc.cuh's TcTile): BM rows (64 per warpgroup), BN
@@ -102,7 +126,6 @@ struct WgTile {
                   "every thread copies the same number of 16-byte chunks per slab");
     static_assert((STAGE_ELEMS * 2) % 1024 == 0 && (BM * BK * 2) % 1024 == 0,
                   "every stage and its W slab start on a 1024-byte boundary (the swizzle's period)");
-    static_assert(SMEM_BYTES <= 48 * 1024, "more than 48 KiB of dynamic shared memory needs an opt-in");
     static_assert(STAGES >= 2, "a pipeline needs two stages at least");
     static_assert(STAGES * 8 <= WG_TMA_BARRIER_BYTES, "one mbarrier per stage after the slabs");
     static_assert(TMA_SMEM_BYTES <= 227 * 1024, "an sm_90 block has at most 227 KiB of shared memory");
@@ -116,6 +139,9 @@ struct WgTile {
 };
 using WgLarge = WgTile<WG_BM, WG_BN, WG_BK, WG_STAGES>;
 using WgSmall = WgTile<WG_SMALL_BM, WG_SMALL_BN, WG_SMALL_BK, WG_SMALL_STAGES>;
+using WgWide = WgTile<WG_WIDE_BM, WG_WIDE_BN, WG_WIDE_BK, WG_WIDE_STAGES>;
+static_assert(WgWide::THREADS == WG_WIDE_THREADS && WgWide::TMA_SMEM_BYTES == WG_WIDE_TMA_SMEM_BYTES,
+              "host constants = the tile's");
 static_assert(WgLarge::THREADS == WG_THREADS && WgLarge::SMEM_BYTES == WG_SMEM_BYTES &&
               WgLarge::TMA_SMEM_BYTES == WG_TMA_SMEM_BYTES, "host constants = the tile's");
 static_assert(WgSmall::THREADS == WG_SMALL_THREADS && WgSmall::SMEM_BYTES == WG_SMALL_SMEM_BYTES &&
@@ -149,6 +175,8 @@ template <class Tile, class T, class ASrc, class Store>
 __device__ __forceinline__ void gemm_wg_tile_src(const ASrc& asrc, const T* W, int M, int N, int K,
                                                  const Store& store) {
     static_assert(sizeof(T) == 2, "Hopper GEMM: 16-bit storage types only");
+    static_assert(Tile::SMEM_BYTES <= 48 * 1024,
+                  "the cp.async kernels launch without the opt-in above 48 KiB of dynamic shared memory");
 #if !VIT4J_WGMMA_AVAILABLE
     (void) asrc;
     (void) W;

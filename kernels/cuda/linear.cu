@@ -53,6 +53,9 @@
 //                             gemm_wg.cuh's WgSmall, WG_SMALL_*: 64x64), for outputs whose large-tile
 //                             blocks would leave multiprocessors idle (ViT at batch 1); CudaKernels.GemmTile
 //                             picks the tile per launch. grid and block from that tile's constants.
+//   linear_v4_tma_wide_*      version 4 with TMA loads on the wide tile (WgWide, WG_WIDE_*: 128x128, 4 stages,
+//                             WG_WIDE_TMA_SMEM_BYTES), run where VIT4J_CUDA_TILE=wide asks for it (a GPU
+//                             run measures it against the large tile; not yet a default).
 // Epilogues: none; + bias; + bias then exact GELU (0.5x erfc(-x/sqrt2)); + bias + residual, where
 // residual MAY ALIAS C: each element of residual is read by the thread that then writes that same
 // element of C, so in-place residual adds are safe (hence no __restrict__ on C or residual). The
@@ -335,6 +338,23 @@ VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_WG_KERNELS)
         linear_v4_tma_small_qkv##H(const __grid_constant__ tma::TensorMap map_x, const __grid_constant__ tma::TensorMap map_w,  \
                 const T* __restrict__ bias, T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                   \
         linear_qkv_wg_tma_tile<WgSmall, T>(&map_x, &map_w, bias, qkv, batch, tokens, dim, heads);                               \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_WIDE_THREADS) linear_v4_tma_wide_none##H(LINEAR_TMA_PARAMS(T)) {            \
+        linear_v4_tma<WgWide, EPI_NONE, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                         \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_WIDE_THREADS) linear_v4_tma_wide_bias##H(LINEAR_TMA_PARAMS(T)) {            \
+        linear_v4_tma<WgWide, EPI_BIAS, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                         \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_WIDE_THREADS) linear_v4_tma_wide_bias_gelu##H(LINEAR_TMA_PARAMS(T)) {       \
+        linear_v4_tma<WgWide, EPI_BIAS_GELU, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                    \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_WIDE_THREADS) linear_v4_tma_wide_bias_residual##H(LINEAR_TMA_PARAMS(T)) {   \
+        linear_v4_tma<WgWide, EPI_BIAS_RESIDUAL, T>(&map_a, &map_w, bias, residual, C, M, N, K);                                \
+    }                                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(WG_WIDE_THREADS)                                                               \
+        linear_v4_tma_wide_qkv##H(const __grid_constant__ tma::TensorMap map_x, const __grid_constant__ tma::TensorMap map_w,   \
+                const T* __restrict__ bias, T* __restrict__ qkv, int batch, int tokens, int dim, int heads) {                   \
+        linear_qkv_wg_tma_tile<WgWide, T>(&map_x, &map_w, bias, qkv, batch, tokens, dim, heads);                                \
     }
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_WG_TMA_KERNELS)
 #undef LINEAR_WG_TMA_KERNELS
@@ -502,6 +522,19 @@ template <class T, bool SMALL> struct TcKernels; // SMALL: the kernels of the sm
 VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_TC_TABLE)
 #undef LINEAR_TC_TABLE
 
+// The wide tile's kernels (TMA loads only).
+template <class T> struct WideKernels;
+#define LINEAR_WIDE_TABLE(T, H)                                                                             \
+    template <> struct WideKernels<T> {                                                                     \
+        static constexpr auto none4t = linear_v4_tma_wide_none##H;                                          \
+        static constexpr auto bias4t = linear_v4_tma_wide_bias##H;                                          \
+        static constexpr auto gelu4t = linear_v4_tma_wide_bias_gelu##H;                                     \
+        static constexpr auto residual4t = linear_v4_tma_wide_bias_residual##H;                             \
+        static constexpr auto qkv4t = linear_v4_tma_wide_qkv##H;                                            \
+    };
+VIT4J_FOR_EACH_HALF_DTYPE(LINEAR_WIDE_TABLE)
+#undef LINEAR_WIDE_TABLE
+
 template <bool SMALL> using TcTileOf = std::conditional_t<SMALL, TcSmall, TcLarge>;
 template <bool SMALL> using WgTileOf = std::conditional_t<SMALL, WgSmall, WgLarge>;
 
@@ -587,10 +620,9 @@ static void wg_tma_opt_in(K kernel) {
 #endif
 }
 
-template <class T, bool SMALL = false>
-static void launch_v4_tma(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
-    using Kn = TcKernels<T, SMALL>;
-    using Tile = WgTileOf<SMALL>;
+// Kn: a table with the TMA kernels of Tile (none4t .. residual4t).
+template <class T, class Kn, class Tile>
+static void launch_tma_with(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
     const tma::TensorMap ma = wg_map<Tile>(A, M, K, Tile::BM), mw = wg_map<Tile>(W, N, K, Tile::BN);
     dim3 grid(sa::ceil_div(N, Tile::BN), sa::ceil_div(M, Tile::BM));
     constexpr int threads = Tile::THREADS, smem = Tile::TMA_SMEM_BYTES;
@@ -602,11 +634,17 @@ static void launch_v4_tma(int epi, const T* A, const T* W, const T* bias, const 
     }
 }
 
+template <class T, bool SMALL = false>
+static void launch_v4_tma(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
+    launch_tma_with<T, TcKernels<T, SMALL>, WgTileOf<SMALL>>(epi, A, W, bias, res, C, M, N, K);
+}
+
 // Which tensor-core version the checks below run: 3 (mma.sync) or 4 (wgmma); version 4 with TMA loads
 // (linear_v4_tma_*) where g_tma; the small tile's kernels (*_small_*) where g_small.
 static int g_tc_version = 3;
 static bool g_tma = false;
 static bool g_small = false;
+static bool g_wide = false; // the wide tile (TMA loads only: with g_tc_version == 4 and g_tma)
 
 // A kernel fault is sticky (on a GPU and on the CPU runtime): the check that met it fails, and every later
 // check is left out (no further CUDA call), so a mutant that faults (a TMA phase that never completes)
@@ -623,6 +661,7 @@ static bool synced(const char* what) {
 }
 
 static const char* tc_prefix() {
+    if (g_wide) return "linear_v4_tma_wide";
     if (g_small) return g_tc_version == 3 ? "linear_v3_small" : g_tma ? "linear_v4_tma_small" : "linear_v4_small";
     return g_tc_version == 3 ? "linear_v3" : g_tma ? "linear_v4_tma" : "linear_v4";
 }
@@ -634,6 +673,7 @@ static void launch_tc_of(int epi, const T* A, const T* W, const T* bias, const T
 
 template <class T>
 static void launch_tc(int epi, const T* A, const T* W, const T* bias, const T* res, T* C, int M, int N, int K) {
+    if (g_wide) return launch_tma_with<T, WideKernels<T>, WgWide>(epi, A, W, bias, res, C, M, N, K);
     (g_small ? launch_tc_of<T, true> : launch_tc_of<T, false>)(epi, A, W, bias, res, C, M, N, K);
 }
 
@@ -720,7 +760,14 @@ static void check_tc_qkv(int B, int T_, int D, int H, bool withBias) {
         }
     T *dx = sa::to_device_as<T>(hx), *dW = sa::to_device_as<T>(hW), *db = withBias ? sa::to_device_as<T>(hb) : nullptr;
     T* dq = sa::poisoned<T>((size_t) M * N);
-    (g_small ? launch_tc_qkv_of<T, true> : launch_tc_qkv_of<T, false>)(dx, dW, db, dq, B, T_, D, H);
+    if (g_wide) {
+        const tma::TensorMap mx = wg_map<WgWide, T>(dx, M, K, WgWide::BM), mw = wg_map<WgWide, T>(dW, N, K, WgWide::BN);
+        dim3 grid(sa::ceil_div(N, WgWide::BN), sa::ceil_div(M, WgWide::BM));
+        wg_tma_opt_in<WgWide>(WideKernels<T>::qkv4t);
+        VIT4J_LAUNCH(WideKernels<T>::qkv4t, grid, WgWide::THREADS, WgWide::TMA_SMEM_BYTES)(mx, mw, db, dq, B, T_, D, H);
+    } else {
+        (g_small ? launch_tc_qkv_of<T, true> : launch_tc_qkv_of<T, false>)(dx, dW, db, dq, B, T_, D, H);
+    }
     char what[64];
     std::snprintf(what, sizeof what, "%s_qkv %s", tc_prefix(), sa::dtype_name<T>());
     if (!synced(what)) return;
@@ -778,11 +825,17 @@ static void check_tc_small() {
     g_small = false;
 }
 
-// Both types on the large tile, bf16 on the small one.
+// Both types on the large tile, bf16 on the small one; with TMA loads bf16 on the wide one too.
 static void check_tc_tiles() {
     check_tc<__nv_bfloat16>(true);
     check_tc<__half>(false);
     check_tc_small<__nv_bfloat16>();
+    if (g_tc_version == 4 && g_tma) {
+        g_wide = true; // the same shapes as the small tile's: tails in M, N, K, pipeline rounds, QKV
+        check_tc_small<__nv_bfloat16>();
+        check_tc_shape<__half>(300, 136, 520, 2); // fp16: 3 x 2 blocks, 9 slabs through 4 stages
+        g_wide = false;
+    }
 }
 
 #if defined(__CUDACC__)

@@ -199,6 +199,8 @@ public final class CudaBackend implements Backend {
         String tiles = switch (gpu.tiles()) {
             case LARGE -> " " + large.label() + " (VIT4J_CUDA_TILE=large)";
             case SMALL -> " " + small.label() + " (VIT4J_CUDA_TILE=small)";
+            case WIDE -> hopper && noTensorMaps == null ? " " + CudaKernels.HopperGemm.WIDE.label() + " (VIT4J_CUDA_TILE=wide)"
+                    : " " + large.label() + " (VIT4J_CUDA_TILE=wide: no wide kernel without TMA loads)";
             case AUTO -> gpu.multiprocessors() == 0 ? " " + large.label() + " (multiprocessors unknown)"
                     : " " + large.label() + " or " + small.label() + " per shape on " + gpu.multiprocessors() + " SMs";
         };

@@ -183,9 +183,23 @@ public final class CudaKernels {
                 KernelConstants.get("gemm_wg.cuh", "WG_SMALL_SMEM_BYTES"), 0,
                 KernelConstants.get("gemm_wg.cuh", "WG_SMALL_TMA_SMEM_BYTES"));
 
+        /**
+         * The wide tile (128 x 128, 4 stages), {@code WG_WIDE_*}: TMA loads only (linear_v4_tma_wide_*), its
+         * shared memory above what a cp.async launch gets; run only where {@code VIT4J_CUDA_TILE=wide} asks.
+         */
+        public static final GemmTile WIDE = new GemmTile("wide_", KernelConstants.get("gemm_wg.cuh", "WG_WIDE_BM"),
+                KernelConstants.get("gemm_wg.cuh", "WG_WIDE_BN"), KernelConstants.get("gemm_wg.cuh", "WG_WIDE_BK"),
+                KernelConstants.get("gemm_wg.cuh", "WG_WIDE_STAGES"), KernelConstants.get("gemm_wg.cuh", "WG_WIDE_THREADS"),
+                0, 0, KernelConstants.get("gemm_wg.cuh", "WG_WIDE_TMA_SMEM_BYTES"));
+
         /** The tile version 4 runs for an m x n output on {@code gpu} ({@link GemmTile#pick}). */
         public static GemmTile tile(GpuTarget gpu, int m, int n) {
             return GemmTile.pick(gpu, LARGE, SMALL, m, n);
+        }
+
+        /** The same for the TMA kernels: {@link #WIDE} where the policy asks for it. */
+        public static GemmTile tmaTile(GpuTarget gpu, int m, int n) {
+            return gpu.tiles() == GemmTile.Policy.WIDE ? WIDE : tile(gpu, m, n);
         }
 
         /**
@@ -245,15 +259,18 @@ public final class CudaKernels {
     public record GemmTile(String infix, int bm, int bn, int bk, int stages, int threads, int sharedBytes,
             int staticSharedBytes, int tmaSharedBytes) {
 
-        /** Which tile the plans pick: by {@link #pick}'s model, or always the large or the small one. */
+        /**
+         * Which tile the plans pick: by {@link #pick}'s model, always the large or the small one, or the wide one
+         * where it exists (version 4 with TMA loads; the large one elsewhere).
+         */
         public enum Policy {
-            AUTO, LARGE, SMALL;
+            AUTO, LARGE, SMALL, WIDE;
 
             /** The policy {@code VIT4J_CUDA_TILE} names (auto where unset or empty); a clear error otherwise. */
             public static Policy parse(String value) {
                 if (value == null || value.isBlank()) return AUTO;
                 for (Policy p : values()) if (p.name().equalsIgnoreCase(value.trim())) return p;
-                throw new Vit4jException("VIT4J_CUDA_TILE: expected auto, large or small, got '" + value + "'");
+                throw new Vit4jException("VIT4J_CUDA_TILE: expected auto, large, small or wide, got '" + value + "'");
             }
         }
 
@@ -279,7 +296,7 @@ public final class CudaKernels {
          */
         public static GemmTile pick(GpuTarget gpu, GemmTile large, GemmTile small, int m, int n) {
             switch (gpu.tiles()) {
-                case LARGE: return large;
+                case LARGE, WIDE: return large; // WIDE: HopperGemm.tmaTile where there is a wide kernel
                 case SMALL: return small;
                 default: break;
             }
@@ -466,7 +483,7 @@ public final class CudaKernels {
     private static Launch tensorCoreLaunch(GpuTarget gpu, TensorMaps maps, ElementType type, String prefix, String epi,
             long x, long weight, int rows, int inFeatures, int outFeatures, List<KernelArg> simtArgs) {
         if (HopperGemm.applies(gpu.computeCapability(), type, inFeatures, x, weight)) {
-            GemmTile t = HopperGemm.tile(gpu, rows, outFeatures);
+            GemmTile t = maps != null ? HopperGemm.tmaTile(gpu, rows, outFeatures) : HopperGemm.tile(gpu, rows, outFeatures);
             int[] grid = grid(t, rows, outFeatures);
             if (maps != null) {
                 List<KernelArg> args = new ArrayList<>(simtArgs); // x, weight, then the rest

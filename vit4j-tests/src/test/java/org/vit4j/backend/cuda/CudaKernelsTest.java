@@ -378,7 +378,7 @@ class CudaKernelsTest {
             assertEquals(2 * typed.size() / 3, half, e.getKey());
             long tc = e.getValue().size() - typed.size();
             int expected = switch (e.getKey()) {
-                case "linear" -> 60;   // linear_v3_, linear_v4_, linear_v4_tma_ [small_]{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}
+                case "linear" -> 70;   // linear_v3_, linear_v4_, linear_v4_tma_ [small_]{none,bias,bias_gelu,bias_residual,qkv} x {bf16, f16}, linear_v4_tma_wide_*
                 case "attention" -> 4; // attention_v3_hd{64,80} x {bf16, f16}
                 case "patch_embed" -> 4; // patch_embed_v3[_small] x {bf16, f16}
                 default -> 0;
@@ -462,10 +462,17 @@ class CudaKernelsTest {
         assertTrue(asked.isEmpty());
     }
 
-    /** The small tile's plans (*_small_*): versions 3, 4 and 4 with TMA, each epilogue and the QKV projection, bf16 and fp16. */
+    /** The small tile's plans (*_small_*): versions 3, 4 and 4 with TMA, each epilogue and the QKV projection, bf16 and fp16; the wide tile's (TMA). */
     private static List<Launch> smallTilePlans() {
         CudaKernels.TensorMaps zeros = spec -> new KernelArg.TensorMap(new byte[KernelArg.TensorMap.BYTES]);
         List<Launch> plans = new ArrayList<>();
+        CudaKernels.GpuTarget wide = new CudaKernels.GpuTarget(90, 132, CudaKernels.GemmTile.Policy.WIDE);
+        for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+            for (Epilogue e : Epilogue.values()) {
+                plans.add(CudaKernels.linear(wide, zeros, t, P, P, e == Epilogue.NONE ? 0 : P, P, 197, 64, 70, e, P));
+            }
+            plans.add(CudaKernels.linearQkv(wide, zeros, t, P, P, P, P, 2, 197, 64, 2));
+        }
         for (int cc : new int[] {80, 90}) {
             CudaKernels.GpuTarget gpu = new CudaKernels.GpuTarget(cc, 132, CudaKernels.GemmTile.Policy.SMALL);
             for (CudaKernels.TensorMaps maps : new CudaKernels.TensorMaps[] {null, zeros}) {
@@ -578,6 +585,46 @@ class CudaKernelsTest {
                 }
             }
         }
+    }
+
+    /**
+     * VIT4J_CUDA_TILE=wide: the wide tile's TMA kernels (linear_v4_tma_wide_*, 128 KiB and more of shared memory,
+     * boxes of its BK x BM and BK x BN) where version 4 runs with TMA loads; the large tile everywhere else
+     * (version 4 with cp.async, version 3, the patch embedding), as it has no wide kernels.
+     */
+    @Test
+    void wideTileRunsWithTmaLoadsOnly() {
+        List<TensorMapSpec> asked = new ArrayList<>();
+        CudaKernels.TensorMaps maps = spec -> {
+            asked.add(spec);
+            return new KernelArg.TensorMap(new byte[KernelArg.TensorMap.BYTES]);
+        };
+        CudaKernels.GemmTile wide = CudaKernels.HopperGemm.WIDE;
+        assertTrue(wide.tmaSharedBytes() > 48 * 1024, wide.label());
+        assertEquals(wide.stages() * (wide.bm() + wide.bn()) * wide.bk() * 2 + 64, wide.tmaSharedBytes());
+        assertEquals(wide.bm() / 64 * 128, wide.threads());
+        CudaKernels.GpuTarget h = new CudaKernels.GpuTarget(90, 132, CudaKernels.GemmTile.Policy.WIDE);
+        for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+            asked.clear();
+            Launch l = CudaKernels.linear(h, maps, t, 0x1000, 0x2000, 0x3000, 0x4000, 300, 72, 200, Epilogue.BIAS_RESIDUAL,
+                    0x5000);
+            assertEquals("linear_v4_tma_wide_bias_residual" + CudaKernels.suffix(t), l.kernelName());
+            assertEquals(wide.tmaSharedBytes(), l.sharedBytes());
+            assertArrayEquals(new int[] {CudaKernels.ceilDiv(200, wide.bn()), CudaKernels.ceilDiv(300, wide.bm()), 1}, l.grid());
+            assertArrayEquals(new int[] {wide.threads(), 1, 1}, l.block());
+            assertArrayEquals(new int[] {wide.bk(), wide.bm()}, asked.get(0).box());
+            assertArrayEquals(new int[] {wide.bk(), wide.bn()}, asked.get(1).box());
+            assertEquals("linear_v4_tma_wide_qkv" + CudaKernels.suffix(t),
+                    CudaKernels.linearQkv(h, maps, t, 0x1000, 0x2000, 0, 0x4000, 2, 197, 64, 2).kernelName());
+            assertEquals("linear_v4_bias" + CudaKernels.suffix(t), CudaKernels.linear(h, null, t, 0x1000, 0x2000, 0x3000,
+                    0x4000, 300, 72, 200, Epilogue.BIAS, 0).kernelName(), "no tensor maps: the large cp.async kernel");
+            assertEquals("linear_v3_bias" + CudaKernels.suffix(t), CudaKernels.linear(new CudaKernels.GpuTarget(80, 108,
+                    CudaKernels.GemmTile.Policy.WIDE), maps, t, 0x1000, 0x2000, 0x3000, 0x4000, 300, 72, 200, Epilogue.BIAS, 0)
+                    .kernelName());
+            assertEquals("patch_embed_v3" + CudaKernels.suffix(t), CudaKernels.patchEmbed(h, t,
+                    new PatchEmbedShape(1, 3, 224, 16, 768), 0x1000, 0x2000, P, P, P, P).kernelName());
+        }
+        assertEquals(CudaKernels.GemmTile.Policy.WIDE, CudaKernels.GemmTile.Policy.parse("wide"));
     }
 
     /**
@@ -855,6 +902,13 @@ class CudaKernelsTest {
             assertEquals(t.bm() / 64 * 128, t.threads(), t.label());
             assertEquals(t.stages() * (t.bm() + t.bn()) * t.bk() * 2, t.sharedBytes(), t.label());
             assertEquals(t.sharedBytes() + 64, t.tmaSharedBytes(), t.label());
+        }
+        for (String[] c : new String[][] {{"WG_WIDE_BM", "" + CudaKernels.HopperGemm.WIDE.bm()},
+                {"WG_WIDE_BN", "" + CudaKernels.HopperGemm.WIDE.bn()}, {"WG_WIDE_BK", "" + CudaKernels.HopperGemm.WIDE.bk()},
+                {"WG_WIDE_STAGES", "" + CudaKernels.HopperGemm.WIDE.stages()}}) {
+            Matcher m = Pattern.compile("(?m)^#define VIT4J_" + c[0] + " (\\d+)$").matcher(wg);
+            assertTrue(m.find(), "VIT4J_" + c[0] + " in gemm_wg.cuh");
+            assertEquals(c[1], m.group(1), "VIT4J_" + c[0]);
         }
         CudaKernels.GemmTile small = TensorCoreGemm.SMALL;
         assertEquals(small.stages() * (small.bm() + small.bn()) * small.bk() * 2, small.staticSharedBytes());
