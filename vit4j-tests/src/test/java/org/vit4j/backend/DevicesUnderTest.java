@@ -112,6 +112,10 @@ public final class DevicesUnderTest {
         if (wanted(CudaCpuProvider.NAME) && new CudaCpuProvider().probe().available()) {
             out.add(shared(CudaCpuProvider.NAME + " (sm_90, no tensor maps)", () -> CudaCpuProvider.open(
                     new CpuCudaDriver.Options(false, true, 90, false), BackendOptions.DEFAULT)));
+            // the wide TMA tile (linear_v4_tma_wide_*), which only VIT4J_CUDA_TILE=wide runs on a GPU
+            out.add(shared(CudaCpuProvider.NAME + " (sm_90, wide TMA tile)", () -> CudaCpuProvider.open(
+                    new CpuCudaDriver.Options(true, true, 90, true), BackendOptions.DEFAULT,
+                    org.vit4j.backend.cuda.CudaKernels.GemmTile.Policy.WIDE)));
         }
         return out;
     }

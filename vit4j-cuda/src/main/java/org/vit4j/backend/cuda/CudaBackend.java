@@ -86,8 +86,19 @@ public final class CudaBackend implements Backend {
         this(driver, BackendOptions.DEFAULT);
     }
 
-    /** A backend over {@code driver}, which it owns from now on (and closes, on failure here too). */
+    /**
+     * A backend over {@code driver}, which it owns from now on (and closes, on failure here too); the
+     * tensor-core GEMMs' tile policy from {@code VIT4J_CUDA_TILE} (auto where unset).
+     */
     public CudaBackend(CudaDriver driver, BackendOptions options) {
+        this(driver, options, null);
+    }
+
+    /**
+     * {@link #CudaBackend(CudaDriver, BackendOptions)} with the tile policy given ({@link CudaKernels.GemmTile#pick};
+     * null: {@code VIT4J_CUDA_TILE}), e.g. for tests that run the wide tile's kernels through the backend.
+     */
+    public CudaBackend(CudaDriver driver, BackendOptions options, CudaKernels.GemmTile.Policy tiles) {
         this.driver = driver;
         this.options = options == null ? BackendOptions.DEFAULT : options;
         BufferPool<DevicePointer> p = null;
@@ -97,7 +108,7 @@ public final class CudaBackend implements Backend {
             deviceName = driver.deviceName();
             computeCapability = driver.computeCapability();
             gpu = new CudaKernels.GpuTarget(computeCapability, driver.multiprocessors(),
-                    CudaKernels.GemmTile.Policy.parse(System.getenv("VIT4J_CUDA_TILE")));
+                    tiles != null ? tiles : CudaKernels.GemmTile.Policy.parse(System.getenv("VIT4J_CUDA_TILE")));
             noTensorMaps = tensorMapChoice(driver, computeCapability);
             tensorMaps = noTensorMaps == null ? new java.util.LinkedHashMap<>(64, 0.75f, true) {
                 @Override

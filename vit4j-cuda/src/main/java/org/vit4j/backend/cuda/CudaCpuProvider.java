@@ -58,4 +58,9 @@ public final class CudaCpuProvider implements BackendProvider {
     public static CudaBackend open(CpuCudaDriver.Options driver, BackendOptions options) {
         return new CudaBackend(new CpuCudaDriver(driver), options);
     }
+
+    /** The same with the tensor-core GEMMs' tile policy given (null: {@code VIT4J_CUDA_TILE}). */
+    public static CudaBackend open(CpuCudaDriver.Options driver, BackendOptions options, CudaKernels.GemmTile.Policy tiles) {
+        return new CudaBackend(new CpuCudaDriver(driver), options, tiles);
+    }
 }

@@ -243,6 +243,20 @@ class CpuTensorMapTest {
             assertTrue(b.kernelChoices().contains("linear_v4 (wgmma, cp.async loads") && b.kernelChoices().contains("no TMA"),
                     b.kernelChoices());
         }
+        try (CudaBackend b = new CudaBackend(driver(90, true), BackendOptions.DEFAULT, CudaKernels.GemmTile.Policy.WIDE)) {
+            assertTrue(b.kernelChoices().contains("linear_v4_tma (wgmma, TMA loads, " + CudaKernels.HopperGemm.WIDE.label()
+                    + " (VIT4J_CUDA_TILE=wide)"), b.kernelChoices());
+            DeviceBuffer x = b.allocate(ElementType.BF16, 197 * 64), w = b.allocate(ElementType.BF16, 96 * 64);
+            DeviceBuffer y = b.allocate(ElementType.BF16, 197 * 96);
+            b.write(new float[197 * 64], x);
+            b.write(new float[96 * 64], w);
+            b.linear(x, w, null, y, 197, 64, 96, Epilogue.NONE, null);
+            assertEquals(2, b.tensorMapsEncoded(), "the wide tile reads x and the weight through tensor maps");
+            for (DeviceBuffer buf : List.of(x, w, y)) buf.close();
+        }
+        try (CudaBackend b = new CudaBackend(driver(90, false), BackendOptions.DEFAULT, CudaKernels.GemmTile.Policy.WIDE)) {
+            assertTrue(b.kernelChoices().contains("no wide kernel without TMA loads"), b.kernelChoices());
+        }
         try (CudaBackend b = new CudaBackend(driver(80, true), BackendOptions.DEFAULT)) {
             assertTrue(b.kernelChoices().contains("linear_v3 (mma.sync"), b.kernelChoices());
         }
