@@ -138,6 +138,12 @@ if [ $have_torch = 1 ] && budget 120 "bf16 b256"; then
       --logits "$h/b256/vit4j-bf16-logits.safetensors"
   vit4j_bench "${w[@]}" --precision bf16 --batch 256 --profile-passes 0 --gemm cublas --json "$h/b256/vit4j-bf16-cublas.json"
 fi
+# The wide TMA tile (VIT4J_CUDA_TILE=wide: 128x128, 4 stages) against the large one on the same b256 pass:
+# whether it should become the model's choice for large problems (issue 13's b256 target).
+if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 on the wide tile (VIT4J_CUDA_TILE=wide)"; then
+  VIT4J_CUDA_TILE=wide vit4j_bench --weights "$h/b256/model.safetensors" --input "$h/b256/input.safetensors" \
+      --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16-wide-tile.json"
+fi
 if [ $have_torch = 1 ] && budget 45 "bf16 b1"; then
   torch_peer --model vit-b16 --batch 1 --dtype bf16 --export "$h/b1" --json "$h/b1/torch-bf16.json"
   torch_peer --model vit-b16 --batch 1 --dtype bf16 --compile --json "$h/b1/torch-compile-bf16.json"
@@ -180,11 +186,6 @@ fi
 if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 with cp.async loads (VIT4J_CUDA_TMA=0)"; then
   VIT4J_CUDA_TMA=0 vit4j_bench --weights "$h/b256/model.safetensors" --input "$h/b256/input.safetensors" \
       --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16-cp-async.json"
-fi
-# ... and the wide TMA tile (VIT4J_CUDA_TILE=wide: 128x128, 4 stages) against the large one on the same pass.
-if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 on the wide tile (VIT4J_CUDA_TILE=wide)"; then
-  VIT4J_CUDA_TILE=wide vit4j_bench --weights "$h/b256/model.safetensors" --input "$h/b256/input.safetensors" \
-      --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16-wide-tile.json"
 fi
 
 if [ $have_torch = 1 ]; then
