@@ -235,7 +235,7 @@ public final class CudaKernels {
     /**
      * What the tensor-core plans need to know of the GPU: its compute capability (major * 10 + minor; 90 runs
      * the Hopper kernels), its multiprocessors (0 where unknown: then the large tile always) and the tile
-     * policy ({@code VIT4J_CUDA_TILE}: auto, large or small).
+     * policy ({@code VIT4J_CUDA_TILE}: auto, large, small or wide).
      */
     public record GpuTarget(int computeCapability, int multiprocessors, GemmTile.Policy tiles) {
         public GpuTarget {
@@ -252,9 +252,11 @@ public final class CudaKernels {
 
     /**
      * One tile configuration of a tensor-core GEMM main loop (gemm_tc.cuh's TcTile, gemm_wg.cuh's WgTile):
-     * rows and columns of C per block, slab depth, pipeline stages, threads, and the shared memory a launch
-     * needs (dynamic for the Hopper kernels, static for version 3, with TMA loads); its kernels' names carry
-     * {@code infix} after the version ("" for the large tile, "small_": linear_v4_small_bias_bf16).
+     * rows and columns of C per block, slab depth, pipeline stages, threads, and shared memory: {@code sharedBytes}
+     * the dynamic shared memory of its Hopper cp.async kernels, {@code staticSharedBytes} what its version 3
+     * kernels declare, {@code tmaSharedBytes} the dynamic shared memory of its Hopper TMA kernels (0 where the
+     * tile has no such kernels). Its kernels' names carry {@code infix} after the version ("" for the large
+     * tile, "small_", "wide_": linear_v4_small_bias_bf16).
      */
     public record GemmTile(String infix, int bm, int bn, int bk, int stages, int threads, int sharedBytes,
             int staticSharedBytes, int tmaSharedBytes) {
