@@ -8,8 +8,11 @@ import java.util.function.Supplier;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Named;
 import org.vit4j.backend.cuda.CpuCudaDriver;
+import org.vit4j.backend.cuda.CudaBackend;
 import org.vit4j.backend.cuda.CudaCpuProvider;
+import org.vit4j.backend.cuda.CudaKernels.GemmTile;
 import org.vit4j.backend.cuda.CudaProvider;
+import org.vit4j.backend.cuda.JCudaDriver;
 import org.vit4j.backend.opencl.ClDevice;
 import org.vit4j.backend.opencl.OpenClBackend;
 import org.vit4j.backend.opencl.OpenClProvider;
@@ -107,6 +110,14 @@ public final class DevicesUnderTest {
                 Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 8, "GEMM_V5_MR", 5, "GEMM_V5_NR", 24, "GEMM_V5_WGX", 3,
                         "GEMM_V5_GROUP", 2),
                 "opencl (linear v5, VW 4, MR 3, NR 12)", Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 4, "GEMM_V5_MR", 3, "GEMM_V5_NR", 12)));
+        // On a GPU the model picks the small tile for most parity shapes (they are small against 100+ SMs):
+        // the large and the wide tiles' kernels join the linear tests through these two
+        if (wanted("cuda") && new CudaProvider().probe().available()) {
+            out.add(shared("cuda (large tile)",
+                    () -> new CudaBackend(new JCudaDriver(0), BackendOptions.DEFAULT, GemmTile.Policy.LARGE)));
+            out.add(shared("cuda (wide tile where TMA runs)",
+                    () -> new CudaBackend(new JCudaDriver(0), BackendOptions.DEFAULT, GemmTile.Policy.WIDE)));
+        }
         // the Hopper GEMM with cp.async loads (linear_v4_*): the sm_90 device of all() runs it with TMA
         // loads (linear_v4_tma_*), as a GPU does whose driver has tensor maps; this one has none
         if (wanted(CudaCpuProvider.NAME) && new CudaCpuProvider().probe().available()) {
@@ -115,7 +126,7 @@ public final class DevicesUnderTest {
             // the wide TMA tile (linear_v4_tma_wide_*), which only VIT4J_CUDA_TILE=wide runs on a GPU
             out.add(shared(CudaCpuProvider.NAME + " (sm_90, wide TMA tile)", () -> CudaCpuProvider.open(
                     new CpuCudaDriver.Options(true, true, 90, true), BackendOptions.DEFAULT,
-                    org.vit4j.backend.cuda.CudaKernels.GemmTile.Policy.WIDE)));
+                    GemmTile.Policy.WIDE)));
         }
         return out;
     }
