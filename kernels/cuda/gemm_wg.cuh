@@ -17,15 +17,17 @@
 //    after a slab's wait each thread fences its writes to the async proxy (fence.proxy.async) before
 //    the barrier, as wgmma reads through that proxy;
 //  * dynamic shared memory (the fallback's shared window; 1024-byte alignment), WG_SMEM_BYTES of it,
-//    kept within the 48 KiB a launch gets without an opt-in attribute (CudaDriver sets none), hence
-//    128 x 64 tiles and two stages by default; more stages and wider tiles want the opt-in.
+//    kept within the 48 KiB a launch gets without an opt-in attribute (CudaDriver's plain launch sets
+//    none), hence 128 x 64 tiles and two stages by default; the TMA kernels' launches opt in, which the
+//    wide tile (WG_WIDE_*: 128 x 128, 4 stages, 128 KiB) uses.
+// Each is instantiated per tile (WgTile below); the comments name the large tile's constants (WG_*).
 // Requirement: K % 8 == 0 and A, W 16-byte aligned (as version 3; checked here, the host picks version
 // 2 otherwise). Built for sm_90a only: elsewhere (sm_80..sm_90 without "a") the kernels compile to a trap,
 // and CudaKernels runs version 4 on compute capability 9.0 devices only.
 //
-// Tile sizes are tuning values (#define VIT4J_WG_* and VIT4J_WG_SMALL_* before including this, or -D),
-// read by the host as WG_* and WG_SMALL_* (CudaKernels.HopperGemm, through KernelConstants); the main
-// loops take their tile as a type (WgTile: WgLarge, WgSmall).
+// Tile sizes are tuning values (#define VIT4J_WG_*, VIT4J_WG_SMALL_* and VIT4J_WG_WIDE_* before including
+// this, or -D), read by the host as WG_*, WG_SMALL_* and WG_WIDE_* (CudaKernels.HopperGemm, through
+// KernelConstants); the main loops take their tile as a type (WgTile: WgLarge, WgSmall, WgWide).
 #pragma once
 
 #include "common.cuh"
