@@ -678,17 +678,25 @@ static void launch_tc(int epi, const T* A, const T* W, const T* bias, const T* r
 }
 
 // The QKV kernel of the version, loader and tile chosen above.
+// The TMA QKV kernel of Tile (Kn::qkv4t), as launch_tma_with does the other epilogues.
+template <class T, class Kn, class Tile>
+static void launch_qkv_tma_with(const T* dx, const T* dW, const T* db, T* dq, int B, int T_, int D, int H) {
+    const int M = B * T_, N = 3 * D, K = D;
+    dim3 grid(sa::ceil_div(N, Tile::BN), sa::ceil_div(M, Tile::BM));
+    const tma::TensorMap mx = wg_map<Tile, T>(dx, M, K, Tile::BM), mw = wg_map<Tile, T>(dW, N, K, Tile::BN);
+    wg_tma_opt_in<Tile>(Kn::qkv4t);
+    VIT4J_LAUNCH(Kn::qkv4t, grid, Tile::THREADS, Tile::TMA_SMEM_BYTES)(mx, mw, db, dq, B, T_, D, H);
+}
+
 template <class T, bool SMALL>
 static void launch_tc_qkv_of(const T* dx, const T* dW, const T* db, T* dq, int B, int T_, int D, int H) {
     using Kn = TcKernels<T, SMALL>;
-    const int M = B * T_, N = 3 * D, K = D;
+    const int M = B * T_, N = 3 * D;
     if (g_tc_version == 4) {
         using Tile = WgTileOf<SMALL>;
         dim3 grid(sa::ceil_div(N, Tile::BN), sa::ceil_div(M, Tile::BM));
         if (g_tma) {
-            const tma::TensorMap mx = wg_map<Tile, T>(dx, M, K, Tile::BM), mw = wg_map<Tile, T>(dW, N, K, Tile::BN);
-            wg_tma_opt_in<Tile>(Kn::qkv4t);
-            VIT4J_LAUNCH(Kn::qkv4t, grid, Tile::THREADS, Tile::TMA_SMEM_BYTES)(mx, mw, db, dq, B, T_, D, H);
+            launch_qkv_tma_with<T, Kn, Tile>(dx, dW, db, dq, B, T_, D, H);
         } else {
             VIT4J_LAUNCH(Kn::qkv4, grid, Tile::THREADS, Tile::SMEM_BYTES)(dx, dW, db, dq, B, T_, D, H);
         }
@@ -760,14 +768,8 @@ static void check_tc_qkv(int B, int T_, int D, int H, bool withBias) {
         }
     T *dx = sa::to_device_as<T>(hx), *dW = sa::to_device_as<T>(hW), *db = withBias ? sa::to_device_as<T>(hb) : nullptr;
     T* dq = sa::poisoned<T>((size_t) M * N);
-    if (g_wide) {
-        const tma::TensorMap mx = wg_map<WgWide, T>(dx, M, K, WgWide::BM), mw = wg_map<WgWide, T>(dW, N, K, WgWide::BN);
-        dim3 grid(sa::ceil_div(N, WgWide::BN), sa::ceil_div(M, WgWide::BM));
-        wg_tma_opt_in<WgWide>(WideKernels<T>::qkv4t);
-        VIT4J_LAUNCH(WideKernels<T>::qkv4t, grid, WgWide::THREADS, WgWide::TMA_SMEM_BYTES)(mx, mw, db, dq, B, T_, D, H);
-    } else {
-        (g_small ? launch_tc_qkv_of<T, true> : launch_tc_qkv_of<T, false>)(dx, dW, db, dq, B, T_, D, H);
-    }
+    if (g_wide) launch_qkv_tma_with<T, WideKernels<T>, WgWide>(dx, dW, db, dq, B, T_, D, H);
+    else (g_small ? launch_tc_qkv_of<T, true> : launch_tc_qkv_of<T, false>)(dx, dW, db, dq, B, T_, D, H);
     char what[64];
     std::snprintf(what, sizeof what, "%s_qkv %s", tc_prefix(), sa::dtype_name<T>());
     if (!synced(what)) return;

@@ -39,8 +39,6 @@ public final class CudaBackend implements Backend {
     private final BackendOptions options;
     private final String name;
     private final String deviceName;
-    /** The driver's compute capability (major * 10 + minor): which kernels the linear plans pick. */
-    private final int computeCapability;
     /** The device as the tensor-core plans see it: compute capability, multiprocessors, tile policy. */
     private final CudaKernels.GpuTarget gpu;
     private final Map<String, CudaDriver.Function> functions = new HashMap<>();
@@ -106,10 +104,9 @@ public final class CudaBackend implements Backend {
             driver.makeCurrent();
             name = driver.name();
             deviceName = driver.deviceName();
-            computeCapability = driver.computeCapability();
-            gpu = new CudaKernels.GpuTarget(computeCapability, driver.multiprocessors(),
+            gpu = new CudaKernels.GpuTarget(driver.computeCapability(), driver.multiprocessors(),
                     tiles != null ? tiles : CudaKernels.GemmTile.Policy.parse(System.getenv("VIT4J_CUDA_TILE")));
-            noTensorMaps = tensorMapChoice(driver, computeCapability);
+            noTensorMaps = tensorMapChoice(driver, gpu.computeCapability());
             tensorMaps = noTensorMaps == null ? new java.util.LinkedHashMap<>(64, 0.75f, true) {
                 @Override
                 protected boolean removeEldestEntry(Map.Entry<String, KernelArg.TensorMap> eldest) {
@@ -204,7 +201,7 @@ public final class CudaBackend implements Backend {
     @Override
     public String kernelChoices() {
         if (cublas != null) return "linear: cublas";
-        boolean hopper = computeCapability == CudaKernels.HopperGemm.COMPUTE_CAPABILITY;
+        boolean hopper = gpu.computeCapability() == CudaKernels.HopperGemm.COMPUTE_CAPABILITY;
         CudaKernels.GemmTile large = hopper ? CudaKernels.HopperGemm.LARGE : CudaKernels.TensorCoreGemm.LARGE;
         CudaKernels.GemmTile small = hopper ? CudaKernels.HopperGemm.SMALL : CudaKernels.TensorCoreGemm.SMALL;
         String tiles = switch (gpu.tiles()) {

@@ -204,14 +204,9 @@ public final class CudaKernels {
 
         /**
          * The tensor map a TMA kernel (linear_v4_tma_*) reads a row-major [rows, k] operand of {@code type}
-         * through: boxes of {@link #BK} x {@code boxRows} elements ({@link #BM} for A, {@link #BN} for W),
-         * the slabs' swizzle (128 bytes at BK = 64), elements past the tensor read as zero (the tails).
+         * through, for a tile of slab depth {@code bk}: boxes of bk x {@code boxRows} elements (the tile's BM for
+         * A, BN for W), the slabs' swizzle (128 bytes at bk = 64), elements past the tensor read as zero (the tails).
          */
-        public static TensorMapSpec operandMap(ElementType type, long address, int rows, int k, int boxRows) {
-            return operandMap(type, address, rows, k, BK, boxRows);
-        }
-
-        /** {@link #operandMap(ElementType, long, int, int, int)} for a tile of slab depth {@code bk}. */
         public static TensorMapSpec operandMap(ElementType type, long address, int rows, int k, int bk, int boxRows) {
             TensorMapSpec.DataType dtype = switch (type) {
                 case BF16 -> TensorMapSpec.DataType.BFLOAT16;
@@ -474,15 +469,15 @@ public final class CudaKernels {
         Launch simt = linearV2(type, x, weight, bias, out, rows, inFeatures, outFeatures, epilogue, residual);
         if (!TensorCoreGemm.applies(type, inFeatures, x, weight)) return simt;
         String epi = simt.kernelName().substring("linear_v2_".length(), simt.kernelName().length() - suffix(type).length());
-        return tensorCoreLaunch(gpu, maps, type, "linear_v", epi, x, weight, rows, inFeatures, outFeatures, simt.args());
+        return tensorCoreLaunch(gpu, maps, type, epi, x, weight, rows, inFeatures, outFeatures, simt.args());
     }
 
     /**
      * The tensor-core launch of linear.cu for an m x n = [rows, outFeatures] output with K = inFeatures: version
      * 4 with TMA loads (x and weight in args replaced by their tensor maps), version 4, or version 3, on the
-     * tile {@code gpu} gets for the shape; the kernel is {@code prefix} + version + "_" + tile infix + {@code epi}.
+     * tile {@code gpu} gets for the shape; the kernel is "linear_v" + version + "_" + tile infix + {@code epi}.
      */
-    private static Launch tensorCoreLaunch(GpuTarget gpu, TensorMaps maps, ElementType type, String prefix, String epi,
+    private static Launch tensorCoreLaunch(GpuTarget gpu, TensorMaps maps, ElementType type, String epi,
             long x, long weight, int rows, int inFeatures, int outFeatures, List<KernelArg> simtArgs) {
         if (HopperGemm.applies(gpu.computeCapability(), type, inFeatures, x, weight)) {
             GemmTile t = maps != null ? HopperGemm.tmaTile(gpu, rows, outFeatures) : HopperGemm.tile(gpu, rows, outFeatures);
@@ -491,14 +486,14 @@ public final class CudaKernels {
                 List<KernelArg> args = new ArrayList<>(simtArgs); // x, weight, then the rest
                 args.set(0, maps.of(HopperGemm.operandMap(type, x, rows, inFeatures, t.bk(), t.bm())));
                 args.set(1, maps.of(HopperGemm.operandMap(type, weight, outFeatures, inFeatures, t.bk(), t.bn())));
-                return new Launch("linear", kernel("linear", prefix + "4_tma_" + t.infix() + epi, type), grid,
+                return new Launch("linear", kernel("linear", "linear_v4_tma_" + t.infix() + epi, type), grid,
                         block(t.threads()), t.tmaSharedBytes(), args, 0);
             }
-            return new Launch("linear", kernel("linear", prefix + "4_" + t.infix() + epi, type), grid,
+            return new Launch("linear", kernel("linear", "linear_v4_" + t.infix() + epi, type), grid,
                     block(t.threads()), t.sharedBytes(), simtArgs, 0);
         }
         GemmTile t = TensorCoreGemm.tile(gpu, rows, outFeatures);
-        return new Launch("linear", kernel("linear", prefix + "3_" + t.infix() + epi, type), grid(t, rows, outFeatures),
+        return new Launch("linear", kernel("linear", "linear_v3_" + t.infix() + epi, type), grid(t, rows, outFeatures),
                 block(t.threads()), 0, simtArgs, t.staticSharedBytes());
     }
 
@@ -575,8 +570,8 @@ public final class CudaKernels {
             long bias, long qkv, int batch, int tokens, int dim, int heads) {
         Launch simt = linearQkvV2(type, x, weight, bias, qkv, batch, tokens, dim, heads);
         if (!TensorCoreGemm.applies(type, dim, x, weight)) return simt;
-        return tensorCoreLaunch(gpu, maps, type, "linear_v", "qkv", x, weight, Math.multiplyExact(batch, tokens), dim,
-                3 * dim, simt.args());
+        return tensorCoreLaunch(gpu, maps, type, "qkv", x, weight, Math.multiplyExact(batch, tokens), dim, 3 * dim,
+                simt.args());
     }
 
     /** Version 2 of the QKV projection (the tiled SIMT GEMM), in any type: what {@link #linearQkv} runs in fp32. */
