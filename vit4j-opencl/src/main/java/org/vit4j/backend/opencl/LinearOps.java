@@ -56,8 +56,11 @@ final class LinearOps {
     static final TuningParam V5_NR = new TuningParam("GEMM_V5_NR", 0, 0,
             "linear_v5: columns of C per work-item = width of a packed weight panel, a multiple of"
                     + " GEMM_V5_VW (0: two vectors)");
-    static final TuningParam V5_WGX = new TuningParam("GEMM_V5_WGX", 8, 8,
-            "linear_v5: work-items per work-group, down M (they share one weight panel in cache)");
+    static final TuningParam V5_WGX = new TuningParam("GEMM_V5_WGX", 0, 0,
+            "linear_v5: work-items per work-group, down M (they share one weight panel in cache); 0: per shape,"
+                    + " the largest of 8, 4, 2, 1 that makes GEMM_V5_GROUPS_PER_CU work-groups per compute unit (v5Wgx)");
+    static final TuningParam V5_GROUPS_PER_CU = new TuningParam("GEMM_V5_GROUPS_PER_CU", 16, 16,
+            "linear_v5 with GEMM_V5_WGX = 0: the work-groups per compute unit below which work-groups shrink");
 
     static final TuningParam V5_GROUP = new TuningParam("GEMM_V5_GROUP", 0, 0,
             "linear_v5: row work-groups walked through every panel before the next ones (0: by v5Group's"
@@ -143,7 +146,10 @@ final class LinearOps {
                     throw new Vit4jException("GEMM_V5_MR must be positive and GEMM_V5_NR a positive multiple of"
                             + " GEMM_V5_VW (" + vw + "), not " + mr + " and " + nr);
                 }
-                positive(V5_WGX);
+                positive(V5_GROUPS_PER_CU);
+                if (tuning.get(V5_WGX) < 0) {
+                    throw new Vit4jException("GEMM_V5_WGX must be 0 (chosen per shape) or positive, not " + tuning.get(V5_WGX));
+                }
                 if (tuning.get(V5_GROUP) < 0) {
                     throw new Vit4jException("GEMM_V5_GROUP must be 0 (chosen per shape) or positive, not " + tuning.get(V5_GROUP));
                 }
@@ -166,7 +172,8 @@ final class LinearOps {
      * autotune's cache key, since the timings depend on them.
      */
     String inheritedTuning() {
-        return V5_GROUP.name() + "=" + tuning.get(V5_GROUP) + ", " + V5_WGX.name() + "=" + tuning.get(V5_WGX);
+        return V5_GROUP.name() + "=" + tuning.get(V5_GROUP) + ", " + V5_WGX.name() + "=" + tuning.get(V5_WGX)
+                + (tuning.get(V5_WGX) == 0 ? ", " + V5_GROUPS_PER_CU.name() + "=" + tuning.get(V5_GROUPS_PER_CU) : "");
     }
 
     /** A LinearOps of the same device with more tuning values set (an autotune candidate); never autotunes. */
@@ -204,7 +211,8 @@ final class LinearOps {
     /** The variant and sizes in force, e.g. "linear_v5 VW=16 MR=8 NR=32 WGX=8" (bench prints it). */
     String describe() {
         return name + switch (variant) {
-            case 5 -> " VW=" + v5Vw + " MR=" + v5Mr + " NR=" + v5Nr + " WGX=" + tuning.get(V5_WGX);
+            case 5 -> " VW=" + v5Vw + " MR=" + v5Mr + " NR=" + v5Nr + " WGX="
+                    + (tuning.get(V5_WGX) > 0 ? String.valueOf(tuning.get(V5_WGX)) : "8..1 per shape");
             case 4 -> " VW=" + tuning.get(V4_VW) + " RM=" + tuning.get(V4_RM) + " RN=" + tuning.get(V4_RN);
             case 3 -> " TM=" + tuning.get(V3_TM) + " TN=" + tuning.get(V3_TN) + " TK=" + tuning.get(V3_TK);
             case 2 -> " VW=" + tuning.get(V2_VW) + " RM=" + tuning.get(V2_RM) + " RN=" + tuning.get(V2_RN);
@@ -289,6 +297,24 @@ final class LinearOps {
         return grouped < plain ? group : rowGroups;
     }
 
+    /**
+     * linear_v5's work-group size for a shape (GEMM_V5_WGX = 0): the largest of 8, 4, 2 and 1 row tiles
+     * (work-items) that still makes at least {@code perUnit} work-groups per compute unit, else 1. PoCL
+     * hands whole work-groups to its threads, so a call ends when its last work-groups do: with few large
+     * ones a thread idles at the end while another finishes, and a row group past M's last full tile (M =
+     * 197 rows is 33 tiles of 6: four groups of 8 and one of 1) is as uneven as work-groups get. At ViT-Ti
+     * b1's projection (33 row tiles, 3 panels) 8 made 15 work-groups for 2 threads; smaller groups lose
+     * only the reuse of a panel among a group's work-items, which at such sizes stays in L2 anyway. Large
+     * calls keep 8 (ViT-S b8's QKV: 594 work-groups).
+     */
+    static int v5Wgx(int rowTiles, int panels, int computeUnits, int perUnit) {
+        long want = (long) perUnit * Math.max(1, computeUnits);
+        for (int wgx = 8; wgx > 1; wgx /= 2) {
+            if ((long) ((rowTiles + wgx - 1) / wgx) * panels >= want) return wgx;
+        }
+        return 1;
+    }
+
     private void launch(ClBuffer x, ClBuffer w, ClBuffer bias, ClBuffer out, int m, int k, int n, Epilogue e,
             ClBuffer residual, int tokens, int heads) {
         if (autotunePending) {
@@ -309,9 +335,11 @@ final class LinearOps {
                 local = new long[] {wgx, wgy};
             }
             case 5 -> {
-                int wgx = tuning.get(V5_WGX);
+                int rowTiles = (m + v5Mr - 1) / v5Mr, panels = (n + v5Nr - 1) / v5Nr;
+                int wgx = tuning.get(V5_WGX) > 0 ? tuning.get(V5_WGX)
+                        : v5Wgx(rowTiles, panels, rt.device.computeUnits(), tuning.get(V5_GROUPS_PER_CU));
                 w = packed(w, n, k);
-                int rowGroups = (int) (roundUp((m + v5Mr - 1) / v5Mr, wgx) / wgx), panels = (n + v5Nr - 1) / v5Nr;
+                int rowGroups = (rowTiles + wgx - 1) / wgx;
                 long row = (long) k * x.dtype().bytes(); // bytes of one row of A, and of one column of W
                 int group = tuning.get(V5_GROUP) > 0 ? Math.min(tuning.get(V5_GROUP), rowGroups)
                         : v5Group(rowGroups, panels, wgx * v5Mr * row, m * row, panels * v5Nr * row, V5_GROUP_BYTES);

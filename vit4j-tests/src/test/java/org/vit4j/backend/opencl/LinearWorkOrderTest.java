@@ -45,4 +45,21 @@ class LinearWorkOrderTest {
         assertEquals(4, LinearOps.v5Group(4, 10, 1000, 4000, 100_000, 1 << 20));
         assertEquals(1, LinearOps.v5Group(1, 10, 1 << 30, 1 << 30, 1 << 30, 1 << 20));
     }
+
+    /**
+     * The work-group size per shape (GEMM_V5_WGX = 0, 16 work-groups per compute unit), on 2 compute units:
+     * 8 where that makes 32 work-groups, else halved. Measured on a Zen 4, 2026-12-03 (`vit4j bench`, 4
+     * alternating rounds, mins): ViT-Ti/16 b1 17.0 ms with 8 everywhere, 16.2 per shape; ViT-S/16 b1 53.6 and 49.5.
+     */
+    @Test
+    void smallCallsTakeSmallerWorkGroupsSoThatEveryThreadHasSome() {
+        assertEquals(2, LinearOps.v5Wgx(33, 3, 2, 16)); // ViT-Ti b1 proj and fc2: 15, 27 work-groups at 8, 4; 51 at 2
+        assertEquals(8, LinearOps.v5Wgx(33, 9, 2, 16)); // ViT-Ti b1 QKV: 45
+        assertEquals(4, LinearOps.v5Wgx(33, 6, 2, 16)); // ViT-S b1 proj and fc2: 30 at 8, 54 at 4
+        assertEquals(8, LinearOps.v5Wgx(33, 12, 2, 16)); // ViT-B b1 proj and fc2: 60
+        assertEquals(8, LinearOps.v5Wgx(263, 6, 2, 16)); // ViT-S b8 proj (1576 rows): 198
+        assertEquals(2, LinearOps.v5Wgx(263, 6, 32, 16)); // ... on 32 compute units: 198 at 8, 396 at 4 (512 wanted), 792 at 2
+        assertEquals(1, LinearOps.v5Wgx(1, 1, 2, 16)); // one tile: nothing to share
+        assertEquals(1, LinearOps.v5Wgx(3, 2, 0, 16)); // a device reporting no compute units counts as one
+    }
 }
