@@ -7,7 +7,11 @@
 #            Central: the figure a JVM user gets today)
 #   vit4j    ./vit4j bench --backend BACKEND (default opencl)
 # They run alternately (torch ort vit4j, torch ort vit4j: $ROUNDS rounds) so machine drift hits all; each
-# run is --warmup 2 --iterations 10 in its own process. Then one table: median ms per batch (best of the
+# run is --warmup W --iterations 10 in its own process, W the same for every peer: enough passes for about
+# 2 s at 150 GFLOP/s, at least 2 and at most 50 (50 for ViT-Ti b1, 33 ViT-S b1, 9 ViT-B b1, 5 ViT-S b8,
+# 3 ViT-L b1, 2 ViT-B b8; WARMUP=n sets it). Two passes were the rule until 2026-12-03: for a small model
+# at batch 1 that measured the JVM's JIT warming up (ViT-Ti b1: vit4j 26.2 ms after 2 passes, 18.4 after 30),
+# not the steady state a service runs in. Then one table: median ms per batch (best of the
 # rounds), img/s, vit4j's speed relative to each peer, and each peer's logits against vit4j's (relative L2
 # difference, top-1 agreement).
 #   bench/compare.sh [MODEL] [BATCH] [BACKEND]     (defaults: vit-s16 8 opencl; THREADS=2, ROUNDS=2)
@@ -22,7 +26,11 @@ java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
 [ -f "$java_home/lib/libjsig.so" ] && export LD_PRELOAD="$java_home/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 model=${1:-vit-s16}; batch=${2:-8}; backend=${3:-opencl}; threads=${THREADS:-2}; rounds=${ROUNDS:-2}
-iterations=${ITERATIONS:-10}; warmup=${WARMUP:-2}
+iterations=${ITERATIONS:-10}
+# GFLOP per image of the ViT/16 sizes torch_vit_cpu.py builds (2 x MACs at 224 px)
+case "$model" in vit-ti16) gflop=2.51 ;; vit-s16) gflop=9.20 ;; vit-b16) gflop=35.13 ;; vit-l16) gflop=123.1 ;; *) gflop=0 ;; esac
+warmup=${WARMUP:-$(awk -v g="$gflop" -v b="$batch" 'BEGIN { n = g > 0 ? int(2 / (g * b / 150) + 0.999) : 2;
+  print (n < 2 ? 2 : (n > 50 ? 50 : n)) }')}
 py=/usr/bin/python3
 # OpenBLAS's OpenMP build shares torch's thread pool; Debian's default pthread build fights it (6x slower here).
 export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
