@@ -78,7 +78,7 @@ cpu_now() {
         --threads "$threads" --warmup "$warmup" --iterations "$iterations" \
         --logits "$work/ort-logits.safetensors" --json "$work/ort-$round.json"
     java ${VIT4J_JAVA_OPTS:-} -jar "$work/vit4j.jar" bench --backend "$backend" --weights "$work/model.safetensors" \
-        --input "$work/input.safetensors" --warmup "$warmup" --iterations "$iterations" --profile-passes 0 \
+        --input "$work/input.safetensors" --warmup "$warmup" --warmup-seconds 0 --iterations "$iterations" --profile-passes 0 \
         --logits "$work/vit4j-logits.safetensors" --json "$work/vit4j-$round.json"
   done
   echo "## summary (load average at end $(loadavg); CPU now: $(cpu_now); $(( $(date +%s) - t0 )) s in all)"

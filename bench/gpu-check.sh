@@ -120,7 +120,7 @@ have_torch=0; python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev
 # torch_peer DIR ARGS...: PyTorch on the GPU, appending to torch.txt
 torch_peer() { timeout 150 python3 bench/peers/torch_vit_cpu.py --device cuda --iterations 20 --warmup 3 "$@" | tee -a "$work/torch.txt"; }
 # vit4j_bench ARGS...: vit4j bench on CUDA, appending to vit4j-bench.txt
-vit4j_bench() { timeout 150 "$v4j" bench --backend cuda --iterations 20 --warmup 3 "$@" | tee -a "$work/vit4j-bench.txt"; }
+vit4j_bench() { timeout 150 "$v4j" bench --backend cuda --iterations 20 --warmup 3 --warmup-seconds 0 "$@" | tee -a "$work/vit4j-bench.txt"; }
 
 stamp "2. half precision: ViT-B/16 bf16 (issue 13)"
 h=$work/bf16; mkdir -p "$h"
@@ -177,7 +177,7 @@ done
 # Issue 14: what a pass that returns every block's attention probabilities costs (attention_probs per op,
 # with against without, alternating).
 if budget 30 "attentions"; then
-  timeout 60 "$v4j" bench --backend cuda --model vit-b16 --batch 8 --iterations 10 --warmup 2 --attentions \
+  timeout 60 "$v4j" bench --backend cuda --model vit-b16 --batch 8 --iterations 10 --warmup 2 --warmup-seconds 0 --attentions \
       --profile-passes 1 --json "$work/vit4j-attentions.json" | tee "$work/vit4j-attentions.txt"
 fi
 
