@@ -22,7 +22,8 @@ import org.vit4j.backend.Epilogue;
  * The per-device choice of linear kernel and sizes on CPU devices (GEMM_AUTOTUNE): at the first
  * linear call of a backend, each candidate (linear_v4 at its defaults; linear_v5 with micro-tiles of
  * about the register file, sized from the device's native float width) runs ViT-shaped GEMMs, fp32,
- * in alternating rounds, and the fastest total (best round per candidate) wins, except that among those
+ * in alternating rounds, and the fastest wins (by {@link #relativeMedians}: each candidate's time against the
+ * fastest of its round, the median over the rounds), except that among those
  * within {@link #TIE} of it the largest register tile (MR x NR) is taken (see {@link #pick}). The choice is cached
  * per device (name, driver version), linear.cl and candidate list in
  * {@code ~/.cache/vit4j/opencl-gemm.properties} (the system property {@code vit4j.cacheDir} moves
@@ -38,9 +39,13 @@ final class LinearAutotune {
     private static final Logger LOG = LoggerFactory.getLogger(LinearAutotune.class);
     /** Timed shapes (M, K, N): a ViT-S/16 batch of 2's QKV projection and second MLP layer. */
     private static final int[][] SHAPES = {{394, 384, 1152}, {394, 1536, 384}};
-    private static final int ROUNDS = 3;
-    /** Candidates this close to the fastest (relative) count as tied: about the timing noise of a quiet 2-core host. */
-    static final double TIE = 0.02;
+    private static final int ROUNDS = 7;
+    /**
+     * Candidates this close to the fastest (relative) count as tied: the timing noise of a shared 2-core host.
+     * 2% until 2026-12-03, when an autotune in a noisy minute read 6 x 64 at 183 GFLOP/s and 4 x 64 at 188
+     * (2.7% apart; 217 and 211 in a quiet one) and cached 4 x 64 for good.
+     */
+    static final double TIE = 0.05;
     /** Share of the compute units the process must have had while timing for the choice to be cached. */
     static final double CACHE_MIN_CORES = 0.75;
     /** The process's CPU time in ns, or -1 where the JVM cannot tell (the check is then skipped); replaceable by tests. */
@@ -69,12 +74,14 @@ final class LinearAutotune {
     }
 
     /**
-     * The winner among the measured candidates ({@code best}: candidate index to its best time): the
+     * The winner among the measured candidates ({@code best}: candidate index to its cost, a time or
+     * {@link #relativeMedians}' ratio): the
      * fastest, or among those within {@link #TIE} of it the one with the largest linear_v5 register tile
      * (GEMM_V5_MR x GEMM_V5_NR; linear_v4 counts 0), the fastest of equals first. A larger tile loads fewer
      * bytes per FMA, so it loses less when the memory system is shared; within the noise the timing
      * cannot tell them apart (on a Zen 4, 2026-12-02: 6 x 64 and 4 x 64 read 216 and 215 GFLOP/s in one
-     * autotune, 208 and 208 in another, which took 4 x 64, and ViT-B b1 ran about 5% slower with it).
+     * autotune, 208 and 208 in another, which took 4 x 64, and ViT-B b1 ran about 5% slower with it; see
+     * {@link #TIE} for the day 2% was not enough).
      */
     static int pick(Map<Integer, Double> best, List<Map<String, Integer>> cands) {
         double fastest = best.values().stream().min(Double::compare).orElseThrow();
@@ -89,6 +96,32 @@ final class LinearAutotune {
             if (a > b || (a == b && e.getValue() < best.get(win))) win = e.getKey();
         }
         return win;
+    }
+
+    /**
+     * Each candidate's cost from its time in every round ({@code perRound}: candidate to its times, round
+     * by round): its time over the fastest time of that round, the median over the rounds. The candidates
+     * of a round run back to back, so a burst of other work on the machine that spans a round slows them
+     * alike and drops out of the ratios, and one that hits a candidate in a minority of rounds drops out of
+     * its median. Best times alone did not survive that: on a Zen 4 shared with noisy tenants, 2026-12-03,
+     * a 5-round autotune read 6 x 64 at 146 GFLOP/s and 4 x 64 at 178, where alone and alternating the two
+     * read 206-220 and 206-215.
+     */
+    static Map<Integer, Double> relativeMedians(Map<Integer, List<Double>> perRound) {
+        int rounds = perRound.values().stream().mapToInt(List::size).min().orElse(0);
+        Map<Integer, List<Double>> ratios = new LinkedHashMap<>();
+        for (int r = 0; r < rounds; r++) {
+            final int round = r;
+            double fastest = perRound.values().stream().mapToDouble(t -> t.get(round)).min().orElseThrow();
+            perRound.forEach((c, t) -> ratios.computeIfAbsent(c, key -> new ArrayList<>()).add(t.get(round) / fastest));
+        }
+        Map<Integer, Double> out = new LinkedHashMap<>();
+        ratios.forEach((c, x) -> {
+            List<Double> sorted = x.stream().sorted().toList();
+            int n = sorted.size();
+            out.put(c, n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2);
+        });
+        return out;
     }
 
     private static int tile(Map<String, Integer> c) {
@@ -107,7 +140,9 @@ final class LinearAutotune {
         // ... and the tuning the candidates inherit from this backend (a measurement with the work-groups
         // of a GEMM_V5_WGX override was once cached and then read by backends with the default)
         String key = (d.name() + " | " + d.version() + " | linear.cl " + linearSourceCrc() + " | "
-                + candidatesKey(d.nativeFloatWidth()) + " | " + ops.inheritedTuning())
+                + candidatesKey(d.nativeFloatWidth()) + " | " + ops.inheritedTuning()
+                // ... and the rule that picked from the timings: a choice made by an older rule is measured again
+                + " | median of " + ROUNDS + " rounds relative, ties within " + TIE)
                 .replaceAll("[^A-Za-z0-9_.|{}=, -]", "_");
         Properties cache = read();
         String hit = cache.getProperty(key);
@@ -123,6 +158,7 @@ final class LinearAutotune {
         long cpu0 = -1, wall0 = 0;
         Map<Integer, LinearOps> built = new LinkedHashMap<>();
         Map<Integer, Double> best = new LinkedHashMap<>();
+        Map<Integer, List<Double>> perRound = new LinkedHashMap<>();
         List<ClBuffer> buffers = new ArrayList<>();
         try {
             SplittableRandom r = new SplittableRandom(7);
@@ -157,6 +193,7 @@ final class LinearAutotune {
                     ops.runtime().finish();
                     double s = (System.nanoTime() - t) / 1e9;
                     best.merge(e.getKey(), s, Math::min);
+                    perRound.computeIfAbsent(e.getKey(), c -> new ArrayList<>()).add(s);
                 }
             }
         } catch (RuntimeException e) {
@@ -169,7 +206,7 @@ final class LinearAutotune {
         long cpu1 = processCpuNanos.getAsLong();
         double cores = cpu0 < 0 || cpu1 < 0 ? Double.NaN : (cpu1 - cpu0) / (double) (System.nanoTime() - wall0);
         boolean busy = cores < CACHE_MIN_CORES * d.computeUnits(); // NaN: unknown, cached as before
-        int win = pick(best, cands);
+        int win = pick(relativeMedians(perRound), cands);
         double flops = 0;
         for (int[] s : SHAPES) flops += 2.0 * s[0] * s[1] * s[2];
         StringBuilder how = new StringBuilder(Instant.now().toString()).append(" of");
