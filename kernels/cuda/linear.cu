@@ -677,7 +677,6 @@ static void launch_tc(int epi, const T* A, const T* W, const T* bias, const T* r
     (g_small ? launch_tc_of<T, true> : launch_tc_of<T, false>)(epi, A, W, bias, res, C, M, N, K);
 }
 
-// The QKV kernel of the version, loader and tile chosen above.
 // The TMA QKV kernel of Tile (Kn::qkv4t), as launch_tma_with does the other epilogues.
 template <class T, class Kn, class Tile>
 static void launch_qkv_tma_with(const T* dx, const T* dW, const T* db, T* dq, int B, int T_, int D, int H) {
@@ -688,6 +687,7 @@ static void launch_qkv_tma_with(const T* dx, const T* dW, const T* db, T* dq, in
     VIT4J_LAUNCH(Kn::qkv4t, grid, Tile::THREADS, Tile::TMA_SMEM_BYTES)(mx, mw, db, dq, B, T_, D, H);
 }
 
+// The QKV kernel of the version, loader and tile chosen above.
 template <class T, bool SMALL>
 static void launch_tc_qkv_of(const T* dx, const T* dW, const T* db, T* dq, int B, int T_, int D, int H) {
     using Kn = TcKernels<T, SMALL>;

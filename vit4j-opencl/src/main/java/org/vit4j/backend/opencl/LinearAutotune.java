@@ -74,7 +74,7 @@ final class LinearAutotune {
     }
 
     /**
-     * The winner among the measured candidates ({@code best}: candidate index to its cost, a time or
+     * The winner among the measured candidates ({@code cost}: candidate index to its cost, a time or
      * {@link #relativeMedians}' ratio): the
      * fastest, or among those within {@link #TIE} of it the one with the largest linear_v5 register tile
      * (GEMM_V5_MR x GEMM_V5_NR; linear_v4 counts 0), the fastest of equals first. A larger tile loads fewer
@@ -83,17 +83,17 @@ final class LinearAutotune {
      * autotune, 208 and 208 in another, which took 4 x 64, and ViT-B b1 ran about 5% slower with it; see
      * {@link #TIE} for the day 2% was not enough).
      */
-    static int pick(Map<Integer, Double> best, List<Map<String, Integer>> cands) {
-        double fastest = best.values().stream().min(Double::compare).orElseThrow();
+    static int pick(Map<Integer, Double> cost, List<Map<String, Integer>> cands) {
+        double fastest = cost.values().stream().min(Double::compare).orElseThrow();
         int win = -1;
-        for (var e : best.entrySet()) {
+        for (var e : cost.entrySet()) {
             if (e.getValue() > fastest * (1 + TIE)) continue;
             if (win < 0) {
                 win = e.getKey();
                 continue;
             }
             int a = tile(cands.get(e.getKey())), b = tile(cands.get(win));
-            if (a > b || (a == b && e.getValue() < best.get(win))) win = e.getKey();
+            if (a > b || (a == b && e.getValue() < cost.get(win))) win = e.getKey();
         }
         return win;
     }
@@ -157,8 +157,7 @@ final class LinearAutotune {
         long start = System.nanoTime();
         long cpu0 = -1, wall0 = 0;
         Map<Integer, LinearOps> built = new LinkedHashMap<>();
-        Map<Integer, Double> best = new LinkedHashMap<>();
-        Map<Integer, List<Double>> perRound = new LinkedHashMap<>();
+        Map<Integer, List<Double>> perRound = new LinkedHashMap<>(); // candidate -> its time in each round
         List<ClBuffer> buffers = new ArrayList<>();
         try {
             SplittableRandom r = new SplittableRandom(7);
@@ -192,7 +191,6 @@ final class LinearAutotune {
                     run(e.getValue(), io, weights.get(e.getKey()));
                     ops.runtime().finish();
                     double s = (System.nanoTime() - t) / 1e9;
-                    best.merge(e.getKey(), s, Math::min);
                     perRound.computeIfAbsent(e.getKey(), c -> new ArrayList<>()).add(s);
                 }
             }
@@ -202,7 +200,7 @@ final class LinearAutotune {
         } finally {
             for (ClBuffer b : buffers) b.close();
         }
-        if (best.isEmpty()) return;
+        if (perRound.isEmpty()) return;
         long cpu1 = processCpuNanos.getAsLong();
         double cores = cpu0 < 0 || cpu1 < 0 ? Double.NaN : (cpu1 - cpu0) / (double) (System.nanoTime() - wall0);
         boolean busy = cores < CACHE_MIN_CORES * d.computeUnits(); // NaN: unknown, cached as before
@@ -210,9 +208,9 @@ final class LinearAutotune {
         double flops = 0;
         for (int[] s : SHAPES) flops += 2.0 * s[0] * s[1] * s[2];
         StringBuilder how = new StringBuilder(Instant.now().toString()).append(" of");
-        for (var e : best.entrySet()) {
+        for (var e : perRound.entrySet()) { // each candidate's best round
             how.append(' ').append(built.get(e.getKey()).shortDescription().replace(' ', '/'))
-                    .append(String.format(java.util.Locale.ROOT, " %.0f GFLOP/s,", flops / e.getValue() / 1e9));
+                    .append(String.format(java.util.Locale.ROOT, " %.0f GFLOP/s,", flops / java.util.Collections.min(e.getValue()) / 1e9));
         }
         how.setLength(how.length() - 1);
         how.append(String.format(java.util.Locale.ROOT, "; %.1f s", (System.nanoTime() - start) / 1e9));
