@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import org.vit4j.HostTensor;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.Backends;
+import org.vit4j.backend.KernelTimeline;
 import org.vit4j.bench.DevicePeaks;
 import org.vit4j.bench.ProfilingBackend;
 import org.vit4j.model.ForwardOptions;
@@ -27,6 +28,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import org.vit4j.bench.ThroughputChart;
+import org.vit4j.bench.TimelineSummary;
 
 /**
  * Times the encoder end to end (median of many passes, after warm-up) and each op on its own (a
@@ -61,6 +63,11 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--profile-passes", defaultValue = "2", description = "passes timed op by op (default: ${DEFAULT-VALUE})")
     int profilePasses;
+
+    @Option(names = "--timeline-passes", defaultValue = "0", description = "plain passes recorded with the device's own "
+            + "kernel timestamps (OpenCL event profiling), nothing synchronised between ops: kernels' time, the device idle "
+            + "between kernels, and how much of that the host was late (default: ${DEFAULT-VALUE})")
+    int timelinePasses;
 
     @Option(names = "--json", paramLabel = "FILE", description = "also write the results as JSON")
     Path json;
@@ -115,8 +122,8 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (threads < 1) throw new org.vit4j.Vit4jException("bench: --threads must be >= 1, got " + threads);
-        if (batch < 1 || iterations < 1 || warmup < 0 || profilePasses < 0 || !(warmupSeconds >= 0 && warmupSeconds <= 3600)) {
-            throw new org.vit4j.Vit4jException("bench: --batch and --iterations must be >= 1, --warmup and --profile-passes >= 0,"
+        if (batch < 1 || iterations < 1 || warmup < 0 || profilePasses < 0 || timelinePasses < 0 || !(warmupSeconds >= 0 && warmupSeconds <= 3600)) {
+            throw new org.vit4j.Vit4jException("bench: --batch and --iterations must be >= 1, --warmup, --profile-passes and --timeline-passes >= 0,"
                     + " --warmup-seconds between 0 and 3600");
         }
         org.vit4j.ElementType precision = model.precision();
@@ -196,6 +203,7 @@ final class BenchCommand implements Callable<Integer> {
                     }
                     result.put("ops", profile(vit, weights, backend, images, peaks, precision, result));
                 }
+                if (timelinePasses > 0) result.put("timeline", timeline(vit, backend, images));
                 System.out.println("device memory: " + backend.memoryStats());
                 result.put("memory", backend.memoryStats().toString());
                 if (logitsOut != null && logits != null) {
@@ -412,6 +420,38 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "attentions: median %.1f ms per batch with every block's probabilities against "
                 + "%.1f ms without, alternating (%d runs each): +%.1f ms, %.2fx%n", w, wo, iterations, w - wo, w / wo);
         return Map.of("with_ms", w, "without_ms", wo, "runs", iterations);
+    }
+
+    /** {@code --timeline-passes}: plain passes with the device's kernel timestamps ({@link TimelineSummary}). */
+    private Object timeline(VisionTransformer vit, Backend backend, HostTensor images) {
+        KernelTimeline recorder = backend.kernelTimeline().orElse(null);
+        if (recorder == null) {
+            System.out.println("device timeline: the " + backend.name() + " backend keeps no kernel timestamps");
+            return "unavailable on " + backend.name();
+        }
+        List<List<KernelTimeline.Kernel>> passes = new ArrayList<>();
+        for (int i = 0; i < timelinePasses; i++) {
+            recorder.start();
+            try {
+                vit.forward(images);
+            } finally {
+                passes.add(recorder.stop());
+            }
+        }
+        TimelineSummary t = TimelineSummary.of(passes);
+        System.out.printf(Locale.ROOT, "device timeline (%d plain passes, the device's timestamps of each kernel, nothing "
+                + "synchronised between them; medians per pass): %d kernels, %.2f ms from the first one's start to the last "
+                + "one's end: running %.2f ms (%.1f%%), idle between kernels %.2f ms (%.1f%%; median gap %.1f us), of which "
+                + "the host had not yet queued the next kernel %.2f ms%n", t.passes(), t.kernels(), t.spanMs(), t.runningMs(),
+                100 * t.runningMs() / t.spanMs(), t.idleMs(), 100 * t.idleMs() / t.spanMs(), t.medianGapUs(), t.hostLateMs());
+        System.out.printf(Locale.ROOT, "  %-34s %6s %10s %10s %6s %14s%n", "kernel [global size]", "calls", "median us",
+                "us/pass", "share", "gap before us");
+        for (TimelineSummary.Row r : t.rows()) {
+            System.out.printf(Locale.ROOT, "  %-34s %6.0f %10.1f %10.1f %5.1f%% %14s%n", r.kernel(), r.calls(), r.medianUs(),
+                    r.usPerPass(), 100 * r.share(), Double.isNaN(r.medianGapUs()) ? "-" : String.format(Locale.ROOT, "%.1f",
+                            r.medianGapUs()));
+        }
+        return t;
     }
 
     private List<Map<String, Object>> profile(VisionTransformer plain, VitWeights weights, Backend backend, HostTensor images,

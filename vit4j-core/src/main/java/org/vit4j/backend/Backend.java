@@ -1,5 +1,6 @@
 package org.vit4j.backend;
 
+import java.util.Optional;
 import org.vit4j.ElementType;
 import org.vit4j.HostTensor;
 import org.vit4j.Vit4jException;
@@ -210,6 +211,11 @@ public interface Backend extends AutoCloseable {
 
     /** Drops whatever {@link #run} recorded for {@code key}; its buffers are about to be released. */
     default void forget(Object key) {}
+
+    /** The device's timestamps of the kernels this backend runs ({@link KernelTimeline}), where it keeps them. */
+    default Optional<KernelTimeline> kernelTimeline() {
+        return Optional.empty();
+    }
 
     /** Waits until every queued op has finished. */
     void synchronize();

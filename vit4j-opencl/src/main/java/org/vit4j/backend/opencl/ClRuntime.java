@@ -1,6 +1,10 @@
 package org.vit4j.backend.opencl;
 
 import static org.jocl.CL.CL_MEM_READ_WRITE;
+import static org.jocl.CL.CL_PROFILING_COMMAND_END;
+import static org.jocl.CL.CL_PROFILING_COMMAND_QUEUED;
+import static org.jocl.CL.CL_PROFILING_COMMAND_START;
+import static org.jocl.CL.CL_QUEUE_PROFILING_ENABLE;
 import static org.jocl.CL.CL_PROGRAM_BUILD_LOG;
 import static org.jocl.CL.CL_TRUE;
 import static org.jocl.CL.clBuildProgram;
@@ -10,12 +14,14 @@ import static org.jocl.CL.clCreateContext;
 import static org.jocl.CL.clCreateKernel;
 import static org.jocl.CL.clCreateProgramWithSource;
 import static org.jocl.CL.clEnqueueNDRangeKernel;
+import static org.jocl.CL.clGetEventProfilingInfo;
 import static org.jocl.CL.clEnqueueReadBuffer;
 import static org.jocl.CL.clEnqueueWriteBuffer;
 import static org.jocl.CL.clFinish;
 import static org.jocl.CL.clGetProgramBuildInfo;
 import static org.jocl.CL.clReleaseCommandQueue;
 import static org.jocl.CL.clReleaseContext;
+import static org.jocl.CL.clReleaseEvent;
 import static org.jocl.CL.clReleaseKernel;
 import static org.jocl.CL.clReleaseMemObject;
 import static org.jocl.CL.clReleaseProgram;
@@ -24,7 +30,10 @@ import static org.jocl.CL.clSetKernelArg;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -32,12 +41,14 @@ import org.jocl.Sizeof;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_device_id;
+import org.jocl.cl_event;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.jocl.cl_program;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vit4j.ElementType;
+import org.vit4j.backend.KernelTimeline;
 import org.vit4j.Vit4jException;
 
 /**
@@ -56,15 +67,28 @@ final class ClRuntime implements AutoCloseable {
     final cl_command_queue queue;
     private final Map<String, cl_program> programs = new HashMap<>();
     private final Map<String, cl_kernel> kernels = new HashMap<>();
+    /**
+     * What each kernel's arguments were last set to (a buffer's cl_mem, {@link #ABSENT}, or the Integer or
+     * Float), so that {@link #launch} sets only those that changed. Arguments stay set on a kernel object
+     * from one enqueue to the next (OpenCL 1.2, 5.9.2); twelve blocks call the same kernel with mostly the
+     * same arguments (the activations, the shape), and each clSetKernelArg through JOCL costs the host
+     * about a microsecond, on a core the device's own threads need.
+     */
+    private final Map<cl_kernel, Object[]> argsSet = new IdentityHashMap<>();
+    private static final Object ABSENT = new Object();
+    /** clSetKernelArg calls so far (tests: the ones {@link #argsSet} spares are not made). */
+    private long argumentsSet;
 
     ClRuntime(ClDevice device) {
         this.device = device;
         cl_device_id[] ids = {device.id()};
         this.context = clCreateContext(null, 1, ids, null, null, null);
         try {
-            // clCreateCommandQueue is deprecated in 2.0 but is the one call every 1.2+ device has.
+            // clCreateCommandQueue is deprecated in 2.0 but is the one call every 1.2+ device has. Profiling
+            // (a required capability since 1.0) only timestamps each command; events are made only while a
+            // timeline records (startRecording).
             @SuppressWarnings("deprecation")
-            cl_command_queue q = clCreateCommandQueue(context, device.id(), 0, null);
+            cl_command_queue q = clCreateCommandQueue(context, device.id(), CL_QUEUE_PROFILING_ENABLE, null);
             this.queue = q;
         } catch (RuntimeException e) {
             clReleaseContext(context);
@@ -165,8 +189,17 @@ final class ClRuntime implements AutoCloseable {
      * enqueues it over {@code global} work-items in groups of {@code local} (null: the driver chooses).
      */
     void launch(cl_kernel kernel, String name, long[] global, long[] local, Object... args) {
+        Object[] set = argsSet.get(kernel);
+        if (set == null || set.length < args.length) {
+            set = new Object[args.length];
+            argsSet.put(kernel, set);
+        }
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
+            // A buffer by its cl_mem's identity (one the pool hands out again is the same cl_mem, the same
+            // memory), a number by value.
+            Object value = a == null ? ABSENT : a instanceof ClBuffer b ? b.mem() : a;
+            if (value == set[i] || (!(value instanceof cl_mem) && value.equals(set[i]))) continue;
             if (a == null) {
                 clSetKernelArg(kernel, i, Sizeof.cl_mem, null); // an absent optional buffer (no bias)
             } else if (a instanceof ClBuffer b) {
@@ -178,14 +211,66 @@ final class ClRuntime implements AutoCloseable {
             } else {
                 throw new IllegalArgumentException(name + ": argument " + i + " has unsupported type " + a);
             }
+            set[i] = value; // only once the driver took it
+            argumentsSet++;
         }
         try {
-            clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, null);
+            cl_event event = recording != null && recording.size() < MAX_RECORDED ? new cl_event() : null;
+            clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, event);
+            if (event != null) recording.add(new Recorded(global.length == 1 ? name + " [" + global[0] + "]"
+                    : name + " " + java.util.Arrays.toString(global), event));
         } catch (CLException e) {
             throw new Vit4jException("OpenCL: launching " + name + " on " + device.name() + " failed: "
                     + e.getMessage() + " (global " + java.util.Arrays.toString(global) + ", local "
                     + java.util.Arrays.toString(local) + ")", e);
         }
+    }
+
+    /** A kernel launched while recording, and its event. */
+    private record Recorded(String name, cl_event event) {}
+
+    /** The launches recorded since {@link #startRecording}, or null when not recording. */
+    private List<Recorded> recording;
+    /** Past this many events a recording keeps no more (each holds a driver object until {@link #stopRecording}). */
+    static final int MAX_RECORDED = 1 << 20;
+
+    /** Starts keeping an event per kernel launched (dropping any recording not stopped). */
+    void startRecording() {
+        releaseRecorded();
+        recording = new ArrayList<>();
+    }
+
+    /** Waits for the queue, then the recorded kernels' device timestamps, in queue order; recording stops. */
+    List<KernelTimeline.Kernel> stopRecording() {
+        if (recording == null) throw new IllegalStateException("kernel timeline: stop without start");
+        try {
+            clFinish(queue);
+            List<KernelTimeline.Kernel> out = new ArrayList<>(recording.size());
+            for (Recorded r : recording) {
+                out.add(new KernelTimeline.Kernel(r.name(), profilingInfo(r.event(), CL_PROFILING_COMMAND_QUEUED),
+                        profilingInfo(r.event(), CL_PROFILING_COMMAND_START), profilingInfo(r.event(), CL_PROFILING_COMMAND_END)));
+            }
+            return out;
+        } finally {
+            releaseRecorded();
+        }
+    }
+
+    private static long profilingInfo(cl_event event, int what) {
+        long[] value = new long[1];
+        clGetEventProfilingInfo(event, what, Sizeof.cl_ulong, Pointer.to(value), null);
+        return value[0];
+    }
+
+    private void releaseRecorded() {
+        if (recording == null) return;
+        recording.forEach(r -> clReleaseEvent(r.event()));
+        recording = null;
+    }
+
+    /** How many kernel arguments have been set (clSetKernelArg calls) on this device so far. */
+    long argumentsSet() {
+        return argumentsSet;
     }
 
     cl_mem createBuffer(long bytes) {
@@ -225,6 +310,8 @@ final class ClRuntime implements AutoCloseable {
         try {
             clFinish(queue);
         } finally {
+            releaseRecorded();
+            argsSet.clear();
             kernels.values().forEach(k -> clReleaseKernel(k));
             programs.values().forEach(p -> clReleaseProgram(p));
             kernels.clear();

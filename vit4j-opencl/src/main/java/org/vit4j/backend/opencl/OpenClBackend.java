@@ -2,6 +2,7 @@ package org.vit4j.backend.opencl;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.vit4j.ElementType;
@@ -9,6 +10,7 @@ import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
 import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.KernelTimeline;
 import org.vit4j.backend.Op;
 import org.vit4j.backend.OpChecks;
 import org.vit4j.backend.PatchEmbedShape;
@@ -127,6 +129,11 @@ public final class OpenClBackend implements Backend {
     @Override
     public String deviceName() {
         return rt.device.describe();
+    }
+
+    /** Kernel arguments set so far ({@link ClRuntime#argumentsSet}); for tests. */
+    synchronized long kernelArgumentsSet() {
+        return rt.argumentsSet();
     }
 
     /** The linear kernel in force and its sizes ({@link LinearOps#describe}), then the attention and patch-embedding kernels'. */
@@ -357,6 +364,30 @@ public final class OpenClBackend implements Backend {
         checkOpen();
         rt.finish();
     }
+
+    /** OpenCL's event profiling: an event per kernel while recording, read when it stops. */
+    @Override
+    public Optional<KernelTimeline> kernelTimeline() {
+        return Optional.of(timeline);
+    }
+
+    private final KernelTimeline timeline = new KernelTimeline() {
+        @Override
+        public void start() {
+            synchronized (OpenClBackend.this) {
+                checkOpen();
+                rt.startRecording();
+            }
+        }
+
+        @Override
+        public List<Kernel> stop() {
+            synchronized (OpenClBackend.this) {
+                checkOpen();
+                return rt.stopRecording();
+            }
+        }
+    };
 
     @Override
     public synchronized void close() {

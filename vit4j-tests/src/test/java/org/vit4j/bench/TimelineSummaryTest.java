@@ -1,0 +1,61 @@
+package org.vit4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.vit4j.backend.KernelTimeline.Kernel;
+
+/** TimelineSummary on timelines worked out by hand (times in ns). */
+class TimelineSummaryTest {
+
+    @Test
+    void spanSplitsIntoRunningAndIdleAndTheHostsLatePart() {
+        // a runs 0-100; b, queued at 50, starts 110 (gap 10, host not late); c, queued at 180, starts 200 after b ends
+        // at 150 (gap 50, of which 30 before it was queued); a again, queued early, 200-300 -> 310-400 (gap 10).
+        List<Kernel> pass1 = List.of(new Kernel("a", 0, 0, 100), new Kernel("b", 50, 110, 150),
+                new Kernel("c", 180, 200, 300), new Kernel("a", 60, 310, 400));
+        // a second pass, no gaps at all: a 1000-1100, b 1100-1120, c 1120-1200, a 1200-1300
+        List<Kernel> pass2 = List.of(new Kernel("a", 900, 1000, 1100), new Kernel("b", 900, 1100, 1120),
+                new Kernel("c", 900, 1120, 1200), new Kernel("a", 900, 1200, 1300));
+        // a third, as the first but c's gap is 90 with the host 70 late
+        List<Kernel> pass3 = List.of(new Kernel("a", 0, 0, 100), new Kernel("b", 50, 110, 150),
+                new Kernel("c", 220, 240, 340), new Kernel("a", 60, 350, 440));
+        TimelineSummary t = TimelineSummary.of(List.of(pass1, pass2, pass3));
+        assertEquals(3, t.passes());
+        assertEquals(4, t.kernels());
+        // spans 400, 300, 440 -> median 400 ns; running 330, 300, 330 -> 330; idle 70, 0, 110 -> 70; late 30, 0, 70 -> 30
+        assertEquals(400e-6, t.spanMs(), 1e-12);
+        assertEquals(330e-6, t.runningMs(), 1e-12);
+        assertEquals(70e-6, t.idleMs(), 1e-12);
+        assertEquals(30e-6, t.hostLateMs(), 1e-12);
+        // gaps 10, 50, 10, 0, 0, 0, 10, 90, 10 -> sorted 0 0 0 10 10 10 10 50 90, median 10 ns
+        assertEquals(10e-3, t.medianGapUs(), 1e-12);
+        // a: 6 runs of 100, 100, 90 (x2: 100, 90 in pass 3) -> runs 100 90 100 100 100 90, median 100; per pass 580 / 3
+        TimelineSummary.Row a = t.rows().get(0);
+        assertEquals("a", a.kernel());
+        assertEquals(2.0, a.calls());
+        assertEquals(0.1, a.medianUs(), 1e-12);
+        assertEquals(580e-3 / 3, a.usPerPass(), 1e-12);
+        assertEquals(580.0 / 960, a.share(), 1e-12); // of 330 + 300 + 330
+        // the gaps before a's calls (the first of a pass has none): 10, 0, 10 -> 10
+        assertEquals(10e-3, a.medianGapUs(), 1e-12);
+        TimelineSummary.Row c = t.rows().get(1);
+        assertEquals("c", c.kernel());
+        assertEquals(280e-3 / 3, c.usPerPass(), 1e-12);
+        assertEquals(50e-3, c.medianGapUs(), 1e-12); // 50, 0, 90
+        assertEquals("b", t.rows().get(2).kernel());
+    }
+
+    @Test
+    void aLoneKernelHasNoGapAndNothingIsNoSummary() {
+        TimelineSummary t = TimelineSummary.of(List.of(List.of(new Kernel("k", 5, 10, 30))));
+        assertEquals(20e-6, t.spanMs(), 1e-12);
+        assertEquals(0, t.idleMs());
+        assertEquals(Double.NaN, t.medianGapUs());
+        assertEquals(Double.NaN, t.rows().get(0).medianGapUs());
+        assertThrows(IllegalArgumentException.class, () -> TimelineSummary.of(List.of()));
+        assertThrows(IllegalArgumentException.class, () -> TimelineSummary.of(List.of(List.of())));
+    }
+}
