@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.vit4j.backend.KernelTimeline;
+import org.vit4j.backend.Op;
 
 /**
  * Where recorded passes ({@link KernelTimeline}) spent their time, in medians over the passes. Within
@@ -23,9 +24,26 @@ import org.vit4j.backend.KernelTimeline;
  * @param hostLateMs the part of those gaps before the host had queued the next kernel (median)
  * @param medianGapUs the median gap, over every gap of every pass
  * @param rows per kernel (name and global size), by time per pass, largest first
+ * @param ops per op (label and shape), in the order first run: an op's time is from its first kernel's start to
+ *     its last one's end (an op of two kernels includes the gap between them)
  */
 public record TimelineSummary(int passes, int kernels, double spanMs, double runningMs, double idleMs, double hostLateMs,
-        double medianGapUs, List<Row> rows) {
+        double medianGapUs, List<Row> rows, List<OpRow> ops) {
+
+    /**
+     * One op (by label and shape) over all passes.
+     *
+     * @param calls calls per pass
+     * @param medianUs median device time of one call
+     * @param usPerPass its device time per pass
+     * @param flops floating-point operations of one call ({@link org.vit4j.backend.Op#flops})
+     */
+    public record OpRow(String op, String shape, double calls, double medianUs, double usPerPass, double flops) {
+        /** GFLOP/s at the median call. */
+        public double gflops() {
+            return flops / medianUs / 1e3;
+        }
+    }
 
     /**
      * One kernel (by name and global size) over all passes.
@@ -45,7 +63,8 @@ public record TimelineSummary(int passes, int kernels, double spanMs, double run
         double[] span = new double[n], running = new double[n], idle = new double[n], late = new double[n];
         double[] count = new double[n];
         List<Double> gaps = new ArrayList<>();
-        Map<String, List<Double>> runs = new LinkedHashMap<>(), gapsBefore = new LinkedHashMap<>();
+        Map<String, List<Double>> runs = new LinkedHashMap<>(), gapsBefore = new LinkedHashMap<>(), opTimes = new LinkedHashMap<>();
+        Map<String, Op> opOf = new LinkedHashMap<>();
         for (int p = 0; p < n; p++) {
             List<KernelTimeline.Kernel> ks = passes.get(p);
             if (ks.isEmpty()) throw new IllegalArgumentException("pass " + p + " recorded no kernel");
@@ -64,6 +83,18 @@ public record TimelineSummary(int passes, int kernels, double spanMs, double run
                 gaps.add(gap);
                 gapsBefore.computeIfAbsent(k.name(), x -> new ArrayList<>()).add(gap);
             }
+            // each op call: its run of consecutive kernels launched for one Op instance
+            for (int i = 0; i < ks.size(); ) {
+                Op op = ks.get(i).op();
+                int j = i + 1;
+                while (op != null && j < ks.size() && ks.get(j).op() == op) j++;
+                if (op != null) {
+                    String key = op.label() + " " + op.shape();
+                    opOf.putIfAbsent(key, op);
+                    opTimes.computeIfAbsent(key, x -> new ArrayList<>()).add((double) (ks.get(j - 1).endNs() - ks.get(i).startNs()));
+                }
+                i = j;
+            }
         }
         double total = Arrays.stream(running).sum();
         List<Row> rows = new ArrayList<>();
@@ -75,8 +106,15 @@ public record TimelineSummary(int passes, int kernels, double spanMs, double run
                     g == null ? Double.NaN : median(g) / 1e3));
         }
         rows.sort((a, b) -> Double.compare(b.usPerPass(), a.usPerPass()));
+        List<OpRow> ops = new ArrayList<>();
+        for (Map.Entry<String, List<Double>> e : opTimes.entrySet()) {
+            Op op = opOf.get(e.getKey());
+            List<Double> t = e.getValue();
+            ops.add(new OpRow(op.label(), op.shape(), (double) t.size() / n, median(t) / 1e3,
+                    t.stream().mapToDouble(Double::doubleValue).sum() / n / 1e3, op.flops()));
+        }
         return new TimelineSummary(n, (int) Math.round(median(count)), median(span) / 1e6, median(running) / 1e6,
-                median(idle) / 1e6, median(late) / 1e6, gaps.isEmpty() ? Double.NaN : median(gaps) / 1e3, rows);
+                median(idle) / 1e6, median(late) / 1e6, gaps.isEmpty() ? Double.NaN : median(gaps) / 1e3, rows, ops);
     }
 
     private static double median(double[] v) {

@@ -203,7 +203,7 @@ final class BenchCommand implements Callable<Integer> {
                     }
                     result.put("ops", profile(vit, weights, backend, images, peaks, precision, result));
                 }
-                if (timelinePasses > 0) result.put("timeline", timeline(vit, backend, images));
+                if (timelinePasses > 0) result.put("timeline", timeline(vit, backend, images, precision));
                 System.out.println("device memory: " + backend.memoryStats());
                 result.put("memory", backend.memoryStats().toString());
                 if (logitsOut != null && logits != null) {
@@ -423,7 +423,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** {@code --timeline-passes}: plain passes with the device's kernel timestamps ({@link TimelineSummary}). */
-    private Object timeline(VisionTransformer vit, Backend backend, HostTensor images) {
+    private Object timeline(VisionTransformer vit, Backend backend, HostTensor images, org.vit4j.ElementType precision) {
         KernelTimeline recorder = backend.kernelTimeline().orElse(null);
         if (recorder == null) {
             System.out.println("device timeline: the " + backend.name() + " backend keeps no kernel timestamps");
@@ -450,6 +450,18 @@ final class BenchCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "  %-34s %6.0f %10.1f %10.1f %5.1f%% %14s%n", r.kernel(), r.calls(), r.medianUs(),
                     r.usPerPass(), 100 * r.share(), Double.isNaN(r.medianGapUs()) ? "-" : String.format(Locale.ROOT, "%.1f",
                             r.medianGapUs()));
+        }
+        // The same passes op by op: the op's kernels from the first one's start to the last one's end, against the
+        // device's FMA peak (the per-op profile's measure, without its synchronisation after every op).
+        DevicePeaks peaks = DevicePeaks.of(backend, precision, remeasurePeaks);
+        System.out.printf(Locale.ROOT, "per op from the same timestamps (median call; fp32 FMA peak %.1f GFLOP/s, measured %s):%n",
+                peaks.fmaGflops(), peaks.measured());
+        System.out.printf(Locale.ROOT, "  %-20s %-28s %6s %10s %10s %9s %8s%n", "op", "shape", "calls", "median us", "us/pass",
+                "GFLOP/s", "of FMA");
+        for (TimelineSummary.OpRow o : t.ops()) {
+            double fma = o.flops() > 0 ? peaks.ofFmaPeak(o.gflops()) : Double.NaN;
+            System.out.printf(Locale.ROOT, "  %-20s %-28s %6.0f %10.1f %10.1f %9.1f %8s%n", o.op(), o.shape(), o.calls(),
+                    o.medianUs(), o.usPerPass(), o.gflops(), Double.isNaN(fma) ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * fma));
         }
         return t;
     }

@@ -13,8 +13,12 @@ import java.util.List;
  */
 public interface KernelTimeline {
 
-    /** One kernel launch: its name (with its global size, where that tells launches of one kernel apart) and times. */
-    record Kernel(String name, long queuedNs, long startNs, long endNs) {}
+    /**
+     * One kernel launch: its name (with its global size, where that tells launches of one kernel apart), the op
+     * it ran for (null for work outside ops, such as packing a weight on its first use) and its times. An op
+     * that launches several kernels gives each of them the same {@link Op} instance.
+     */
+    record Kernel(String name, Op op, long queuedNs, long startNs, long endNs) {}
 
     /** Starts recording, from nothing: kernels queued from now on are kept. */
     void start();

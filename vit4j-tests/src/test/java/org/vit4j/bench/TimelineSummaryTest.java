@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.vit4j.backend.Epilogue;
 import org.vit4j.backend.KernelTimeline.Kernel;
+import org.vit4j.backend.Op;
 
 /** TimelineSummary on timelines worked out by hand (times in ns). */
 class TimelineSummaryTest {
@@ -14,14 +16,14 @@ class TimelineSummaryTest {
     void spanSplitsIntoRunningAndIdleAndTheHostsLatePart() {
         // a runs 0-100; b, queued at 50, starts 110 (gap 10, host not late); c, queued at 180, starts 200 after b ends
         // at 150 (gap 50, of which 30 before it was queued); a again, queued early, 200-300 -> 310-400 (gap 10).
-        List<Kernel> pass1 = List.of(new Kernel("a", 0, 0, 100), new Kernel("b", 50, 110, 150),
-                new Kernel("c", 180, 200, 300), new Kernel("a", 60, 310, 400));
+        List<Kernel> pass1 = List.of(new Kernel("a", null, 0, 0, 100), new Kernel("b", null, 50, 110, 150),
+                new Kernel("c", null, 180, 200, 300), new Kernel("a", null, 60, 310, 400));
         // a second pass, no gaps at all: a 1000-1100, b 1100-1120, c 1120-1200, a 1200-1300
-        List<Kernel> pass2 = List.of(new Kernel("a", 900, 1000, 1100), new Kernel("b", 900, 1100, 1120),
-                new Kernel("c", 900, 1120, 1200), new Kernel("a", 900, 1200, 1300));
+        List<Kernel> pass2 = List.of(new Kernel("a", null, 900, 1000, 1100), new Kernel("b", null, 900, 1100, 1120),
+                new Kernel("c", null, 900, 1120, 1200), new Kernel("a", null, 900, 1200, 1300));
         // a third, as the first but c's gap is 90 with the host 70 late
-        List<Kernel> pass3 = List.of(new Kernel("a", 0, 0, 100), new Kernel("b", 50, 110, 150),
-                new Kernel("c", 220, 240, 340), new Kernel("a", 60, 350, 440));
+        List<Kernel> pass3 = List.of(new Kernel("a", null, 0, 0, 100), new Kernel("b", null, 50, 110, 150),
+                new Kernel("c", null, 220, 240, 340), new Kernel("a", null, 60, 350, 440));
         TimelineSummary t = TimelineSummary.of(List.of(pass1, pass2, pass3));
         assertEquals(3, t.passes());
         assertEquals(4, t.kernels());
@@ -49,8 +51,33 @@ class TimelineSummaryTest {
     }
 
     @Test
+    void anOpIsTimedFromItsFirstKernelsStartToItsLastOnesEnd() {
+        // two calls of one linear shape (a new Op instance each, as the named ops make them), the second of two kernels
+        // (with a gap of 5 between them); a kernel outside any op (a weight packed) counts for no op
+        Op first = new Op.Linear(null, null, null, null, 10, 20, 30, Epilogue.BIAS, null);
+        Op second = new Op.Linear(null, null, null, null, 10, 20, 30, Epilogue.BIAS, null);
+        Op other = new Op.Linear(null, null, null, null, 10, 20, 40, Epilogue.NONE, null);
+        List<Kernel> pass = List.of(new Kernel("linear", first, 0, 0, 100), new Kernel("pack", null, 0, 100, 150),
+                new Kernel("linear", second, 0, 150, 250), new Kernel("tail", second, 0, 255, 300),
+                new Kernel("linear", other, 0, 300, 340));
+        TimelineSummary t = TimelineSummary.of(List.of(pass));
+        assertEquals(2, t.ops().size());
+        TimelineSummary.OpRow a = t.ops().get(0);
+        assertEquals("linear+bias", a.op());
+        assertEquals("M=10 K=20 N=30", a.shape());
+        assertEquals(2.0, a.calls());
+        // calls of 100 and 150 (150-300) ns: median 125 ns, 250 ns per pass, 12000 FLOP at 125 ns = 96 GFLOP/s
+        assertEquals(0.125, a.medianUs(), 1e-12);
+        assertEquals(0.25, a.usPerPass(), 1e-12);
+        assertEquals(12000.0, a.flops());
+        assertEquals(96.0, a.gflops(), 1e-9);
+        assertEquals("linear+none", t.ops().get(1).op());
+        assertEquals(0.04, t.ops().get(1).medianUs(), 1e-12);
+    }
+
+    @Test
     void aLoneKernelHasNoGapAndNothingIsNoSummary() {
-        TimelineSummary t = TimelineSummary.of(List.of(List.of(new Kernel("k", 5, 10, 30))));
+        TimelineSummary t = TimelineSummary.of(List.of(List.of(new Kernel("k", null, 5, 10, 30))));
         assertEquals(20e-6, t.spanMs(), 1e-12);
         assertEquals(0, t.idleMs());
         assertEquals(Double.NaN, t.medianGapUs());

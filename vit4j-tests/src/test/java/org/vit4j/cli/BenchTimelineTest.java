@@ -39,6 +39,10 @@ class BenchTimelineTest {
         // kernels run one after another: running + idle is the span (each a median over passes, so not exactly)
         assertTrue(running + idle <= span * 1.5 + 0.01, r.out());
         assertTrue(r.out().contains("  linear_v5 ["), r.out());
+        // and op by op, against the FMA peak: the digits model's fc1 at batch 2 (2 x 17 tokens, D 64, MLP 128)
+        assertTrue(r.out().contains("per op from the same timestamps"), r.out());
+        assertTrue(Pattern.compile("  linear\\+bias_gelu +M=34 K=64 N=128 +\\d+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +\\d+%").matcher(r.out()).find(),
+                r.out());
     }
 
     @Test

@@ -49,6 +49,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vit4j.ElementType;
 import org.vit4j.backend.KernelTimeline;
+import org.vit4j.backend.Op;
 import org.vit4j.Vit4jException;
 
 /**
@@ -218,7 +219,7 @@ final class ClRuntime implements AutoCloseable {
             cl_event event = recording != null && recording.size() < MAX_RECORDED ? new cl_event() : null;
             clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, event);
             if (event != null) recording.add(new Recorded(global.length == 1 ? name + " [" + global[0] + "]"
-                    : name + " " + java.util.Arrays.toString(global), event));
+                    : name + " " + java.util.Arrays.toString(global), currentOp, event));
         } catch (CLException e) {
             throw new Vit4jException("OpenCL: launching " + name + " on " + device.name() + " failed: "
                     + e.getMessage() + " (global " + java.util.Arrays.toString(global) + ", local "
@@ -226,8 +227,11 @@ final class ClRuntime implements AutoCloseable {
         }
     }
 
-    /** A kernel launched while recording, and its event. */
-    private record Recorded(String name, cl_event event) {}
+    /** A kernel launched while recording, the op it ran for, and its event. */
+    private record Recorded(String name, Op op, cl_event event) {}
+
+    /** The op whose kernels are being launched (OpenClBackend.execute sets it), for the recording. */
+    Op currentOp;
 
     /** The launches recorded since {@link #startRecording}, or null when not recording. */
     private List<Recorded> recording;
@@ -247,7 +251,7 @@ final class ClRuntime implements AutoCloseable {
             clFinish(queue);
             List<KernelTimeline.Kernel> out = new ArrayList<>(recording.size());
             for (Recorded r : recording) {
-                out.add(new KernelTimeline.Kernel(r.name(), profilingInfo(r.event(), CL_PROFILING_COMMAND_QUEUED),
+                out.add(new KernelTimeline.Kernel(r.name(), r.op(), profilingInfo(r.event(), CL_PROFILING_COMMAND_QUEUED),
                         profilingInfo(r.event(), CL_PROFILING_COMMAND_START), profilingInfo(r.event(), CL_PROFILING_COMMAND_END)));
             }
             return out;

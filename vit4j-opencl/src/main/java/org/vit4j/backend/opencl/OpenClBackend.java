@@ -291,7 +291,12 @@ public final class OpenClBackend implements Backend {
     public synchronized void execute(Op op) {
         checkOpen();
         op.check(this);
-        op.runOn(kernels);
+        rt.currentOp = op;
+        try {
+            op.runOn(kernels);
+        } finally {
+            rt.currentOp = null;
+        }
     }
 
     /** The ops, each called by {@link #execute} once checked ({@link Op#check}). */
