@@ -421,7 +421,7 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
             }                                                                                          \
         }                                                                                              \
         _Pragma("unroll") for (int r = 0; r < QR4; r++)                                                \
-        _Pragma("unroll") for (int n = 0; n < NK_; n++) vstoreK(a[r][n] * scale2, 0, &s[r][kc + n * KB]); \
+        _Pragma("unroll") for (int n = 0; n < NK_; n++) *(floatK*) &s[r][kc + n * KB] = a[r][n] * scale2; \
     }
 
 // O = P V for V's column vectors C0_ .. C0_ + CV_ - 1 of the QR4 rows, scaled by 1 / sum at the store.
@@ -470,8 +470,11 @@ __kernel void attention_v4(__global const store_t* qkv, __global const store_t* 
     }
     const float scale2 = scale * M_LOG2E_F; // softmax in base 2, as in v3
 
-    // 1. scores
-    float s[QR4][ATTN_V4_TMAX];
+    // 1. scores. The block is written and read a vector at a time through floatK pointers (its rows and
+    // vectors are KB-aligned), not vloadK/vstoreK: PoCL 3.1 splits each vstore16 into four 128-bit
+    // stores. Phase 3 reads single floats of it: clang gives vector types char's alias class, so
+    // those reads stay ordered after the vector stores.
+    float s[QR4][ATTN_V4_TMAX] __attribute__((aligned(64)));
     int kc = 0;
     for (; kc + NK4 * KB <= tpad; kc += NK4 * KB) V4_SCORE_CHUNK(NK4)
     for (; kc < tpad; kc += KB) V4_SCORE_CHUNK(1)
@@ -479,8 +482,8 @@ __kernel void attention_v4(__global const store_t* qkv, __global const store_t* 
         const int last = tpad - KB;
 #pragma unroll
         for (int r = 0; r < QR4; r++) {
-            floatK x = vloadK(0, &s[r][last]);
-            vstoreK(select(x, (floatK) (-INFINITY), LANES_K >= (intK) (tokens - last)), 0, &s[r][last]);
+            floatK x = *(floatK*) &s[r][last];
+            *(floatK*) &s[r][last] = select(x, (floatK) (-INFINITY), LANES_K >= (intK) (tokens - last));
         }
     }
 
@@ -489,13 +492,13 @@ __kernel void attention_v4(__global const store_t* qkv, __global const store_t* 
 #pragma unroll
     for (int r = 0; r < QR4; r++) {
         floatK mx = (floatK) (-INFINITY);
-        for (int c = 0; c < tpad; c += KB) mx = fmax(mx, vloadK(0, &s[r][c]));
+        for (int c = 0; c < tpad; c += KB) mx = fmax(mx, *(floatK*) &s[r][c]);
         const float m = hmax_k(mx);
         floatK l = (floatK) 0.0f;
         for (int c = 0; c < tpad; c += KB) {
-            const floatK p = exp2(vloadK(0, &s[r][c]) - (floatK) m);
+            const floatK p = exp2(*(floatK*) &s[r][c] - (floatK) m);
             l += p;
-            vstoreK(p, 0, &s[r][c]);
+            *(floatK*) &s[r][c] = p;
         }
         inv[r] = 1.0f / hsum_k(l);
     }

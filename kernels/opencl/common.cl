@@ -90,9 +90,22 @@ static inline float ld1(size_t i, const __global float* p) { return p[i]; }
 static inline void st1(float x, size_t i, __global float* p) { p[i] = x; }
 static inline float rt1(float x) { return x; }
 static inline void cp1(size_t i, const __global float* p, size_t j, __global float* q) { q[j] = p[i]; }
+// Where the compiler is clang (PoCL, and most drivers), stores go through a vector type aligned like a
+// float (so any float address is fine): PoCL 3.1 splits a vstore16 into four 128-bit stores, this is one
+// unaligned full-width store. Other compilers keep vstoreN.
+#ifdef __clang__
+#define F32_STORE(N)                                                                                      \
+    typedef float CAT(CAT(float, N), _unaligned) __attribute__((ext_vector_type(N), aligned(4)));          \
+    static inline void CAT(st, N)(CAT(float, N) x, size_t i, __global float* p) {                         \
+        *(__global CAT(CAT(float, N), _unaligned)*) (p + (size_t) N * i) = x;                             \
+    }
+#else
+#define F32_STORE(N)                                                                                      \
+    static inline void CAT(st, N)(CAT(float, N) x, size_t i, __global float* p) { CAT(vstore, N)(x, i, p); }
+#endif
 #define F32_VEC(N)                                                                                        \
     static inline CAT(float, N) CAT(ld, N)(size_t i, const __global float* p) { return CAT(vload, N)(i, p); } \
-    static inline void CAT(st, N)(CAT(float, N) x, size_t i, __global float* p) { CAT(vstore, N)(x, i, p); } \
+    F32_STORE(N)                                                                                          \
     static inline CAT(float, N) CAT(rt, N)(CAT(float, N) x) { return x; }
 F32_VEC(2)
 F32_VEC(4)
