@@ -14,10 +14,10 @@ import static org.jocl.CL.clCreateContext;
 import static org.jocl.CL.clCreateKernel;
 import static org.jocl.CL.clCreateProgramWithSource;
 import static org.jocl.CL.clEnqueueNDRangeKernel;
-import static org.jocl.CL.clGetEventProfilingInfo;
 import static org.jocl.CL.clEnqueueReadBuffer;
 import static org.jocl.CL.clEnqueueWriteBuffer;
 import static org.jocl.CL.clFinish;
+import static org.jocl.CL.clGetEventProfilingInfo;
 import static org.jocl.CL.clGetProgramBuildInfo;
 import static org.jocl.CL.clReleaseCommandQueue;
 import static org.jocl.CL.clReleaseContext;
@@ -48,9 +48,9 @@ import org.jocl.cl_program;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vit4j.ElementType;
+import org.vit4j.Vit4jException;
 import org.vit4j.backend.KernelTimeline;
 import org.vit4j.backend.Op;
-import org.vit4j.Vit4jException;
 
 /**
  * One device's OpenCL state: the context, an in-order queue, and the programs built for it.
