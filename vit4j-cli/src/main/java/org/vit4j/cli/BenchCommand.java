@@ -203,7 +203,7 @@ final class BenchCommand implements Callable<Integer> {
                     }
                     result.put("ops", profile(vit, weights, backend, images, peaks, precision, result));
                 }
-                if (timelinePasses > 0) result.put("timeline", timeline(vit, backend, images, precision));
+                if (timelinePasses > 0) result.put("timeline", timeline(vit, backend, images, precision, result));
                 System.out.println("device memory: " + backend.memoryStats());
                 result.put("memory", backend.memoryStats().toString());
                 if (logitsOut != null && logits != null) {
@@ -423,7 +423,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** {@code --timeline-passes}: plain passes with the device's kernel timestamps ({@link TimelineSummary}). */
-    private Object timeline(VisionTransformer vit, Backend backend, HostTensor images, org.vit4j.ElementType precision) {
+    private Object timeline(VisionTransformer vit, Backend backend, HostTensor images, org.vit4j.ElementType precision,
+            Map<String, Object> result) {
         KernelTimeline recorder = backend.kernelTimeline().orElse(null);
         if (recorder == null) {
             System.out.println("device timeline: the " + backend.name() + " backend keeps no kernel timestamps");
@@ -454,6 +455,7 @@ final class BenchCommand implements Callable<Integer> {
         // The same passes op by op: the op's kernels from the first one's start to the last one's end, against the
         // device's FMA peak (the per-op profile's measure, without its synchronisation after every op).
         DevicePeaks peaks = DevicePeaks.of(backend, precision, remeasurePeaks);
+        result.putIfAbsent("peaks", peaks);
         System.out.printf(Locale.ROOT, "per op from the same timestamps (median call; fp32 FMA peak %.1f GFLOP/s, measured %s):%n",
                 peaks.fmaGflops(), peaks.measured());
         System.out.printf(Locale.ROOT, "  %-20s %-28s %6s %10s %10s %9s %8s%n", "op", "shape", "calls", "median us", "us/pass",

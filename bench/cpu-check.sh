@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Issue 16's done-when on the CPU this machine has, in one command (the CPU counterpart of gpu-check.sh):
+#   1. ViT-S/16 at batch 8 recorded with the device's own timestamps (vit4j bench --timeline-passes, the
+#      FMA peak measured again): each linear op's median call against the FMA peak, done when >= 80%.
+#   2. bench/compare.sh vit-s16 8 and vit-b16 1 (PyTorch, ONNX Runtime Java and vit4j alternating, ROUNDS
+#      rounds): done when vit4j is >= 1.0x ONNX Runtime Java and >= 1.2x PyTorch, with the logits agreeing
+#      (relative L2 <= 1e-4 and the same top-1 for every image).
+# Then one verdict per criterion. Every CPU model differs (AMD, Intel; AVX2, AVX-512) and the machines are
+# shared: run it where a session finds a CPU it has no figures for, and commit what it writes.
+#   bench/cpu-check.sh        ROUNDS=3 (compare.sh's rounds), TIMELINE=20 (recorded passes), TAG=... (file names;
+#                             default: the CPU's family-model and the commit), SKIP_COMPARE=1 (step 1 alone)
+# Writes bench/results/<date>-cpu-check-<TAG>.txt (and compare.sh its own files, with the same TAG); the exit
+# status is 0 when every criterion holds, 1 when one does not, 2 when a step could not run.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
+family=$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs)
+cpumodel=$(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | xargs)
+vendor=$(grep -m1 'vendor_id' /proc/cpuinfo | cut -d: -f2 | xargs)
+avx512=$(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+tag=${TAG:-$(echo "$vendor" | tr 'A-Z' 'a-z' | sed 's/authentic//; s/genuine//')-f$family-m$cpumodel-$commit}
+rounds=${ROUNDS:-3}
+passes=${TIMELINE:-20}
+mkdir -p bench/results
+out=bench/results/$(date -u +%Y-%m-%d)-cpu-check-$tag.txt
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+
+set +e
+{
+  set -e
+  echo "# cpu-check: $cpu ($vendor family $family model $cpumodel), $(nproc) cpus, AVX-512 $avx512; vit4j $commit;" \
+       "$(date -u +%FT%TZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "## 1. ViT-S/16 b8 per op from the device's timestamps"
+  echo "# ./vit4j bench --backend opencl --model vit-s16 --batch 8 --warmup 2 --warmup-seconds 0 --iterations 3" \
+       "--profile-passes 0 --timeline-passes $passes --remeasure-peaks"
+  ./vit4j bench --backend opencl --model vit-s16 --batch 8 --warmup 2 --warmup-seconds 0 --iterations 3 \
+      --profile-passes 0 --timeline-passes "$passes" --remeasure-peaks --json "$work/timeline.json" 2>&1 \
+      | grep -v '^-- \|^build-cuda-kernels\|^vit4j: building' || { echo "cpu-check: vit4j bench failed"; exit 2; }
+  if [ -z "${SKIP_COMPARE:-}" ]; then
+    for shape in "vit-s16 8" "vit-b16 1"; do
+      echo "## 2. bench/compare.sh $shape (ROUNDS=$rounds TAG=$tag)"
+      # shellcheck disable=SC2086
+      ROUNDS=$rounds TAG=$tag bash bench/compare.sh $shape 2>&1 | sed -n '/^## summary/,$p' || { echo "cpu-check: compare.sh failed"; exit 2; }
+    done
+  fi
+  echo "## verdict"
+  python3 - "$work/timeline.json" "$tag" "${SKIP_COMPARE:-}" <<'PY'
+import glob, json, sys
+timeline, tag, skip_compare = sys.argv[1], sys.argv[2], sys.argv[3]
+ok = True
+d = json.load(open(timeline))
+peak = d["peaks"]["fmaGflops"]
+for op in d["timeline"]["ops"]:
+    if not op["op"].startswith("linear") or not op["shape"].startswith("M=1576"):
+        continue
+    frac = op["flops"] / op["medianUs"] / 1e3 / peak
+    good = frac >= 0.80
+    ok &= good
+    print(f"{'PASS' if good else 'FAIL'} ViT-S b8 {op['op']} {op['shape']}: {100 * frac:.0f}% of the {peak:.1f} GFLOP/s FMA peak (>= 80%)")
+if not skip_compare:
+    for model, batch in (("vit-s16", 8), ("vit-b16", 1)):
+        files = sorted(glob.glob(f"bench/results/*-compare-{model}-b{batch}-{tag}.json"))
+        if not files:
+            print(f"FAIL {model} b{batch}: no compare.sh results"); ok = False; continue
+        s = {p["peer"]: p for p in json.load(open(files[-1]))["summary"]}
+        for peer, need in (("ort", 1.0), ("torch", 1.2)):
+            p = s[peer]
+            agree = p["rel_l2_vs_vit4j"] <= 1e-4 and p["top1_agree_vs_vit4j"] == p["images"]
+            good = p["vit4j_speedup"] >= need and agree
+            ok &= good
+            print(f"{'PASS' if good else 'FAIL'} {model} b{batch} vs {p['label']}: {p['vit4j_speedup']:.2f}x (>= {need}x), "
+                  f"logits rel L2 {p['rel_l2_vs_vit4j']:.1e}, top-1 {p['top1_agree_vs_vit4j']}/{p['images']} ({files[-1]})")
+print("all criteria hold" if ok else "NOT every criterion holds")
+sys.exit(0 if ok else 1)
+PY
+} 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+echo "written: $out" >&2
+exit "$status"
