@@ -51,6 +51,7 @@ timeline, tag, skip_compare = sys.argv[1], sys.argv[2], sys.argv[3]
 ok = True
 d = json.load(open(timeline))
 peak = d["peaks"]["fmaGflops"]
+linears = 0
 for op in d["timeline"]["ops"]:
     if not op["op"].startswith("linear") or not op["shape"].startswith("M=1576"):
         continue
@@ -58,6 +59,9 @@ for op in d["timeline"]["ops"]:
     good = frac >= 0.80
     ok &= good
     print(f"{'PASS' if good else 'FAIL'} ViT-S b8 {op['op']} {op['shape']}: {100 * frac:.0f}% of the {peak:.1f} GFLOP/s FMA peak (>= 80%)")
+    linears += 1
+if linears != 4:
+    print(f"FAIL ViT-S b8: {linears} linear ops at M=1576 in the timeline, expected QKV, projection, fc1 and fc2"); ok = False
 if not skip_compare:
     for model, batch in (("vit-s16", 8), ("vit-b16", 1)):
         files = sorted(glob.glob(f"bench/results/*-compare-{model}-b{batch}-{tag}.json"))
