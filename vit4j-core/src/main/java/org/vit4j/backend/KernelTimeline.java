@@ -20,7 +20,10 @@ public interface KernelTimeline {
      */
     record Kernel(String name, Op op, long queuedNs, long startNs, long endNs) {}
 
-    /** Starts recording, from nothing: kernels queued from now on are kept. */
+    /**
+     * Starts recording, from nothing: kernels queued from now on are kept (up to a bound the backend sets, so
+     * that a recording never stopped cannot grow without end; OpenCL keeps 65,536).
+     */
     void start();
 
     /** Waits for the kernels queued so far, stops recording and returns what was recorded, in queue order. */

@@ -235,8 +235,11 @@ final class ClRuntime implements AutoCloseable {
 
     /** The launches recorded since {@link #startRecording}, or null when not recording. */
     private List<Recorded> recording;
-    /** Past this many events a recording keeps no more (each holds a driver object until {@link #stopRecording}). */
-    static final int MAX_RECORDED = 1 << 20;
+    /**
+     * Past this many kernels a recording keeps no more: each holds a driver event until {@link #stopRecording},
+     * and a recording never stopped must not grow without end. 65,536 kernels are over 300 passes of ViT-L.
+     */
+    static final int MAX_RECORDED = 1 << 16;
 
     /** Starts keeping an event per kernel launched (dropping any recording not stopped). */
     void startRecording() {
