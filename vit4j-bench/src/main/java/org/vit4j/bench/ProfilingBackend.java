@@ -4,8 +4,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
+import org.vit4j.backend.KernelTimeline;
 import org.vit4j.backend.Op;
 import org.vit4j.memory.PoolStats;
 
@@ -119,6 +121,12 @@ public final class ProfilingBackend implements Backend {
     @Override
     public PoolStats memoryStats() {
         return inner.memoryStats();
+    }
+
+    /** The wrapped backend's: its kernels are the ones that run (each op waited for, as above). */
+    @Override
+    public Optional<KernelTimeline> kernelTimeline() {
+        return inner.kernelTimeline();
     }
 
     @Override

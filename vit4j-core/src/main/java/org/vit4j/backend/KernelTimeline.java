@@ -9,7 +9,8 @@ import java.util.List;
  * pass's time goes: kernels running, the device idle between two of them, and how much of that idle
  * time the host had not yet queued the next kernel ({@code vit4j bench --timeline-passes}).
  * {@link Backend#kernelTimeline()} gives it where the device keeps such timestamps (OpenCL's event
- * profiling).
+ * profiling). A recording holds every kernel the backend queues meanwhile, from whichever thread: on a
+ * backend shared by several models or threads, it is their interleaving that is recorded.
  */
 public interface KernelTimeline {
 
