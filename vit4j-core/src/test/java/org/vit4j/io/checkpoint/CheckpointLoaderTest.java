@@ -264,6 +264,15 @@ class CheckpointLoaderTest {
             org.vit4j.Vit4jException e = assertThrows(org.vit4j.Vit4jException.class,
                     () -> vit.forward(new HostTensor(px, new int[] {2, 3, 32, 32})));
             says(e, "input: Infinity at image 1, channel 2, y 5, x 7");
+            // NaN and -infinity too (the check's first pass is a max of magnitudes, where NaN must not get lost)
+            px[1 * 3 * 32 * 32 + 2 * 32 * 32 + 5 * 32 + 7] = 0.25f;
+            px[3 * 32 + 31] = Float.NaN;
+            e = assertThrows(org.vit4j.Vit4jException.class, () -> vit.forward(new HostTensor(px, new int[] {2, 3, 32, 32})));
+            says(e, "input: NaN at image 0, channel 0, y 3, x 31");
+            px[3 * 32 + 31] = 0.25f;
+            px[2 * 3 * 32 * 32 - 1] = Float.NEGATIVE_INFINITY;
+            e = assertThrows(org.vit4j.Vit4jException.class, () -> vit.forward(new HostTensor(px, new int[] {2, 3, 32, 32})));
+            says(e, "input: -Infinity at image 1, channel 2, y 31, x 31");
         }
     }
 
