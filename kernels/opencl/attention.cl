@@ -388,7 +388,7 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
 //   ATTN_V4_QR query rows of one (b, h):
 //   1. S = Q K^T * scale * log2(e) into a private block s[QR][ATTN_V4_TMAX] (at T = 197: 6 x 208
 //      floats, 5 KiB, in L1): key chunks of ATTN_V4_NK vectors of KB keys; per e, NK loads of K^T and
-//      QR broadcasts of q feed QR * NK FMAs (6 x 4 = 24 zmm accumulators on AVX-512), then a 1-vector tail.
+//      QR broadcasts of q feed QR * NK FMAs (6 x 4 = 24 zmm accumulators on AVX-512), chunk sizes balanced.
 //      Padding keys (past T) get -inf.
 //   2. Per row: the max, p = exp2(s - max) in place (vector exp2 on KB keys at a time), their sum.
 //      No running max and no rebasing: the whole row is there (v3 needed both because it streams).
@@ -405,6 +405,27 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
 #define NK4 ATTN_V4_NK
 #define CV4 ATTN_V4_CV
 
+// 2^x for the softmax's x = s - max <= 0, on KB lanes: 2^x = 2^n * 2^f with n = rint(x), f = x - n in
+// [-1/2, 1/2]; 2^f by a degree-6 minimax polynomial (relative error 1.9e-9, 1.1e-7 with float rounding:
+// under 2 ulp), 2^n added to its exponent bits. Below -126 (the smallest normal exponent; the padding
+// keys' -inf) it is 0, and NaN stays NaN. About 20 AVX-512 instructions a vector, where PoCL 3.1's exp2
+// takes ~40 (two 8-lane halves with range checks) and its rint another long sequence.
+static inline floatK v4_exp2(const floatK x) {
+    const floatK xc = fmax(x, (floatK) (-126.0f)); // fmax drops NaN: put back below
+    // n = rint(xc) by adding 1.5 * 2^23: the sum's low bits are n
+    const floatK t = xc + (floatK) (0x1.8p23f), n = t - (floatK) (0x1.8p23f), f = xc - n;
+    floatK p = (floatK) (1.5345811e-4f);
+    p = fma(p, f, (floatK) (1.3399931e-3f));
+    p = fma(p, f, (floatK) (9.6184891e-3f));
+    p = fma(p, f, (floatK) (5.5503286e-2f));
+    p = fma(p, f, (floatK) (2.4022646e-1f));
+    p = fma(p, f, (floatK) (6.9314718e-1f));
+    p = fma(p, f, (floatK) (1.0f));
+    const intK e = (CAT(as_int, ATTN_CPU_KB)(t) - 0x4B400000) << 23; // n << 23 (t's bits are 0x4B400000 + n)
+    const floatK r = CAT(as_float, ATTN_CPU_KB)(CAT(as_int, ATTN_CPU_KB)(p) + e);
+    return select(select(r, (floatK) (0.0f), x < (floatK) (-126.0f)), x, isnan(x));
+}
+
 // Scores of NK_ key vectors starting at key kc for the QR4 rows: acc[r][n] over e, stored scaled.
 #define V4_SCORE_CHUNK(NK_)                                                                            \
     {                                                                                                  \
@@ -416,7 +437,7 @@ __kernel void attention_v3(__global const store_t* qkv, __global const store_t* 
             floatK kv[NK_];                                                                            \
             _Pragma("unroll") for (int n = 0; n < NK_; n++) kv[n] = ldK(n, kp + (long) e * tpad);      \
             _Pragma("unroll") for (int r = 0; r < QR4; r++) {                                          \
-                const floatK qe = (floatK) qf[r][e];                                                   \
+                const floatK qe = (floatK) V4_Q(r, e);                                                 \
                 _Pragma("unroll") for (int n = 0; n < NK_; n++) a[r][n] = fma(qe, kv[n], a[r][n]);     \
             }                                                                                          \
         }                                                                                              \
@@ -460,7 +481,15 @@ __kernel void attention_v4(__global const store_t* qkv, __global const store_t* 
     const long plane = (long) batch * heads * tokens * HD;
     __global const store_t* k = kt + (long) bh * HD * tpad;
     __global const store_t* v = qkv + 2 * plane + (long) bh * tokens * HD;
-    // The rows as floats, converted once (see attention_v3); rows past the end recomputed, not stored.
+    // The query rows (rows past the end recomputed, not stored). fp32: phase 1 broadcasts straight from
+    // qkv, a row being HD adjacent floats (copying them to private memory first was ~4% of the kernel's
+    // cycles, perf at ViT-Ti b1 on a Zen 4, 2026-12-03). bf16/fp16: converted to floats once (see v3).
+#if defined(VIT4J_STORAGE_F32)
+    __global const float* qrow[QR4];
+#pragma unroll
+    for (int r = 0; r < QR4; r++) qrow[r] = qkv + ((long) bh * tokens + min(t0 + r, tokens - 1)) * HD;
+#define V4_Q(r, e) qrow[r][e]
+#else
     float qf[QR4][HD];
 #pragma unroll
     for (int r = 0; r < QR4; r++) {
@@ -468,6 +497,8 @@ __kernel void attention_v4(__global const store_t* qkv, __global const store_t* 
 #pragma unroll
         for (int e = 0; e < HD; e++) qf[r][e] = ld1(e, q);
     }
+#define V4_Q(r, e) qf[r][e]
+#endif
     const float scale2 = scale * M_LOG2E_F; // softmax in base 2, as in v3
 
     // 1. scores. The block is written and read a vector at a time through floatK pointers (its rows and
@@ -475,9 +506,44 @@ __kernel void attention_v4(__global const store_t* qkv, __global const store_t* 
     // stores. Phase 3 reads single floats of it: clang gives vector types char's alias class, so
     // those reads stay ordered after the vector stores.
     float s[QR4][ATTN_V4_TMAX] __attribute__((aligned(64)));
+    // Key chunks of balanced sizes: ceil(vectors / NK4) chunks of vectors / chunks vectors or one more, so
+    // that no chunk is a lone vector, whose QR FMAs per key load leave the loads the bottleneck (T = 197
+    // on AVX-512: 13 vectors as 4 + 3 + 3 + 3, not 4 + 4 + 4 + 1). Each size is compile-time in its case.
+#if NK4 <= 8
+    const int nvec = tpad / KB, chunks = (nvec + NK4 - 1) / NK4;
+    for (int c = 0, kc = 0; c < chunks; c++) {
+        const int n = nvec / chunks + (c < nvec % chunks ? 1 : 0);
+        switch (n) {
+        case 1: V4_SCORE_CHUNK(1) break;
+#if NK4 >= 2
+        case 2: V4_SCORE_CHUNK(2) break;
+#endif
+#if NK4 >= 3
+        case 3: V4_SCORE_CHUNK(3) break;
+#endif
+#if NK4 >= 4
+        case 4: V4_SCORE_CHUNK(4) break;
+#endif
+#if NK4 >= 5
+        case 5: V4_SCORE_CHUNK(5) break;
+#endif
+#if NK4 >= 6
+        case 6: V4_SCORE_CHUNK(6) break;
+#endif
+#if NK4 >= 7
+        case 7: V4_SCORE_CHUNK(7) break;
+#endif
+#if NK4 >= 8
+        case 8: V4_SCORE_CHUNK(8) break;
+#endif
+        }
+        kc += n * KB;
+    }
+#else // more key vectors a chunk than the cases above: whole chunks, then vector by vector
     int kc = 0;
     for (; kc + NK4 * KB <= tpad; kc += NK4 * KB) V4_SCORE_CHUNK(NK4)
     for (; kc < tpad; kc += KB) V4_SCORE_CHUNK(1)
+#endif
     if (tokens < tpad) { // mask the padding keys of the last vector
         const int last = tpad - KB;
 #pragma unroll
@@ -487,21 +553,31 @@ __kernel void attention_v4(__global const store_t* qkv, __global const store_t* 
         }
     }
 
-    // 2. softmax numerators and sums, row by row
-    float inv[QR4];
+    // 2. softmax numerators and sums, the QR4 rows side by side: each row's max and sum is a chain of
+    // dependent vector ops, so interleaving the rows keeps QR4 chains in flight instead of one.
+    // (With v4_exp2 above, phase 2 went from ~16% to ~11% of the kernel's cycles: perf, ViT-Ti b1,
+    // Zen 4, 2026-12-03.)
+    floatK mx[QR4], l[QR4];
+    float m[QR4], inv[QR4];
+#pragma unroll
+    for (int r = 0; r < QR4; r++) mx[r] = (floatK) (-INFINITY);
+    for (int c = 0; c < tpad; c += KB)
+#pragma unroll
+        for (int r = 0; r < QR4; r++) mx[r] = fmax(mx[r], *(floatK*) &s[r][c]);
 #pragma unroll
     for (int r = 0; r < QR4; r++) {
-        floatK mx = (floatK) (-INFINITY);
-        for (int c = 0; c < tpad; c += KB) mx = fmax(mx, *(floatK*) &s[r][c]);
-        const float m = hmax_k(mx);
-        floatK l = (floatK) 0.0f;
-        for (int c = 0; c < tpad; c += KB) {
-            const floatK p = exp2(*(floatK*) &s[r][c] - (floatK) m);
-            l += p;
+        m[r] = hmax_k(mx[r]);
+        l[r] = (floatK) 0.0f;
+    }
+    for (int c = 0; c < tpad; c += KB)
+#pragma unroll
+        for (int r = 0; r < QR4; r++) {
+            const floatK p = v4_exp2(*(floatK*) &s[r][c] - (floatK) m[r]);
+            l[r] += p;
             *(floatK*) &s[r][c] = p;
         }
-        inv[r] = 1.0f / hsum_k(l);
-    }
+#pragma unroll
+    for (int r = 0; r < QR4; r++) inv[r] = 1.0f / hsum_k(l[r]);
 
     // 3. P V, ATTN_V4_CV vectors of V's columns at a time (all NV where the registers allow: AVX-512
     // at hd 64 in one pass; on AVX2's 16 registers 6 rows x 2 vectors, four passes over V's rows, which

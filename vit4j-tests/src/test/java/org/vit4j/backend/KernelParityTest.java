@@ -65,7 +65,7 @@ public class KernelParityTest {
             return Math.sqrt(s);
         }
 
-        private int add(float[] host) {
+        int add(float[] host) {
             cpuBufs.add(CPU.upload(host));
             devBufs.add(dev.upload(host));
             return cpuBufs.size() - 1;
@@ -314,6 +314,63 @@ public class KernelParityTest {
         } finally {
             p.close();
         }
+    }
+
+    static Stream<Arguments> attentionEdgeShapes() {
+        return cases(DevicesUnderTest.withAttentionVariants(), new Object[][] {{1, 197, 3, 64}, {3, 5, 4, 24}, {2, 65, 2, 16}});
+    }
+
+    /**
+     * Scores falling by 3 a key (q's first element sqrt(hd), key j's -3j, the rest small noise), so that a
+     * row spans hundreds: most exponentials underflow to 0, the range the CPU kernels' own exp2 clamps
+     * (below 2^-126: 0). Random inputs of that spread would not do: fp32 dot products of magnitude ~1000
+     * are off by ~1e-4 there, and softmax turns that into its relative error.
+     */
+    @ParameterizedTest(name = "{0} B={1} T={2} H={3} hd={4}")
+    @MethodSource("attentionEdgeShapes")
+    void attentionWithScoresFarApart(Supplier<Backend> device, int batch, int tokens, int heads, int hd) {
+        int n = batch * tokens * heads * hd;
+        float[] qkv = Numerics.randn(random, 3 * n, 0.3);
+        for (int row = 0; row < batch * heads * tokens; row++) { // rows [b, h, t] of q, then of k
+            qkv[row * hd] = (float) Math.sqrt(hd);
+            qkv[n + row * hd] = -3f * (row % tokens);
+        }
+        Pair p = new Pair(device.get());
+        try {
+            int in = p.add(qkv);
+            int out = p.output(n);
+            float scale = (float) (1 / Math.sqrt(hd));
+            CPU.attention(p.c(in), p.c(out), batch, tokens, heads, hd, scale);
+            p.dev.attention(p.d(in), p.d(out), batch, tokens, heads, hd, scale);
+            p.check(out, "attention");
+        } finally {
+            p.close();
+        }
+    }
+
+    /** A NaN in one key of one (b, h) makes every output of that (b, h) NaN and no other: never a finite guess. */
+    @ParameterizedTest(name = "{0} B={1} T={2} H={3} hd={4}")
+    @MethodSource("attentionEdgeShapes")
+    void attentionCarriesNaN(Supplier<Backend> device, int batch, int tokens, int heads, int hd) {
+        Backend dev = device.get();
+        int n = batch * tokens * heads * hd;
+        float[] qkv = Numerics.randn(random, 3 * n, 1.5);
+        int b = batch - 1, h = heads - 1, key = tokens / 2; // qkv [3, B, H, T, hd]: k is plane 1
+        qkv[n + ((b * heads + h) * tokens + key) * hd + hd / 2] = Float.NaN;
+        float[] got = new float[n];
+        try (DeviceBuffer in = dev.upload(qkv); DeviceBuffer out = dev.allocate(n)) {
+            dev.attention(in, out, batch, tokens, heads, hd, (float) (1 / Math.sqrt(hd)));
+            dev.download(out, got);
+        }
+        for (int bb = 0; bb < batch; bb++)
+            for (int t = 0; t < tokens; t++)
+                for (int hh = 0; hh < heads; hh++)
+                    for (int e = 0; e < hd; e++) {
+                        float v = got[((bb * tokens + t) * heads + hh) * hd + e]; // out [B, T, H * hd]
+                        boolean poisoned = bb == b && hh == h;
+                        assertTrue(poisoned == Float.isNaN(v), dev.name() + ": output b " + bb + " t " + t + " h " + hh
+                                + " e " + e + " is " + v + (poisoned ? ", expected NaN (its head saw a NaN key)" : ", expected finite"));
+                    }
     }
 
     /** The attention shapes plus odd ones for the probabilities (T not a multiple of 32, odd head dims, hd > 128). */
