@@ -431,20 +431,34 @@ final class BenchCommand implements Callable<Integer> {
             return "unavailable on " + backend.name();
         }
         List<List<KernelTimeline.Kernel>> passes = new ArrayList<>();
+        // The host's own clock around each pass too: wall - span is what the pass spends outside the device's
+        // kernels (the input's upload, the outputs' download, the wake-ups around them). Two clocks, but each
+        // difference is taken within one pass, so their offset cancels.
+        long[] wall = new long[timelinePasses], outside = new long[timelinePasses];
         for (int i = 0; i < timelinePasses; i++) {
             recorder.start();
+            long start = System.nanoTime();
             try {
                 vit.forward(images);
             } finally {
-                passes.add(recorder.stop());
+                wall[i] = System.nanoTime() - start;
+                List<KernelTimeline.Kernel> ks = recorder.stop();
+                passes.add(ks);
+                if (!ks.isEmpty()) outside[i] = wall[i] - (ks.get(ks.size() - 1).endNs() - ks.get(0).startNs());
             }
         }
         TimelineSummary t = TimelineSummary.of(passes);
+        Arrays.sort(wall);
+        Arrays.sort(outside);
+        double wallMs = wall[timelinePasses / 2] / 1e6, outsideMs = outside[timelinePasses / 2] / 1e6;
         System.out.printf(Locale.ROOT, "device timeline (%d plain passes, the device's timestamps of each kernel, nothing "
                 + "synchronised between them; medians per pass): %d kernels, %.2f ms from the first one's start to the last "
                 + "one's end: running %.2f ms (%.1f%%), idle between kernels %.2f ms (%.1f%%; median gap %.1f us), of which "
                 + "the host had not yet queued the next kernel %.2f ms%n", t.passes(), t.kernels(), t.spanMs(), t.runningMs(),
                 100 * t.runningMs() / t.spanMs(), t.idleMs(), 100 * t.idleMs() / t.spanMs(), t.medianGapUs(), t.hostLateMs());
+        System.out.printf(Locale.ROOT, "host clock: %.2f ms a pass (median), of which %.2f ms outside the kernels' span (the "
+                + "input's upload, the outputs' download and the wake-ups around them; median of wall - span)%n", wallMs, outsideMs);
+        result.put("timeline_host", Map.of("wall_ms", wallMs, "outside_span_ms", outsideMs));
         System.out.printf(Locale.ROOT, "  %-34s %6s %10s %10s %6s %14s%n", "kernel [global size]", "calls", "median us",
                 "us/pass", "share", "gap before us");
         for (TimelineSummary.Row r : t.rows()) {

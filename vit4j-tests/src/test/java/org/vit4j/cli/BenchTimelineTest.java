@@ -39,6 +39,11 @@ class BenchTimelineTest {
         // kernels run one after another: running + idle is the span (each a median over passes, so not exactly)
         assertTrue(running + idle <= span * 1.5 + 0.01, r.out());
         assertTrue(r.out().contains("  linear_v5 ["), r.out());
+        // the host's clock around the same passes: each pass's wall time holds its span, and more (the transfers)
+        Matcher h = Pattern.compile("host clock: ([0-9.]+) ms a pass \\(median\\), of which ([0-9.]+) ms outside").matcher(r.out());
+        assertTrue(h.find(), r.out());
+        double wall = Double.parseDouble(h.group(1)), outside = Double.parseDouble(h.group(2));
+        assertTrue(outside > 0 && outside < wall && wall >= span * 0.99, r.out());
         // and op by op, against the FMA peak: the digits model's fc1 at batch 2 (2 x 17 tokens, D 64, MLP 128)
         assertTrue(r.out().contains("per op from the same timestamps"), r.out());
         assertTrue(Pattern.compile("  linear\\+bias_gelu +M=34 K=64 N=128 +\\d+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +\\d+%").matcher(r.out()).find(),
