@@ -3,7 +3,7 @@
 #   1. ViT-S/16 at batch 8 recorded with the device's own timestamps (vit4j bench --timeline-passes, the
 #      FMA peak measured again): each linear op's median call against the FMA peak, done when >= 80%.
 #      On an AVX-512 CPU, step 1 again with PoCL's AVX2 kernel library (POCL_KERNELLIB_NAME=avx2: code for
-#      16 ymm registers, and the device reports 8-wide floats, so vit4j picks its AVX2 kernels and tiles),
+#      16 ymm registers, and vit4j then takes 8-wide floats, so it picks its AVX2 kernels and tiles),
 #      against the AVX2 FMA peak measured the same way: the code path of AVX2-only CPUs (Zen 3, Haswell to
 #      Skylake clients), run on this core. It is not a measurement of such a CPU: caches and clocks are this
 #      one's, and its AVX2 peak may not be theirs (on the Zen 4 VMs here it was half the AVX-512 one, 114.6

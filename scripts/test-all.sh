@@ -27,8 +27,9 @@ VIT4J_REQUIRE_OPENCL=1 VIT4J_REQUIRE_CUDA_CPU=1 VIT4J_CUDA_STRICT=1 VIT4J_CTEST=
 
 # The AVX2 code path (issue 16 asks for every CPU we meet, and the machines differ: AVX-512 or AVX2 only).
 # On an AVX-512 host, PoCL's AVX2 kernel library (POCL_KERNELLIB_NAME=avx2) compiles the kernels for 16 ymm
-# registers and the device reports 8-wide floats, so vit4j picks the kernels and tiles an AVX2-only CPU
-# (Zen 3, Haswell to Skylake clients) gets; the fp32 kernel parity tests, the storage conversions and the
+# registers, and vit4j then takes 8-wide floats (ClDevice: PoCL itself still reports the host's 16), so it
+# picks the kernels and tiles an AVX2-only CPU (Zen 3, Haswell to Skylake clients) gets; the fp32 kernel
+# parity tests (ClDeviceTest checks the width), the storage conversions and the
 # encoder against PyTorch's golden files (fp32, bf16, fp16) run again on that path. About 3 minutes with a
 # cold PoCL cache. An AVX2-only host ran them on its own path above.
 if grep -qw avx512f /proc/cpuinfo && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then

@@ -32,7 +32,8 @@ import org.jocl.cl_platform_id;
 /**
  * An OpenCL device and what vit4j needs to know of it to choose kernel variants and sizes.
  * {@code nativeFloatWidth} is CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: the floats of one SIMD register
- * (PoCL: 16 on AVX-512, 8 on AVX2), what the CPU GEMM's micro-kernel is sized from.
+ * (PoCL: 16 on AVX-512, 8 on AVX2), what the CPU GEMM's micro-kernel is sized from; on PoCL, no more
+ * than its kernel library's code holds ({@link #poclKernelLibraryFloatWidth}).
  */
 public record ClDevice(cl_platform_id platform, cl_device_id id, String platformName, String name, String vendor,
         String version, Kind kind, int computeUnits, long maxWorkGroupSize, long localMemBytes, long globalMemBytes,
@@ -77,10 +78,32 @@ public record ClDevice(cl_platform_id platform, cl_device_id id, String platform
     private static ClDevice describe(cl_platform_id p, String platformName, cl_device_id d) {
         long type = deviceLong(d, CL_DEVICE_TYPE);
         Kind kind = (type & CL_DEVICE_TYPE_GPU) != 0 ? Kind.GPU : (type & CL_DEVICE_TYPE_CPU) != 0 ? Kind.CPU : Kind.OTHER;
+        int width = deviceInt(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT);
+        int library = kind == Kind.CPU && platformName.contains("Portable Computing Language")
+                ? poclKernelLibraryFloatWidth(System.getenv("POCL_KERNELLIB_NAME")) : 0;
+        if (library > 0 && library < width) width = library;
         return new ClDevice(p, d, platformName, deviceString(d, CL_DEVICE_NAME), deviceString(d, CL_DEVICE_VENDOR),
                 deviceString(d, CL_DEVICE_VERSION), kind, deviceInt(d, CL_DEVICE_MAX_COMPUTE_UNITS),
                 deviceSizeT(d, CL_DEVICE_MAX_WORK_GROUP_SIZE), deviceLong(d, CL_DEVICE_LOCAL_MEM_SIZE),
-                deviceLong(d, CL_DEVICE_GLOBAL_MEM_SIZE), deviceInt(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT));
+                deviceLong(d, CL_DEVICE_GLOBAL_MEM_SIZE), width);
+    }
+
+    /**
+     * The floats of one register in the code of PoCL's kernel library {@code name} (its distro builds' variants:
+     * sse2, ssse3, sse41: 4; avx, avx_f16c, avx_fma4, avx2: 8; avx512: 16), 0 for none or another name. PoCL
+     * compiles for the library POCL_KERNELLIB_NAME names but reports the host CPU's vector width (16 on an
+     * AVX-512 host told to use avx2, PoCL 3.1): vit4j sizes its kernels by the code they become, so the
+     * narrower one wins. On an AVX-512 machine POCL_KERNELLIB_NAME=avx2 so gives exactly what an AVX2-only
+     * CPU runs (CI and bench/cpu-check.sh use it that way).
+     */
+    static int poclKernelLibraryFloatWidth(String name) {
+        if (name == null) return 0;
+        return switch (name.strip()) {
+            case "sse2", "ssse3", "sse41" -> 4;
+            case "avx", "avx_f16c", "avx_fma4", "avx2" -> 8;
+            case "avx512" -> 16;
+            default -> 0;
+        };
     }
 
     /** "Portable Computing Language: pthread-skylake-avx512 (CPU, 2 compute units)". */
