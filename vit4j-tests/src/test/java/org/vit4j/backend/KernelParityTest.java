@@ -65,7 +65,7 @@ public class KernelParityTest {
             return Math.sqrt(s);
         }
 
-        int add(float[] host) {
+        private int add(float[] host) {
             cpuBufs.add(CPU.upload(host));
             devBufs.add(dev.upload(host));
             return cpuBufs.size() - 1;
@@ -301,15 +301,19 @@ public class KernelParityTest {
     @ParameterizedTest(name = "{0} B={1} T={2} H={3} hd={4}")
     @MethodSource("attentionShapes")
     void attention(Supplier<Backend> device, int batch, int tokens, int heads, int hd) {
-        Pair p = new Pair(device.get());
+        // Scores of O(1) to O(10): a peaked softmax, where a wrong running max would show.
+        checkAttention(device.get(), Numerics.randn(random, 3 * batch * tokens * heads * hd, 1.5), batch, tokens, heads, hd);
+    }
+
+    /** attention of {@code qkv} ([3, B, H, T, hd]) on the device against the oracle, the output poisoned with NaN. */
+    private void checkAttention(Backend dev, float[] qkv, int batch, int tokens, int heads, int hd) {
+        Pair p = new Pair(dev);
         try {
-            int n = batch * tokens * heads * hd;
-            // Scores of O(1) to O(10): a peaked softmax, where a wrong running max would show.
-            int qkv = p.input(3 * n, 1.5);
-            int out = p.output(n);
+            int in = p.add(qkv);
+            int out = p.output(batch * tokens * heads * hd);
             float scale = (float) (1 / Math.sqrt(hd));
-            CPU.attention(p.c(qkv), p.c(out), batch, tokens, heads, hd, scale);
-            p.dev.attention(p.d(qkv), p.d(out), batch, tokens, heads, hd, scale);
+            CPU.attention(p.c(in), p.c(out), batch, tokens, heads, hd, scale);
+            p.dev.attention(p.d(in), p.d(out), batch, tokens, heads, hd, scale);
             p.check(out, "attention");
         } finally {
             p.close();
@@ -335,17 +339,7 @@ public class KernelParityTest {
             qkv[row * hd] = (float) Math.sqrt(hd);
             qkv[n + row * hd] = -3f * (row % tokens);
         }
-        Pair p = new Pair(device.get());
-        try {
-            int in = p.add(qkv);
-            int out = p.output(n);
-            float scale = (float) (1 / Math.sqrt(hd));
-            CPU.attention(p.c(in), p.c(out), batch, tokens, heads, hd, scale);
-            p.dev.attention(p.d(in), p.d(out), batch, tokens, heads, hd, scale);
-            p.check(out, "attention");
-        } finally {
-            p.close();
-        }
+        checkAttention(device.get(), qkv, batch, tokens, heads, hd);
     }
 
     /** A NaN in one key of one (b, h) makes every output of that (b, h) NaN and no other: never a finite guess. */
