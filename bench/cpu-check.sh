@@ -35,6 +35,13 @@ mkdir -p bench/results
 out=bench/results/$(date -u +%Y-%m-%d)-cpu-check-$tag.txt
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
+# Step 1's run: ViT-S/16 b8 recorded, its summary printed, its JSON to $1 (the environment picks PoCL's library).
+timeline() {
+  ./vit4j bench --backend opencl --model vit-s16 --batch 8 --warmup 2 --warmup-seconds 0 --iterations 3 \
+      --profile-passes 0 --timeline-passes "$passes" --remeasure-peaks --json "$1" 2>&1 \
+      | grep -v '^-- \|^build-cuda-kernels\|^vit4j: building'
+}
+
 set +e
 {
   set -e
@@ -43,15 +50,11 @@ set +e
   echo "## 1. ViT-S/16 b8 per op from the device's timestamps"
   echo "# ./vit4j bench --backend opencl --model vit-s16 --batch 8 --warmup 2 --warmup-seconds 0 --iterations 3" \
        "--profile-passes 0 --timeline-passes $passes --remeasure-peaks"
-  ./vit4j bench --backend opencl --model vit-s16 --batch 8 --warmup 2 --warmup-seconds 0 --iterations 3 \
-      --profile-passes 0 --timeline-passes "$passes" --remeasure-peaks --json "$work/timeline.json" 2>&1 \
-      | grep -v '^-- \|^build-cuda-kernels\|^vit4j: building' || { echo "cpu-check: vit4j bench failed"; exit 2; }
+  timeline "$work/timeline.json" || { echo "cpu-check: vit4j bench failed"; exit 2; }
   if [ "$avx2path" = yes ]; then
     echo "## 1b. the same with PoCL's AVX2 kernel library: the AVX2 code path on this core"
     echo "# POCL_KERNELLIB_NAME=avx2 ./vit4j bench (the same arguments)"
-    POCL_KERNELLIB_NAME=avx2 ./vit4j bench --backend opencl --model vit-s16 --batch 8 --warmup 2 --warmup-seconds 0 \
-        --iterations 3 --profile-passes 0 --timeline-passes "$passes" --remeasure-peaks --json "$work/timeline-avx2.json" 2>&1 \
-        | grep -v '^-- \|^build-cuda-kernels\|^vit4j: building' || { echo "cpu-check: vit4j bench (AVX2) failed"; exit 2; }
+    POCL_KERNELLIB_NAME=avx2 timeline "$work/timeline-avx2.json" || { echo "cpu-check: vit4j bench (AVX2) failed"; exit 2; }
     grep -q '"device" *:.*pthread-haswell' "$work/timeline-avx2.json" \
         || { echo "cpu-check: POCL_KERNELLIB_NAME=avx2 did not give PoCL's haswell device"; exit 2; }
   else

@@ -32,8 +32,9 @@ VIT4J_REQUIRE_OPENCL=1 VIT4J_REQUIRE_CUDA_CPU=1 VIT4J_CUDA_STRICT=1 VIT4J_CTEST=
 # parity tests (ClDeviceTest checks the width), the storage conversions and the
 # encoder against PyTorch's golden files (fp32, bf16, fp16) run again on that path. About 3 minutes with a
 # cold PoCL cache. An AVX2-only host ran them on its own path above.
+# The CLI jar runs with libjsig preloaded, as the tests do (README, "OpenCL on PoCL").
+java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
 if grep -qw avx512f /proc/cpuinfo && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
-  java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
   POCL_KERNELLIB_NAME=avx2 LD_PRELOAD="$java_home/lib/libjsig.so" java -jar vit4j-cli/target/vit4j.jar devices \
     | grep -q 'pthread-haswell' || { echo "test-all: POCL_KERNELLIB_NAME=avx2 did not give PoCL's AVX2 (haswell) device" >&2; exit 1; }
   echo "test-all: the OpenCL tests again on PoCL's AVX2 kernel library" >&2
@@ -53,7 +54,6 @@ fi
 
 # The CLI jar is shaded: its merged META-INF/services file must still name every backend, or the
 # ServiceLoader finds none of the missing ones. Quiet unless one is missing.
-java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
 devices=$(LD_PRELOAD="$java_home/lib/libjsig.so" java -jar vit4j-cli/target/vit4j.jar devices)
 for b in cuda opencl cpu cuda-cpu; do
   echo "$devices" | grep -Eq "^$b +(available|unavailable)" || {

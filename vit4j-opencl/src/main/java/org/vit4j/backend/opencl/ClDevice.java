@@ -79,7 +79,7 @@ public record ClDevice(cl_platform_id platform, cl_device_id id, String platform
         long type = deviceLong(d, CL_DEVICE_TYPE);
         Kind kind = (type & CL_DEVICE_TYPE_GPU) != 0 ? Kind.GPU : (type & CL_DEVICE_TYPE_CPU) != 0 ? Kind.CPU : Kind.OTHER;
         int width = deviceInt(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT);
-        int library = kind == Kind.CPU && platformName.contains("Portable Computing Language")
+        int library = kind == Kind.CPU && SignalChaining.isPoclPlatform(platformName)
                 ? poclKernelLibraryFloatWidth(System.getenv("POCL_KERNELLIB_NAME")) : 0;
         if (library > 0 && library < width) width = library;
         return new ClDevice(p, d, platformName, deviceString(d, CL_DEVICE_NAME), deviceString(d, CL_DEVICE_VENDOR),

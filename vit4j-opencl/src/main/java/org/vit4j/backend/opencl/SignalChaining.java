@@ -43,7 +43,12 @@ final class SignalChaining {
 
     /** Whether the device is PoCL's (the only OpenCL platform known to compile with LLVM in-process). */
     static boolean isPocl(ClDevice device) {
-        return device.platformName().toLowerCase(Locale.ROOT).contains("portable computing");
+        return isPoclPlatform(device.platformName());
+    }
+
+    /** Whether an OpenCL platform of this name is PoCL ("Portable Computing Language"). */
+    static boolean isPoclPlatform(String platformName) {
+        return platformName.toLowerCase(Locale.ROOT).contains("portable computing");
     }
 
     /** What to do, for the warning and for a build that failed this way. */
