@@ -58,12 +58,28 @@
 #error "EPILOGUE must be one of the EPI_* codes"
 #endif
 
-// Where output element (m, n) is stored: row-major [M, N], or the per-head QKV layout.
+// Where output element (m, n) is stored: row-major [M, N], or the per-head QKV layout
+// [3][batch][heads][tokens][hd], m = b * tokens + t, n = which * D + h * hd + e. Both are a row part
+// plus a column part: ((((which * batch + b) * heads + h) * tokens + t) * hd + e expands to
+// (b * tokens * D + t * hd) + (which * batch * tokens * D + h * tokens * hd + e). linear_v5 computes
+// each part once per row and once per column vector: out_index's ~8 integer divisions per stored
+// vector cost the AVX2 tile (6 x 16: 12 stores per 384-step loop at ViT-S's QKV) 5-20% of its time
+// (bench/results/2026-12-03-opencl-qkv-epilogue-index-ab-zen4.txt; QKV in a ViT-S b8 pass on the
+// AVX2 path 67% -> 76% of the FMA peak).
+long out_row(int m, int M, int N, int tokens, int heads) {
+    if (heads == 0) return (long) m * N;
+    int D = N / 3, t = m % tokens;
+    return (long) (m - t) * D + (long) t * (D / heads);
+}
+
+long out_col(int n, int M, int N, int tokens, int heads) {
+    if (heads == 0) return n;
+    int D = N / 3, hd = D / heads, which = n / D, h = n % D / hd;
+    return (long) which * (M / tokens) * tokens * D + ((long) h * tokens) * hd + n % hd;
+}
+
 long out_index(int m, int n, int M, int N, int tokens, int heads) {
-    if (heads == 0) return (long) m * N + n;
-    int D = N / 3, hd = D / heads, batch = M / tokens;
-    int which = n / D, h = (n % D) / hd, e = n % hd, b = m / tokens, t = m % tokens;
-    return ((((long) which * batch + b) * heads + h) * tokens + t) * hd + e;
+    return out_row(m, M, N, tokens, heads) + out_col(n, M, N, tokens, heads);
 }
 
 // Whether output columns n0 .. n0 + width - 1 of a row are adjacent in memory (row-major, or within
@@ -485,6 +501,10 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
         }
     }
 
+    long row[GEMM_V5_MR]; // out_row of each row of the tile, computed once for all its column vectors
+#pragma unroll
+    for (int i = 0; i < GEMM_V5_MR; i++) row[i] = out_row(min(m0 + i, M - 1), M, N, tokens, heads);
+
     // The epilogue a vector at a time: a vector whose GEMM_V5_VW columns are adjacent in the output
     // (inside N, and inside one head in the QKV layout) is finished and stored whole; only a vector
     // that crosses N or a head boundary (NR = 24 on AVX2 straddles 64-wide heads) goes element-wise.
@@ -495,11 +515,12 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
 #if EPILOGUE >= EPI_BIAS
             floatV5 bv = ldV5(0, bias + n);
 #endif
+            const long col = out_col(n, M, N, tokens, heads);
 #pragma unroll
             for (int i = 0; i < GEMM_V5_MR; i++) {
                 int m = m0 + i;
                 if (m >= M) break;
-                long at = out_index(m, n, M, N, tokens, heads);
+                long at = row[i] + col;
                 floatV5 v = acc[i][j];
 #if EPILOGUE >= EPI_BIAS
                 v += bv;
