@@ -7,7 +7,9 @@
 #    variants (forward order, reverse order, AddressSanitizer + UBSan) with the runtime's own tests
 #    and the mutation tests;
 #  * build/native/libvit4j_cuda.so (native/cuda: cuTensorMapEncodeTiled, cuLaunchKernelEx, cuBLAS, all
-#    dlopen'ed at run time), where cuda.h is, and the fakes of libcuda/libcublas its tests load.
+#    dlopen'ed at run time), where cuda.h is, and the fakes of libcuda/libcublas its tests load;
+#  * build/native/libvit4j_poclidle.so (native/opencl: PoCL's idle CPU workers spin before they sleep),
+#    where jni.h is, and the fake PoCL library its CTest test patches.
 # Without a tool it says what it skipped and succeeds, except with VIT4J_CUDA_STRICT=1 (CI), where a
 # failed build or test fails the Maven build.
 set -euo pipefail
@@ -53,6 +55,12 @@ if [ -f build/native/libvit4j_cuda.so ]; then
   echo "build-cuda-kernels: build/native/libvit4j_cuda.so (tensor maps, cluster launches, cuBLAS; dlopen'ed at run time)"
 elif [ "$strict" = 1 ]; then
   echo "build-cuda-kernels: libvit4j_cuda.so was not built (cuda.h or jni.h missing? see above)" >&2
+  exit 1
+fi
+if [ -f build/native/libvit4j_poclidle.so ]; then
+  echo "build-cuda-kernels: build/native/libvit4j_poclidle.so (PoCL's idle workers spin before they sleep)"
+elif [ "$strict" = 1 ]; then
+  echo "build-cuda-kernels: libvit4j_poclidle.so was not built (jni.h missing? see above)" >&2
   exit 1
 fi
 if [ "${VIT4J_CTEST:-0}" = 1 ]; then

@@ -1,5 +1,7 @@
 package org.vit4j.backend.cuda;
 
+import org.vit4j.backend.NativeLibrary;
+
 /**
  * The JNI side of the {@code cuda-cpu} driver: {@code libvit4j_cudacpu.so}, built by CMakeLists.txt
  * from native/ with every kernel of kernels/cuda compiled as C++ for the CPU (each CUDA thread a

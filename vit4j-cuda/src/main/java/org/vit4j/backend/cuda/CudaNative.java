@@ -2,6 +2,7 @@ package org.vit4j.backend.cuda;
 
 import java.util.List;
 import org.vit4j.Vit4jException;
+import org.vit4j.backend.NativeLibrary;
 
 /**
  * vit4j's own JNI binding of the CUDA entry points JCuda 12.6 lacks: {@code libvit4j_cuda.so}, built by

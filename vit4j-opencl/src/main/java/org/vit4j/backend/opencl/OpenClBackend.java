@@ -41,6 +41,8 @@ public final class OpenClBackend implements Backend {
     private final PatchEmbedOps patchEmbed;
     private final LayerNormOps layerNorm;
     private final AttentionOps attention;
+    /** The idle policy of PoCL's CPU workers in force ({@link PoclIdle}); null on other devices. */
+    private final String idlePolicy;
     private boolean closed;
 
     private OpenClBackend(ClDevice device, Map<String, Integer> tuningOverrides, ClDevice.Kind tuneAs) {
@@ -68,7 +70,10 @@ public final class OpenClBackend implements Backend {
             this.patchEmbed = new PatchEmbedOps(rt, tuning, (type, n) -> (ClBuffer) allocate(type, n));
             this.layerNorm = new LayerNormOps(rt, tuning);
             this.attention = new AttentionOps(rt, tuning, (type, n) -> (ClBuffer) allocate(type, n));
+            int idleSpinUs = tuning.get(PoclIdle.SPIN_US); // declares the parameter before the check below
+            if (idleSpinUs < 0) throw new Vit4jException("POCL_SPIN_US must be >= 0 (microseconds), not " + idleSpinUs);
             tuning.rejectUnknownOverrides();
+            this.idlePolicy = PoclIdle.apply(device, idleSpinUs);
         } catch (RuntimeException e) {
             rt.close();
             throw e;
@@ -136,10 +141,14 @@ public final class OpenClBackend implements Backend {
         return rt.argumentsSet();
     }
 
-    /** The linear kernel in force and its sizes ({@link LinearOps#describe}), then the attention and patch-embedding kernels'. */
+    /**
+     * The linear kernel in force and its sizes ({@link LinearOps#describe}), then the attention and
+     * patch-embedding kernels', then (PoCL's CPU device) what its idle workers do ({@link PoclIdle}).
+     */
     @Override
     public String kernelChoices() {
-        return gemm.describe() + "; " + attention.describe() + "; " + patchEmbed.describe();
+        return gemm.describe() + "; " + attention.describe() + "; " + patchEmbed.describe()
+                + (idlePolicy == null ? "" : "; " + idlePolicy);
     }
 
     /**

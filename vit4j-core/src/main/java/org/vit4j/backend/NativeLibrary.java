@@ -1,4 +1,4 @@
-package org.vit4j.backend.cuda;
+package org.vit4j.backend;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,34 +8,35 @@ import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 
 /**
- * One of our JNI libraries ({@code libvit4j_cudacpu.so}, {@code libvit4j_cuda.so}), loaded once: the
- * copy in the jar (extracted to a temporary file, since a shared library must be a file to be loaded),
- * else the one CMake built under build/native (a checkout's tests). The jar holds them at
- * {@code /org/vit4j/native/linux-x86_64/} (pom.xml packs build/native/ there).
+ * One of our JNI libraries ({@code libvit4j_cudacpu.so}, {@code libvit4j_cuda.so}, {@code
+ * libvit4j_poclidle.so}), loaded once: the copy in the jar (extracted to a temporary file, since a shared
+ * library must be a file to be loaded), else the one CMake built under build/native (a checkout's
+ * tests). The jars hold them at {@code /org/vit4j/native/linux-x86_64/} (the backends' poms pack
+ * build/native/ there).
  */
-final class NativeLibrary {
+public final class NativeLibrary {
     private final String name;
     private final String notBuiltHint;
     private boolean attempted;
     private String loadError;
 
     /** {@code name} as "libvit4j_cuda.so"; {@code notBuiltHint} says where it comes from, for the error. */
-    NativeLibrary(String name, String notBuiltHint) {
+    public NativeLibrary(String name, String notBuiltHint) {
         this.name = name;
         this.notBuiltHint = notBuiltHint;
     }
 
-    String resource() {
+    public String resource() {
         return "/org/vit4j/native/linux-x86_64/" + name;
     }
 
     /** Where CMake builds it, relative to the working directory (the project root in a checkout). */
-    Path built() {
+    public Path built() {
         return Path.of("build", "native", name);
     }
 
     /** Loads it once; null when it is loaded, else why not, in one line. Never throws. */
-    synchronized String load() {
+    public synchronized String load() {
         if (attempted) return loadError;
         attempted = true;
         loadError = tryLoad();
