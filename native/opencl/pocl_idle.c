@@ -4,10 +4,10 @@
 // A worker that finds no work sleeps in pthread_cond_wait on the scheduler's condition variable, and
 // the next kernel wakes it. Between two dependent kernels that is every time: the worker that finished
 // its last work-groups first sleeps while the other finishes, and the next kernel has to wake it. On
-// the cloud VMs this project runs on, waking a thread whose vCPU went idle takes 30-70 us at the
-// median and milliseconds in the tail (bench/cpu/wake_latency.c; 5-16 us when the vCPU stays busy),
-// against kernels of 15-400 us in a ViT-Ti/S pass at batch 1. ONNX Runtime's thread pool spins
-// before it sleeps for the same reason.
+// the cloud VMs this project runs on, a sleeping thread runs again 8-30 us after the signal at the
+// median, and 1-4 ms after it in the worst of 300 (bench/cpu/wake_latency.c,
+// bench/results/2026-12-03-wake-latency-zen4.txt), against kernels of 15-400 us in a ViT-Ti/S pass at
+// batch 1, a hundred of them a pass. ONNX Runtime's thread pool spins before it sleeps too.
 //
 // How. PoCL 3.1 has no option for it, so vit4j_pocl_idle_install() replaces, in that library only,
 // the GOT entry of pthread_cond_wait with spinning_wait. For the scheduler's own condition variable

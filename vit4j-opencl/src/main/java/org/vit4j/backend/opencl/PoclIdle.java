@@ -6,10 +6,10 @@ import org.vit4j.backend.NativeLibrary;
  * PoCL's idle CPU workers spin up to {@link #SPIN_US} microseconds before they sleep
  * ({@code libvit4j_poclidle.so}; native/opencl/pocl_idle.c says how). PoCL runs a kernel on one
  * worker thread per core, and a worker that runs out of work-groups sleeps until the next kernel
- * wakes it: between two dependent kernels, every time. On a cloud VM that wake-up costs 30-70 us at
- * the median and milliseconds in the tail ({@code bench/cpu/wake_latency.c}), against kernels of
- * 15-400 us in a ViT-Ti or ViT-S pass at batch 1 (README, "Performance, measured"). ONNX Runtime's
- * thread pool spins before it sleeps for the same reason.
+ * wakes it: between two dependent kernels, every time. On a cloud VM that wake-up takes 8-30 us at
+ * the median and 1-4 ms in the worst of 300 ({@code bench/cpu/wake_latency.c}), against a hundred
+ * kernels of 15-400 us in a ViT-Ti or ViT-S pass at batch 1 (README, "Performance, measured"). ONNX
+ * Runtime's thread pool spins before it sleeps too.
  *
  * <p>Process-wide, like PoCL's workers: every PoCL CPU backend opened applies its own value, and the
  * last one opened holds. Where the library is missing or PoCL is not as expected the workers sleep as
