@@ -34,8 +34,14 @@ final class PoclIdle {
      */
     static synchronized String apply(ClDevice device, int budgetUs) {
         if (device.kind() != ClDevice.Kind.CPU || !SignalChaining.isPocl(device)) return null;
-        String loadError = LIBRARY.load();
-        String why = loadError != null ? loadError : install0(budgetUs);
+        String why = LIBRARY.load();
+        if (why == null) {
+            try {
+                why = install0(budgetUs);
+            } catch (UnsatisfiedLinkError e) { // a library of another version, without this entry point
+                why = "libvit4j_poclidle.so lacks install0: " + e.getMessage();
+            }
+        }
         if (why != null) {
             state = "PoCL idle workers sleep at once (" + why + ")";
         } else {
