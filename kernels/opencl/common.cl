@@ -130,8 +130,9 @@ F32_VEC(16)
 //   1576 x 1536 floats 3.8 -> 2.5 ms).
 //   It is plain arithmetic and one exp, so it vectorises: PoCL's built-in erfc costs 66 ns per
 //   scalar call, which made the GELU epilogue a third of the first MLP layer. The macros work on
-//   float and every floatN. (A Cody-Waite reduction with an inline e^r polynomial and no exp call,
-//   and native_recip plus a Newton step for t, measured no faster.)
+//   float and every floatN. (native_recip plus a Newton step for t measured no faster. An inline
+//   Cody-Waite exp measured no faster on 2026-11-28 by whole-call timings, but ~2% of fc1 faster by
+//   perf samples on 2026-12-03: gelu_exp below.)
 // exp(-z^2) = exp(-x^2 / 2) is taken as exp(-hi / 2) (1 - lo / 2), hi = fl(x * x), lo = fma(x, x, -hi)
 // its exact rounding error: -hi / 2 is exact, so exp's argument carries no rounding, and |lo / 2| <
 // 5e-6 makes the first-order factor exact to 1e-11. One exp of the rounded -x^2/2 would lose 1e-5 of
