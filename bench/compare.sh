@@ -14,7 +14,10 @@
 # not the steady state a service runs in. Then one table: median ms per batch (best of the
 # rounds), img/s, vit4j's speed relative to each peer, and each peer's logits against vit4j's (relative L2
 # difference, top-1 agreement).
-#   bench/compare.sh [MODEL] [BATCH] [BACKEND]     (defaults: vit-s16 8 opencl; THREADS=2, ROUNDS=2)
+# PAIRS=n then also runs vit4j and ORT in one JVM, n pairs of short blocks in random order
+# (bench/peers/OrtPaired.java): the median of the pairs' time ratios, which the host's drift between one
+# process and the next does not move; printed under the table and kept in the JSON (paired_vs_ort).
+#   bench/compare.sh [MODEL] [BATCH] [BACKEND]     (defaults: vit-s16 8 opencl; THREADS=2, ROUNDS=2, PAIRS=0)
 # Writes everything it prints to bench/results/<date>-compare-<model>-b<batch>[-<TAG>].txt and a JSON beside it.
 # Needs Debian's python3-torch, python3-torchvision, libopenblas0-openmp (installed if missing), a JDK 17
 # and Maven (for vit4j's jar and onnxruntime's). The `onnx` Python package is not needed.
@@ -81,6 +84,14 @@ cpu_now() {
         --input "$work/input.safetensors" --warmup "$warmup" --warmup-seconds 0 --iterations "$iterations" --profile-passes 0 \
         --logits "$work/vit4j-logits.safetensors" --json "$work/vit4j-$round.json"
   done
+  if [ "${PAIRS:-0}" -gt 0 ]; then
+    # the same two runtimes in one JVM, block by block (bench/peers/OrtPaired.java): a ratio the host's drift
+    # from one minute to the next does not move
+    echo "## paired: vit4j and ORT in one JVM, $PAIRS pairs of blocks (load average $(loadavg))"
+    java -cp "$work/vit4j.jar:$ort_jar" bench/peers/OrtPaired.java --label "$model" --backend "$backend" --weights "$work/model.safetensors" \
+        --model "$work/model.onnx" --input "$work/input.safetensors" --threads "$threads" --pairs "$PAIRS" \
+        --warmup "$warmup" --json "$work/paired.json" 2>&1 | grep -v ' INFO '
+  fi
   echo "## summary (load average at end $(loadavg); CPU now: $(cpu_now); $(( $(date +%s) - t0 )) s in all)"
   $py - "$work" "$rounds" "$out.json" "$model" "$threads" "$(loadavg)" <<'PY'
 import json, os, sys, time
@@ -123,10 +134,17 @@ print(f"(torch vs ort logits: relative L2 {np.linalg.norm(o - t) / np.linalg.nor
 bad = [r["peer"] for r in rows if r["peer"] != "vit4j" and (r["rel_l2_vs_vit4j"] > 1e-4 or r["top1_agree_vs_vit4j"] < r["images"])]
 print("agreement: " + ("all peers agree with vit4j (relative L2 <= 1e-4, same top-1 for every image)" if not bad
                        else "DISAGREE: " + ", ".join(bad)))
+paired_path = os.path.join(w, "paired.json")
+paired = json.load(open(paired_path)) if os.path.exists(paired_path) else None
+if paired:
+    print(f"paired in one JVM (bench/peers/OrtPaired.java, {paired['pairs']} pairs of blocks): vit4j "
+          f"{paired['vit4j_median_ms']:.1f} ms, ORT {paired['ort_median_ms']:.1f} ms; vit4j speed vs ORT "
+          f"{paired['speedup_median']:.2f}x (quartiles {paired['speedup_q1']:.2f} .. {paired['speedup_q3']:.2f}), "
+          f"vit4j faster in {paired['vit4j_faster_pairs']} of {paired['pairs']} pairs")
 with open(out_json, "w") as f:
     json.dump({"model": model, "batch": len(ref), "threads": threads, "rounds": rounds,
                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_average_end": load,
-               "summary": rows, "runs": {k: rs for k, rs in peers + [("vit4j", vit)]}}, f, indent=1)
+               "summary": rows, "paired_vs_ort": paired, "runs": {k: rs for k, rs in peers + [("vit4j", vit)]}}, f, indent=1)
 if bad:
     sys.exit(1)
 PY

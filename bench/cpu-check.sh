@@ -10,7 +10,9 @@
 #      printed beside the verdict, not in it (the done-when is about the CPU at hand). AVX2=0 leaves it out.
 #   2. bench/compare.sh vit-s16 8 and vit-b16 1 (PyTorch, ONNX Runtime Java and vit4j alternating, ROUNDS
 #      rounds): done when vit4j is >= 1.0x ONNX Runtime Java and >= 1.2x PyTorch, with the logits agreeing
-#      (relative L2 <= 1e-4 and the same top-1 for every image).
+#      (relative L2 <= 1e-4 and the same top-1 for every image). With PAIRS=20 (PAIRS=0: none) compare.sh also
+#      runs vit4j and ORT block by block in one JVM (bench/peers/OrtPaired.java); that ratio is printed
+#      beside the verdict: how far the host's drift between processes moved compare.sh's.
 # Then one verdict per criterion. Every CPU model differs (AMD, Intel; AVX2, AVX-512) and the machines are
 # shared: run it where a session finds a CPU it has no figures for, and commit what it writes.
 #   bench/cpu-check.sh        ROUNDS=3 (compare.sh's rounds), TIMELINE=20 (recorded passes), TAG=... (file names;
@@ -64,7 +66,7 @@ set +e
     for shape in "vit-s16 8" "vit-b16 1"; do
       echo "## 2. bench/compare.sh $shape (ROUNDS=$rounds TAG=$tag)"
       # shellcheck disable=SC2086
-      ROUNDS=$rounds TAG=$tag bash bench/compare.sh $shape 2>&1 | sed -n '/^## summary/,$p' || { echo "cpu-check: compare.sh failed"; exit 2; }
+      ROUNDS=$rounds TAG=$tag PAIRS=${PAIRS:-20} bash bench/compare.sh $shape 2>&1 | sed -n '/^## summary/,$p' || { echo "cpu-check: compare.sh failed"; exit 2; }
     done
   fi
   echo "## verdict"
@@ -98,7 +100,8 @@ if not skip_compare:
         files = sorted(glob.glob(f"bench/results/*-compare-{model}-b{batch}-{tag}.json"))
         if not files:
             print(f"FAIL {model} b{batch}: no compare.sh results"); ok = False; continue
-        s = {p["peer"]: p for p in json.load(open(files[-1]))["summary"]}
+        result = json.load(open(files[-1]))
+        s = {p["peer"]: p for p in result["summary"]}
         for peer, need in (("ort", 1.0), ("torch", 1.2)):
             p = s[peer]
             agree = p["rel_l2_vs_vit4j"] <= 1e-4 and p["top1_agree_vs_vit4j"] == p["images"]
@@ -106,6 +109,11 @@ if not skip_compare:
             ok &= good
             print(f"{'PASS' if good else 'FAIL'} {model} b{batch} vs {p['label']}: {p['vit4j_speedup']:.2f}x (>= {need}x), "
                   f"logits rel L2 {p['rel_l2_vs_vit4j']:.1e}, top-1 {p['top1_agree_vs_vit4j']}/{p['images']} ({files[-1]})")
+        paired = result.get("paired_vs_ort")
+        if paired: # beside the verdict: the same ratio with the host's drift between processes taken out
+            print(f"     {model} b{batch} vs ORT paired in one JVM (not in the verdict): {paired['speedup_median']:.2f}x "
+                  f"(quartiles {paired['speedup_q1']:.2f} .. {paired['speedup_q3']:.2f}; vit4j faster in "
+                  f"{paired['vit4j_faster_pairs']} of {paired['pairs']} pairs)")
 print("all criteria hold" if ok else "NOT every criterion holds")
 if avx2 is not None:
     print("AVX2 code path: every linear >= 80% of its FMA peak" if avx2 else

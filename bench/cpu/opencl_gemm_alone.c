@@ -8,6 +8,8 @@
 //   /tmp/gemm_alone kernels/opencl "-D GEMM_V5_VW=16 -D GEMM_V5_MR=6 -D GEMM_V5_NR=64" 6 64 8 EPILOGUE M K N [REPS]
 // EPILOGUE: 0 none, 1 bias, 2 bias + GELU, 3 bias + residual (linear.cl's EPI_*). Environment:
 //   NSETS=12   rotate 12 copies of A, packed W and C, as the 12 layers of a pass do (caches no longer hold them)
+//   ROTATE=AWC which of them rotate (default all three; ROTATE=W: only the weights come in cold)
+//   PAIR=X     also time rotation X paired with ROTATE, run by run in alternating order (X: none rotates)
 //   FLUSH=MB   touch MB megabytes between runs (cold caches)
 //   HEADS=h TOKENS=t   QKV output layout (the check then does not apply)
 //   ALL=1      print every run;  BATCHED=n  also time n launches queued back to back (launch overhead)
@@ -72,9 +74,21 @@ int main(int argc, char** argv) {
   int group = getenv("GROUP") ? atoi(getenv("GROUP")) : (int) (gx / WGX); clSetKernelArg(k, 10, 4, &group);
   size_t g[2] = {gx, panels}, lo[2] = {WGX, 1};
   if (getenv("BATCHED")) { int n = atoi(getenv("BATCHED")); for (int w = 0; w < 3; w++) { double s0 = now(); for (int i = 0; i < n; i++) CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); printf("batched %d: %.1f us per kernel\n", n, (now() - s0) / n * 1e6); } }
+  const char* rot = getenv("ROTATE") ? getenv("ROTATE") : "AWC";
   double t[200]; if (reps > 200) reps = 200;
   int flush = getenv("FLUSH") ? atoi(getenv("FLUSH")) : 0; static char* fb; if (flush && !fb) fb = malloc(flush << 20);
-  for (int r = -2; r < reps; r++) { if (flush) { for (long i = 0; i < ((long)flush << 20); i += 64) fb[i]++; } int si = (r + 2) % nsets; clSetKernelArg(k, 0, 8, &sA[si]); clSetKernelArg(k, 1, 8, &sW[si]); clSetKernelArg(k, 4, 8, &sC[si]); double s = now(); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); if (r >= 0) t[r] = now() - s; }
+  for (int r = -2; r < reps; r++) { if (flush) { for (long i = 0; i < ((long)flush << 20); i += 64) fb[i]++; } int si = (r + 2) % nsets; clSetKernelArg(k, 0, 8, &sA[strchr(rot, 'A') ? si : 0]); clSetKernelArg(k, 1, 8, &sW[strchr(rot, 'W') ? si : 0]); clSetKernelArg(k, 4, 8, &sC[strchr(rot, 'C') ? si : 0]); double s = now(); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); if (r >= 0) t[r] = now() - s; }
+  if (getenv("PAIR")) { // the same runs paired against rotation PAIR, in alternating order: robust to a host whose speed drifts
+    const char* rot2 = getenv("PAIR"); double t2[200], ratio[200]; int si = 0;
+    for (int r = -2; r < reps; r++) for (int w = 0; w < 2; w++) {
+      int second = (w + r) & 1; const char* ro = second ? rot2 : rot; si = (si + 1) % nsets;
+      clSetKernelArg(k, 0, 8, &sA[strchr(ro, 'A') ? si : 0]); clSetKernelArg(k, 1, 8, &sW[strchr(ro, 'W') ? si : 0]); clSetKernelArg(k, 4, 8, &sC[strchr(ro, 'C') ? si : 0]);
+      double s = now(); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q));
+      if (r >= 0) { if (second) t2[r] = now() - s; else t[r] = now() - s; } }
+    int wins = 0; for (int r = 0; r < reps; r++) { ratio[r] = t2[r] / t[r]; wins += t[r] < t2[r]; }
+    qsort(ratio, reps, sizeof(double), cmp); qsort(t2, reps, sizeof(double), cmp);
+    printf("paired: ROTATE=%s against PAIR=%s: median of time ratios (PAIR / ROTATE) %.3f, ROTATE faster in %d of %d pairs; PAIR median %.3f ms\n", rot, rot2, ratio[reps / 2], wins, reps, t2[reps / 2] * 1e3);
+  }
   if (getenv("ALL")) { for (int r = 0; r < reps; r++) printf("%.2f ", t[r]*1e3); printf("\n"); } qsort(t, reps, sizeof(double), cmp);
   clSetKernelArg(k, 0, 8, &dA); clSetKernelArg(k, 1, 8, &dWp); clSetKernelArg(k, 4, 8, &dC); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clEnqueueReadBuffer(q, dC, CL_TRUE, 0, 4L * M * N, C, 0, NULL, NULL));
   // check a sample of outputs against double
