@@ -1,6 +1,6 @@
 // Shared by every OpenCL program of vit4j: ClRuntime puts this file in front of each kernel file.
-// It defines (1) the storage type of the program's tensors with their load/store helpers and (2) the
-// exact GELU.
+// It defines (1) the storage type of the program's tensors with their load/store helpers, (2) the
+// exact GELU and (3) the grouped work-group order of the CPU GEMMs.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -178,3 +178,19 @@ GELU_EXP_DEF(16)
     fma(-0.5f, fma((x), (x), -((x) * (x))), 1.0f))
 #define GELU_FROM_ERFC(x, e) ((x) >= 0.0f ? (x) - 0.5f * (x) * (e) : 0.5f * (x) * (e))
 #define GELU(x) GELU_FROM_ERFC((x), ERFC_OF_X((x), 1.0f / (1.0f + 0.35355339059327376f * fabs(x))))
+
+// ---- Grouped work-group order (linear_v5, patch_embed_v4) --------------------------------------
+// A CPU GEMM's range is (row work-items, panels): dimension 0 walks down M with one packed panel of
+// the weight. PoCL's threads take work-groups in the order of their linear id, dimension 0 first, so
+// in the plain order every panel meets all of A, and A comes from L3 once per panel. Grouped (Triton's
+// GROUP_SIZE_M), the linear id walks `group` row work-groups through every panel, then the next
+// `group`: those rows of A stay in L2 across the panels, and the weight is read once per group of rows
+// instead. group = the number of row work-groups is the plain order. The host picks it
+// (LinearOps.v5Group: the order with the fewer bytes from beyond L2). Gives this work-group's
+// (row work-group, panel).
+static inline int2 grouped_work_group(int group) {
+    const int rgroups = get_num_groups(0), in_group = group * get_num_groups(1);
+    const int pid = get_group_id(0) + rgroups * get_group_id(1);
+    const int first = pid / in_group * group, size = min(rgroups - first, group);
+    return (int2) (first + pid % in_group % size, pid % in_group / size);
+}

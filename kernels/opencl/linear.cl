@@ -438,14 +438,11 @@ __kernel void linear_v4(__global const store_t* A, __global const store_t* W, __
 // of a work-group (run one after the other by a PoCL thread) reuse the panel (NR * K * 4 bytes: 48
 // KiB at K = 384) from L1/L2 while each brings its own MR rows of A (MR * K * 4 bytes).
 // Rows past M are clamped to the last row (the loop stays branch-free) and not stored.
-// The order of the work-groups (the argument `group`): PoCL's threads take work-groups in the order
-// of their linear id, dimension 0 first, so in the plain order every panel meets all of A, and A
-// (1576 x 384 floats at ViT-S b8, 2.4 MB) comes from L3 once per panel: 18 times for QKV. Grouped
-// (Triton's GROUP_SIZE_M), the linear id walks `group` work-groups of rows through every panel,
-// then the next `group`: those rows of A (group * WGX * MR * K * 4 bytes) stay in L2 across the
-// panels, and W is read once per group of rows instead. LinearOps.v5Group picks the order with the
-// fewer bytes from beyond L2 (group = the number of row work-groups is the plain order): grouped
-// for ViT-S b8's K = 384 layers, plain where W is the larger operand (batch 1). Measured on a Zen 4
+// The order of the work-groups (the argument `group`; common.cl's grouped_work_group): in the plain
+// order A (1576 x 384 floats at ViT-S b8, 2.4 MB) comes from L3 once per panel, 18 times for QKV;
+// grouped, a group's rows of A (group * WGX * MR * K * 4 bytes) stay in L2 across the panels.
+// LinearOps.v5Group picks grouped for ViT-S b8's K = 384 layers, plain where W is the larger operand
+// (batch 1). Measured on a Zen 4
 // (2026-12-02): ViT-S b8 QKV alone with 12 layers' buffers rotating (bench/cpu/opencl_gemm_alone.c, so
 // A comes in cold), medians of 15 runs 8.8-9.9 -> 8.0-8.3 ms with groups of 3, bests equal; in the pass,
 // where A was just written by the layer norm, no difference on a quiet host (6.72-6.80 ms either way).
@@ -471,11 +468,8 @@ __kernel void linear_pack_v5(__global const store_t* W, __global store_t* Wp, in
 __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, __global const store_t* bias,
                         __global const store_t* residual, __global store_t* C, int M, int N, int K,
                         int tokens, int heads, int group) {
-    // (row work-group, panel) from the linear work-group id, `group` row work-groups at a time
-    const int rgroups = get_num_groups(0), in_group = group * get_num_groups(1);
-    const int pid = get_group_id(0) + rgroups * get_group_id(1);
-    const int first = pid / in_group * group, size = min(rgroups - first, group);
-    const int rg = first + pid % in_group % size, panel = pid % in_group / size;
+    const int2 tile = grouped_work_group(group); // (row work-group, panel): common.cl
+    const int rg = tile.x, panel = tile.y;
     const int m0 = (rg * (int) get_local_size(0) + (int) get_local_id(0)) * GEMM_V5_MR, n0 = panel * GEMM_V5_NR;
     if (m0 >= M || n0 >= N) return;
     __global const store_t* wp = Wp + (long) panel * K * GEMM_V5_NR;

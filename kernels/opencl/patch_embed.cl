@@ -147,6 +147,9 @@ __kernel void patch_embed_v2(__global const store_t* image, __global const store
 // contiguous pixels per patch (the address of a run computed once). The epilogue adds bias and the
 // position embedding on whole vectors. The first row block's work-items write the class-token rows.
 // Rows past the end are clamped to the last patch (recomputed, not stored).
+// The work-groups run in linear_v5's grouped order (`group`, common.cl's grouped_work_group), so that
+// a group's patches stay in L2 across the panels instead of being gathered from the image again for
+// each panel (PatchEmbedOps picks the group by LinearOps.v5Group's estimate).
 // global = (ceil(B * Np / MR) rounded up to PE_V4_WGX, ceil(dim / NR)), local = (PE_V4_WGX, 1).
 #ifdef PE_V4_VW
 #define floatP4 CAT(float, PE_V4_VW)
@@ -159,14 +162,16 @@ __kernel void patch_embed_v2(__global const store_t* image, __global const store
 
 __kernel void patch_embed_v4(__global const store_t* image, __global const store_t* Wp, __global const store_t* bias,
                              __global const store_t* cls, __global const store_t* pos, __global store_t* out,
-                             int batch, int channels, int height, int width, int patch, int dim) {
+                             int batch, int channels, int height, int width, int patch, int dim, int group) {
     const int gw = width / patch, np = (height / patch) * gw, tokens = np + 1, M = batch * np;
-    const int m0 = get_global_id(0) * PE_V4_MR, n0 = get_global_id(1) * PE_V4_NR;
+    const int2 tile = grouped_work_group(group); // (row work-group, panel): common.cl
+    const int row = tile.x * (int) get_local_size(0) + (int) get_local_id(0);
+    const int m0 = row * PE_V4_MR, n0 = tile.y * PE_V4_NR;
     if (n0 >= dim) return;
-    if (get_global_id(0) == 0) WRITE_CLS_ROWS(n0, PE_V4_NR)
+    if (row == 0) WRITE_CLS_ROWS(n0, PE_V4_NR)
     if (m0 >= M) return;
     const int K = channels * patch * patch;
-    __global const store_t* wp = Wp + (long) get_global_id(1) * K * PE_V4_NR;
+    __global const store_t* wp = Wp + (long) tile.y * K * PE_V4_NR;
     __global const store_t* a[PE_V4_MR];
 #pragma unroll
     for (int r = 0; r < PE_V4_MR; r++) {

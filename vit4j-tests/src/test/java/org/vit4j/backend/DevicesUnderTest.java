@@ -151,14 +151,15 @@ public final class DevicesUnderTest {
     /**
      * {@link #all()} and, where OpenCL is available, the CPU patch-embedding kernels the device's
      * defaults do not pick: patch_embed_v2 and patch_embed_v4 with AVX2-sized vectors and odd sizes (5
-     * patches a work-item, panels of 3 vectors of 8, 3 work-items a group), so patch and channel edges
-     * fall inside a work-item. Only the patch-embedding tests use these.
+     * patches a work-item, panels of 3 vectors of 8, 3 work-items a group, the panels walked two row
+     * work-groups at a time), so patch and channel edges fall inside a work-item and a short last group
+     * comes up wherever the row work-groups are odd. Only the patch-embedding tests use these.
      */
     public static List<Named<Supplier<Backend>>> withPatchEmbedVariants() {
         return withCpuVariants(
                 "opencl (patch embed v2)", Map.of("PE_VARIANT", 2),
-                "opencl (patch embed v4, VW 8, MR 5, NR 24, WGX 3)",
-                Map.of("PE_VARIANT", 4, "PE_V4_VW", 8, "PE_V4_MR", 5, "PE_V4_NR", 24, "PE_V4_WGX", 3));
+                "opencl (patch embed v4, VW 8, MR 5, NR 24, WGX 3, GROUP 2)",
+                Map.of("PE_VARIANT", 4, "PE_V4_VW", 8, "PE_V4_MR", 5, "PE_V4_NR", 24, "PE_V4_WGX", 3, "PE_V4_GROUP", 2));
     }
 
     /** {@link #all()} plus, where OpenCL is available, the device tuned as a CPU with each (name, overrides) pair. */

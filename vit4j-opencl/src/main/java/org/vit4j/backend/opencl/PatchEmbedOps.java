@@ -41,6 +41,9 @@ final class PatchEmbedOps {
             "patch_embed_v4: channels per work-item = packed panel width, a multiple of PE_V4_VW (0: 4 vectors at"
                     + " width 16, 3 below)");
     static final TuningParam V4_WGX = new TuningParam("PE_V4_WGX", 8, 8, "patch_embed_v4: work-items per work-group, down the patches");
+    static final TuningParam V4_GROUP = new TuningParam("PE_V4_GROUP", 0, 0,
+            "patch_embed_v4: row work-groups walked through every panel before the next ones (0: by LinearOps.v5Group's"
+                    + " estimate of the bytes from beyond L2)");
 
     private final ClRuntime rt;
     private final AttentionOps.Allocator allocate;
@@ -86,6 +89,9 @@ final class PatchEmbedOps {
                             + vw + "), not " + mr + " and " + nr);
                 }
                 positive(V4_WGX);
+                if (tuning.get(V4_GROUP) < 0) {
+                    throw new Vit4jException("PE_V4_GROUP must be 0 (chosen per shape) or positive, not " + tuning.get(V4_GROUP));
+                }
                 v4Vw = vw;
                 v4Mr = mr;
                 v4Nr = nr;
@@ -128,10 +134,22 @@ final class PatchEmbedOps {
                 local = new long[] {wgx, wgy};
             }
             case 4 -> {
-                int wgx = tuning.get(V4_WGX);
-                w = LinearOps.packed(rt, allocate, w, s.dim(), s.channels() * s.patch() * s.patch(), v4Vw, v4Mr, v4Nr);
-                global = new long[] {roundUp((patches + v4Mr - 1) / v4Mr, wgx), (s.dim() + v4Nr - 1) / v4Nr};
-                local = new long[] {wgx, 1};
+                int wgx = tuning.get(V4_WGX), k = s.channels() * s.patch() * s.patch();
+                w = LinearOps.packed(rt, allocate, w, s.dim(), k, v4Vw, v4Mr, v4Nr);
+                int rowGroups = (int) ((patches + v4Mr - 1) / v4Mr + wgx - 1) / wgx, panels = (s.dim() + v4Nr - 1) / v4Nr;
+                long row = (long) k * images.dtype().bytes(); // bytes of one patch, and of one column of the weight
+                // The patches' bytes count twice: they are gathered from the image in runs of P pixels a
+                // row apart, which cost more a byte than the packed weight's contiguous panels. Measured on a
+                // Zen 4 at ViT-S b8 (2026-12-03, the pass's timeline, 2 runs each): plain order 8.8-9.5 ms,
+                // groups of one 6.9-7.2 ms on AVX-512 (which the bytes at face value would not pick), and on
+                // the AVX2 path 13-21 ms plain, 8.5-8.7 grouped; at b1, 1.1-1.3 ms either way.
+                int group = tuning.get(V4_GROUP) > 0 ? Math.min(tuning.get(V4_GROUP), rowGroups)
+                        : LinearOps.v5Group(rowGroups, panels, wgx * v4Mr * row, 2 * patches * row, panels * v4Nr * row,
+                                LinearOps.V5_GROUP_BYTES);
+                cl_kernel kernel = byType.computeIfAbsent(images.dtype(), t -> rt.kernel("patch_embed", name, defines, t));
+                rt.launch(kernel, name, new long[] {(long) rowGroups * wgx, panels}, new long[] {wgx, 1}, images, w, bias,
+                        cls, pos, out, s.batch(), s.channels(), s.height(), s.width(), s.patch(), s.dim(), group);
+                return;
             }
             default -> {
                 int tm = tuning.get(V3_TM), tn = tuning.get(V3_TN);
