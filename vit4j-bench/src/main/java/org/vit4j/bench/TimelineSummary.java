@@ -117,6 +117,28 @@ public record TimelineSummary(int passes, int kernels, double spanMs, double run
                 median(idle) / 1e6, median(late) / 1e6, gaps.isEmpty() ? Double.NaN : median(gaps) / 1e3, rows, ops);
     }
 
+    /**
+     * An op's share of an FMA peak measured pass by pass ({@code vit4j bench --paired-peak}): in each pass, the op's
+     * median call as GFLOP/s over {@code passPeakGflops[p]}, the peak measured right before pass p; the median over
+     * the passes where the op ran (NaN if none, or if it does no FLOPs). On a shared host the cores' speed drifts,
+     * and a peak measured minutes away from the passes moves their share by as much.
+     */
+    public static double pairedFmaShare(List<List<KernelTimeline.Kernel>> passes, double[] passPeakGflops, String op, String shape) {
+        if (passPeakGflops.length != passes.size()) {
+            throw new IllegalArgumentException(passes.size() + " passes but " + passPeakGflops.length + " peaks");
+        }
+        double[] share = new double[passes.size()];
+        int n = 0;
+        for (int p = 0; p < passes.size(); p++) {
+            for (OpRow r : of(List.of(passes.get(p))).ops()) {
+                if (r.op().equals(op) && r.shape().equals(shape) && r.flops() > 0 && passPeakGflops[p] > 0) {
+                    share[n++] = r.gflops() / passPeakGflops[p];
+                }
+            }
+        }
+        return n == 0 ? Double.NaN : median(Arrays.copyOf(share, n));
+    }
+
     private static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);

@@ -69,6 +69,11 @@ final class BenchCommand implements Callable<Integer> {
             + "between kernels, and how much of that the host was late (default: ${DEFAULT-VALUE})")
     int timelinePasses;
 
+    @Option(names = "--paired-peak", description = "with --timeline-passes: measure the FMA peak again right before each "
+            + "recorded pass, and give each op's share of it pass by pass (the median over the passes) beside the share of "
+            + "the peak measured once: on a shared host the cores' speed drifts between the two measurements")
+    boolean pairedPeak;
+
     @Option(names = "--json", paramLabel = "FILE", description = "also write the results as JSON")
     Path json;
 
@@ -435,7 +440,9 @@ final class BenchCommand implements Callable<Integer> {
         // kernels (the input's upload, the outputs' download, the wake-ups around them). Two clocks, but each
         // difference is taken within one pass, so their offset cancels.
         long[] wall = new long[timelinePasses], outside = new long[timelinePasses];
+        double[] passPeak = new double[timelinePasses]; // --paired-peak: the FMA peak just before each pass
         for (int i = 0; i < timelinePasses; i++) {
+            if (pairedPeak) passPeak[i] = backend.measureFmaPeakGflops();
             recorder.start();
             long start = System.nanoTime();
             try {
@@ -473,13 +480,25 @@ final class BenchCommand implements Callable<Integer> {
         result.put("peaks", peaks);
         System.out.printf(Locale.ROOT, "per op from the same timestamps (median call; fp32 FMA peak %.1f GFLOP/s, measured %s):%n",
                 peaks.fmaGflops(), peaks.measured());
-        System.out.printf(Locale.ROOT, "  %-20s %-28s %6s %10s %10s %9s %8s%n", "op", "shape", "calls", "median us", "us/pass",
-                "GFLOP/s", "of FMA");
+        List<Map<String, Object>> paired = new ArrayList<>();
+        if (pairedPeak) {
+            double[] sorted = passPeak.clone();
+            Arrays.sort(sorted);
+            System.out.printf(Locale.ROOT, "paired FMA peak (measured right before each recorded pass): median %.1f GFLOP/s, "
+                    + "min %.1f, max %.1f; \"paired\": each op's median call in a pass against that pass's peak, the median "
+                    + "over the passes%n", sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1]);
+        }
+        System.out.printf(Locale.ROOT, "  %-20s %-28s %6s %10s %10s %9s %8s%s%n", "op", "shape", "calls", "median us", "us/pass",
+                "GFLOP/s", "of FMA", pairedPeak ? "   paired" : "");
         for (TimelineSummary.OpRow o : t.ops()) {
             double fma = o.flops() > 0 ? peaks.ofFmaPeak(o.gflops()) : Double.NaN;
-            System.out.printf(Locale.ROOT, "  %-20s %-28s %6.0f %10.1f %10.1f %9.1f %8s%n", o.op(), o.shape(), o.calls(),
-                    o.medianUs(), o.usPerPass(), o.gflops(), Double.isNaN(fma) ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * fma));
+            double pairedFma = pairedPeak ? TimelineSummary.pairedFmaShare(passes, passPeak, o.op(), o.shape()) : Double.NaN;
+            if (!Double.isNaN(pairedFma)) paired.add(Map.of("op", o.op(), "shape", o.shape(), "of_fma_paired", pairedFma));
+            System.out.printf(Locale.ROOT, "  %-20s %-28s %6.0f %10.1f %10.1f %9.1f %8s%s%n", o.op(), o.shape(), o.calls(),
+                    o.medianUs(), o.usPerPass(), o.gflops(), Double.isNaN(fma) ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * fma),
+                    !pairedPeak ? "" : Double.isNaN(pairedFma) ? "        -" : String.format(Locale.ROOT, "%8.0f%%", 100 * pairedFma));
         }
+        if (pairedPeak) result.put("timeline_paired_fma", Map.of("pass_peaks_gflops", passPeak, "ops", paired));
         return t;
     }
 

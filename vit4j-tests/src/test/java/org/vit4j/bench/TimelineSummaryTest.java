@@ -85,4 +85,22 @@ class TimelineSummaryTest {
         assertThrows(IllegalArgumentException.class, () -> TimelineSummary.of(List.of()));
         assertThrows(IllegalArgumentException.class, () -> TimelineSummary.of(List.of(List.of())));
     }
+    @Test
+    void pairedShareIsEachPassAgainstItsOwnPeakThenTheMedian() {
+        // one linear call a pass, 100, 200 and 50 ns, with peaks of 120, 100 and 500 GFLOP/s measured before each:
+        // F/100 / 120, F/200 / 100, F/50 / 500 = F/12000, F/20000, F/25000 (F the op's FLOPs; flop/ns = GFLOP/s)
+        Op linear = new Op.Linear(null, null, null, null, 10, 20, 30, Epilogue.BIAS, null);
+        List<List<Kernel>> passes = List.of(List.of(new Kernel("linear", linear, 0, 0, 100)),
+                List.of(new Kernel("linear", linear, 0, 1000, 1200)), List.of(new Kernel("linear", linear, 0, 2000, 2050)));
+        double f = linear.flops();
+        assertEquals(f / 20000, TimelineSummary.pairedFmaShare(passes, new double[] {120, 100, 500}, linear.label(), linear.shape()),
+                1e-12 * f);
+        // against the middle peak for all three passes instead, the median call (100 ns) would give F/100 / 120 = F/12000
+        assertEquals(f / 12000, TimelineSummary.pairedFmaShare(passes, new double[] {120, 120, 120}, linear.label(), linear.shape()),
+                1e-12 * f);
+        // an op that did not run is NaN; a peak per pass is required
+        assertEquals(Double.NaN, TimelineSummary.pairedFmaShare(passes, new double[] {1, 1, 1}, "attention", linear.shape()));
+        assertThrows(IllegalArgumentException.class,
+                () -> TimelineSummary.pairedFmaShare(passes, new double[] {1, 1}, linear.label(), linear.shape()));
+    }
 }

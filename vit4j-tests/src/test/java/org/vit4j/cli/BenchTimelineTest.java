@@ -51,6 +51,27 @@ class BenchTimelineTest {
     }
 
     @Test
+    void pairedPeakGivesEachOpItsShareOfAPeakTakenBeforeEachPass() throws Exception {
+        Assumptions.assumeTrue(new OpenClProvider().probe().available(), "no OpenCL device");
+        Path weights = EmbeddedDefaultModel.extract().resolve("model.safetensors");
+        CliTest.Result r = cli("bench", "--backend", "opencl", "--weights", weights.toString(), "--batch", "2",
+                "--warmup", "1", "--warmup-seconds", "0", "--iterations", "1", "--profile-passes", "0", "--timeline-passes", "3",
+                "--paired-peak");
+        assertEquals(0, r.status(), r.err());
+        Matcher peak = Pattern.compile("paired FMA peak \\(measured right before each recorded pass\\): median ([0-9.]+) GFLOP/s, "
+                + "min ([0-9.]+), max ([0-9.]+)").matcher(r.out());
+        assertTrue(peak.find(), r.out());
+        double min = Double.parseDouble(peak.group(2)), max = Double.parseDouble(peak.group(3));
+        assertTrue(min > 0 && min <= Double.parseDouble(peak.group(1)) && Double.parseDouble(peak.group(1)) <= max, r.out());
+        // fc1's row: GFLOP/s, its share of the once-measured peak, then a paired share (TimelineSummaryTest checks its
+        // arithmetic); an op without FLOPs (select_token) has none
+        Matcher fc1 = Pattern.compile("  linear\\+bias_gelu +M=34 K=64 N=128 +\\d+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +\\d+% +(\\d+)%")
+                .matcher(r.out());
+        assertTrue(fc1.find() && Integer.parseInt(fc1.group(1)) > 0, r.out());
+        assertTrue(Pattern.compile("  select_token .* - +-\\n").matcher(r.out()).find(), r.out());
+    }
+
+    @Test
     void aBackendWithoutTimestampsSaysSoAndANegativeCountIsRefused() throws Exception {
         Path weights = EmbeddedDefaultModel.extract().resolve("model.safetensors");
         CliTest.Result r = cli("bench", "--backend", "cpu", "--weights", weights.toString(), "--batch", "1",
