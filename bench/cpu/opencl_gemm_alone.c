@@ -10,6 +10,7 @@
 //   NSETS=12   rotate 12 copies of A, packed W and C, as the 12 layers of a pass do (caches no longer hold them)
 //   ROTATE=AWC which of them rotate (default all three; ROTATE=W: only the weights come in cold)
 //   PAIR=X     also time rotation X paired with ROTATE, run by run in alternating order (X: none rotates)
+//   KDIR2=dir  with PAIR: the paired runs take linear_v5 from this kernel directory (an A/B of two kernel versions)
 //   FLUSH=MB   touch MB megabytes between runs (cold caches)
 //   HEADS=h TOKENS=t   QKV output layout (the check then does not apply)
 //   ALL=1      print every run;  BATCHED=n  also time n launches queued back to back (launch overhead)
@@ -58,6 +59,15 @@ int main(int argc, char** argv) {
   clSetKernelArg(pk, 0, 8, &dW); clSetKernelArg(pk, 1, 8, &dWp); clSetKernelArg(pk, 2, 4, &N); clSetKernelArg(pk, 3, 4, &K);
   size_t pg[2] = {K, panels * NR}; CK(clEnqueueNDRangeKernel(q, pk, 2, NULL, pg, NULL, 0, NULL, NULL)); CK(clFinish(q));
   cl_kernel k = clCreateKernel(p, kname, &e); CK(e);
+  cl_kernel k2 = NULL; // KDIR2: the same kernel from a second kernel directory, for PAIR
+  if (getenv("KDIR2")) {
+    snprintf(path, sizeof path, "%s/common.cl", getenv("KDIR2")); char* c2 = slurp(path);
+    snprintf(path, sizeof path, "%s/linear.cl", getenv("KDIR2")); char* l2 = slurp(path);
+    char* src2 = malloc(strlen(c2) + strlen(l2) + 32); sprintf(src2, "%s\n#line 1\n%s", c2, l2);
+    cl_program p2 = clCreateProgramWithSource(ctx, 1, (const char**)&src2, NULL, &e); CK(e);
+    if (clBuildProgram(p2, 1, &dev, o, NULL, NULL)) { char log[65536]; clGetProgramBuildInfo(p2, dev, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL); fprintf(stderr, "%s\n", log); return 1; }
+    k2 = clCreateKernel(p2, kname, &e); CK(e);
+  }
 
   int tokens = getenv("TOKENS") ? atoi(getenv("TOKENS")) : 1, heads = getenv("HEADS") ? atoi(getenv("HEADS")) : 0;
   int nsets = getenv("NSETS") ? atoi(getenv("NSETS")) : 1; cl_mem sA[16], sW[16], sC[16]; sA[0] = dA; sW[0] = dWp; sC[0] = dC;
@@ -72,6 +82,8 @@ int main(int argc, char** argv) {
   // linear_v5's work order: GROUP row work-groups through every panel at a time (default: all of them,
   // the plain order; LinearOps.v5Group picks it in vit4j)
   int group = getenv("GROUP") ? atoi(getenv("GROUP")) : (int) (gx / WGX); clSetKernelArg(k, 10, 4, &group);
+  if (k2) { for (int i = 0; i < 5; i++) clSetKernelArg(k2, i, 8, &args[i]);
+    clSetKernelArg(k2, 5, 4, &M); clSetKernelArg(k2, 6, 4, &N); clSetKernelArg(k2, 7, 4, &K); clSetKernelArg(k2, 8, 4, &tokens); clSetKernelArg(k2, 9, 4, &heads); clSetKernelArg(k2, 10, 4, &group); }
   size_t g[2] = {gx, panels}, lo[2] = {WGX, 1};
   if (getenv("BATCHED")) { int n = atoi(getenv("BATCHED")); for (int w = 0; w < 3; w++) { double s0 = now(); for (int i = 0; i < n; i++) CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); printf("batched %d: %.1f us per kernel\n", n, (now() - s0) / n * 1e6); } }
   const char* rot = getenv("ROTATE") ? getenv("ROTATE") : "AWC";
@@ -81,12 +93,13 @@ int main(int argc, char** argv) {
   if (getenv("PAIR")) { // the same runs paired against rotation PAIR, in alternating order: robust to a host whose speed drifts
     const char* rot2 = getenv("PAIR"); double t2[200], ratio[200]; int si = 0;
     for (int r = -2; r < reps; r++) for (int w = 0; w < 2; w++) {
-      int second = (w + r) & 1; const char* ro = second ? rot2 : rot; si = (si + 1) % nsets;
-      clSetKernelArg(k, 0, 8, &sA[strchr(ro, 'A') ? si : 0]); clSetKernelArg(k, 1, 8, &sW[strchr(ro, 'W') ? si : 0]); clSetKernelArg(k, 4, 8, &sC[strchr(ro, 'C') ? si : 0]);
-      double s = now(); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q));
+      int second = (w + r) & 1; const char* ro = second ? rot2 : rot; si = (si + 1) % nsets; cl_kernel kk = second && k2 ? k2 : k;
+      clSetKernelArg(kk, 0, 8, &sA[strchr(ro, 'A') ? si : 0]); clSetKernelArg(kk, 1, 8, &sW[strchr(ro, 'W') ? si : 0]); clSetKernelArg(kk, 4, 8, &sC[strchr(ro, 'C') ? si : 0]);
+      double s = now(); CK(clEnqueueNDRangeKernel(q, kk, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q));
       if (r >= 0) { if (second) t2[r] = now() - s; else t[r] = now() - s; } }
     int wins = 0; for (int r = 0; r < reps; r++) { ratio[r] = t2[r] / t[r]; wins += t[r] < t2[r]; }
     qsort(ratio, reps, sizeof(double), cmp); qsort(t2, reps, sizeof(double), cmp);
+    if (k2) printf("(PAIR runs the kernel from KDIR2=%s) ", getenv("KDIR2"));
     printf("paired: ROTATE=%s against PAIR=%s: median of time ratios (PAIR / ROTATE) %.3f, ROTATE faster in %d of %d pairs; PAIR median %.3f ms\n", rot, rot2, ratio[reps / 2], wins, reps, t2[reps / 2] * 1e3);
   }
   if (getenv("ALL")) { for (int r = 0; r < reps; r++) printf("%.2f ", t[r]*1e3); printf("\n"); } qsort(t, reps, sizeof(double), cmp);
