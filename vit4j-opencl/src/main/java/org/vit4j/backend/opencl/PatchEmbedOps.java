@@ -1,6 +1,8 @@
 package org.vit4j.backend.opencl;
 
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import org.jocl.cl_kernel;
 import org.vit4j.ElementType;
@@ -122,6 +124,7 @@ final class PatchEmbedOps {
         long patches = (long) s.batch() * (s.tokens() - 1);
         long[] global;
         long[] local;
+        int group = 0; // patch_embed_v4's work-group order (its last argument); 0: the kernel has none
         switch (variant) {
             case 1 -> {
                 int wg = tuning.get(WG);
@@ -143,13 +146,11 @@ final class PatchEmbedOps {
                 // Zen 4 at ViT-S b8 (2026-12-03, the pass's timeline, 2 runs each): plain order 8.8-9.5 ms,
                 // groups of one 6.9-7.2 ms on AVX-512 (which the bytes at face value would not pick), and on
                 // the AVX2 path 13-21 ms plain, 8.5-8.7 grouped; at b1, 1.1-1.3 ms either way.
-                int group = tuning.get(V4_GROUP) > 0 ? Math.min(tuning.get(V4_GROUP), rowGroups)
+                group = tuning.get(V4_GROUP) > 0 ? Math.min(tuning.get(V4_GROUP), rowGroups)
                         : LinearOps.v5Group(rowGroups, panels, wgx * v4Mr * row, 2 * patches * row, panels * v4Nr * row,
                                 LinearOps.V5_GROUP_BYTES);
-                cl_kernel kernel = byType.computeIfAbsent(images.dtype(), t -> rt.kernel("patch_embed", name, defines, t));
-                rt.launch(kernel, name, new long[] {(long) rowGroups * wgx, panels}, new long[] {wgx, 1}, images, w, bias,
-                        cls, pos, out, s.batch(), s.channels(), s.height(), s.width(), s.patch(), s.dim(), group);
-                return;
+                global = new long[] {(long) rowGroups * wgx, panels};
+                local = new long[] {wgx, 1};
             }
             default -> {
                 int tm = tuning.get(V3_TM), tn = tuning.get(V3_TN);
@@ -159,7 +160,9 @@ final class PatchEmbedOps {
             }
         }
         cl_kernel kernel = byType.computeIfAbsent(images.dtype(), t -> rt.kernel("patch_embed", name, defines, t));
-        rt.launch(kernel, name, global, local, images, w, bias, cls, pos, out, s.batch(), s.channels(),
-                s.height(), s.width(), s.patch(), s.dim());
+        List<Object> args = new ArrayList<>(List.of(images, w, bias, cls, pos, out, s.batch(), s.channels(), s.height(),
+                s.width(), s.patch(), s.dim()));
+        if (group > 0) args.add(group);
+        rt.launch(kernel, name, global, local, args.toArray());
     }
 }
