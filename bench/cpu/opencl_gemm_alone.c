@@ -27,21 +27,26 @@
 static char* slurp(const char* p) { FILE* f = fopen(p, "rb"); if (!f) { perror(p); exit(1);} fseek(f, 0, 2); long n = ftell(f); rewind(f);
   char* s = malloc(n + 1); fread(s, 1, n, f); s[n] = 0; fclose(f); return s; }
 static double now() { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+// common.cl + linear.cl from kernel directory `dir`, built with `opts` (the build log on failure)
+static cl_program build(cl_context ctx, cl_device_id dev, const char* dir, const char* opts) {
+  char path[512]; snprintf(path, sizeof path, "%s/common.cl", dir); char* c = slurp(path);
+  snprintf(path, sizeof path, "%s/linear.cl", dir); char* l = slurp(path);
+  char* src = malloc(strlen(c) + strlen(l) + 32); sprintf(src, "%s\n#line 1\n%s", c, l);
+  cl_int e; cl_program p = clCreateProgramWithSource(ctx, 1, (const char**)&src, NULL, &e); CK(e);
+  if (clBuildProgram(p, 1, &dev, opts, NULL, NULL)) { char log[65536]; clGetProgramBuildInfo(p, dev, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL); fprintf(stderr, "%s\n", log); exit(1); }
+  return p;
+}
 static int cmp(const void* a, const void* b) { double x = *(double*)a, y = *(double*)b; return x < y ? -1 : x > y; }
 int main(int argc, char** argv) {
   const char* dir = argv[1]; const char* opt = argv[2];
   int MR = atoi(argv[3]), NR = atoi(argv[4]), WGX = atoi(argv[5]), EPI = atoi(argv[6]);
   int M = atoi(argv[7]), K = atoi(argv[8]), N = atoi(argv[9]); int reps = argc > 10 ? atoi(argv[10]) : 20;
   const char* kname = argc > 11 ? argv[11] : "linear_v5";
-  char path[512]; snprintf(path, sizeof path, "%s/common.cl", dir); char* c = slurp(path);
-  snprintf(path, sizeof path, "%s/linear.cl", dir); char* l = slurp(path);
-  char* src = malloc(strlen(c) + strlen(l) + 32); sprintf(src, "%s\n#line 1\n%s", c, l);
   cl_platform_id pf; CK(clGetPlatformIDs(1, &pf, NULL)); cl_device_id dev; CK(clGetDeviceIDs(pf, CL_DEVICE_TYPE_ALL, 1, &dev, NULL));
   cl_int e; cl_context ctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &e); CK(e);
   cl_command_queue q = clCreateCommandQueue(ctx, dev, 0, &e); CK(e);
-  cl_program p = clCreateProgramWithSource(ctx, 1, (const char**)&src, NULL, &e); CK(e);
   char o[1024]; snprintf(o, sizeof o, "-cl-std=CL1.2 -D VIT4J_STORAGE_F32 -D EPILOGUE=%d %s", EPI, opt);
-  if (clBuildProgram(p, 1, &dev, o, NULL, NULL)) { char log[65536]; clGetProgramBuildInfo(p, dev, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL); fprintf(stderr, "%s\n", log); return 1; }
+  cl_program p = build(ctx, dev, dir, o);
   size_t panels = (N + NR - 1) / NR;
   float* A = malloc(sizeof(float) * M * K); float* W = malloc(sizeof(float) * N * K); float* B = malloc(sizeof(float) * N);
   float* R = malloc(sizeof(float) * M * N); float* C = malloc(sizeof(float) * M * N);
@@ -60,14 +65,7 @@ int main(int argc, char** argv) {
   size_t pg[2] = {K, panels * NR}; CK(clEnqueueNDRangeKernel(q, pk, 2, NULL, pg, NULL, 0, NULL, NULL)); CK(clFinish(q));
   cl_kernel k = clCreateKernel(p, kname, &e); CK(e);
   cl_kernel k2 = NULL; // KDIR2: the same kernel from a second kernel directory, for PAIR
-  if (getenv("KDIR2")) {
-    snprintf(path, sizeof path, "%s/common.cl", getenv("KDIR2")); char* c2 = slurp(path);
-    snprintf(path, sizeof path, "%s/linear.cl", getenv("KDIR2")); char* l2 = slurp(path);
-    char* src2 = malloc(strlen(c2) + strlen(l2) + 32); sprintf(src2, "%s\n#line 1\n%s", c2, l2);
-    cl_program p2 = clCreateProgramWithSource(ctx, 1, (const char**)&src2, NULL, &e); CK(e);
-    if (clBuildProgram(p2, 1, &dev, o, NULL, NULL)) { char log[65536]; clGetProgramBuildInfo(p2, dev, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL); fprintf(stderr, "%s\n", log); return 1; }
-    k2 = clCreateKernel(p2, kname, &e); CK(e);
-  }
+  if (getenv("KDIR2")) { k2 = clCreateKernel(build(ctx, dev, getenv("KDIR2"), o), kname, &e); CK(e); }
 
   int tokens = getenv("TOKENS") ? atoi(getenv("TOKENS")) : 1, heads = getenv("HEADS") ? atoi(getenv("HEADS")) : 0;
   int nsets = getenv("NSETS") ? atoi(getenv("NSETS")) : 1; cl_mem sA[16], sW[16], sC[16]; sA[0] = dA; sW[0] = dWp; sC[0] = dC;
@@ -76,14 +74,13 @@ int main(int argc, char** argv) {
     sC[i] = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4L * M * N, NULL, &e); CK(e); }
   clFinish(q);
   cl_mem args[5] = {dA, dWp, dB, dR, dC};
-  for (int i = 0; i < 5; i++) clSetKernelArg(k, i, 8, &args[i]);
-  clSetKernelArg(k, 5, 4, &M); clSetKernelArg(k, 6, 4, &N); clSetKernelArg(k, 7, 4, &K); clSetKernelArg(k, 8, 4, &tokens); clSetKernelArg(k, 9, 4, &heads);
   size_t gx = (M + MR - 1) / MR; gx = (gx + WGX - 1) / WGX * WGX;
   // linear_v5's work order: GROUP row work-groups through every panel at a time (default: all of them,
   // the plain order; LinearOps.v5Group picks it in vit4j)
-  int group = getenv("GROUP") ? atoi(getenv("GROUP")) : (int) (gx / WGX); clSetKernelArg(k, 10, 4, &group);
-  if (k2) { for (int i = 0; i < 5; i++) clSetKernelArg(k2, i, 8, &args[i]);
-    clSetKernelArg(k2, 5, 4, &M); clSetKernelArg(k2, 6, 4, &N); clSetKernelArg(k2, 7, 4, &K); clSetKernelArg(k2, 8, 4, &tokens); clSetKernelArg(k2, 9, 4, &heads); clSetKernelArg(k2, 10, 4, &group); }
+  int group = getenv("GROUP") ? atoi(getenv("GROUP")) : (int) (gx / WGX);
+  cl_kernel both[2] = {k, k2};
+  for (int j = 0; j < 2 && both[j]; j++) { cl_kernel kj = both[j]; for (int i = 0; i < 5; i++) clSetKernelArg(kj, i, 8, &args[i]);
+    clSetKernelArg(kj, 5, 4, &M); clSetKernelArg(kj, 6, 4, &N); clSetKernelArg(kj, 7, 4, &K); clSetKernelArg(kj, 8, 4, &tokens); clSetKernelArg(kj, 9, 4, &heads); clSetKernelArg(kj, 10, 4, &group); }
   size_t g[2] = {gx, panels}, lo[2] = {WGX, 1};
   if (getenv("BATCHED")) { int n = atoi(getenv("BATCHED")); for (int w = 0; w < 3; w++) { double s0 = now(); for (int i = 0; i < n; i++) CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); printf("batched %d: %.1f us per kernel\n", n, (now() - s0) / n * 1e6); } }
   const char* rot = getenv("ROTATE") ? getenv("ROTATE") : "AWC";

@@ -22,11 +22,13 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -96,20 +98,30 @@ public class OrtPaired {
                 }
                 double rel = relL2(ortLogits, vitLogits);
                 long faster = Arrays.stream(speedup).filter(s -> s > 1).count();
-                String line = String.format(Locale.ROOT, "paired: %s b%d, %d pairs of blocks in one JVM (random order; a block: %d "
+                double vitMed = quantile(vitMs, 0.5), ortMed = quantile(ortMs, 0.5);
+                double med = quantile(speedup, 0.5), q1 = quantile(speedup, 0.25), q3 = quantile(speedup, 0.75);
+                String label = a.getOrDefault("--label", String.valueOf(Path.of(a.get("--weights")).toAbsolutePath().getParent().getFileName()));
+                System.out.println(String.format(Locale.ROOT, "paired: %s b%d, %d pairs of blocks in one JVM (random order; a block: %d "
                         + "untimed passes, then the median of %d timed ones); vit4j %s on %s, onnxruntime %s (Java) with %d intra-op "
                         + "threads: vit4j %.2f ms, ORT %.2f ms (medians of the blocks); vit4j speed vs ORT, median of the pairs' "
                         + "ORT/vit4j %.3fx (quartiles %.3f .. %.3f), vit4j faster in %d of %d pairs; logits rel. L2 %.2e",
-                        a.getOrDefault("--label", String.valueOf(Path.of(a.get("--weights")).toAbsolutePath().getParent().getFileName())), shape[0], pairs, settle, keep,
-                        a.get("--backend"), backend.deviceName(), env.getVersion(), threads, quantile(vitMs, 0.5), quantile(ortMs, 0.5),
-                        quantile(speedup, 0.5), quantile(speedup, 0.25), quantile(speedup, 0.75), faster, pairs, rel);
-                System.out.println(line);
-                if (a.containsKey("--json")) {
-                    Files.writeString(Path.of(a.get("--json")), String.format(Locale.ROOT, "{\n \"pairs\": %d,\n \"settle\": %d,\n"
-                            + " \"keep\": %d,\n \"batch\": %d,\n \"threads\": %d,\n \"vit4j_median_ms\": %.4f,\n \"ort_median_ms\": %.4f,\n"
-                            + " \"speedup_median\": %.4f,\n \"speedup_q1\": %.4f,\n \"speedup_q3\": %.4f,\n \"vit4j_faster_pairs\": %d,\n"
-                            + " \"logits_rel_l2\": %.3e\n}\n", pairs, settle, keep, shape[0], threads, quantile(vitMs, 0.5),
-                            quantile(ortMs, 0.5), quantile(speedup, 0.5), quantile(speedup, 0.25), quantile(speedup, 0.75), faster, rel));
+                        label, shape[0], pairs, settle, keep, a.get("--backend"), backend.deviceName(), env.getVersion(), threads,
+                        vitMed, ortMed, med, q1, q3, faster, pairs, rel));
+                if (a.containsKey("--json")) { // Jackson comes with the CLI jar
+                    Map<String, Object> json = new LinkedHashMap<>();
+                    json.put("pairs", pairs);
+                    json.put("settle", settle);
+                    json.put("keep", keep);
+                    json.put("batch", shape[0]);
+                    json.put("threads", threads);
+                    json.put("vit4j_median_ms", vitMed);
+                    json.put("ort_median_ms", ortMed);
+                    json.put("speedup_median", med);
+                    json.put("speedup_q1", q1);
+                    json.put("speedup_q3", q3);
+                    json.put("vit4j_faster_pairs", faster);
+                    json.put("logits_rel_l2", rel);
+                    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(Path.of(a.get("--json")).toFile(), json);
                 }
                 if (!(rel <= 1e-4)) {
                     System.err.println("OrtPaired: vit4j's and ORT's logits differ by " + rel + " (relative L2 > 1e-4)");
