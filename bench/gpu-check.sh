@@ -16,10 +16,42 @@
 # the golden files, which the machine already has in the checkout it is sent; the script prints what
 # the two come to against the 64 MiB limit):
 #   bash bench/gpu-check.sh          (work in $WORK, default /tmp/vit4j-gpu-check; results to $OUT)
+#   bash bench/gpu-check.sh --prebuild   (here, no GPU needed: step 1a's standalone binaries as
+#       target/gpu-prebuilt.tar.xz, 2.6 MB, to be carried with the distribution: the device then runs them
+#       instead of spending ~35 s compiling; a prebuilt binary that fails is rebuilt there and run again,
+#       so a build from another machine cannot fail a kernel)
+# GPU_CHECK_STEPS picks steps by name (default all: parity bf16 fp32 attentions), so that a lease can be
+# split into calls: the parity and bf16 steps first, the rest in a second call after what the first found.
 # $OUT receives at most 8 files, as the device tool returns no more: gpu-check.log (everything printed),
 # summary.txt, tables.md and gpu-check.tar.gz (every log, JSON and per-kernel output of the run).
 set -uo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+prebuilt_tar=target/gpu-prebuilt.tar.xz
+standalone=(linear patch_embed layernorm attention elementwise epilogue)
+# standalone_build NAME OUTDIR: one kernel file's (kernels/cuda/NAME.cu) or one wrapper test's
+# (mma_ptx, mma_fallback, tma_ptx, tma_fallback: kernels/cuda/tests/{mma,tma}_test.cu as the PTX
+# instructions or as their fallbacks) standalone check, built for sm_90a; the build's output to NAME.build.txt.
+standalone_build() {
+  local name=$1 dir=$2 src="kernels/cuda/$1.cu" d=()
+  case $name in
+    *_ptx) src="kernels/cuda/tests/${name%_ptx}_test.cu" ;;
+    *_fallback) src="kernels/cuda/tests/${name%_fallback}_test.cu"; d=(-DVIT4J_MMA_FALLBACK) ;;
+  esac
+  nvcc -DVIT4J_STANDALONE "${d[@]}" -std=c++17 -O3 -arch=sm_90a -Ikernels/cuda "$src" -o "$dir/$name" \
+      > "$dir/$name.build.txt" 2>&1
+}
+checks=(mma_ptx mma_fallback tma_ptx tma_fallback "${standalone[@]}")
+if [ "${1:-}" = --prebuild ]; then
+  pre=$(mktemp -d)/gpu-prebuilt && mkdir -p "$pre"
+  for f in "${checks[@]}"; do standalone_build "$f" "$pre" & done
+  wait
+  for f in "${checks[@]}"; do
+    [ -x "$pre/$f" ] || { echo "prebuild: $f failed:"; cat "$pre/$f.build.txt"; exit 1; }
+  done
+  mkdir -p target && tar -C "$(dirname "$pre")" -cJf "$prebuilt_tar" gpu-prebuilt && rm -r "$(dirname "$pre")"
+  ls -la "$prebuilt_tar"; exit
+fi
+steps=" ${GPU_CHECK_STEPS:-parity bf16 fp32 attentions} "
 work=${WORK:-/tmp/vit4j-gpu-check}
 results=${OUT:-$work/out}
 rm -rf "$work" && mkdir -p "$work" "$results"
@@ -29,8 +61,10 @@ start=$(date +%s)
 deadline=$(( start + ${GPU_CHECK_BUDGET_S:-500} ))
 stamp() { echo "== $(( $(date +%s) - start ))s: $*"; }
 summary=()
-# budget SECONDS WHAT: true if SECONDS are left before the deadline; else records WHAT as skipped.
+# budget SECONDS WHAT STEP: true if STEP is one of GPU_CHECK_STEPS and SECONDS are left before the deadline;
+# else records WHAT as skipped (or only says so where the step was not asked for).
 budget() {
+  case "$steps" in *" $3 "*) ;; *) echo "not asked: $2 (GPU_CHECK_STEPS=${steps# })"; return 1 ;; esac
   local left=$(( deadline - $(date +%s) ))
   if [ "$left" -ge "$1" ]; then return 0; fi
   summary+=("$2: SKIPPED (${left}s left of the budget, needs $1 s)"); echo "skipped: $2 (${left}s left)"; return 1
@@ -45,7 +79,8 @@ finish() {
   printf '%s\n' "${summary[@]}" | tee "$work/summary.txt"
   cp "$work/summary.txt" "$results/" 2>/dev/null
   [ -f "$work/tables.md" ] && cp "$work/tables.md" "$results/"
-  tar -C "$work" --exclude='*.safetensors' --exclude=dist --exclude='./mma_ptx' --exclude='./mma_fallback' --exclude='./tma_ptx' --exclude='./tma_fallback' \
+  local binaries=(); for f in "${checks[@]}"; do binaries+=(--exclude="./$f"); done
+  tar -C "$work" --exclude='*.safetensors' --exclude=dist --exclude=gpu-prebuilt "${binaries[@]}" \
       -czf "$results/gpu-check.tar.gz" . 2>/dev/null
 }
 trap finish EXIT
@@ -72,38 +107,38 @@ cublas_dir=$(python3 -c "import nvidia.cublas, os; print(os.path.join(list(nvidi
 "$v4j" devices | tee "$work/devices.txt"
 
 stamp "1a. parity: standalone CUDA kernel checks"
-if command -v nvcc >/dev/null && budget 60 "standalone kernels"; then
+# mma.cuh's, wgmma.cuh's and tma.cuh's wrappers first, as the real instructions and as the fallback on
+# the GPU: the tensor-core kernels (linear_v4_*: wgmma, sm_90a) rest on their fragment and shared-memory
+# layouts, a TMA loader on the copy's swizzle and the mbarrier's phases (tma_test: TMA feeding wgmma)
+prebuilt=$work/gpu-prebuilt
+[ -f "$prebuilt_tar" ] && tar -C "$work" -xJf "$prebuilt_tar"
+if { command -v nvcc >/dev/null || [ -d "$prebuilt" ]; } && budget 60 "standalone kernels" parity; then
   pids=()
-  for f in linear patch_embed layernorm attention elementwise epilogue; do
-    ( nvcc -DVIT4J_STANDALONE -std=c++17 -O3 -arch=sm_90a -Ikernels/cuda "kernels/cuda/$f.cu" -o "$work/$f" \
-        > "$work/$f.build.txt" 2>&1 ) &
-    pids+=($!)
+  for f in "${checks[@]}"; do
+    if [ -x "$prebuilt/$f" ]; then cp "$prebuilt/$f" "$work/$f"; echo "prebuilt $f" > "$work/$f.build.txt"
+    else standalone_build "$f" "$work" & pids+=($!); fi
   done
-  # mma.cuh's, wgmma.cuh's and tma.cuh's wrappers first, as the real instructions and as the fallback on
-  # the GPU: the tensor-core kernels (linear_v4_*: wgmma, sm_90a) rest on their fragment and shared-memory
-  # layouts, a TMA loader on the copy's swizzle and the mbarrier's phases (tma_test: TMA feeding wgmma)
-  for t in mma tma; do
-    for v in ptx fallback; do
-      d=""; [ "$v" = fallback ] && d=-DVIT4J_MMA_FALLBACK
-      ( nvcc -DVIT4J_STANDALONE $d -std=c++17 -O3 -arch=sm_90a -Ikernels/cuda "kernels/cuda/tests/${t}_test.cu" \
-          -o "$work/${t}_$v" > "$work/${t}_$v.build.txt" 2>&1 ) &
-      pids+=($!)
-    done
-  done
-  wait "${pids[@]}"  # (a bare wait would also wait for the log's tee)
-  for f in mma_ptx mma_fallback tma_ptx tma_fallback linear patch_embed layernorm attention elementwise epilogue; do
-    if [ -x "$work/$f" ] && timeout 120 "$work/$f" > "$work/$f.txt" 2>&1; then
+  [ ${#pids[@]} -gt 0 ] && wait "${pids[@]}"  # (a bare wait would also wait for the log's tee)
+  for f in "${checks[@]}"; do
+    rc=127; [ -x "$work/$f" ] && { timeout 120 "$work/$f" > "$work/$f.txt" 2>&1; rc=$?; }
+    if [ $rc != 0 ] && [ -x "$prebuilt/$f" ] && command -v nvcc >/dev/null; then
+      echo "$f: the prebuilt binary failed (exit $rc); rebuilt here and run again"
+      mv "$work/$f.txt" "$work/$f.prebuilt.txt"; rm -f "$work/$f"
+      standalone_build "$f" "$work"
+      rc=127; [ -x "$work/$f" ] && { timeout 120 "$work/$f" > "$work/$f.txt" 2>&1; rc=$?; }
+    fi
+    if [ $rc = 0 ]; then
       summary+=("kernel $f: PASS ($(grep -c -i 'ok\|pass' "$work/$f.txt") checks)"); tail -3 "$work/$f.txt"
     else
-      summary+=("kernel $f: FAIL (see $f.txt / $f.build.txt)"); tail -20 "$work/$f.txt" "$work/$f.build.txt" 2>/dev/null
+      summary+=("kernel $f: FAIL, exit $rc (see $f.txt / $f.build.txt)"); tail -20 "$work/$f.txt" "$work/$f.build.txt" 2>/dev/null
     fi
   done
 elif ! command -v nvcc >/dev/null; then
-  summary+=("standalone kernels: not run (no nvcc)")
+  summary+=("standalone kernels: not run (no nvcc, no $prebuilt_tar)")
 fi
 
 stamp "1b. parity: JUnit suite on the bundled runtime (CUDA required)"
-if budget 200 "junit"; then
+if budget 200 "junit" parity; then
   # The device tests on the GPU only (GPU_CHECK_TEST_BACKENDS, default cuda): CI has run the CPU ones (opencl
   # on PoCL, cuda-cpu), which here would take longer than the step's 240 s (the whole suite through the
   # distribution took 2.5 min on a 2-core CI machine without cuda-cpu; cuda-cpu's parity tests are most of CI's time).
@@ -124,7 +159,7 @@ vit4j_bench() { timeout 150 "$v4j" bench --backend cuda --iterations 20 --warmup
 
 stamp "2. half precision: ViT-B/16 bf16 (issue 13)"
 h=$work/bf16; mkdir -p "$h"
-if [ $have_torch = 1 ] && budget 120 "bf16 b256"; then
+if [ $have_torch = 1 ] && budget 120 "bf16 b256" bf16; then
   # One export (fp32 weights and input; each side rounds them to bf16 itself) for every bf16 run at b256.
   torch_peer --model vit-b16 --batch 256 --dtype bf16 --export "$h/b256" --logits "$h/b256/torch-bf16-logits.safetensors" \
       --json "$h/b256/torch-bf16.json"
@@ -140,11 +175,11 @@ if [ $have_torch = 1 ] && budget 120 "bf16 b256"; then
 fi
 # The wide TMA tile (VIT4J_CUDA_TILE=wide: 128x128, 4 stages) against the large one on the same b256 pass:
 # whether it should become the model's choice for large problems (issue 13's b256 target).
-if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 on the wide tile (VIT4J_CUDA_TILE=wide)"; then
+if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 on the wide tile (VIT4J_CUDA_TILE=wide)" bf16; then
   VIT4J_CUDA_TILE=wide vit4j_bench --weights "$h/b256/model.safetensors" --input "$h/b256/input.safetensors" \
       --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16-wide-tile.json"
 fi
-if [ $have_torch = 1 ] && budget 45 "bf16 b1"; then
+if [ $have_torch = 1 ] && budget 45 "bf16 b1" bf16; then
   torch_peer --model vit-b16 --batch 1 --dtype bf16 --export "$h/b1" --json "$h/b1/torch-bf16.json"
   torch_peer --model vit-b16 --batch 1 --dtype bf16 --compile --json "$h/b1/torch-compile-bf16.json"
   vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" --precision bf16 --batch 1 \
@@ -159,7 +194,7 @@ stamp "3. fp32 encoder benchmark, and PyTorch on the same weights (issue 4)"
 for model in vit-b16 vit-s16; do
   wdir=$work/$model; mkdir -p "$wdir"
   for batch in 1 64 256; do
-    budget 40 "fp32 $model b$batch" || continue
+    budget 40 "fp32 $model b$batch" fp32 || continue
     if [ $have_torch = 1 ]; then
       torch_peer --model $model --batch $batch --export "$wdir/b$batch" \
           --logits "$wdir/b$batch/torch-logits.safetensors" --json "$wdir/b$batch/torch.json"
@@ -176,14 +211,14 @@ for model in vit-b16 vit-s16; do
 done
 # Issue 14: what a pass that returns every block's attention probabilities costs (attention_probs per op,
 # with against without, alternating).
-if budget 30 "attentions"; then
+if budget 30 "attentions" attentions; then
   timeout 60 "$v4j" bench --backend cuda --model vit-b16 --batch 8 --iterations 10 --warmup 2 --warmup-seconds 0 --attentions \
       --profile-passes 1 --json "$work/vit4j-attentions.json" | tee "$work/vit4j-attentions.txt"
 fi
 
 # Last, with what budget is left: the Hopper GEMM with cp.async loads instead of TMA (VIT4J_CUDA_TMA=0,
 # linear_v4_* against linear_v4_tma_*) on the same b256 bf16 pass, for the per-op table side by side.
-if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 with cp.async loads (VIT4J_CUDA_TMA=0)"; then
+if [ -f "$h/b256/model.safetensors" ] && budget 40 "bf16 b256 with cp.async loads (VIT4J_CUDA_TMA=0)" bf16; then
   VIT4J_CUDA_TMA=0 vit4j_bench --weights "$h/b256/model.safetensors" --input "$h/b256/input.safetensors" \
       --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16-cp-async.json"
 fi
