@@ -131,6 +131,16 @@ if { command -v nvcc >/dev/null || [ -d "$prebuilt" ]; } && budget 60 "standalon
       summary+=("kernel $f: PASS ($(grep -c -i 'ok\|pass' "$work/$f.txt") checks)"); tail -3 "$work/$f.txt"
     else
       summary+=("kernel $f: FAIL, exit $rc (see $f.txt / $f.build.txt)"); tail -20 "$work/$f.txt" "$work/$f.build.txt" 2>/dev/null
+      # tma_test takes a case number: each case in a process of its own, as a fault ends every later launch
+      if [ "${f#tma_}" != "$f" ] && [ -x "$work/$f" ]; then
+        cases=""
+        for n in $(seq 0 40); do
+          timeout 60 "$work/$f" "$n" > "$work/$f.case$n.txt" 2>&1; crc=$?
+          grep -q "expected 0\.\." "$work/$f.case$n.txt" && { rm "$work/$f.case$n.txt"; break; }
+          cases+=" $n:$([ $crc = 0 ] && echo ok || echo FAIL)"
+        done
+        summary+=("kernel $f, case by case:$cases"); echo "$f case by case:$cases"
+      fi
     fi
   done
 elif ! command -v nvcc >/dev/null; then
@@ -154,8 +164,8 @@ have_torch=0; python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev
 [ $have_torch = 1 ] || summary+=("PyTorch with CUDA: not found; no peers, no bf16 runs, vit4j fp32 on its presets only")
 # torch_peer DIR ARGS...: PyTorch on the GPU, appending to torch.txt
 torch_peer() { timeout 150 python3 bench/peers/torch_vit_cpu.py --device cuda --iterations 20 --warmup 3 "$@" | tee -a "$work/torch.txt"; }
-# vit4j_bench ARGS...: vit4j bench on CUDA, appending to vit4j-bench.txt
-vit4j_bench() { timeout 150 "$v4j" bench --backend cuda --iterations 20 --warmup 3 --warmup-seconds 0 "$@" | tee -a "$work/vit4j-bench.txt"; }
+# vit4j_bench ARGS...: vit4j bench on CUDA (ITERATIONS timed passes, default 20), appending to vit4j-bench.txt
+vit4j_bench() { timeout 150 "$v4j" bench --backend cuda --iterations "${ITERATIONS:-20}" --warmup 3 --warmup-seconds 0 "$@" | tee -a "$work/vit4j-bench.txt"; }
 
 stamp "2. half precision: ViT-B/16 bf16 (issue 13)"
 h=$work/bf16; mkdir -p "$h"
@@ -182,12 +192,12 @@ fi
 if [ $have_torch = 1 ] && budget 45 "bf16 b1" bf16; then
   torch_peer --model vit-b16 --batch 1 --dtype bf16 --export "$h/b1" --json "$h/b1/torch-bf16.json"
   torch_peer --model vit-b16 --batch 1 --dtype bf16 --compile --json "$h/b1/torch-compile-bf16.json"
-  vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" --precision bf16 --batch 1 \
-      --iterations 200 --profile-passes 1 --json "$h/b1/vit4j-bf16.json"
+  ITERATIONS=200 vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" --precision bf16 --batch 1 \
+      --profile-passes 1 --json "$h/b1/vit4j-bf16.json"
   # The tile model's check: the same pass with the large tile forced (at b1 the model picks the small one
   # for the projection and fc2: CudaKernels.GemmTile.pick), per-op times side by side with the run above.
-  VIT4J_CUDA_TILE=large vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" \
-      --precision bf16 --batch 1 --iterations 200 --profile-passes 1 --json "$h/b1/vit4j-bf16-large-tile.json"
+  ITERATIONS=200 VIT4J_CUDA_TILE=large vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" \
+      --precision bf16 --batch 1 --profile-passes 1 --json "$h/b1/vit4j-bf16-large-tile.json"
 fi
 
 stamp "3. fp32 encoder benchmark, and PyTorch on the same weights (issue 4)"

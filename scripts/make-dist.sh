@@ -45,6 +45,14 @@ echo "make-dist: runtime modules $modules + java.logging, jdk.unsupported, jdk.z
 jlink --add-modules "$modules,java.logging,jdk.unsupported,jdk.zipfs" \
       --strip-debug --strip-native-debug-symbols=objcopy=/usr/bin/objcopy --no-man-pages --no-header-files \
       --compress=2 --output "$out/runtime"
+# The system libraries the runtime's image and font code is linked against (Debian builds its JDK on the
+# system's libjpeg, freetype, harfbuzz, lcms2 and what they need), copied beside it into runtime/lib, where
+# the runtime's $ORIGIN rpath finds them first: the first GPU host (2026-12-04, H200) lacked libjpeg.so.62 and
+# libharfbuzz.so.0, so ImageIO's JPEG reader and the fonts failed there. C and C++ runtimes are everywhere;
+# X11's and ALSA's are left out: the runtime runs headless and plays nothing.
+for lib in "$out"/runtime/lib/*.so; do ldd "$lib"; done | awk '$3 ~ /^\// {print $3}' | grep -v "^$PWD/" | sort -u \
+  | grep -v -E '/(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|ld-linux-x86-64)\.so|/lib(X|xcb|asound|bsd|md)' \
+  | while read -r f; do cp -L "$f" "$out/runtime/lib/"; echo "make-dist: bundled $(basename "$f")"; done
 cat > "$out/bin/vit4j" <<'SH'
 #!/bin/sh
 here=$(cd "$(dirname "$0")/.." && pwd)

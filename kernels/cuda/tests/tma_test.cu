@@ -142,6 +142,7 @@ __global__ void tma_wgmma_available_kernel(int* out) { *out = VIT4J_WGMMA_AVAILA
 __global__ void tma_available_kernel(int* out) { *out = VIT4J_TMA_AVAILABLE; }
 
 #if defined(VIT4J_STANDALONE)
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -397,9 +398,11 @@ bool tma_runs_here() {
 
 } // namespace
 
-int main() {
+// `tma_test` runs every case; `tma_test N` only case N (0-based; N = the case count: the two TMA -> wgmma
+// checks), so that a case that faults the GPU (the fault is sticky: later launches in the process fail
+// too) can be told apart from the ones after it, each in a process of its own (bench/gpu-check.sh does).
+int main(int argc, char** argv) {
     std::printf("tma.cuh checks (%s)\n", VIT4J_MMA_DEVICE_PTX ? "PTX, driver-encoded maps" : "fallback, our maps");
-    if (!tma_runs_here()) return sa::finish("tma");
     using namespace tma;
     // what, dtype, swizzle, oob, rows, cols, box0, box1, (c0, c1), (c0b, c1b)
     const Case cases[] = {
@@ -416,9 +419,24 @@ int main() {
         {"bf16 32B swizzle 16x7", BFLOAT16, SWIZZLE_32B, OOB_NAN, 15, 19, 16, 7, 1, 1, 10, 12},
         {"u8 32B swizzle 32x5", UINT8, SWIZZLE_32B, OOB_ZERO, 11, 45, 32, 5, 4, 0, 30, 9},
     };
-    for (const Case& k : cases) check(k);
-    check_tma_wgmma(64);
-    check_tma_wgmma(53);
+    const int count = int(sizeof cases / sizeof cases[0]);
+    int only = -1;
+    if (argc > 1) {
+        char* end = nullptr;
+        long n = std::strtol(argv[1], &end, 10);
+        if (*end != 0 || n < 0 || n > count) {
+            std::fprintf(stderr, "tma: case '%s': expected 0..%d (%d: the TMA -> wgmma checks)\n", argv[1], count, count);
+            return 2;
+        }
+        only = int(n);
+    }
+    if (!tma_runs_here()) return sa::finish("tma");
+    for (int i = 0; i < count; i++)
+        if (only < 0 || only == i) check(cases[i]);
+    if (only < 0 || only == count) {
+        check_tma_wgmma(64);
+        check_tma_wgmma(53);
+    }
     return sa::finish("tma");
 }
 #endif // VIT4J_STANDALONE

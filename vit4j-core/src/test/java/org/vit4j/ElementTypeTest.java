@@ -56,6 +56,26 @@ class ElementTypeTest {
         }
     }
 
+    /** The bulk conversion (one switch, then a loop) writes exactly the range asked, each value as the one-value one does. */
+    @Test
+    void bulkConversionOfARangeEqualsTheOneValueConversion() {
+        SplittableRandom r = new SplittableRandom(11);
+        float[] values = new float[1000];
+        for (int i = 0; i < values.length; i++) values[i] = i % 97 == 0 ? Float.NaN : Float.intBitsToFloat(r.nextInt());
+        for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {
+            short[] out = new short[values.length];
+            java.util.Arrays.fill(out, (short) 0x5a5a);
+            t.toBits(values, 123, 877, out, 7);
+            for (int i = 0; i < out.length; i++) {
+                short want = i >= 7 && i < 7 + 754 ? t.toBits(values[116 + i]) : (short) 0x5a5a;
+                assertEquals(want, out[i], t + " at " + i);
+            }
+            short[] whole = t.toBits(values);
+            for (int i = 0; i < values.length; i++) assertEquals(t.toBits(values[i]), whole[i], t + " whole at " + i);
+        }
+        assertThrows(IllegalStateException.class, () -> ElementType.F32.toBits(values, 0, 1, new short[1], 0));
+    }
+
     @Test
     void everyPatternRoundTripsExactly() {
         for (ElementType t : new ElementType[] {ElementType.BF16, ElementType.F16}) {

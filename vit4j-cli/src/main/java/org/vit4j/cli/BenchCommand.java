@@ -543,8 +543,15 @@ final class BenchCommand implements Callable<Integer> {
                 profilePasses, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                 pw / 1e6, pc / 1e6, pc / pw, pq / 1e6, fw / 1e6, fc / 1e6, fc / fw, fo / 1e6, (fw - fo) / 1e6, 100 * (fw - fo) / fw,
                 (pw - fo) / 1e6);
+        // The pass's first step alone, which every kernel of the pass waits for: the batch's images
+        // rounded to the model's precision and copied to the device (PyTorch peers time a model on an
+        // input already on the device).
+        double upload = inputUploadNanos(backend, images, precision);
+        System.out.printf(Locale.ROOT, "input upload (the batch's %s images written to the device as %s, alone; median of 5): "
+                + "%.1f ms%n", images.dim(0), precision.label(), upload / 1e6);
         Map<String, Object> acc = new LinkedHashMap<>();
         acc.put("passes", profilePasses);
+        acc.put("input_upload_ms", upload / 1e6);
         acc.put("plain_wall_ms", pw / 1e6);
         acc.put("plain_cpu_ms", pc / 1e6);
         acc.put("plain_run_queue_wait_ms", pq / 1e6);
@@ -586,6 +593,22 @@ final class BenchCommand implements Callable<Integer> {
             rows.add(row);
         }
         return rows;
+    }
+
+    /** Wall time of writing {@code images} to a device buffer of {@code type} and waiting for it; median of 5. */
+    private static long inputUploadNanos(Backend backend, HostTensor images, org.vit4j.ElementType type) {
+        float[] values = images.toFloats();
+        long[] nanos = new long[5];
+        try (org.vit4j.backend.DeviceBuffer buffer = backend.allocate(type, values.length)) {
+            for (int i = 0; i < nanos.length; i++) {
+                backend.synchronize();
+                long t0 = System.nanoTime();
+                backend.write(values, buffer);
+                backend.synchronize();
+                nanos[i] = System.nanoTime() - t0;
+            }
+        }
+        return (long) median(nanos);
     }
 
     /** This process's CPU time, all threads (a backend's worker threads included); 0 where the JVM cannot say. */

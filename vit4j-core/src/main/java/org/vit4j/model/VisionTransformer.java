@@ -228,8 +228,12 @@ public final class VisionTransformer implements AutoCloseable {
         // First a branch-free pass that the JIT vectorises (the largest magnitude is NaN or infinite exactly
         // when a pixel is): ~37 us for a 224 x 224 image where the early-exit loop below took ~70 (2026-12-03),
         // time in front of every pass in which the device waits.
-        float largest = 0f;
-        for (float x : v) largest = Math.max(largest, Math.abs(x));
+        // A large batch in chunks on the common pool: 256 images are 38.5M values, ~8 ms on one core.
+        int chunks = (v.length + FINITE_CHUNK - 1) / FINITE_CHUNK;
+        float largest = chunks <= 1 ? largestMagnitude(v, 0, v.length)
+                : (float) java.util.stream.IntStream.range(0, chunks).parallel()
+                        .mapToDouble(c -> largestMagnitude(v, c * FINITE_CHUNK, Math.min(v.length, (c + 1) * FINITE_CHUNK)))
+                        .max().orElse(0);
         if (largest <= Float.MAX_VALUE) return;
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i])) {
@@ -239,6 +243,15 @@ public final class VisionTransformer implements AutoCloseable {
                         + ": expected finite pixel values");
             }
         }
+    }
+
+    private static final int FINITE_CHUNK = 1 << 20;
+
+    /** The largest |x| of v[from, to); NaN or infinite exactly when one of them is. */
+    private static float largestMagnitude(float[] v, int from, int to) {
+        float largest = 0f;
+        for (int i = from; i < to; i++) largest = Math.max(largest, Math.abs(v[i]));
+        return largest;
     }
 
     private void observe(ActivationObserver observer, String name, DeviceBuffer buffer, int... shape) {

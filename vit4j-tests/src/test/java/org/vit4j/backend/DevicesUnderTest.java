@@ -175,6 +175,18 @@ public final class DevicesUnderTest {
         return out;
     }
 
+    /**
+     * The OpenCL entries of {@link #all()}, for the tests of OpenCL-only behaviour; where there are none
+     * (OpenCL unavailable, or left out by {@code VIT4J_TEST_BACKENDS}) the test is aborted, saying why,
+     * instead of failing as a parameterized test with no arguments.
+     */
+    public static List<Named<Supplier<Backend>>> openCl() {
+        List<Named<Supplier<Backend>>> out = all().stream().filter(b -> b.getName().startsWith("opencl")).toList();
+        Assumptions.assumeFalse(out.isEmpty(), () -> "no OpenCL device to test: "
+                + (wanted("opencl") ? new OpenClProvider().probe().reason() : NOT_WANTED.reason()));
+        return out;
+    }
+
     public static List<Named<Supplier<Backend>>> all() {
         List<Named<Supplier<Backend>>> out = new ArrayList<>();
         BackendProvider.Probe cl = probe("opencl", new OpenClProvider(), "VIT4J_REQUIRE_OPENCL", "OpenCL");

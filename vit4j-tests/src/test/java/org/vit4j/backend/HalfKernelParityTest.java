@@ -112,7 +112,7 @@ class HalfKernelParityTest {
     }
 
     static Stream<Arguments> openClBackends() {
-        return DevicesUnderTest.all().stream().filter(b -> b.getName().startsWith("opencl")).map(Arguments::of);
+        return DevicesUnderTest.openCl().stream().map(Arguments::of);
     }
 
     /** Every OpenCL variant runs both half types: one that did not would otherwise drop out of the cases above. */

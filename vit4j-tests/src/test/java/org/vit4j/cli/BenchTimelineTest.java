@@ -64,10 +64,11 @@ class BenchTimelineTest {
         double min = Double.parseDouble(peak.group(2)), max = Double.parseDouble(peak.group(3));
         assertTrue(min > 0 && min <= Double.parseDouble(peak.group(1)) && Double.parseDouble(peak.group(1)) <= max, r.out());
         // fc1's row: GFLOP/s, its share of the once-measured peak, then a paired share (TimelineSummaryTest checks its
-        // arithmetic); an op without FLOPs (select_token) has none
+        // arithmetic: here it can round to 0%, as on a 16-core host, where this tiny GEMM ran at 0.4% of the peak);
+        // an op without FLOPs (select_token) has none
         Matcher fc1 = Pattern.compile("  linear\\+bias_gelu +M=34 K=64 N=128 +\\d+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +\\d+% +(\\d+)%")
                 .matcher(r.out());
-        assertTrue(fc1.find() && Integer.parseInt(fc1.group(1)) > 0, r.out());
+        assertTrue(fc1.find() && Integer.parseInt(fc1.group(1)) <= 100, r.out());
         assertTrue(Pattern.compile("  select_token .* - +-\\n").matcher(r.out()).find(), r.out());
     }
 

@@ -362,7 +362,10 @@ class CliTest {
     /** {@code mainClass args} in a child JVM on this class path, with {@code libs} first on LD_LIBRARY_PATH. */
     private Result child(Path libs, String mainClass, String... args) throws Exception {
         String old = System.getenv("LD_LIBRARY_PATH");
-        return child(Map.of("LD_LIBRARY_PATH", libs + (old == null || old.isEmpty() ? "" : ":" + old)), mainClass, args);
+        // No GPU for the child: where CUDA works (a GPU host), "auto" would take it and never load OpenCL
+        // (the first GPU run, 2026-12-04: no OpenCL line on stderr)
+        return child(Map.of("LD_LIBRARY_PATH", libs + (old == null || old.isEmpty() ? "" : ":" + old),
+                "CUDA_VISIBLE_DEVICES", "-1"), mainClass, args);
     }
 
     /** {@code mainClass args} in a child JVM on this class path, with {@code env} set (an empty value: unset). */

@@ -322,7 +322,7 @@ public final class CudaBackend implements Backend {
             driver.copyHtoD(p(dst), src, 0, src.length);
             return;
         }
-        driver.copyHtoD(p(dst), dst.dtype().toBits(src), 0, src.length);
+        driver.copyHtoDRounded(p(dst), src, dst.dtype());
     }
 
     @Override

@@ -71,6 +71,15 @@ public interface CudaDriver extends AutoCloseable {
     /** Copies {@code count} 16-bit patterns (bf16/fp16 elements) of {@code src} from {@code srcOffset} to {@code dst}. */
     void copyHtoD(long dst, short[] src, int srcOffset, int count);
 
+    /**
+     * Copies {@code src} to {@code dst} as {@code type}'s 16-bit patterns. This default rounds into a new
+     * array first; a driver with a staging buffer rounds straight into it (JCudaDriver: in parallel
+     * chunks, as a batch of 256 images is 38.5M values).
+     */
+    default void copyHtoDRounded(long dst, float[] src, org.vit4j.ElementType type) {
+        copyHtoD(dst, type.toBits(src), 0, src.length);
+    }
+
     /** Copies {@code count} 16-bit patterns at {@code src} into {@code dst} from {@code dstOffset}, after queued work. */
     void copyDtoH(short[] dst, int dstOffset, long src, int count);
 

@@ -27,7 +27,7 @@ import org.vit4j.model.VitWeights;
  */
 class HalfMemoryTest {
     static Stream<Arguments> openCl() {
-        return DevicesUnderTest.all().stream().filter(b -> b.getName().startsWith("opencl")).map(Arguments::of);
+        return DevicesUnderTest.openCl().stream().map(Arguments::of);
     }
 
     @ParameterizedTest(name = "{0}")

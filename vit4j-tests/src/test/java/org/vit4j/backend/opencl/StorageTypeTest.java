@@ -30,18 +30,14 @@ class StorageTypeTest {
 
     static Stream<Arguments> halfCases() {
         List<Arguments> out = new ArrayList<>();
-        for (Named<Supplier<Backend>> b : openCl()) for (ElementType t : HALF) out.add(Arguments.of(b, t));
+        for (Named<Supplier<Backend>> b : DevicesUnderTest.openCl()) for (ElementType t : HALF) out.add(Arguments.of(b, t));
         return out.stream();
     }
 
     static Stream<Arguments> allTypeCases() {
         List<Arguments> out = new ArrayList<>();
-        for (Named<Supplier<Backend>> b : openCl()) for (ElementType t : ElementType.values()) out.add(Arguments.of(b, t));
+        for (Named<Supplier<Backend>> b : DevicesUnderTest.openCl()) for (ElementType t : ElementType.values()) out.add(Arguments.of(b, t));
         return out.stream();
-    }
-
-    private static List<Named<Supplier<Backend>>> openCl() {
-        return DevicesUnderTest.all().stream().filter(b -> b.getName().startsWith("opencl")).toList();
     }
 
     private static void assertSameValue(float want, float got, String what) {
