@@ -55,6 +55,7 @@ final class AttentionCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Fonts.require("attention"); // before the model runs: the pictures' labels need a font
         boolean embedded = model.weights == null;
         List<ImageInputs.Input> inputs;
         if (embedded) {

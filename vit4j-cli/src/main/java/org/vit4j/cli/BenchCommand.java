@@ -131,6 +131,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new org.vit4j.Vit4jException("bench: --batch and --iterations must be >= 1, --warmup, --profile-passes and --timeline-passes >= 0,"
                     + " --warmup-seconds between 0 and 3600");
         }
+        if (chart != null) Fonts.require("bench: --chart " + chart); // before minutes of benchmarks, not after
         org.vit4j.ElementType precision = model.precision();
         List<Integer> sizes = batches == null || batches.isEmpty() ? List.of(batch) : batches;
         for (int s : sizes) if (s < 1) throw new org.vit4j.Vit4jException("bench: batch sizes must be >= 1, got " + s);

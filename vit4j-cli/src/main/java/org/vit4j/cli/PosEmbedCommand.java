@@ -31,6 +31,7 @@ final class PosEmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Fonts.require("posembed"); // before the model runs: the pictures' labels need a font
         boolean embedded = model.weights == null;
         if (embedded) model.weights = EmbeddedDefaultModel.extract().resolve("model.safetensors");
         LoadedModel loaded = loadWithGrid(model, "position-embedding pictures");

@@ -32,6 +32,14 @@ import org.vit4j.io.checkpoint.SafetensorsWriter;
  * the maps use the scale's colours, and that the attention maps follow the image.
  */
 class AttentionPicturesTest {
+    /**
+     * The pictures' labels need a font: where the host has none (the first GPU host), the commands stop with
+     * one line (CliTest.withoutFontsThePictureCommandsSayWhatToInstall) and these tests are aborted, saying so.
+     */
+    static void assumeFonts() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Fonts.available(), "no font on this host: the pictures cannot be drawn");
+    }
+
     @TempDir
     Path dir;
 
@@ -112,6 +120,7 @@ class AttentionPicturesTest {
 
     @Test
     void attentionWithNoArgumentsDrawsTheEmbeddedModelsSamples() throws IOException {
+        assumeFonts();
         Path out = dir.resolve("pictures");
         CliTest.Result r = CliTest.cli("attention", "--backend", "cpu", "--out", out.toString());
         assertEquals(0, r.status(), r.err());
@@ -152,6 +161,7 @@ class AttentionPicturesTest {
 
     @Test
     void theAttentionPictureFollowsTheImage() throws IOException {
+        assumeFonts();
         List<Path> samples = EmbeddedDefaultModel.samples(EmbeddedDefaultModel.extract());
         Path zero = samples.get(0), one = samples.get(1), out = dir.resolve("p");
         CliTest.Result r = CliTest.cli("attention", "--backend", "cpu", "--out", out.toString(),
@@ -173,6 +183,7 @@ class AttentionPicturesTest {
 
     @Test
     void posembedWithNoArgumentsDrawsTheSimilarityGrid() throws IOException {
+        assumeFonts();
         Path p = dir.resolve("sub").resolve("pe.png");
         CliTest.Result r = CliTest.cli("posembed", "--out", p.toString());
         assertEquals(0, r.status(), r.err());
@@ -205,6 +216,7 @@ class AttentionPicturesTest {
      */
     @Test
     void theReadmesPicturesAreWhatItsCommandsDraw() throws IOException {
+        assumeFonts();
         String readme = Files.readString(Path.of("README.md"));
         for (String cmd : List.of("./vit4j attention --backend cpu --out /tmp/attention",
                 "cp /tmp/attention/digit-3-attention.png /tmp/attention/mean-attention-distance.png docs/pictures/",

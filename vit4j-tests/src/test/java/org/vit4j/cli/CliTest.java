@@ -2,6 +2,7 @@ package org.vit4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vit4j.Numerics.assertClose;
 
@@ -303,16 +304,7 @@ class CliTest {
      */
     @Test
     void withoutLibOpenClStdoutIsCleanAndStderrHasOneLine() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").startsWith("Linux"), "dlopen: Linux");
-        byte[] jsig = Files.readAllBytes(Path.of(System.getProperty("java.home"), "lib", "libjsig.so"));
-        byte[] from = "libc.so.6\0".getBytes(StandardCharsets.ISO_8859_1);
-        byte[] to = "libq.so.6\0".getBytes(StandardCharsets.ISO_8859_1);
-        int at = indexOf(jsig, from);
-        assertTrue(at >= 0, "libjsig.so names libc.so.6");
-        System.arraycopy(to, 0, jsig, at, to.length);
-        Path libs = Files.createDirectories(dir.resolve("nocl"));
-        Files.write(libs.resolve("libOpenCL.so.1"), jsig);
-        Files.write(libs.resolve("libOpenCL.so"), jsig);
+        Path libs = brokenLibraries("nocl", "libOpenCL.so.1", "libOpenCL.so");
 
         Result cli = child(libs, Main.class.getName(), "classify", "--backend", "auto");
         assertEquals(0, cli.status(), cli.err());
@@ -360,6 +352,44 @@ class CliTest {
     }
 
     /** {@code mainClass args} in a child JVM on this class path, with {@code libs} first on LD_LIBRARY_PATH. */
+    /**
+     * A folder for LD_LIBRARY_PATH where each of {@code names} is a library that dlopen finds and fails
+     * to load, as it would fail with no such library: a copy of the JDK's libjsig.so whose libc
+     * dependency is renamed (the real library cannot be hidden from a test). Linux only.
+     */
+    private Path brokenLibraries(String folder, String... names) throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").startsWith("Linux"), "dlopen: Linux");
+        byte[] jsig = Files.readAllBytes(Path.of(System.getProperty("java.home"), "lib", "libjsig.so"));
+        byte[] from = "libc.so.6\0".getBytes(StandardCharsets.ISO_8859_1);
+        byte[] to = "libq.so.6\0".getBytes(StandardCharsets.ISO_8859_1);
+        int at = indexOf(jsig, from);
+        assertTrue(at >= 0, "libjsig.so names libc.so.6");
+        System.arraycopy(to, 0, jsig, at, to.length);
+        Path libs = Files.createDirectories(dir.resolve(folder));
+        for (String name : names) Files.write(libs.resolve(name), jsig);
+        return libs;
+    }
+
+    /**
+     * Without fontconfig (the first GPU host's image), drawing a picture's labels threw Java's InternalError
+     * with a stack trace after the model had run; now the picture commands stop first, with one line that
+     * says what to install, and write nothing.
+     */
+    @Test
+    void withoutFontsThePictureCommandsSayWhatToInstall() throws Exception {
+        Path libs = brokenLibraries("nofont", "libfontconfig.so.1", "libfontconfig.so");
+        Path png = dir.resolve("nofont.png");
+        Result pos = child(libs, Main.class.getName(), "posembed", "--out", png.toString());
+        assertEquals(2, pos.status(), pos.err());
+        assertOneLineError(pos, "posembed: drawing text needs a font", "apt-get install fontconfig");
+        Path pictures = dir.resolve("nofont-pictures");
+        Result att = child(libs, Main.class.getName(), "attention", "--out", pictures.toString());
+        assertEquals(2, att.status(), att.err());
+        assertOneLineError(att, "attention: drawing text needs a font");
+        assertFalse(Files.exists(png), "nothing written");
+        assertFalse(Files.exists(pictures), "nothing written");
+    }
+
     private Result child(Path libs, String mainClass, String... args) throws Exception {
         String old = System.getenv("LD_LIBRARY_PATH");
         // No GPU for the child: where CUDA works (a GPU host), "auto" would take it and never load OpenCL

@@ -245,6 +245,7 @@ class NonSquareAttentionsTest {
     /** Pictures of a non-square checkpoint: drawn at its aspect, with colour scales (decoded here). */
     @Test
     void picturesOfANonSquareGrid() throws IOException {
+        AttentionPicturesTest.assumeFonts();
         Case c = CASES[0];
         Path weights = dir.resolve(c.name()).resolve("model.safetensors");
         Path image = dir.resolve("wide.png");
