@@ -182,6 +182,8 @@ if [ $have_torch = 1 ] && budget 120 "bf16 b256" bf16; then
   vit4j_bench "${w[@]}" --precision bf16 --batch 256 --profile-passes 1 --json "$h/b256/vit4j-bf16.json" \
       --logits "$h/b256/vit4j-bf16-logits.safetensors"
   vit4j_bench "${w[@]}" --precision bf16 --batch 256 --profile-passes 0 --gemm cublas --json "$h/b256/vit4j-bf16-cublas.json"
+  # timed as torch's figures are: the input uploaded once, before timing
+  vit4j_bench "${w[@]}" --precision bf16 --batch 256 --profile-passes 0 --input-on-device --json "$h/b256/vit4j-bf16-device-input.json"
 fi
 # The wide TMA tile (VIT4J_CUDA_TILE=wide: 128x128, 4 stages) against the large one on the same b256 pass:
 # whether it should become the model's choice for large problems (issue 13's b256 target).
@@ -194,6 +196,8 @@ if [ $have_torch = 1 ] && budget 45 "bf16 b1" bf16; then
   torch_peer --model vit-b16 --batch 1 --dtype bf16 --compile --json "$h/b1/torch-compile-bf16.json"
   ITERATIONS=200 vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" --precision bf16 --batch 1 \
       --profile-passes 1 --json "$h/b1/vit4j-bf16.json"
+  ITERATIONS=200 vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" --precision bf16 --batch 1 \
+      --profile-passes 0 --input-on-device --json "$h/b1/vit4j-bf16-device-input.json"
   # The tile model's check: the same pass with the large tile forced (at b1 the model picks the small one
   # for the projection and fc2: CudaKernels.GemmTile.pick), per-op times side by side with the run above.
   ITERATIONS=200 VIT4J_CUDA_TILE=large vit4j_bench --weights "$h/b1/model.safetensors" --input "$h/b1/input.safetensors" \

@@ -45,6 +45,12 @@ def half_precision(work):
             c = load(cp)
             print(row(["torch.compile bf16 img/s", f"{c['images_per_second']:.0f}", ""]))
             print(row(["vit4j / torch.compile", f"{v['images_per_second'] / c['images_per_second']:.2f}x", ">= 1.25x"]))
+        di = os.path.join(d, "vit4j-bf16-device-input.json")
+        if os.path.exists(di):  # timed as torch's are: the input already on the device
+            vd = load(di)['images_per_second']
+            print(row(["vit4j bf16, input on the device (--input-on-device) img/s", f"{vd:.0f}", ""]))
+            if os.path.exists(cp):
+                print(row(["... / torch.compile", f"{vd / load(cp)['images_per_second']:.2f}x", ">= 1.25x"]))
         cb = os.path.join(d, "vit4j-bf16-cublas.json")
         if os.path.exists(cb):
             print(row(["vit4j bf16 --gemm cublas img/s", f"{load(cb)['images_per_second']:.0f}", ""]))
@@ -68,6 +74,10 @@ def half_precision(work):
     try:
         v = load(os.path.join(b1, "vit4j-bf16.json"))
         print(row(["vit4j bf16 batch 1 median ms (CUDA graph)", f"{v['encoder_ms']['median']:.3f}", "<= 0.6"]))
+        di = os.path.join(b1, "vit4j-bf16-device-input.json")
+        if os.path.exists(di):
+            print(row(["... with the input on the device (--input-on-device) median ms",
+                       f"{load(di)['encoder_ms']['median']:.3f}", "<= 0.6"]))
         lt = os.path.join(b1, "vit4j-bf16-large-tile.json")
         if os.path.exists(lt):
             print(row(["... with the large tile forced (VIT4J_CUDA_TILE=large) median ms",

@@ -152,9 +152,32 @@ public final class VisionTransformer implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs images that are already on the model's device through it: {@code images} holds [batch, C, H, W]
+     * (normalised as the model was trained) in the model's {@link #precision()}, allocated by its
+     * {@link #backend()} (for example {@code backend().upload(tensor, precision())}). A caller can so
+     * upload the next batch while this one runs, or time the model alone, as PyTorch's figures are taken.
+     * The buffer is copied on the device and left as it was. Unlike {@link #forward(HostTensor)}, the
+     * pixels are not checked for NaN or infinity (they are not on the host to read).
+     */
+    public VitOutput forward(DeviceBuffer images, int batch) {
+        checkInput(images, batch);
+        synchronized (this) {
+            if (closed) throw new IllegalStateException("VisionTransformer used after close");
+            return pass(a -> backend.copy(images, a.images, images.length()), null, new int[0], batch);
+        }
+    }
+
     private VitOutput pass(HostTensor images, ActivationObserver observer, int[] attentionBlocks, int batch) {
+        // rounded to the model's precision on the way
+        return pass(a -> backend.write(images.toFloats(), a.images), observer, attentionBlocks, batch);
+    }
+
+    /** One pass; {@code input} puts the batch's images into {@code a.images}. */
+    private VitOutput pass(java.util.function.Consumer<Activations> input, ActivationObserver observer,
+            int[] attentionBlocks, int batch) {
         Activations a = activations(batch);
-        backend.write(images.toFloats(), a.images); // rounded to the model's precision here
+        input.accept(a);
         SortedMap<Integer, HostTensor> attentions = new TreeMap<>();
         if (observer == null && attentionBlocks.length == 0) {
             backend.run(a, () -> encode(a, null, null));
@@ -210,6 +233,27 @@ public final class VisionTransformer implements AutoCloseable {
         }
         activations = new Activations(backend, config, batch, precision);
         return activations;
+    }
+
+    private void checkInput(DeviceBuffer images, int batch) {
+        int c = config.channels(), h = config.imageHeight(), w = config.imageWidth();
+        String want = "[" + batch + ", " + c + ", " + h + ", " + w + "] " + precision.label() + " on " + backend.name();
+        if (batch < 1) throw new Vit4jException("input: batch must be >= 1, got " + batch);
+        if (images == null) throw new Vit4jException("input: device buffer is null (expected " + want + ")");
+        if (images.isClosed()) throw new Vit4jException("input: device buffer is closed (expected " + want + ")");
+        if (images.backend() != backend) {
+            throw new Vit4jException("input: device buffer belongs to backend " + images.backend().name()
+                    + ", not to this model's (expected " + want + ")");
+        }
+        if (images.dtype() != precision) {
+            throw new Vit4jException("input: device buffer is " + images.dtype().label() + ", expected " + want
+                    + " (the model's precision: upload with backend().upload(tensor, precision()))");
+        }
+        long n = (long) batch * c * h * w;
+        if (images.length() != n) {
+            throw new Vit4jException("input: device buffer holds " + images.length() + " elements, expected " + want
+                    + " = " + n);
+        }
     }
 
     private int checkInput(HostTensor images) {

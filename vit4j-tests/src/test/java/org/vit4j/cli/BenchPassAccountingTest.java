@@ -52,5 +52,26 @@ class BenchPassAccountingTest {
         Matcher sum = Pattern.compile("sum ([0-9.]+) ms per pass").matcher(r.out());
         assertTrue(sum.find(), r.out());
         assertTrue(Double.parseDouble(sum.group(1)) <= wall * 3, r.out());
+        // The input's upload alone, in the JSON as printed
+        Matcher up = Pattern.compile("input upload \\(the batch's 2 images written to the device as fp32, alone; median of 5\\): "
+                + "([0-9.]+) ms").matcher(r.out());
+        assertTrue(up.find(), r.out());
+        assertEquals(Double.parseDouble(up.group(1)), a.get("input_upload_ms").asDouble(), 0.05, a.toString());
+        assertEquals(false, new ObjectMapper().readTree(json.toFile()).get("input_on_device").asBoolean(true));
+    }
+
+    /** --input-on-device times VisionTransformer.forward(DeviceBuffer, batch): said in the header and the JSON. */
+    @Test
+    void inputOnTheDeviceIsSaidAndRecorded() throws IOException {
+        Path weights = EmbeddedDefaultModel.extract().resolve("model.safetensors");
+        Path json = dir.resolve("bench-device-input.json");
+        CliTest.Result r = cli("bench", "--backend", "cpu", "--weights", weights.toString(), "--batch", "3",
+                "--warmup", "1", "--warmup-seconds", "0", "--iterations", "2", "--input-on-device", "--json", json.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("batch 3, cpu on ") && r.out().contains(", fp32, input on the device (uploaded once, not timed)"),
+                r.out());
+        JsonNode j = new ObjectMapper().readTree(json.toFile());
+        assertTrue(j.get("input_on_device").asBoolean(false), j.toString());
+        assertTrue(j.get("images_per_second").asDouble() > 0, j.toString());
     }
 }
