@@ -273,10 +273,11 @@ public final class VisionTransformer implements AutoCloseable {
         // when a pixel is): ~37 us for a 224 x 224 image where the early-exit loop below took ~70 (2026-12-03),
         // time in front of every pass in which the device waits.
         // A large batch in chunks on the common pool: 256 images are 38.5M values, ~8 ms on one core.
-        int chunks = (v.length + FINITE_CHUNK - 1) / FINITE_CHUNK;
+        int chunks = (int) (((long) v.length + FINITE_CHUNK - 1) / FINITE_CHUNK);
         float largest = chunks <= 1 ? largestMagnitude(v, 0, v.length)
                 : (float) java.util.stream.IntStream.range(0, chunks).parallel()
-                        .mapToDouble(c -> largestMagnitude(v, c * FINITE_CHUNK, Math.min(v.length, (c + 1) * FINITE_CHUNK)))
+                        .mapToDouble(c -> largestMagnitude(v, c * FINITE_CHUNK,
+                                (int) Math.min(v.length, (long) (c + 1) * FINITE_CHUNK)))
                         .max().orElse(0);
         if (largest <= Float.MAX_VALUE) return;
         for (int i = 0; i < v.length; i++) {

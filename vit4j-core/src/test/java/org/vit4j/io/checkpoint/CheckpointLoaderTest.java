@@ -273,6 +273,16 @@ class CheckpointLoaderTest {
             px[2 * 3 * 32 * 32 - 1] = Float.NEGATIVE_INFINITY;
             e = assertThrows(org.vit4j.Vit4jException.class, () -> vit.forward(new HostTensor(px, new int[] {2, 3, 32, 32})));
             says(e, "input: -Infinity at image 1, channel 2, y 31, x 31");
+            // A batch past 1M values (700 images, 2.15M) is checked in parallel chunks: a NaN in the last
+            // chunk and one in the middle chunk are found, the first of them named
+            float[] big = new float[700 * 3 * 32 * 32];
+            java.util.Arrays.fill(big, 0.5f);
+            big[big.length - 2] = Float.NaN;
+            e = assertThrows(org.vit4j.Vit4jException.class, () -> vit.forward(new HostTensor(big, new int[] {700, 3, 32, 32})));
+            says(e, "input: NaN at image 699, channel 2, y 31, x 30");
+            big[1_500_000] = Float.POSITIVE_INFINITY; // image 488: 1_500_000 - 488 * 3072 = 864 = channel 0, y 27, x 0
+            e = assertThrows(org.vit4j.Vit4jException.class, () -> vit.forward(new HostTensor(big, new int[] {700, 3, 32, 32})));
+            says(e, "input: Infinity at image 488, channel 0, y 27, x 0");
         }
     }
 

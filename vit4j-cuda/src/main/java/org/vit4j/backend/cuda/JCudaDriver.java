@@ -307,7 +307,7 @@ public final class JCudaDriver implements CudaDriver {
         if (count == 0) return;
         long bytes = (long) count * Float.BYTES;
         FloatBuffer host = staging(bytes);
-        inChunks(count, (from, to) -> host.put(from, src, srcOffset + from, to - from));
+        HostChunks.forEach(count, (from, to) -> host.put(from, src, srcOffset + from, to - from));
         cuMemcpyHtoDAsync(new Address(dst), staging, bytes, stream);
     }
 
@@ -316,31 +316,12 @@ public final class JCudaDriver implements CudaDriver {
         if (src.length == 0) return;
         long bytes = (long) src.length * Short.BYTES;
         java.nio.ShortBuffer host = stagingShorts(bytes);
-        inChunks(src.length, (from, to) -> {
+        HostChunks.forEach(src.length, (from, to) -> {
             short[] bits = new short[to - from];
             type.toBits(src, from, to, bits, 0);
             host.put(from, bits);
         });
         cuMemcpyHtoDAsync(new Address(dst), staging, bytes, stream);
-    }
-
-    /** Elements per chunk of a host-side copy into the staging buffer. */
-    private static final int CHUNK = 1 << 20;
-
-    /**
-     * Runs {@code body} over [0, n) in chunks of {@link #CHUNK}, on the common fork-join pool where there is
-     * more than one: a batch's input (256 images: 38.5M floats, 154 MB) rounded to bf16 and copied on one core
-     * took ~27 ms on a Zen 5 core (2026-12-04), against ~50 ms for all of a ViT-B/16 b256 pass's kernels on an
-     * H200, which wait for it.
-     */
-    private static void inChunks(int n, java.util.function.BiConsumer<Integer, Integer> body) {
-        int chunks = (n + CHUNK - 1) / CHUNK;
-        if (chunks <= 1) {
-            body.accept(0, n);
-            return;
-        }
-        java.util.stream.IntStream.range(0, chunks).parallel()
-                .forEach(c -> body.accept(c * CHUNK, Math.min(n, (c + 1) * CHUNK)));
     }
 
     @Override
