@@ -121,7 +121,6 @@ final class AttentionPictures {
      */
     static void attention(Path png, String title, float[] pixels, int channels, int height, int width, int gridH,
             int gridW, float[] rollout, int block, float[] headMaps, int heads) {
-        Fonts.require("attention picture " + png);
         AttentionLayout l = attentionLayout(height, width, gridH, gridW, heads);
         BufferedImage img = new BufferedImage(widthFor(l.width(), title), l.height(), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = canvas(img);
@@ -181,7 +180,6 @@ final class AttentionPictures {
      * for all tiles.
      */
     static void posEmbed(Path png, String title, float[] sim, int gridH, int gridW) {
-        Fonts.require("position embedding picture " + png);
         PosEmbedLayout l = posEmbedLayout(gridH, gridW);
         BufferedImage img = new BufferedImage(widthFor(l.width(), title), l.height(), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = canvas(img);
@@ -227,7 +225,6 @@ final class AttentionPictures {
      * dot per head (XChart scatter).
      */
     static void distance(Path png, String title, SortedMap<Integer, double[]> byBlock, int heads) {
-        Fonts.require("attention distance chart " + png);
         XYChart chart = new XYChartBuilder().width(720).height(480).title(title).xAxisTitle("network depth (block)")
                 .yAxisTitle("mean attention distance (pixels)").build();
         Styler s = chart.getStyler();

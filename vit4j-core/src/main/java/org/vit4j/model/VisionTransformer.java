@@ -148,7 +148,8 @@ public final class VisionTransformer implements AutoCloseable {
         requireFinite(images);
         synchronized (this) {
             if (closed) throw new IllegalStateException("VisionTransformer used after close");
-            return pass(images, observer, attentionBlocks, batch);
+            // rounded to the model's precision on the way
+            return pass(a -> backend.write(images.toFloats(), a.images), observer, attentionBlocks, batch);
         }
     }
 
@@ -166,11 +167,6 @@ public final class VisionTransformer implements AutoCloseable {
             if (closed) throw new IllegalStateException("VisionTransformer used after close");
             return pass(a -> backend.copy(images, a.images, images.length()), null, new int[0], batch);
         }
-    }
-
-    private VitOutput pass(HostTensor images, ActivationObserver observer, int[] attentionBlocks, int batch) {
-        // rounded to the model's precision on the way
-        return pass(a -> backend.write(images.toFloats(), a.images), observer, attentionBlocks, batch);
     }
 
     /** One pass; {@code input} puts the batch's images into {@code a.images}. */
@@ -272,7 +268,8 @@ public final class VisionTransformer implements AutoCloseable {
         // First a branch-free pass that the JIT vectorises (the largest magnitude is NaN or infinite exactly
         // when a pixel is): ~37 us for a 224 x 224 image where the early-exit loop below took ~70 (2026-12-03),
         // time in front of every pass in which the device waits.
-        // A large batch in chunks on the common pool: 256 images are 38.5M values, ~8 ms on one core.
+        // A large batch in chunks on the common pool: 256 images are 38.5M values, ~7.5 ms on one Zen 5 core, ~4 on
+        // two (bench/cpu/InputHostCost.java).
         int chunks = (int) (((long) v.length + FINITE_CHUNK - 1) / FINITE_CHUNK);
         float largest = chunks <= 1 ? largestMagnitude(v, 0, v.length)
                 : (float) java.util.stream.IntStream.range(0, chunks).parallel()

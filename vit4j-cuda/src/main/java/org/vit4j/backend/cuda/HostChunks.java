@@ -5,14 +5,18 @@ import java.util.stream.IntStream;
 /**
  * Host-side work over a large array, in chunks on the common fork-join pool: a batch's input (256 images:
  * 38.5M floats, 154 MB) rounded to bf16 and copied into the pinned staging buffer on one core took ~27 ms on
- * a Zen 5 core (2026-12-04), against ~50 ms for all of a ViT-B/16 b256 pass's kernels on an H200, which wait
- * for it; done on the H200 host's cores in parallel, the pass went from 1393 to 4332 img/s.
+ * a Zen 5 core (2026-12-04; 12-13 ms on its 2 cores in chunks: bench/cpu/InputHostCost.java,
+ * bench/results/2026-12-04-input-host-cost-zen5.txt), against ~50 ms for all of a ViT-B/16 b256 pass's kernels
+ * on an H200, which wait for it; done on the H200 host's cores in parallel, the pass went from 1393 to 4332 img/s.
  */
 final class HostChunks {
     private HostChunks() {}
 
     /** Elements per chunk. */
     static final int CHUNK = 1 << 20;
+
+    /** Elements per block of a chunk that is converted through a scratch array (16 KiB of floats in L1). */
+    static final int BLOCK = 1 << 12;
 
     /** What a chunk does with its range [from, to). */
     interface Range {
