@@ -14,6 +14,7 @@
 //   FLUSH=MB   touch MB megabytes between runs (cold caches)
 //   HEADS=h TOKENS=t   QKV output layout (the check then does not apply)
 //   ALL=1      print every run;  BATCHED=n  also time n launches queued back to back (launch overhead)
+//   INPLACE=1  the residual is C itself (epilogue 3 as the pass runs it: x += proj(...), fc2(...))
 //   GROUP=g    linear_v5's work order: g row work-groups through every panel at a time (default: all, plain)
 // Run it with nothing else busy on the machine: a second busy process halves what two threads get here.
 #define CL_TARGET_OPENCL_VERSION 120
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
   // linear_v5's work order: GROUP row work-groups through every panel at a time (default: all of them,
   // the plain order; LinearOps.v5Group picks it in vit4j)
   int group = getenv("GROUP") ? atoi(getenv("GROUP")) : (int) (gx / WGX);
+  const int inplace = getenv("INPLACE") && atoi(getenv("INPLACE"));
   cl_kernel both[2] = {k, k2};
   for (int j = 0; j < 2 && both[j]; j++) { cl_kernel kj = both[j]; for (int i = 0; i < 5; i++) clSetKernelArg(kj, i, 8, &args[i]);
     clSetKernelArg(kj, 5, 4, &M); clSetKernelArg(kj, 6, 4, &N); clSetKernelArg(kj, 7, 4, &K); clSetKernelArg(kj, 8, 4, &tokens); clSetKernelArg(kj, 9, 4, &heads); clSetKernelArg(kj, 10, 4, &group); }
@@ -86,12 +88,12 @@ int main(int argc, char** argv) {
   const char* rot = getenv("ROTATE") ? getenv("ROTATE") : "AWC";
   double t[200]; if (reps > 200) reps = 200;
   int flush = getenv("FLUSH") ? atoi(getenv("FLUSH")) : 0; static char* fb; if (flush && !fb) fb = malloc(flush << 20);
-  for (int r = -2; r < reps; r++) { if (flush) { for (long i = 0; i < ((long)flush << 20); i += 64) fb[i]++; } int si = (r + 2) % nsets; clSetKernelArg(k, 0, 8, &sA[strchr(rot, 'A') ? si : 0]); clSetKernelArg(k, 1, 8, &sW[strchr(rot, 'W') ? si : 0]); clSetKernelArg(k, 4, 8, &sC[strchr(rot, 'C') ? si : 0]); double s = now(); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); if (r >= 0) t[r] = now() - s; }
+  for (int r = -2; r < reps; r++) { if (flush) { for (long i = 0; i < ((long)flush << 20); i += 64) fb[i]++; } int si = (r + 2) % nsets; clSetKernelArg(k, 0, 8, &sA[strchr(rot, 'A') ? si : 0]); clSetKernelArg(k, 1, 8, &sW[strchr(rot, 'W') ? si : 0]); clSetKernelArg(k, 4, 8, &sC[strchr(rot, 'C') ? si : 0]); if (inplace) clSetKernelArg(k, 3, 8, &sC[strchr(rot, 'C') ? si : 0]); double s = now(); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q)); if (r >= 0) t[r] = now() - s; }
   if (getenv("PAIR")) { // the same runs paired against rotation PAIR, in alternating order: robust to a host whose speed drifts
     const char* rot2 = getenv("PAIR"); double t2[200], ratio[200]; int si = 0;
     for (int r = -2; r < reps; r++) for (int w = 0; w < 2; w++) {
       int second = (w + r) & 1; const char* ro = second ? rot2 : rot; si = (si + 1) % nsets; cl_kernel kk = second && k2 ? k2 : k;
-      clSetKernelArg(kk, 0, 8, &sA[strchr(ro, 'A') ? si : 0]); clSetKernelArg(kk, 1, 8, &sW[strchr(ro, 'W') ? si : 0]); clSetKernelArg(kk, 4, 8, &sC[strchr(ro, 'C') ? si : 0]);
+      clSetKernelArg(kk, 0, 8, &sA[strchr(ro, 'A') ? si : 0]); clSetKernelArg(kk, 1, 8, &sW[strchr(ro, 'W') ? si : 0]); clSetKernelArg(kk, 4, 8, &sC[strchr(ro, 'C') ? si : 0]); if (inplace) clSetKernelArg(kk, 3, 8, &sC[strchr(ro, 'C') ? si : 0]);
       double s = now(); CK(clEnqueueNDRangeKernel(q, kk, 2, NULL, g, lo, 0, NULL, NULL)); CK(clFinish(q));
       if (r >= 0) { if (second) t2[r] = now() - s; else t[r] = now() - s; } }
     int wins = 0; for (int r = 0; r < reps; r++) { ratio[r] = t2[r] / t[r]; wins += t[r] < t2[r]; }
@@ -100,7 +102,9 @@ int main(int argc, char** argv) {
     printf("paired: ROTATE=%s against PAIR=%s: median of time ratios (PAIR / ROTATE) %.3f, ROTATE faster in %d of %d pairs; PAIR median %.3f ms\n", rot, rot2, ratio[reps / 2], wins, reps, t2[reps / 2] * 1e3);
   }
   if (getenv("ALL")) { for (int r = 0; r < reps; r++) printf("%.2f ", t[r]*1e3); printf("\n"); } qsort(t, reps, sizeof(double), cmp);
-  clSetKernelArg(k, 0, 8, &dA); clSetKernelArg(k, 1, 8, &dWp); clSetKernelArg(k, 4, 8, &dC); CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clEnqueueReadBuffer(q, dC, CL_TRUE, 0, 4L * M * N, C, 0, NULL, NULL));
+  clSetKernelArg(k, 0, 8, &dA); clSetKernelArg(k, 1, 8, &dWp); clSetKernelArg(k, 4, 8, &dC);
+  if (inplace) { CK(clEnqueueCopyBuffer(q, dR, dC, 0, 0, 4L * M * N, 0, NULL, NULL)); clSetKernelArg(k, 3, 8, &dC); } // the check below wants C = R before the run
+  CK(clEnqueueNDRangeKernel(q, k, 2, NULL, g, lo, 0, NULL, NULL)); CK(clEnqueueReadBuffer(q, dC, CL_TRUE, 0, 4L * M * N, C, 0, NULL, NULL));
   // check a sample of outputs against double
   double num = 0, den = 0;
   for (int s = 0; s < 2000; s++) { int m = rand() % M, n = rand() % N; double acc = 0; for (int kk = 0; kk < K; kk++) acc += (double)A[(long)m*K+kk] * W[(long)n*K+kk];
