@@ -117,44 +117,46 @@ F32_VEC(16)
 
 // ---- GELU ------------------------------------------------------------------------------------
 
-// The exact GELU, x * Phi(x) = x / 2 * erfc(-x / sqrt 2) (the erf form, not tanh). Two choices:
-// - erfc, not 1 + erf: for negative x, 1 + erf cancels to a few correct bits (1% off at x = -4),
-//   while erfc keeps full relative precision in the tail.
-// - erfc(z) = t R(t) exp(-z^2), t = 1 / (1 + z / 2), z >= 0, with erfc(-z) = 2 - erfc(z) for the
-//   other sign. R(t) = erfcx(z) / t is smooth on t in (0, 1] (from 1/(2 sqrt pi) at t = 0 to 1 at
-//   t = 1), so a degree-10 polynomial fits it (weighted least squares, relative error 1.1e-8 in
-//   double, 1.7e-7 evaluated in float by Horner). This is Numerical Recipes' Chebyshev fit
-//   erfc(z) = t exp(-z^2 - 1.26551223 + t P(t)) with exp(-1.26551223 + t P(t)) replaced by its own
-//   polynomial: one exp instead of two (measured 2026-11-28, PoCL, 2 cores, interleaved medians:
-//   ViT-S fc1 with the GELU epilogue 148 -> 156 GFLOP/s, the elementwise GELU kernel over the same
-//   1576 x 1536 floats 3.8 -> 2.5 ms).
+// The exact GELU, x * Phi(x) = x / 2 * erfc(-x / sqrt 2) (the erf form, not tanh). The choices:
+// - Phi(-|x|) = erfc(z) / 2, z = |x| / sqrt 2, not (1 + erf) / 2: for negative x, 1 + erf cancels to a
+//   few correct bits (1% off at x = -4), while erfc keeps full relative precision in the tail. Then
+//   GELU(x) = x Phi(-|x|) for x < 0 and x - x Phi(-|x|) for x >= 0.
+// - Phi(-|x|) = t R(t) exp(-z^2), t = 1 / (1 + p z): R(t) = erfcx(z) / (2t) is smooth on t in (0, 1]
+//   (erfcx = erfc exp(z^2)), so a polynomial fits it to a small relative error, and R's relative
+//   error is Phi's. Degree 7 at p = 0.428 (Lawson-weighted least squares over z in [0, 9.5]; relative
+//   error 9.5e-8 in double); the whole GELU in float then comes to 4.7e-7 relative, 6.9 ulp, at most on
+//   [-13.2, 12], as the degree-10 fit at p = 1/2 it replaced (4.3e-7, 6.7 ulp): past degree 7 the exp
+//   and the roundings dominate. Fit and check: scripts/python/gelu_fit.py. The 1/2 sits in R, and
+//   exp(-x^2/2)'s low part in exp's reduced argument (below): a float16 GELU in linear_v5 is 27.5
+//   multiplies and fmas instead of 33.6 (objdump of PoCL's build, per GELU), which the FMA loop
+//   competes for. fc1's epilogue was 14% of its time in a ViT-S b8 pass (perf samples, Zen 5,
+//   2026-12-04; the loop 86%); fc1 alone ~1.3% faster (bench/results/2026-12-04-gelu-degree7-zen5.txt). (Numerical Recipes' erfc(z) = t exp(-z^2 - 1.26551223 + t P(t)) has two
+//   exps: this one exp measured 148 -> 156 GFLOP/s on ViT-S fc1, 2026-11-28.)
 //   It is plain arithmetic and one exp, so it vectorises: PoCL's built-in erfc costs 66 ns per
 //   scalar call, which made the GELU epilogue a third of the first MLP layer. The macros work on
-//   float and every floatN. (native_recip plus a Newton step for t measured no faster. An inline
-//   Cody-Waite exp measured no faster on 2026-11-28 by whole-call timings, but ~2% of fc1 faster by
-//   perf samples on 2026-12-03: gelu_exp below.)
-// exp(-z^2) = exp(-x^2 / 2) is taken as exp(-hi / 2) (1 - lo / 2), hi = fl(x * x), lo = fma(x, x, -hi)
-// its exact rounding error: -hi / 2 is exact, so exp's argument carries no rounding, and |lo / 2| <
-// 5e-6 makes the first-order factor exact to 1e-11. One exp of the rounded -x^2/2 would lose 1e-5 of
-// the result deep in the tail (x = -11.6).
-// exp(y) for y <= 0 (GELU's -x^2/2), inline: PoCL 3.1's exp is a longer sequence with range checks
-// per 8-lane half. Cody-Waite: n = rint(y / ln 2) by the 1.5 * 2^23 trick, r = y - n ln 2 in two
+//   float and every floatN. (native_recip plus a Newton step for t measured no faster, twice.)
+// exp(-x^2 / 2), gelu_exp_nhsq: x^2 = hi + lo exactly, hi = fl(x * x), lo = fma(x, x, -hi), and
+// exp(-hi/2 - lo/2): -hi/2 is exact, so the reduction below starts from an exact argument, and -lo/2
+// (|lo/2| < 5e-6 next to |r| <= 0.35) joins the reduced argument r in one fma. One exp of the rounded
+// -x^2/2 would lose 1e-5 of the result deep in the tail (x = -11.6).
+// Inline, not PoCL 3.1's exp (a longer sequence with range checks per 8-lane half; ~2% of fc1 by perf
+// samples, 2026-12-03). Cody-Waite: n = rint(y / ln 2) by the 1.5 * 2^23 trick, r = y - n ln 2 in two
 // fmas (ln 2's high part has 15 bits, so n * hi is exact for |n| < 2^9), e^r = 1 + r + r^2 q(r) with
 // q of degree 4 (weighted least squares on |r| <= ln 2 / 2: 3.6e-9 relative in double, 6.5e-8 in
 // float), then times 2^n as two halves 2^(n/2) 2^(n - n/2), so results below 2^-126 round once
 // into the subnormals as exp's do. y below -104 (exp rounds to 0) is clamped first; NaN stays NaN.
-// Measured (perf, linear_v5 alone with the GELU epilogue, 3 runs each): the epilogue's share of fc1's
-// samples 15.3% -> 13.3% at ViT-S b1 on AVX-512, 19.5% -> 18.4% at ViT-S b8 on AVX2 (Zen 4).
 // One function per vector width, by clang's overloadable attribute (PoCL and the other clang-based
 // OpenCL compilers); elsewhere the built-in exp.
 #if defined(__clang__)
 #define GELU_EXP_DEF(N)                                                                                   \
-    static inline CAT(float, N) __attribute__((overloadable)) gelu_exp(CAT(float, N) y) {                 \
+    static inline CAT(float, N) __attribute__((overloadable)) gelu_exp_nhsq(CAT(float, N) x) {            \
+        const CAT(float, N) hi = x * x, lo = fma(x, x, -hi), y = -0.5f * hi;                              \
         const CAT(float, N) yc = select(y, (CAT(float, N)) (-104.0f), y < (CAT(float, N)) (-104.0f));     \
         const CAT(float, N) t = fma(yc, (CAT(float, N)) (1.44269504f), (CAT(float, N)) (0x1.8p23f));     \
         const CAT(float, N) n = t - (CAT(float, N)) (0x1.8p23f);                                          \
         CAT(float, N) r = fma(n, (CAT(float, N)) (-0x1.62e4p-1f), yc);                                    \
         r = fma(n, (CAT(float, N)) (-1.42860677e-6f), r);                                                 \
+        r = fma(lo, (CAT(float, N)) (-0.5f), r);                                                          \
         CAT(float, N) q = fma(r, (CAT(float, N)) (0.00137514086f), (CAT(float, N)) (0.00836891867f));     \
         q = fma(q, r, (CAT(float, N)) (0.0416695327f));                                                   \
         q = fma(q, r, (CAT(float, N)) (0.166665182f));                                                    \
@@ -169,15 +171,16 @@ GELU_EXP_DEF(4)
 GELU_EXP_DEF(8)
 GELU_EXP_DEF(16)
 #else
-#define gelu_exp exp
+#define gelu_exp_nhsq(x) (exp(-0.5f * ((x) * (x))) * fma(-0.5f, fma((x), (x), -((x) * (x))), 1.0f))
 #endif
 
-#define ERFC_OF_X(x, t) ((t) * ((0.282094795f + (t) * (0.282093853f + (t) * (0.246880586f + (t) * (0.175376841f + \
-    (t) * (0.0930005012f + (t) * (-0.0572320681f + (t) * (0.12708825f + (t) * (-0.446975295f + (t) * (0.486176613f + \
-    (t) * (-0.230856381f + (t) * 0.0423522946f))))))))))) * gelu_exp(-0.5f * ((x) * (x))) * \
-    fma(-0.5f, fma((x), (x), -((x) * (x))), 1.0f))
-#define GELU_FROM_ERFC(x, e) ((x) >= 0.0f ? (x) - 0.5f * (x) * (e) : 0.5f * (x) * (e))
-#define GELU(x) GELU_FROM_ERFC((x), ERFC_OF_X((x), 1.0f / (1.0f + 0.35355339059327376f * fabs(x))))
+// Phi(-|x|) from t = 1 / (1 + p |x| / sqrt 2), p / sqrt 2 = 0.30264169 (above)
+#define PHI_OF_MINUS_ABS_X(x, t) ((t) * (0.12068855f + (t) * (0.121704467f + (t) * (0.101479694f + (t) * (0.125566959f + \
+    (t) * (-0.0473205559f + (t) * (0.197740465f + (t) * (-0.156434879f + (t) * 0.0365752541f))))))) * gelu_exp_nhsq(x))
+// x Phi(x) = x - x Phi(-|x|) for x >= 0. (x (1 - Phi(-|x|)) after a select, one multiply fewer, measured
+// 2% slower on ViT-S fc1 alone, 2026-12-04: bench/results/2026-12-04-gelu-degree7-zen5.txt.)
+#define GELU_FROM_PHI(x, e) ((x) >= 0.0f ? fma(-(x), (e), (x)) : (x) * (e))
+#define GELU(x) GELU_FROM_PHI((x), PHI_OF_MINUS_ABS_X((x), 1.0f / (1.0f + 0.30264169f * fabs(x))))
 
 // ---- Grouped work-group order (linear_v5, patch_embed_v4) --------------------------------------
 // A CPU GEMM's range is (row work-items, panels): dimension 0 walks down M with one packed panel of
