@@ -82,17 +82,23 @@ def linears(path, what):
     d = json.load(open(path))
     peak = d["peaks"]["fmaGflops"]
     paired = {(o["op"], o["shape"]): o["of_fma_paired"] for o in d.get("timeline_paired_fma", {}).get("ops", [])}
-    n = 0
-    for op in d["timeline"]["ops"]:
-        if not op["op"].startswith("linear") or not op["shape"].startswith("M=1576"):
-            continue
-        frac = op["flops"] / op["medianUs"] / 1e3 / peak
-        good = frac >= 0.80
+    ops = [op for op in d["timeline"]["ops"] if op["op"].startswith("linear") and op["shape"].startswith("M=1576")]
+    fracs = [op["flops"] / op["medianUs"] / 1e3 / peak for op in ops]
+    # A peak below what the GEMMs did was measured while something else had the cores (vit4j bench marks
+    # it "not cached" after its retries): every op would pass against it, so nothing is judged.
+    disturbed = "not cached" in d["peaks"].get("measured", "") or any(f > 1.0 for f in fracs)
+    if disturbed:
+        print(f"FAIL {what}: the FMA peak read {peak:.1f} GFLOP/s, below what the GEMMs did (up to {max(fracs, default=0) * peak:.1f}):"
+              " measured while the machine was busy, so no linear is judged against it; run bench/cpu-check.sh again")
+        good_all = False
+    for op, frac in zip(ops, fracs):
+        good = frac >= 0.80 and not disturbed
         good_all &= good
-        print(f"{'PASS' if good else 'FAIL'} {what} {op['op']} {op['shape']}: {100 * frac:.0f}% of the {peak:.1f} GFLOP/s FMA peak (>= 80%)"
+        verdict = "----" if disturbed else "PASS" if good else "FAIL"
+        print(f"{verdict} {what} {op['op']} {op['shape']}: {100 * frac:.0f}% of the {peak:.1f} GFLOP/s FMA peak (>= 80%)"
               + (f"; paired with a peak taken before each pass (not in the verdict): {100 * paired[(op['op'], op['shape'])]:.0f}%"
                  if (op["op"], op["shape"]) in paired else ""))
-        n += 1
+    n = len(ops)
     if n != 4:
         print(f"FAIL {what}: {n} linear ops at M=1576 in the timeline, expected QKV, projection, fc1 and fc2"); good_all = False
     return good_all
