@@ -2,8 +2,11 @@
 # Issue 16's done-when on the CPU this machine has, in one command (the CPU counterpart of gpu-check.sh):
 #   1. ViT-S/16 at batch 8 recorded with the device's own timestamps (vit4j bench --timeline-passes, the
 #      FMA peak measured again): each linear op's median call against the FMA peak, done when >= 80%.
-#      Beside it (--paired-peak, not in the verdict): the same against a peak measured right before each
-#      pass, the median over the passes, which the host's drift between the two measurements does not move.
+#      The peak is the highest FMA rate of the run: the one measured before the passes or any of those
+#      measured right before each pass (--paired-peak), so a low reading cannot flatter the ops; a peak
+#      some GEMM beat (a disturbed reading) fails the verdict instead of judging against it. Beside it
+#      (not in the verdict): each op against the peak taken right before its pass, the median over the
+#      passes, which the host's drift between the two measurements does not move.
 #      On an AVX-512 CPU, step 1 again with PoCL's AVX2 kernel library (POCL_KERNELLIB_NAME=avx2: code for
 #      16 ymm registers, and vit4j then takes 8-wide floats, so it picks its AVX2 kernels and tiles),
 #      against the AVX2 FMA peak measured the same way: the code path of AVX2-only CPUs (Zen 3, Haswell to
@@ -80,13 +83,20 @@ ok = True
 def linears(path, what):
     good_all = True
     d = json.load(open(path))
-    peak = d["peaks"]["fmaGflops"]
+    # The peak judged against: the highest FMA rate of the run, the one measured before the passes
+    # (--remeasure-peaks) or any of those taken before each pass (--paired-peak). One reading alone
+    # varied 488-525 GFLOP/s between runs on the Zen 5 (2026-12-04); a low one would flatter every op.
+    once = d["peaks"]["fmaGflops"]
+    pass_peaks = d.get("timeline_paired_fma", {}).get("pass_peaks_gflops", [])
+    peak = max([once] + pass_peaks)
     paired = {(o["op"], o["shape"]): o["of_fma_paired"] for o in d.get("timeline_paired_fma", {}).get("ops", [])}
     ops = [op for op in d["timeline"]["ops"] if op["op"].startswith("linear") and op["shape"].startswith("M=1576")]
     fracs = [op["flops"] / op["medianUs"] / 1e3 / peak for op in ops]
+    print(f"     {what}: FMA peak {peak:.1f} GFLOP/s, the highest of the run (once before the passes {once:.1f}"
+          + (f", before each pass {min(pass_peaks):.1f} .. {max(pass_peaks):.1f}" if pass_peaks else "") + ")")
     # A peak below what the GEMMs did was measured while something else had the cores (vit4j bench marks
     # it "not cached" after its retries): every op would pass against it, so nothing is judged.
-    disturbed = "not cached" in d["peaks"].get("measured", "") or any(f > 1.0 for f in fracs)
+    disturbed = ("not cached" in d["peaks"].get("measured", "") and not pass_peaks) or any(f > 1.0 for f in fracs)
     if disturbed:
         print(f"FAIL {what}: the FMA peak read {peak:.1f} GFLOP/s, below what the GEMMs did (up to {max(fracs, default=0) * peak:.1f}):"
               " measured while the machine was busy, so no linear is judged against it; run bench/cpu-check.sh again")
