@@ -105,7 +105,7 @@ def linears(path, what):
         good = frac >= 0.80 and not disturbed
         good_all &= good
         verdict = "----" if disturbed else "PASS" if good else "FAIL"
-        print(f"{verdict} {what} {op['op']} {op['shape']}: {100 * frac:.0f}% of the {peak:.1f} GFLOP/s FMA peak (>= 80%)"
+        print(f"{verdict} {what} {op['op']} {op['shape']}: {100 * frac:.1f}% of the {peak:.1f} GFLOP/s FMA peak (>= 80%)"
               + (f"; paired with a peak taken before each pass (not in the verdict): {100 * paired[(op['op'], op['shape'])]:.0f}%"
                  if (op["op"], op["shape"]) in paired else ""))
     n = len(ops)

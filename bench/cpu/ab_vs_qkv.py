@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""Reads bench/cpu/jar_ab.sh's log: each linear op's median call divided by the QKV GEMM's median call in
+the same run, per build and round, and the median over the rounds. Use it where the change leaves the
+QKV GEMM's kernel alone (a GELU or residual epilogue change does)."""
+import re
+import statistics
+import sys
+
+rows, cur = {}, None
+for line in open(sys.argv[1]):
+    m = re.match(r"== (\w+) round (\d+)", line)
+    if m:
+        cur = m.groups()
+        rows[cur] = {}
+    m = re.match(r"\s+(linear\S*)\s+M=1576 K=(\d+) N=(\d+)\s+\d+\s+([0-9.]+)", line)
+    if m and cur:
+        rows[cur][(m.group(1), f"K={m.group(2)} N={m.group(3)}")] = float(m.group(4))
+ratios = {}
+for (build, _), ops in rows.items():
+    qkv = ops.get(("linear_qkv", "K=384 N=1152"))
+    if qkv:
+        for op, us in ops.items():
+            if op[0] != "linear_qkv":
+                ratios.setdefault((op, build), []).append(us / qkv)
+for (op, build), r in sorted(ratios.items()):
+    print(f"{op[0]:22s} {op[1]:13s} {build}: median call / QKV's, by round " + " ".join(f"{x:.4f}" for x in r)
+          + f"; median {statistics.median(r):.4f}")
