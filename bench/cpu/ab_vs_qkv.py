@@ -12,16 +12,16 @@ for line in open(sys.argv[1]):
     if m:
         cur = m.groups()
         rows[cur] = {}
-    m = re.match(r"\s+(linear\S*)\s+M=1576 K=(\d+) N=(\d+)\s+\d+\s+([0-9.]+)", line)
+    m = re.match(r"\s+(linear\S*)\s+(M=\d+ K=\d+ N=\d+)\s+\d+\s+([0-9.]+)", line)
     if m and cur:
-        rows[cur][(m.group(1), f"K={m.group(2)} N={m.group(3)}")] = float(m.group(4))
+        rows[cur][(m.group(1), m.group(2))] = float(m.group(3))
 ratios = {}
 for (build, _), ops in rows.items():
-    qkv = ops.get(("linear_qkv", "K=384 N=1152"))
+    qkv = next((us for op, us in ops.items() if op[0] == "linear_qkv"), None)
     if qkv:
         for op, us in ops.items():
             if op[0] != "linear_qkv":
                 ratios.setdefault((op, build), []).append(us / qkv)
 for (op, build), r in sorted(ratios.items()):
-    print(f"{op[0]:22s} {op[1]:13s} {build}: median call / QKV's, by round " + " ".join(f"{x:.4f}" for x in r)
+    print(f"{op[0]:22s} {op[1]:20s} {build}: median call / QKV's, by round " + " ".join(f"{x:.4f}" for x in r)
           + f"; median {statistics.median(r):.4f}")

@@ -4,7 +4,7 @@
 #   cp vit4j-cli/target/vit4j.jar /tmp/vit4j-A.jar     # build A, then the change, then:
 #   cp vit4j-cli/target/vit4j.jar /tmp/vit4j-B.jar
 #   ROUNDS=6 bench/cpu/jar_ab.sh > ab.log; python3 bench/cpu/ab_vs_qkv.py ab.log
-# Runs A and B alternately, ROUNDS rounds, each a vit4j bench with PASSES recorded passes (the device's
+# Runs A and B alternately, ROUNDS rounds (6), each a vit4j bench of MODEL (vit-s16) at BATCH (8) with PASSES (20) recorded passes (the device's
 # timestamps), and keeps the lines of the linear ops. ab_vs_qkv.py divides each op's median call by the
 # QKV GEMM's in the same run: this host's speed drifts by 5-10% between runs, and an op's share of a
 # kernel that the change leaves alone moves far less (for identical kernels over 6 rounds the medians
@@ -15,7 +15,7 @@ export LD_PRELOAD=$java_home/lib/libjsig.so
 for r in $(seq "${ROUNDS:-6}"); do
   for j in ${JARS:-A B}; do
     echo "== $j round $r"
-    java -jar "${JAR_DIR:-/tmp}/vit4j-$j.jar" bench --backend opencl --model vit-s16 --batch 8 --warmup 2 --warmup-seconds 0 \
+    java -jar "${JAR_DIR:-/tmp}/vit4j-$j.jar" bench --backend opencl --model "${MODEL:-vit-s16}" --batch "${BATCH:-8}" --warmup 2 --warmup-seconds 0 \
         --iterations 3 --profile-passes 0 --timeline-passes "${PASSES:-20}" --paired-peak 2>&1 \
       | grep -E "^encoder|paired FMA|  linear|fp32 FMA peak" || true
   done
