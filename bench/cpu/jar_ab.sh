@@ -7,8 +7,10 @@
 # Runs A and B alternately, ROUNDS rounds (6), each a vit4j bench of MODEL (vit-s16) at BATCH (8) with PASSES (20) recorded passes (the device's
 # timestamps), and keeps the lines of the linear ops. ab_vs_qkv.py divides each op's median call by the
 # QKV GEMM's in the same run: this host's speed drifts by 5-10% between runs, and an op's share of a
-# kernel that the change leaves alone moves far less (for identical kernels over 6 rounds the medians
-# agreed to 0.6-0.8% for fc1 and the projection, 2.7% for fc2, whose ratio spreads most).
+# kernel that the change leaves alone moves far less (single rounds still spread by up to 3-6%; for
+# identical kernels the medians of 6 rounds agreed to 0.5-0.8% for fc1 and the projection, 2.7% for fc2).
+# The divisor must be a kernel the change leaves alone: one that moves code shared with QKV's build
+# (as the hoisted row[] of the last variant in the results file above did) moves every ratio a little.
 set -euo pipefail
 java_home=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
 export LD_PRELOAD=$java_home/lib/libjsig.so
