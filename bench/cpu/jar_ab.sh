@@ -4,8 +4,8 @@
 #   cp vit4j-cli/target/vit4j.jar /tmp/vit4j-A.jar     # build A, then the change, then:
 #   cp vit4j-cli/target/vit4j.jar /tmp/vit4j-B.jar
 #   ROUNDS=6 bench/cpu/jar_ab.sh > ab.log; python3 bench/cpu/ab_vs_qkv.py ab.log
-# Runs A and B alternately, ROUNDS rounds (6), each a vit4j bench of MODEL (vit-s16) at BATCH (8) with PASSES (20) recorded passes (the device's
-# timestamps), and keeps the lines of the linear ops. ab_vs_qkv.py divides each op's median call by the
+# Runs A and B alternately, ROUNDS rounds (6), each a vit4j bench of MODEL (vit-s16) at BATCH (8)
+# with PASSES (20) recorded passes (the device's timestamps), and keeps the lines of the linear ops. ab_vs_qkv.py divides each op's median call by the
 # QKV GEMM's in the same run: this host's speed drifts by 5-10% between runs, and an op's share of a
 # kernel that the change leaves alone moves far less (single rounds still spread by up to 3-6%; for
 # identical kernels the medians of 6 rounds agreed to 0.5-0.8% for fc1 and the projection, 2.7% for fc2).

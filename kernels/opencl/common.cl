@@ -130,8 +130,10 @@ F32_VEC(16)
 //   exp(-x^2/2)'s low part in exp's reduced argument (below): a float16 GELU in linear_v5 is 27.5
 //   multiplies and fmas instead of 33.6 (objdump of PoCL's build, per GELU), which the FMA loop
 //   competes for. fc1's epilogue was 14% of its time in a ViT-S b8 pass (perf samples, Zen 5,
-//   2026-12-04; the loop 86%); fc1 1.3% faster alone, 1.9% in the pass (bench/results/2026-12-04-gelu-degree7-zen5.txt). (Numerical Recipes' erfc(z) = t exp(-z^2 - 1.26551223 + t P(t)) has two
-//   exps: this one exp measured 148 -> 156 GFLOP/s on ViT-S fc1, 2026-11-28.)
+//   2026-12-04; the loop 86%); fc1 1.3% faster alone, 1.9% in the pass
+//   (bench/results/2026-12-04-gelu-degree7-zen5.txt). (Numerical Recipes' erfc(z) =
+//   t exp(-z^2 - 1.26551223 + t P(t)) has two exps: one exp measured 148 -> 156 GFLOP/s on ViT-S fc1,
+//   2026-11-28.)
 //   It is plain arithmetic and one exp, so it vectorises: PoCL's built-in erfc costs 66 ns per
 //   scalar call, which made the GELU epilogue a third of the first MLP layer. The macros work on
 //   float and every floatN. (native_recip plus a Newton step for t measured no faster, twice.)

@@ -108,7 +108,7 @@ public record DevicePeaks(String device, String precision, double copyGBs, doubl
         // An fp32 FMA rate below the fp32 GEMM's cannot be (the GEMM is FMAs): the chains ran while
         // something else had the cores (seen: 71.7 GFLOP/s against a 172 GFLOP/s GEMM on a 2-core AMD
         // EPYC whose FMA peak is ~200; 379 against ~460 on a Zen 5, 2026-12-04, where two tries in a row
-        // were not enough). Measure again, a fifth of a second apart, for up to about 3 s; figures still
+        // were not enough). Measure again, a fifth of a second apart, for up to about 4 s; figures still
         // implausible are used, marked and not cached (bench/cpu-check.sh then refuses its verdict).
         for (int i = 0; i < RETRIES && !plausible(type, gemm, fma); i++) {
             if (i > 0) pause(200);
