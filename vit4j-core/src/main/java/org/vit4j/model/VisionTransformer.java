@@ -12,6 +12,7 @@ import org.vit4j.Vit4jException;
 import org.vit4j.backend.Backend;
 import org.vit4j.backend.DeviceBuffer;
 import org.vit4j.backend.Epilogue;
+import org.vit4j.backend.HostChunks;
 
 /**
  * The Vision Transformer encoder and head (Dosovitskiy et al., 2021, eqs. 1-4), composed from a
@@ -268,14 +269,8 @@ public final class VisionTransformer implements AutoCloseable {
         // First a branch-free pass that the JIT vectorises (the largest magnitude is NaN or infinite exactly
         // when a pixel is): ~37 us for a 224 x 224 image where the early-exit loop below took ~70 (2026-12-03),
         // time in front of every pass in which the device waits.
-        // A large batch in chunks on the common pool: 256 images are 38.5M values, ~7.5 ms on one Zen 5 core, ~4 on
-        // two (bench/cpu/InputHostCost.java).
-        int chunks = (int) (((long) v.length + FINITE_CHUNK - 1) / FINITE_CHUNK);
-        float largest = chunks <= 1 ? largestMagnitude(v, 0, v.length)
-                : (float) java.util.stream.IntStream.range(0, chunks).parallel()
-                        .mapToDouble(c -> largestMagnitude(v, c * FINITE_CHUNK,
-                                (int) Math.min(v.length, (long) (c + 1) * FINITE_CHUNK)))
-                        .max().orElse(0);
+        // A large batch in chunks on the common pool (HostChunks: 256 images are 38.5M values).
+        float largest = (float) HostChunks.max(v.length, (from, to) -> largestMagnitude(v, from, to));
         if (largest <= Float.MAX_VALUE) return;
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i])) {
@@ -286,8 +281,6 @@ public final class VisionTransformer implements AutoCloseable {
             }
         }
     }
-
-    private static final int FINITE_CHUNK = 1 << 20;
 
     /** The largest |x| of v[from, to); NaN or infinite exactly when one of them is. */
     private static float largestMagnitude(float[] v, int from, int to) {

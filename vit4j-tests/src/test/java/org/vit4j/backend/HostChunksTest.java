@@ -1,4 +1,4 @@
-package org.vit4j.backend.cuda;
+package org.vit4j.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,9 +10,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * HostChunks, the parallel host-side copy into the CUDA staging buffer: every index of [0, n) in exactly one
- * chunk, none longer than CHUNK, several where n passes CHUNK, and no int overflow near Integer.MAX_VALUE (the
- * chunks there are only recorded, not walked). JCudaDriver runs on a GPU only, so this is where CI sees it.
+ * HostChunks, the parallel host-side work on a batch's input (the NaN check; the copy into the CUDA staging
+ * buffer): every index of [0, n) in exactly one chunk, none longer than CHUNK, several where n passes CHUNK, and
+ * no int overflow near Integer.MAX_VALUE (the chunks there are only recorded, not walked). JCudaDriver runs on a
+ * GPU only, so this is where CI sees its chunks.
  */
 class HostChunksTest {
 
@@ -47,7 +48,18 @@ class HostChunksTest {
     }
 
     @Test
+    void theMaxIsTakenOverEveryChunk() {
+        int n = 3 * HostChunks.CHUNK + 5;
+        for (int at : new int[] {0, HostChunks.CHUNK - 1, HostChunks.CHUNK, n - 1}) {
+            assertEquals(at, HostChunks.max(n, (from, to) -> from <= at && at < to ? at : -1), "the largest at " + at);
+        }
+        assertTrue(Double.isNaN(HostChunks.max(n, (from, to) -> to == n ? Double.NaN : from)), "a NaN chunk");
+        assertEquals(7, HostChunks.max(3, (from, to) -> 7), "one chunk");
+    }
+
+    @Test
     void aNegativeLengthIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> HostChunks.forEach(-1, (from, to) -> { }));
+        assertThrows(IllegalArgumentException.class, () -> HostChunks.max(-1, (from, to) -> 0));
     }
 }
