@@ -1,9 +1,18 @@
 // Shared by every OpenCL program of vit4j: ClRuntime puts this file in front of each kernel file.
 // It defines (1) the storage type of the program's tensors with their load/store helpers, (2) the
-// exact GELU and (3) the grouped work-group order of the CPU GEMMs.
+// exact GELU and (3) the grouped work-group order of the CPU GEMMs, and first a prefetch for writing.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
+
+// A cache line fetched for writing ahead of its store: x86's prefetchw, AArch64's prfm pstl1keep (clang's
+// __builtin_prefetch with rw = 1), nothing where the compiler is not clang. linear_v5's in-place residual
+// epilogue uses it (why: there).
+#if defined(__clang__)
+#define PREFETCH_FOR_WRITE(p) __builtin_prefetch((p), 1, 3)
+#else
+#define PREFETCH_FOR_WRITE(p)
+#endif
 
 // ---- Storage type ----------------------------------------------------------------------------
 // Every program is built for one element type of its tensors, chosen by a define as CLBlast's

@@ -483,6 +483,23 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
 #pragma unroll
         for (int j = 0; j < V5_NV; j++) acc[i][j] = (floatV5) 0.0f;
 
+    long row[GEMM_V5_MR]; // out_row of each row of the tile, computed once for all its column vectors
+#if EPILOGUE == EPI_BIAS_RESIDUAL
+#pragma unroll
+    for (int i = 0; i < GEMM_V5_MR; i++) row[i] = out_row(min(m0 + i, M - 1), M, N, tokens, heads);
+    // The output tile's lines fetched for writing before the K loop, which then hides their latency.
+    // In the pass the residual is x itself (C, updated in place), which the layer norm before QKV read:
+    // its lines come back shared, not owned, so a plain read (or read prefetch) still leaves each
+    // store to wait for the line's ownership. perf samples of a ViT-S b8 pass (cpu-clock; Zen 5,
+    // 2026-12-04) put 12.5% of the projection's time on those stores (outside its K loop; QKV: 5%,
+    // fc2: 3%); with this prefetch, 3.5%, and the read prefetch of the same lines left 8-9%.
+    // bench/results/2026-12-04-residual-prefetchw-zen5.txt has the figures and the in-pass A/B.
+#pragma unroll
+    for (int i = 0; i < GEMM_V5_MR; i++)
+#pragma unroll
+        for (int c = 0; c < GEMM_V5_NR; c += 64 / (int) sizeof(store_t))
+            PREFETCH_FOR_WRITE(C + row[i] + out_col(min(n0 + c, N - 1), M, N, tokens, heads));
+#endif
     for (int k = 0; k < K; k++) {
         floatV5 w[V5_NV];
 #pragma unroll
@@ -495,9 +512,10 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
         }
     }
 
-    long row[GEMM_V5_MR]; // out_row of each row of the tile, computed once for all its column vectors
+#if EPILOGUE != EPI_BIAS_RESIDUAL
 #pragma unroll
     for (int i = 0; i < GEMM_V5_MR; i++) row[i] = out_row(min(m0 + i, M - 1), M, N, tokens, heads);
+#endif
 
     // The epilogue a vector at a time: a vector whose GEMM_V5_VW columns are adjacent in the output
     // (inside N, and inside one head in the QKV layout) is finished and stored whole; only a vector
