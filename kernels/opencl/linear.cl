@@ -488,12 +488,13 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
 #pragma unroll
     for (int i = 0; i < GEMM_V5_MR; i++) row[i] = out_row(min(m0 + i, M - 1), M, N, tokens, heads);
     // The output tile's lines fetched for writing before the K loop, which then hides their latency.
-    // In the pass the residual is x itself (C, updated in place), which the layer norm before QKV read:
-    // its lines come back shared, not owned, so a plain read (or read prefetch) still leaves each
-    // store to wait for the line's ownership. perf samples of a ViT-S b8 pass (cpu-clock; Zen 5,
-    // 2026-12-04) put 12.5% of the projection's time on those stores (outside its K loop; QKV: 5%,
-    // fc2: 3%); with this prefetch, 3.5%, and the read prefetch of the same lines left 8-9%.
-    // bench/results/2026-12-04-residual-prefetchw-zen5.txt has the figures and the in-pass A/B.
+    // In the pass the residual is x itself (C, updated in place), which the layer norm before QKV read,
+    // and the stores to it waited: perf samples of a ViT-S b8 pass (cpu-clock; Zen 5, 2026-12-04) put
+    // 12.5% of the projection's time outside its K loop, on the stores after the residual's reads (QKV:
+    // 5%, fc2: 3%). Prefetched for writing, 3.5%; prefetched for reading, 8-9%: the read brings the
+    // line, the store still waits for its ownership. In the pass the projection then took 5.8% less
+    // time, fc2 1.3% (bench/results/2026-12-04-residual-prefetchw-zen5.txt). Not for the other
+    // epilogues: QKV's output prefetched so ran 12% slower.
 #pragma unroll
     for (int i = 0; i < GEMM_V5_MR; i++)
 #pragma unroll
