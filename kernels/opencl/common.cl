@@ -13,6 +13,7 @@
 #else
 #define PREFETCH_FOR_WRITE(p)
 #endif
+#define CACHE_LINE_BYTES 64 // x86's and most AArch64 cores': the stride of those prefetches
 
 // ---- Storage type ----------------------------------------------------------------------------
 // Every program is built for one element type of its tensors, chosen by a define as CLBlast's

@@ -498,7 +498,7 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
 #pragma unroll
     for (int i = 0; i < GEMM_V5_MR; i++)
 #pragma unroll
-        for (int c = 0; c < GEMM_V5_NR; c += 64 / (int) sizeof(store_t))
+        for (int c = 0; c < GEMM_V5_NR; c += CACHE_LINE_BYTES / (int) sizeof(store_t))
             PREFETCH_FOR_WRITE(C + row[i] + out_col(min(n0 + c, N - 1), M, N, tokens, heads));
 #endif
     for (int k = 0; k < K; k++) {
