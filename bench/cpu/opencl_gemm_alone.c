@@ -7,7 +7,8 @@
 //   gcc -O2 -o /tmp/gemm_alone bench/cpu/opencl_gemm_alone.c -lOpenCL -lm
 //   /tmp/gemm_alone kernels/opencl "-D GEMM_V5_VW=16 -D GEMM_V5_MR=6 -D GEMM_V5_NR=64" 6 64 8 EPILOGUE M K N [REPS]
 // EPILOGUE: 0 none, 1 bias, 2 bias + GELU, 3 bias + residual (linear.cl's EPI_*). Environment:
-//   NSETS=12   rotate 12 copies of A, packed W and C, as the 12 layers of a pass do (caches no longer hold them)
+//   NSETS=12   rotate 12 copies (at most 64) of A, packed W and C, as the 12 layers of a pass do (caches no longer
+//              hold them; at batch 1 W's copies need more than L3 to come from DRAM as they do in the pass: NSETS=40)
 //   ROTATE=AWC which of them rotate (default all three; ROTATE=W: only the weights come in cold)
 //   PAIR=X     also time rotation X paired with ROTATE, run by run in alternating order (X: none rotates)
 //   KDIR2=dir  with PAIR: the paired runs take linear_v5 from this kernel directory (an A/B of two kernel versions)
@@ -69,7 +70,8 @@ int main(int argc, char** argv) {
   if (getenv("KDIR2")) { k2 = clCreateKernel(build(ctx, dev, getenv("KDIR2"), o), kname, &e); CK(e); }
 
   int tokens = getenv("TOKENS") ? atoi(getenv("TOKENS")) : 1, heads = getenv("HEADS") ? atoi(getenv("HEADS")) : 0;
-  int nsets = getenv("NSETS") ? atoi(getenv("NSETS")) : 1; cl_mem sA[16], sW[16], sC[16]; sA[0] = dA; sW[0] = dWp; sC[0] = dC;
+  int nsets = getenv("NSETS") ? atoi(getenv("NSETS")) : 1; cl_mem sA[64], sW[64], sC[64];
+  if (nsets < 1 || nsets > 64) { fprintf(stderr, "NSETS must be 1 to 64, not %d\n", nsets); return 2; } sA[0] = dA; sW[0] = dWp; sC[0] = dC;
   for (int i = 1; i < nsets; i++) { sA[i] = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * M * K, A, &e); CK(e);
     sW[i] = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4L * panels * NR * K + 4096, NULL, &e); CK(e); CK(clEnqueueCopyBuffer(q, dWp, sW[i], 0, 0, 4L * panels * NR * K, 0, NULL, NULL));
     sC[i] = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4L * M * N, NULL, &e); CK(e); }

@@ -1,17 +1,19 @@
 // Shared by every OpenCL program of vit4j: ClRuntime puts this file in front of each kernel file.
 // It defines (1) the storage type of the program's tensors with their load/store helpers, (2) the
-// exact GELU and (3) the grouped work-group order of the CPU GEMMs, and first a prefetch for writing.
+// exact GELU and (3) the grouped work-group order of the CPU GEMMs, and first the prefetches.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 
-// A cache line fetched for writing ahead of its store: x86's prefetchw, AArch64's prfm pstl1keep (clang's
-// __builtin_prefetch with rw = 1), nothing where the compiler is not clang. linear_v5's in-place residual
-// epilogue uses it (why: there).
+// Cache lines fetched ahead of use where the compiler is clang (__builtin_prefetch), nothing elsewhere:
+// for writing (x86's prefetchw, AArch64's prfm pstl1keep: linear_v5's in-place residual epilogue) and for
+// reading with a locality 1-3, a constant (prefetcht2/t1/t0: linear_v5's next weight panel). Why: there.
 #if defined(__clang__)
 #define PREFETCH_FOR_WRITE(p) __builtin_prefetch((p), 1, 3)
+#define PREFETCH_FOR_READ(p, locality) __builtin_prefetch((p), 0, locality)
 #else
 #define PREFETCH_FOR_WRITE(p)
+#define PREFETCH_FOR_READ(p, locality)
 #endif
 #define CACHE_LINE_BYTES 64 // x86's and most AArch64 cores': the stride of those prefetches
 

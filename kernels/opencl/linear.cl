@@ -448,6 +448,11 @@ __kernel void linear_v4(__global const store_t* A, __global const store_t* W, __
 // where A was just written by the layer norm, no difference on a quiet host (6.72-6.80 ms either way).
 // global = (ceil(M / MR) rounded up to GEMM_V5_WGX, ceil(N / NR)), local = (GEMM_V5_WGX, 1).
 #ifdef GEMM_V5_VW
+// GEMM_V5_PREFETCH_NEXT: 0, or the locality (1-3) of a read prefetch of the next weight panel during the K
+// loop (below; LinearOps.v5PrefetchNext turns it on per shape).
+#ifndef GEMM_V5_PREFETCH_NEXT
+#define GEMM_V5_PREFETCH_NEXT 0
+#endif
 #define floatV5 CAT(float, GEMM_V5_VW)
 #define ldV5 CAT(ld, GEMM_V5_VW)
 #define stV5 CAT(st, GEMM_V5_VW)
@@ -501,8 +506,21 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
         for (int c = 0; c < GEMM_V5_NR; c += CACHE_LINE_BYTES / (int) sizeof(store_t))
             PREFETCH_FOR_WRITE(C + row[i] + out_col(min(n0 + c, N - 1), M, N, tokens, heads));
 #endif
+#if GEMM_V5_PREFETCH_NEXT
+    // The next panel (the one the work order reaches after this one's row groups) brought in while this
+    // one is used: each of the work-group's WGX work-items fetches its 1/WGX of it, NR / WGX elements a k
+    // step, so the work-group's tiles together cover it. Where a panel serves few row tiles (batch 1: M =
+    // 197 is 33 tiles), the first tile to touch a panel waited for it from DRAM; the last panel fetches
+    // itself (no panel past it).
+    const int step = GEMM_V5_NR / (int) get_local_size(0);
+    __global const store_t* pf = Wp + (long) min(panel + 1, (int) get_num_groups(1) - 1) * K * GEMM_V5_NR
+            + (long) get_local_id(0) * K * step;
+#endif
     for (int k = 0; k < K; k++) {
         floatV5 w[V5_NV];
+#if GEMM_V5_PREFETCH_NEXT
+        PREFETCH_FOR_READ(pf + (long) k * step, GEMM_V5_PREFETCH_NEXT);
+#endif
 #pragma unroll
         for (int j = 0; j < V5_NV; j++) w[j] = ldV5(j, wp + (long) k * GEMM_V5_NR);
 #pragma unroll

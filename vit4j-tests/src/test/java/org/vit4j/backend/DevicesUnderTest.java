@@ -100,7 +100,9 @@ public final class DevicesUnderTest {
      * pick, so every GEMM variant meets the oracle: linear_v4 (the CPU default before v5) and v5 with
      * sizes other than this machine's (AVX2-sized VW 8 and SSE-sized VW 4 micro-kernels, odd MR and
      * NR = 3 vectors, so panel and row edges fall inside a tile; the VW 8 one walks the panels two row
-     * work-groups at a time, so a short last group comes up wherever the row work-groups are odd).
+     * work-groups at a time, so a short last group comes up wherever the row work-groups are odd). The parity
+     * shapes are small, so the defaults prefetch the next weight panel (LinearOps.v5PrefetchNext); the VW 4 one
+     * does not, so both builds meet the oracle.
      * Only the linear tests use these.
      */
     public static List<Named<Supplier<Backend>>> withGemmVariants() {
@@ -109,7 +111,8 @@ public final class DevicesUnderTest {
                 "opencl (linear v5, VW 8, MR 5, NR 24, WGX 3, GROUP 2)",
                 Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 8, "GEMM_V5_MR", 5, "GEMM_V5_NR", 24, "GEMM_V5_WGX", 3,
                         "GEMM_V5_GROUP", 2),
-                "opencl (linear v5, VW 4, MR 3, NR 12)", Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 4, "GEMM_V5_MR", 3, "GEMM_V5_NR", 12)));
+                "opencl (linear v5, VW 4, MR 3, NR 12, no next-panel prefetch)", Map.of("GEMM_VARIANT", 5, "GEMM_V5_VW", 4,
+                        "GEMM_V5_MR", 3, "GEMM_V5_NR", 12, "GEMM_V5_PREFETCH_NEXT", 0)));
         // On a GPU the model picks the small tile for most parity shapes (they are small against 100+ SMs):
         // the large and the wide tiles' kernels join the linear tests through these two
         if (wanted("cuda") && new CudaProvider().probe().available()) {

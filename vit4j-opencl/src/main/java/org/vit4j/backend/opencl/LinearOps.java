@@ -1,6 +1,5 @@
 package org.vit4j.backend.opencl;
 
-import java.util.EnumMap;
 import java.util.Map;
 import org.jocl.cl_kernel;
 import org.vit4j.ElementType;
@@ -65,6 +64,13 @@ final class LinearOps {
     static final TuningParam V5_GROUP = new TuningParam("GEMM_V5_GROUP", 0, 0,
             "linear_v5: row work-groups walked through every panel before the next ones (0: by v5Group's"
                     + " estimate of the bytes from beyond L2)");
+    static final TuningParam V5_PREFETCH_NEXT = new TuningParam("GEMM_V5_PREFETCH_NEXT", -1, -1,
+            "linear_v5: whether a work-group brings the next weight panel in while its tiles run on this one"
+                    + " (linear.cl): 0 never, 1-3 always (the prefetch's locality), -1 per shape (v5PrefetchNext)");
+    /** The prefetch's locality where v5PrefetchNext turns it on: 2, into L2 (prefetcht1). */
+    static final int V5_PREFETCH_LOCALITY = 2;
+    /** The most rows of A (M) for which v5PrefetchNext turns it on: between 6 and 8 images of 197 tokens. */
+    static final int V5_PREFETCH_MAX_ROWS = 1280;
     /** The share of a core's L2 that a group of rows of A may fill (v5Group): a quarter of 1 MiB. */
     static final long V5_GROUP_BYTES = 256 << 10;
 
@@ -85,7 +91,10 @@ final class LinearOps {
     private int variant;
     private String name;
     private String defines;
-    private final Map<ElementType, Map<Epilogue, cl_kernel>> built = new EnumMap<>(ElementType.class);
+    /** One build of the kernel: its storage type, epilogue and (linear_v5) GEMM_V5_PREFETCH_NEXT. */
+    private record Build(ElementType type, Epilogue epilogue, int prefetchNext) {}
+
+    private final Map<Build, cl_kernel> built = new java.util.HashMap<>();
     private final AttentionOps.Allocator allocate;
     /** linear_v5's sizes in force (resolved from the device where the tuning values say 0), else 0. */
     private int v5Vw, v5Mr, v5Nr;
@@ -153,6 +162,11 @@ final class LinearOps {
                 if (tuning.get(V5_GROUP) < 0) {
                     throw new Vit4jException("GEMM_V5_GROUP must be 0 (chosen per shape) or positive, not " + tuning.get(V5_GROUP));
                 }
+                int prefetch = tuning.get(V5_PREFETCH_NEXT);
+                if (prefetch < -1 || prefetch > 3) {
+                    throw new Vit4jException("GEMM_V5_PREFETCH_NEXT must be -1 (per shape), 0 (never) or a locality"
+                            + " 1 to 3, not " + prefetch);
+                }
                 defines = " -D GEMM_V5_VW=" + vw + " -D GEMM_V5_MR=" + mr + " -D GEMM_V5_NR=" + nr;
             }
             default -> throw new Vit4jException("GEMM_VARIANT must be 1, 2, 3, 4 or 5, not " + variant);
@@ -173,6 +187,7 @@ final class LinearOps {
      */
     String inheritedTuning() {
         return V5_GROUP.name() + "=" + tuning.get(V5_GROUP) + ", " + V5_WGX.name() + "=" + tuning.get(V5_WGX)
+                + ", " + V5_PREFETCH_NEXT.name() + "=" + tuning.get(V5_PREFETCH_NEXT)
                 + (tuning.get(V5_WGX) == 0 ? ", " + V5_GROUPS_PER_CU.name() + "=" + tuning.get(V5_GROUPS_PER_CU) : "");
     }
 
@@ -261,9 +276,26 @@ final class LinearOps {
     }
 
     private cl_kernel kernel(ElementType type, Epilogue e) {
+        return kernel(type, e, 0);
+    }
+
+    private cl_kernel kernel(ElementType type, Epilogue e, int prefetchNext) {
         // EPILOGUE takes linear.cl's EPI_* codes, which are Epilogue.code() (EpilogueCodesTest).
-        return built.computeIfAbsent(type, t -> new EnumMap<>(Epilogue.class))
-                .computeIfAbsent(e, x -> rt.kernel("linear", name, "-D EPILOGUE=" + x.code() + defines, type));
+        return built.computeIfAbsent(new Build(type, e, prefetchNext), b -> rt.kernel("linear", name, "-D EPILOGUE="
+                + e.code() + defines + (variant == 5 ? " -D " + V5_PREFETCH_NEXT.name() + "=" + prefetchNext : ""), type));
+    }
+
+    /**
+     * linear_v5's GEMM_V5_PREFETCH_NEXT for a call where the tuning leaves it per shape (-1): the prefetch
+     * up to {@link #V5_PREFETCH_MAX_ROWS} rows of A, none past them. A weight panel serves M / MR row tiles
+     * and comes from DRAM (a pass's weights, 85 MB at ViT-S, stay in no cache), so the first tile to touch
+     * it waits for it; the fewer the tiles, the more of the call that is. In one process, pass by pass
+     * (bench/cpu/TuningAB.java, Zen 5, 2026-12-04; bench/results/2026-12-04-prefetch-next-panel-zen5.txt),
+     * with the prefetch: ViT-S at batch 1, 2, 4 and 6 (197 to 1182 rows) 2.2, 1.7, 2.0 and 1.2% faster,
+     * ViT-B at 1 and 4 3.5 and 0.7%; ViT-S at batch 8 (1576 rows) 0.3-0.7% slower.
+     */
+    static int v5PrefetchNext(int tuned, int m) {
+        return tuned >= 0 ? tuned : m <= V5_PREFETCH_MAX_ROWS ? V5_PREFETCH_LOCALITY : 0;
     }
 
     void linear(ClBuffer x, ClBuffer w, ClBuffer bias, ClBuffer out, int rows, int in, int outFeatures,
@@ -343,7 +375,8 @@ final class LinearOps {
                 long row = (long) k * x.dtype().bytes(); // bytes of one row of A, and of one column of W
                 int group = tuning.get(V5_GROUP) > 0 ? Math.min(tuning.get(V5_GROUP), rowGroups)
                         : v5Group(rowGroups, panels, wgx * v5Mr * row, m * row, panels * v5Nr * row, V5_GROUP_BYTES);
-                rt.launch(kernel(x.dtype(), e), name, new long[] {(long) rowGroups * wgx, panels},
+                rt.launch(kernel(x.dtype(), e, v5PrefetchNext(tuning.get(V5_PREFETCH_NEXT), m)), name,
+                        new long[] {(long) rowGroups * wgx, panels},
                         new long[] {wgx, 1}, x, w, bias, residual, out, m, n, k, tokens, heads, group);
                 return;
             }
