@@ -1,6 +1,5 @@
 package org.vit4j.backend.opencl; // package-private PoclIdle: compiled and run beside the CLI jar (same class loader)
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.vit4j.HostTensor;
 import org.vit4j.bench.RandomWeights;
@@ -14,7 +13,7 @@ import org.vit4j.model.VitConfig;
  * ratios (sleep / spin). The budget is process-wide (PoclIdle), so switching it between passes is
  * exactly what an application would get with either value.
  *   mvn -q -B -DskipTests -pl vit4j-cli -am package
- *   javac -cp vit4j-cli/target/vit4j.jar -d /tmp/ab bench/cpu/PoclIdleAB.java
+ *   javac -cp vit4j-cli/target/vit4j.jar -d /tmp/ab bench/cpu/PoclIdleAB.java bench/cpu/PairedPasses.java
  *   LD_PRELOAD=$JAVA_HOME/lib/libjsig.so java -cp vit4j-cli/target/vit4j.jar:/tmp/ab \
  *       org.vit4j.backend.opencl.PoclIdleAB vit-ti16 1 200 [BUDGET_US]
  */
@@ -31,7 +30,7 @@ public final class PoclIdleAB {
             System.out.println("# " + preset + " b" + batch + ", " + pairs + " pairs of passes, opencl on " + dev.deviceName());
             for (int i = 0; i < 20; i++) vit.forward(images); // warm-up: kernels built, linear_v5 autotuned, JIT
             SplittableRandom order = new SplittableRandom(42);
-            double[] sleep = new double[pairs], spin = new double[pairs], ratio = new double[pairs];
+            double[] sleep = new double[pairs], spin = new double[pairs];
             for (int p = 0; p < pairs; p++) {
                 boolean spinFirst = order.nextBoolean();
                 for (int k = 0; k < 2; k++) {
@@ -43,22 +42,12 @@ public final class PoclIdleAB {
                     if (spinning) spin[p] = ms;
                     else sleep[p] = ms;
                 }
-                ratio[p] = sleep[p] / spin[p];
             }
             PoclIdle.apply(device, budget);
+            PairedPasses r = PairedPasses.of(sleep, spin);
             System.out.printf("sleep (POCL_SPIN_US=0): median %.2f ms a pass; spin (%d us): median %.2f ms; median of the pairs' sleep/spin %.3f"
-                    + " (quartiles %.3f .. %.3f); spin faster in %d of %d pairs%n", median(sleep), budget, median(spin), median(ratio),
-                    quantile(ratio, 0.25), quantile(ratio, 0.75), Arrays.stream(ratio).filter(r -> r > 1).count(), pairs);
+                    + " (quartiles %.3f .. %.3f); spin faster in %d of %d pairs%n", r.medianA(), budget, r.medianB(), r.medianRatio(),
+                    r.q1(), r.q3(), r.bFaster(), pairs);
         }
-    }
-
-    private static double median(double[] v) {
-        return quantile(v, 0.5);
-    }
-
-    private static double quantile(double[] v, double q) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s[(int) Math.min(s.length - 1, Math.round(q * (s.length - 1)))];
     }
 }

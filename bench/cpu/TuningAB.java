@@ -1,6 +1,5 @@
 package org.vit4j.backend.opencl; // beside PoclIdleAB: compiled and run beside the CLI jar
 
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -16,7 +15,7 @@ import org.vit4j.model.VitWeights;
  * passes runs one of each in random order, so both meet the same minute of a noisy host (separate runs
  * drift by 5-10% here). Prints the medians of each and of the pairs' ratios (A / B: above 1, B faster).
  *   mvn -q -B -DskipTests -pl vit4j-cli -am package
- *   javac -cp vit4j-cli/target/vit4j.jar -d /tmp/ab bench/cpu/TuningAB.java
+ *   javac -cp vit4j-cli/target/vit4j.jar -d /tmp/ab bench/cpu/TuningAB.java bench/cpu/PairedPasses.java
  *   LD_PRELOAD=$JAVA_HOME/lib/libjsig.so java -cp vit4j-cli/target/vit4j.jar:/tmp/ab \
  *       org.vit4j.backend.opencl.TuningAB vit-s16 1 100 GEMM_V5_PREFETCH_NEXT=0 GEMM_V5_PREFETCH_NEXT=2
  * The kernels of both tunings are built and autotuned (or taken from the autotune cache) in the warm-up.
@@ -40,7 +39,7 @@ public final class TuningAB {
                 b.forward(images);
             }
             SplittableRandom order = new SplittableRandom(42);
-            double[] ta = new double[pairs], tb = new double[pairs], ratio = new double[pairs];
+            double[] ta = new double[pairs], tb = new double[pairs];
             for (int p = 0; p < pairs; p++) {
                 boolean aFirst = order.nextBoolean();
                 for (int k = 0; k < 2; k++) {
@@ -51,11 +50,10 @@ public final class TuningAB {
                     if (isA) ta[p] = ms;
                     else tb[p] = ms;
                 }
-                ratio[p] = ta[p] / tb[p];
             }
+            PairedPasses r = PairedPasses.of(ta, tb);
             System.out.printf("A: median %.2f ms a pass; B: median %.2f ms; median of the pairs' A/B %.3f (quartiles %.3f .. %.3f);"
-                    + " B faster in %d of %d pairs%n", median(ta), median(tb), median(ratio), quantile(ratio, 0.25),
-                    quantile(ratio, 0.75), Arrays.stream(ratio).filter(r -> r > 1).count(), pairs);
+                    + " B faster in %d of %d pairs%n", r.medianA(), r.medianB(), r.medianRatio(), r.q1(), r.q3(), r.bFaster(), pairs);
         }
     }
 
@@ -68,15 +66,5 @@ public final class TuningAB {
             }
         }
         return m;
-    }
-
-    private static double median(double[] v) {
-        return quantile(v, 0.5);
-    }
-
-    private static double quantile(double[] v, double q) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s[(int) Math.min(s.length - 1, Math.round(q * (s.length - 1)))];
     }
 }
