@@ -15,7 +15,7 @@ for line in open(sys.argv[1]):
     if m:
         cur = m.groups()
         rows[cur] = {}
-    m = re.match(r"\s+(linear\S*|attention)\s+((?:\w+=\d+ ?)+?)\s+\d+\s+([0-9.]+)", line)
+    m = re.match(r"\s+(linear\S*|attention|layernorm)\s+((?:\w+=\d+ ?)+?)\s+\d+\s+([0-9.]+)", line)
     if m and cur:
         rows[cur][(m.group(1), m.group(2))] = float(m.group(3))
 ratios = {}

@@ -19,6 +19,6 @@ for r in $(seq "${ROUNDS:-6}"); do
     echo "== $j round $r"
     java -jar "${JAR_DIR:-/tmp}/vit4j-$j.jar" bench --backend opencl --model "${MODEL:-vit-s16}" --batch "${BATCH:-8}" --warmup 2 --warmup-seconds 0 \
         --iterations 3 --profile-passes 0 --timeline-passes "${PASSES:-20}" --paired-peak 2>&1 \
-      | grep -E "^encoder|paired FMA|  linear|  attention  |fp32 FMA peak" || true
+      | grep -E "^encoder|paired FMA|  linear|  attention  |  layernorm  |fp32 FMA peak" || true
   done
 done

@@ -508,10 +508,11 @@ __kernel void linear_v5(__global const store_t* A, __global const store_t* Wp, _
 #endif
 #if GEMM_V5_PREFETCH_NEXT
     // The next panel (the one the work order reaches after this one's row groups) brought in while this
-    // one is used: each of the work-group's WGX work-items fetches its 1/WGX of it, NR / WGX elements a k
-    // step, so the work-group's tiles together cover it. Where a panel serves few row tiles (batch 1: M =
-    // 197 is 33 tiles), the first tile to touch a panel waited for it from DRAM; the last panel fetches
-    // itself (no panel past it).
+    // one is used: each of the work-group's WGX work-items takes its 1/WGX of it, one prefetch (one line)
+    // every NR / WGX elements a k step. That covers every line where the step is at most a line (WGX >= 4
+    // at fp32 and NR = 64: the larger calls) and every second or fourth line in the smallest calls' work-
+    // groups of 2 or 1. Where a panel serves few row tiles (batch 1: M = 197 is 33 tiles), the first tile
+    // to touch a panel waited for it from DRAM; the last panel fetches itself (no panel past it).
     const int step = GEMM_V5_NR / (int) get_local_size(0);
     __global const store_t* pf = Wp + (long) min(panel + 1, (int) get_num_groups(1) - 1) * K * GEMM_V5_NR
             + (long) get_local_id(0) * K * step;
