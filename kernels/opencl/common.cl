@@ -15,7 +15,7 @@
 #define PREFETCH_FOR_WRITE(p)
 #define PREFETCH_FOR_READ(p, locality)
 #endif
-#define CACHE_LINE_BYTES 64 // x86's and most AArch64 cores': the stride of those prefetches
+#define CACHE_LINE_BYTES 64 // x86's and most AArch64 cores': the write prefetches' stride along a row
 
 // ---- Storage type ----------------------------------------------------------------------------
 // Every program is built for one element type of its tensors, chosen by a define as CLBlast's
